@@ -1,0 +1,90 @@
+// What a simulation hands back: self-describing tables for the results database, and a
+// summary for people and scripts. Plain data only, so a run can be driven from a worker,
+// a notebook or the CLI alike.
+import type { Scenario } from "../scenario/schema.js";
+import type { Table } from "../io/table.js";
+
+export interface SimulateOptions {
+  /** Overrides scenario.population.size. */
+  population?: number;
+  /** Overrides scenario.days. */
+  days?: number;
+  seed: number;
+  /** Called after every simulated day (and once before day 0 with day = 0). */
+  onProgress?: (p: Progress) => void;
+}
+
+export interface Progress {
+  phase: "population" | "simulate" | "collect";
+  day: number;
+  days: number;
+  /** Calendar date (YYYY-MM-DD) of the day just simulated. */
+  date: string;
+  elapsedSeconds: number;
+}
+
+export interface ListSummary {
+  id: string;
+  kind: "black" | "red";
+  onListEnd: number;
+  wrongfulEnd: number;
+  viaAssociationEnd: number;
+  everListed: number;
+  exited: number;
+}
+
+export interface TargetResult {
+  metric: string;
+  target: number;
+  tolerance: number;
+  simulated: number | null;
+  pass: boolean;
+  source?: string;
+}
+
+export interface Summary {
+  scenario: string;
+  population: number;
+  days: number;
+  seed: number;
+  startDate: string;
+  endDate: string;
+  lists: ListSummary[];
+  /** Blocked attempts over the run, by sanction. */
+  blocked: Record<string, number>;
+  /** Granted privilege uses over the run, by privilege. */
+  granted: Record<string, number>;
+  appeals: { filed: number; decided: number; won: number; wonWrongful: number; queuedEnd: number };
+  association: { charges: number; points: number; shareOfPenaltyPoints: number };
+  /** 1 - speech acts / speech expected without any watching, over the run. */
+  chilling: number;
+  tiesDropped: number;
+  /** Share of their initial ties that people blacklisted at the end have lost. */
+  isolationOfListed: number;
+  acts: number;
+  observations: { true: number; misattributed: number; invented: number };
+  informants: { rewardsPaid: number; falseReports: number };
+  meanIncome: { blacklisted: number; unlisted: number; redlisted: number };
+  /** Flat, scale-free metrics (rates and shares): what targets name and what sweeps compare. */
+  metrics: Record<string, number>;
+  targets: TargetResult[];
+}
+
+export interface RunStats {
+  wallSeconds: number;
+  simulateSeconds: number;
+  agentDaysPerSecond: number;
+  /** Observations (true, misattributed, invented) processed per second of simulation. */
+  eventsPerSecond: number;
+  stateBytesPerCitizen: number;
+  peakRssBytes: number;
+}
+
+export interface RunResult {
+  /** The scenario as resolved: defaults filled, --population and --days applied. */
+  scenario: Scenario;
+  seed: number;
+  tables: Table[];
+  summary: Summary;
+  stats: RunStats;
+}

@@ -1,0 +1,59 @@
+// A column-oriented table: the one shape in which the model hands results to the writers.
+// Writers never know what a table means; every table documents itself, so the README's
+// output reference and the `_columns` table in run.duckdb come from the same place.
+
+export type NumericArray =
+  | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array
+  | Float32Array | Float64Array;
+
+export type Column =
+  | { name: string; description: string; type: "INTEGER" | "BIGINT" | "DOUBLE"; data: NumericArray | number[] }
+  | { name: string; description: string; type: "BOOLEAN"; data: Uint8Array | boolean[] }
+  | { name: string; description: string; type: "VARCHAR"; data: string[] }
+  /** Small integer codes written as text through a dictionary (behaviour, channel, list...). */
+  | { name: string; description: string; type: "CODE"; labels: readonly string[]; data: NumericArray | number[] };
+
+export interface Table {
+  name: string;
+  description: string;
+  /** Number of rows; every column holds at least this many values (growable buffers may hold more). */
+  rows: number;
+  columns: Column[];
+}
+
+/** A typed array that grows by doubling: the event logs append to these without per-row objects. */
+export class GrowableColumn<T extends NumericArray> {
+  length = 0;
+  constructor(private make: (n: number) => T, public data: T = make(1024)) {}
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const next = this.make(this.data.length * 2);
+      next.set(this.data as never);
+      this.data = next;
+    }
+    this.data[this.length++] = v;
+  }
+  view(): T {
+    return this.data.subarray(0, this.length) as T;
+  }
+}
+
+export const int32Column = () => new GrowableColumn((n) => new Int32Array(n));
+export const uint8Column = () => new GrowableColumn((n) => new Uint8Array(n));
+export const float64Column = () => new GrowableColumn((n) => new Float64Array(n));
+
+/** Value of row `r` of a column as a plain JS value (codes resolved to labels). */
+export function cellValue(col: Column, r: number): number | string | boolean | null {
+  switch (col.type) {
+    case "VARCHAR":
+      return col.data[r] ?? null;
+    case "BOOLEAN":
+      return Boolean(col.data[r]);
+    case "CODE": {
+      const code = col.data[r];
+      return code < 0 ? null : col.labels[code] ?? null;
+    }
+    default:
+      return col.data[r];
+  }
+}

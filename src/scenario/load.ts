@@ -1,0 +1,161 @@
+// Loading a scenario: YAML text -> validated, defaulted Scenario, or a list of problems that
+// each name the field path, the value found and what was expected.
+import { readFileSync } from "node:fs";
+import { parseDocument } from "yaml";
+import type { z } from "zod";
+import { ScenarioSchema, type Scenario, SANCTIONS } from "./schema.js";
+
+export interface Problem {
+  path: string;
+  found: string;
+  expected: string;
+}
+
+export class ScenarioError extends Error {
+  constructor(public source: string, public problems: Problem[]) {
+    super(`${source}: ${problems.length} problem(s)\n` + problems.map(formatProblem).join("\n"));
+    this.name = "ScenarioError";
+  }
+}
+
+export const formatProblem = (p: Problem): string => `  ${p.path || "(root)"}: found ${p.found}, expected ${p.expected}`;
+
+const showValue = (v: unknown): string => {
+  if (v === undefined) return "nothing";
+  const s = JSON.stringify(v);
+  return s === undefined ? String(v) : s.length > 60 ? s.slice(0, 57) + "..." : s;
+};
+
+export const pathString = (path: readonly PropertyKey[]): string =>
+  path.reduce<string>((acc, k) => (typeof k === "number" ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), "");
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = root;
+  for (const k of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return v;
+}
+
+function zodProblems(error: z.ZodError, input: unknown): Problem[] {
+  const out: Problem[] = [];
+  for (const issue of error.issues) {
+    if (issue.code === "unrecognized_keys") {
+      for (const key of issue.keys) {
+        out.push({ path: pathString([...issue.path, key]), found: showValue(valueAt(input, [...issue.path, key])), expected: "no such key (unknown keys are errors)" });
+      }
+      continue;
+    }
+    out.push({ path: pathString(issue.path), found: showValue(valueAt(input, issue.path)), expected: expectedText(issue) });
+  }
+  return out;
+}
+
+function expectedText(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case "invalid_type": return `a value of type ${issue.expected}`;
+    case "too_small": return `${issue.origin === "array" ? "a list of length" : "a value"} ${issue.inclusive ? ">=" : ">"} ${String(issue.minimum)}`;
+    case "too_big": return `${issue.origin === "array" ? "a list of length" : "a value"} ${issue.inclusive ? "<=" : "<"} ${String(issue.maximum)}`;
+    case "invalid_value": return `one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
+    default: return issue.message;
+  }
+}
+
+/** Rules that span fields: ids that must exist, shares that must add up. */
+function crossProblems(s: Scenario): Problem[] {
+  const out: Problem[] = [];
+  const behaviourIds = new Set(s.behaviours.map((b) => b.id));
+  const unique = (ids: string[], path: string) => {
+    const seen = new Set<string>();
+    ids.forEach((v, i) => {
+      if (seen.has(v)) out.push({ path: `${path}[${i}]`, found: showValue(v), expected: "an id not used before in this list" });
+      seen.add(v);
+    });
+  };
+  unique(s.behaviours.map((b) => b.id), "behaviours");
+  unique(s.lists.map((l) => l.id), "lists");
+  unique(s.population.groups.map((g) => g.id), "population.groups");
+  unique(s.population.regions.map((r) => r.name), "population.regions");
+  const groupShare = s.population.groups.reduce((a, g) => a + g.share, 0);
+  if (groupShare > 1) out.push({ path: "population.groups", found: `shares adding to ${groupShare}`, expected: "shares adding to at most 1" });
+  const regionNames = new Set(s.population.regions.map((r) => r.name));
+  s.population.groups.forEach((g, i) => {
+    for (const r of Object.keys(g.shareByRegion ?? {})) {
+      if (!regionNames.has(r)) out.push({ path: `population.groups[${i}].shareByRegion.${r}`, found: showValue(r), expected: "the name of a region in population.regions" });
+    }
+  });
+  const ageShare = s.population.ageBands.reduce((a, b) => a + b.share, 0);
+  if (Math.abs(ageShare - 1) > 1e-6) out.push({ path: "population.ageBands", found: `shares adding to ${ageShare}`, expected: "shares adding to 1" });
+  if (s.scoring.min > s.scoring.max) out.push({ path: "scoring.min", found: showValue(s.scoring.min), expected: `a value <= scoring.max (${s.scoring.max})` });
+  if (s.scoring.initial < s.scoring.min || s.scoring.initial > s.scoring.max) {
+    out.push({ path: "scoring.initial", found: showValue(s.scoring.initial), expected: `a value between scoring.min and scoring.max (${s.scoring.min}..${s.scoring.max})` });
+  }
+  s.lists.forEach((l, i) => {
+    const p = `lists[${i}]`;
+    l.entry.acts.forEach((a, j) => {
+      if (!behaviourIds.has(a)) out.push({ path: `${p}.entry.acts[${j}]`, found: showValue(a), expected: "the id of a behaviour in behaviours" });
+    });
+    if (l.kind === "black") {
+      if (l.entry.scoreAtLeast !== undefined) out.push({ path: `${p}.entry.scoreAtLeast`, found: showValue(l.entry.scoreAtLeast), expected: "nothing on a blacklist (use scoreBelow)" });
+      if (l.entry.scoreBelow === undefined && l.entry.acts.length === 0) out.push({ path: `${p}.entry`, found: showValue(l.entry), expected: "scoreBelow and/or acts" });
+      if (l.privileges.length) out.push({ path: `${p}.privileges`, found: showValue(l.privileges), expected: "no privileges on a blacklist" });
+    } else {
+      if (l.entry.scoreAtLeast === undefined) out.push({ path: `${p}.entry.scoreAtLeast`, found: "nothing", expected: "a score threshold for a redlist" });
+      if (l.entry.scoreBelow !== undefined || l.entry.acts.length) out.push({ path: `${p}.entry`, found: showValue(l.entry), expected: "only scoreAtLeast on a redlist" });
+      if (l.sanctions.length) out.push({ path: `${p}.sanctions`, found: showValue(l.sanctions), expected: "no sanctions on a redlist" });
+    }
+  });
+  const att = s.observation.attention;
+  if (att.enabled && !behaviourIds.has(att.behaviour)) {
+    out.push({ path: "observation.attention.behaviour", found: showValue(att.behaviour), expected: "the id of a behaviour in behaviours" });
+  }
+  s.targets.forEach((t, i) => {
+    if (!targetMetricPattern(s).test(t.metric)) {
+      out.push({ path: `targets[${i}].metric`, found: showValue(t.metric), expected: "a summary metric key, e.g. listed_share.<list id>, blocked_per_capita.<sanction>, wrongful_share.<list id>, chilling" });
+    }
+  });
+  void SANCTIONS;
+  return out;
+}
+
+/** Summary metric keys a target may name; the summary module produces exactly these families. */
+export function targetMetricPattern(s: Scenario): RegExp {
+  const lists = s.lists.map((l) => l.id).join("|") || "(?!)";
+  return new RegExp(
+    `^(` +
+      `(listed_share|cumulative_listed_share|wrongful_share|association_listed_share|exited_share|mean_days_to_clear_wrongful)\\.(${lists})` +
+      `|(blocked_per_capita|blocked_per_listed)\\.[a-z-]+` +
+      `|granted_per_capita\\.[a-z-]+` +
+      `|grade_share\\.[A-Za-z0-9+-]+|firm_grade_share\\.[A-Za-z0-9+-]+` +
+      `|[a-z_]+` +
+    `)$`,
+  );
+}
+
+/** Validate already-parsed data (a plain object) and return the defaulted scenario. */
+export function parseScenario(data: unknown, source = "scenario"): Scenario {
+  const result = ScenarioSchema.safeParse(data);
+  if (!result.success) throw new ScenarioError(source, zodProblems(result.error, data));
+  const problems = crossProblems(result.data);
+  if (problems.length) throw new ScenarioError(source, problems);
+  return result.data;
+}
+
+export function parseScenarioText(text: string, source = "scenario"): Scenario {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length) {
+    throw new ScenarioError(source, doc.errors.map((e) => ({ path: `line ${e.linePos?.[0].line ?? "?"}`, found: e.code, expected: "well-formed YAML: " + e.message.split("\n")[0] })));
+  }
+  return parseScenario(doc.toJS({ maxAliasCount: 100 }), source);
+}
+
+export function loadScenario(path: string): Scenario {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new ScenarioError(path, [{ path: "", found: `no readable file (${(e as NodeJS.ErrnoException).code ?? String(e)})`, expected: "a YAML scenario file" }]);
+  }
+  return parseScenarioText(text, path);
+}

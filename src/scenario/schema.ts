@@ -1,0 +1,328 @@
+// The scenario schema: the single source of truth for validation, defaults and the field
+// reference in docs/scenario-reference.md (generated from this file by `credence schema`).
+// Every object is strict: an unknown key is an error, never silently ignored.
+import { z } from "zod";
+
+const rate = (what: string) => z.number().min(0).max(1).describe(what);
+const perYear = (what: string) => z.number().min(0).max(10_000).describe(`${what}, per person-year`);
+const id = z.string().regex(/^[a-z][a-z0-9-]*$/, "a lower-case id such as `late-payment`");
+
+export const BEHAVIOUR_CLASSES = ["public", "financial", "misconduct", "speech", "civic"] as const;
+export const CHANNELS = ["cameras", "records", "online", "informants", "attention"] as const;
+export const SANCTIONS = [
+  "flights", "trains", "hotels", "property", "private-schools", "jobs", "loans",
+  "social-media", "internet", "deposits",
+] as const;
+export const PRIVILEGES = [
+  "deposit-waiver", "vip-airport", "loan-discount", "energy-discount", "job-priority",
+  "fast-visa", "dating-visibility", "transit-discount",
+] as const;
+
+const Region = z.strictObject({
+  name: z.string().min(1).describe("Region name (a province, or a district of a city)"),
+  weight: z.number().positive().describe("Relative population weight"),
+  urbanShare: rate("Share of the region's people living in cities").default(0.6),
+});
+
+const Group = z.strictObject({
+  id,
+  share: rate("Share of the population in this group (the rest are in the majority group)"),
+  shareByRegion: z.record(z.string(), rate("share in that region")).optional()
+    .describe("Overrides of the share for named regions (groups concentrated in some provinces)"),
+  watchMultiplier: z.number().min(0).max(100).default(1)
+    .describe("Multiplier on camera and online coverage for members (closer watching)"),
+  falseMatchMultiplier: z.number().min(0).max(1000).default(1)
+    .describe("Multiplier on the face-recognition false-match rate when a member is the wrongly matched person (NIST FRVT: 10-100x for some groups)"),
+});
+
+const AgeBand = z.strictObject({
+  id: z.string().min(1),
+  share: rate("Share of the population in this band"),
+  activity: z.partialRecord(z.enum(BEHAVIOUR_CLASSES), z.number().min(0).max(100)).default({})
+    .describe("Multiplier on each behaviour class for this band (e.g. 0 financial for minors)"),
+});
+
+const Population = z.strictObject({
+  size: z.number().int().min(1).max(2_000_000_000).default(100_000)
+    .describe("Number of synthetic citizens (the CLI's --population overrides it)"),
+  regions: z.array(Region).min(1).max(256).describe("Regions; citizens are placed by weight"),
+  groups: z.array(Group).max(15).default([]).describe("Named population groups that can be watched more closely"),
+  ageBands: z.array(AgeBand).min(1).max(16).default([
+    { id: "under-18", share: 0.2, activity: { financial: 0, misconduct: 0.3, speech: 0.3, civic: 0.5 } },
+    { id: "18-45", share: 0.33, activity: {} },
+    { id: "46-64", share: 0.3, activity: {} },
+    { id: "65+", share: 0.17, activity: { public: 0.5, financial: 0.6, misconduct: 0.5, speech: 0.6 } },
+  ]).describe("Age bands with activity multipliers; 18-45 is 460 M of 1.4 B (youth scoring app reports)"),
+  femaleShare: rate("Share of women (face recognition errs 2-5x more often for women)").default(0.49),
+  householdMeanSize: z.number().min(1).max(20).default(3).describe("Mean household size"),
+  income: z.strictObject({
+    median: z.number().positive().default(100).describe("Median daily income (arbitrary currency units)"),
+    sigma: z.number().min(0).max(3).default(0.6).describe("Log-normal spread of income"),
+    urbanPremium: z.number().min(0).max(10).default(1.5).describe("Urban income multiplier"),
+  }).prefault({}),
+  propensitySigma: z.number().min(0).max(3).default(1)
+    .describe("Log-normal spread of individual propensity for each behaviour class (heterogeneity)"),
+});
+
+const Behaviour = z.strictObject({
+  id,
+  class: z.enum(BEHAVIOUR_CLASSES).describe(
+    "public: seen in public space; financial: payments, sensitive to income; misconduct: legal and " +
+    "academic wrongdoing; speech: expression, subject to chilling; civic: rewarded good deeds"),
+  ratePerYear: perYear("Mean rate at which people really do this (ground truth)"),
+  points: z.number().min(-10_000).max(10_000).default(0)
+    .describe("Points per observed act (negative punishes, positive rewards, 0 ignored by the score)"),
+  observedBy: z.array(z.enum(CHANNELS)).default([]).describe("Channels that can observe this behaviour"),
+  source: z.string().optional().describe("Where the rate and points come from"),
+});
+
+const Cameras = z.strictObject({
+  enabled: z.boolean().default(true),
+  coverageUrban: rate("Probability that an act in urban public space is in view of a camera").default(0.3),
+  coverageRural: rate("Same, in rural areas").default(0.08),
+  trueMatchRate: rate("Probability that a face in view is matched to the right person (95.5% best 2018 algorithms)").default(0.955),
+  falseMatchRate: rate("Probability per act in view that it is attributed to a wrong person nearby").default(0.002),
+  phantomPerYear: perYear("Acts that never happened but are recorded (a face on a bus advertisement), per covered person").default(0.002),
+});
+
+const Records = z.strictObject({
+  enabled: z.boolean().default(true),
+  coverage: rate("Share of financial and legal events that reach the records").default(0.95),
+  clericalErrorRate: rate("Share of records filed against the wrong person").default(0.002),
+});
+
+const Online = z.strictObject({
+  enabled: z.boolean().default(true),
+  coverage: rate("Share of flagged-type posts detected by monitoring").default(0.3),
+  falsePositivePerYear: perYear("Innocent posts flagged as rumours or dissent").default(0.01),
+});
+
+const Informants = z.strictObject({
+  enabled: z.boolean().default(true),
+  share: rate("Share of citizens who inform on others").default(0.02),
+  reportProbability: rate("Probability an informant reports an act of a contact they witness").default(0.3),
+  falseReportsPerYear: z.number().min(0).max(365).default(0.5).describe("False reports per informant-year"),
+  rewardPerReport: z.number().min(0).max(1e6).default(50).describe("Reward paid per accepted report (currency units; up to ~100,000 for state-security tips)"),
+});
+
+const Attention = z.strictObject({
+  enabled: z.boolean().default(false),
+  behaviour: id.default("inattention").describe("Behaviour id recorded when a session flags inattention"),
+  memberShare: rate("Share of citizens (party members) who attend political education").default(0.065),
+  sessionsPerYear: z.number().min(0).max(365).default(12),
+  inattentiveRate: rate("Probability a member is really inattentive in a session").default(0.1),
+  accuracy: rate("Probability the kiosk's reading (expression, brain waves) is right").default(0.6),
+});
+
+const Targeting = z.strictObject({
+  enabled: z.boolean().default(false),
+  everyDays: z.number().int().min(1).max(3650).default(30).describe("Days between reallocations"),
+  share: rate("Share of the watch budget moved each time").default(0.5),
+  mode: z.enum(["recorded", "corrected"]).default("recorded").describe(
+    "recorded: allocate by recorded offences per capita (the runaway loop of Ensign et al. 2018); " +
+    "corrected: by recorded offences divided by current coverage (an estimate of the true rate)"),
+});
+
+const Observation = z.strictObject({
+  cameras: Cameras.prefault({}),
+  records: Records.prefault({}),
+  online: Online.prefault({}),
+  informants: Informants.prefault({}),
+  attention: Attention.prefault({}),
+  targeting: Targeting.prefault({}),
+});
+
+const Grade = z.strictObject({ name: z.string().min(1), min: z.number().describe("Lowest score in the band") });
+
+const Scoring = z.strictObject({
+  initial: z.number().min(-1e6).max(1e6).default(1000).describe("Score everyone starts with"),
+  min: z.number().min(-1e6).max(1e6).default(0).describe("Floor of the scale"),
+  max: z.number().min(-1e6).max(1e6).default(1300).describe("Ceiling of the scale"),
+  expiryDays: z.number().int().min(0).max(36500).default(0).describe("Points expire after this many days (0: never)"),
+  decayPerYear: rate("Yearly pull of every score back towards the initial value (0: none)").default(0),
+  eventCap: z.number().min(0).max(1e6).default(0).describe("Largest change one observation may cause (0: no cap)"),
+  grades: z.array(Grade).default([]).describe("Grade bands, any order; a score gets the band with the highest min not above it"),
+  secrecy: z.enum(["secret", "published"]).default("secret").describe(
+    "secret: people cannot tell what is punished (weaker deterrence, broader chilling, no reasons shown); published: rules known"),
+  awareness: rate("Share of people who know the score exists and act on it").default(0.8),
+  deterrence: rate("Largest relative fall in punished acts under full perceived watch").default(0.5),
+  chilling: rate("Largest relative fall in speech under full perceived watch").default(0.4),
+  incentive: rate("Largest relative rise in rewarded acts when rules are published").default(0.3),
+  alarmDays: z.number().int().min(0).max(3650).default(90).describe("Days a penalised person stays extra careful"),
+  alarmEffect: rate("Extra deterrence and chilling while alarmed").default(0.3),
+  incomeStress: z.number().min(0).max(100).default(1).describe("Elasticity of financial misbehaviour to low income (the sanction-income feedback)"),
+  association: z.strictObject({
+    enabled: z.boolean().default(false),
+    householdShare: rate("Share of a penalty charged to each household member").default(0.1),
+    friendShare: rate("Share of a penalty charged to each friend").default(0.05),
+    pull: rate("Pull of each score towards the mean of one's contacts, per pull period").default(0),
+    pullEveryDays: z.number().int().min(1).max(3650).default(30),
+  }).prefault({}),
+});
+
+const ListEntry = z.strictObject({
+  scoreBelow: z.number().optional().describe("Blacklist: enter when the score falls below this"),
+  scoreAtLeast: z.number().optional().describe("Redlist: enter when the score reaches this"),
+  acts: z.array(id).default([]).describe("Behaviours whose observation lists a person directly"),
+});
+
+const List = z.strictObject({
+  id,
+  kind: z.enum(["black", "red"]),
+  description: z.string().optional(),
+  entry: ListEntry,
+  minDays: z.number().int().min(0).max(36500).default(0).describe("Days on the list before a score-based exit is possible"),
+  durationDays: z.number().int().min(0).max(36500).default(0).describe("Act-based listings end after this many days (0: never by time)"),
+  paymentExit: z.strictObject({
+    enabled: z.boolean().default(false),
+    perYear: z.number().min(0).max(365).default(1).describe("Rate at which an act-listed person pays what is owed (scaled by income)"),
+    delayDays: z.number().int().min(0).max(365).default(3).describe("Days from paying to leaving the list"),
+  }).prefault({}),
+  published: z.boolean().default(false).describe("Names are published (public shaming)"),
+  sanctions: z.array(z.enum(SANCTIONS)).default([]),
+  privileges: z.array(z.enum(PRIVILEGES)).default([]),
+});
+
+const ConsequenceRate = z.strictObject({
+  attemptsPerYear: perYear("Attempts per person (flights, bookings, applications...)"),
+  incomeEffect: z.number().min(-1).max(1).default(0).describe("Relative change of income while the consequence applies"),
+  afterBlock: rate("Attempt rate multiplier after a blocked attempt (people learn)").default(0.7),
+});
+
+const DEFAULT_SANCTIONS: Record<(typeof SANCTIONS)[number], { attemptsPerYear: number; incomeEffect: number }> = {
+  flights: { attemptsPerYear: 2.4, incomeEffect: -0.05 },
+  trains: { attemptsPerYear: 1.4, incomeEffect: -0.03 },
+  hotels: { attemptsPerYear: 1.5, incomeEffect: 0 },
+  property: { attemptsPerYear: 0.05, incomeEffect: 0 },
+  "private-schools": { attemptsPerYear: 0.05, incomeEffect: 0 },
+  jobs: { attemptsPerYear: 0.3, incomeEffect: -0.15 },
+  loans: { attemptsPerYear: 0.3, incomeEffect: -0.05 },
+  "social-media": { attemptsPerYear: 50, incomeEffect: 0 },
+  internet: { attemptsPerYear: 50, incomeEffect: -0.02 },
+  deposits: { attemptsPerYear: 2, incomeEffect: -0.01 },
+};
+const DEFAULT_PRIVILEGES: Record<(typeof PRIVILEGES)[number], { attemptsPerYear: number; incomeEffect: number }> = {
+  "deposit-waiver": { attemptsPerYear: 3, incomeEffect: 0.005 },
+  "vip-airport": { attemptsPerYear: 1, incomeEffect: 0 },
+  "loan-discount": { attemptsPerYear: 0.3, incomeEffect: 0.02 },
+  "energy-discount": { attemptsPerYear: 12, incomeEffect: 0.01 },
+  "job-priority": { attemptsPerYear: 0.3, incomeEffect: 0.05 },
+  "fast-visa": { attemptsPerYear: 0.2, incomeEffect: 0 },
+  "dating-visibility": { attemptsPerYear: 5, incomeEffect: 0 },
+  "transit-discount": { attemptsPerYear: 200, incomeEffect: 0.01 },
+};
+const consequenceDefaults = <K extends string>(d: Record<K, { attemptsPerYear: number; incomeEffect: number }>) =>
+  z.strictObject(Object.fromEntries(
+    Object.entries(d).map(([k, v]) => [k, ConsequenceRate.prefault(v as { attemptsPerYear: number; incomeEffect: number })]),
+  ) as Record<K, z.ZodPrefault<typeof ConsequenceRate>>).prefault({} as never);
+
+const Consequences = z.strictObject({
+  sanctions: consequenceDefaults(DEFAULT_SANCTIONS).describe("How often people attempt what each sanction blocks"),
+  privileges: consequenceDefaults(DEFAULT_PRIVILEGES).describe("How often people use what each privilege grants"),
+});
+
+const Shaming = z.strictObject({
+  enabled: z.boolean().default(true),
+  dropOnPublishedListing: rate("Probability each contact drops a tie when a listing is published").default(0.15),
+  dropOnListing: rate("Same for an unpublished listing (word gets around)").default(0.03),
+  dropPerYearWhileListed: rate("Yearly probability each remaining tie of a listed person is dropped").default(0.1),
+});
+
+const AppealStage = z.strictObject({
+  latencyDays: z.number().int().min(0).max(3650).default(15),
+  capacityPerMillionPerDay: z.number().min(0).max(1e6).default(20).describe("Decisions per day per million citizens (a queue forms beyond)"),
+  accuracy: rate("Probability the decision is right (a wrongful listing is lifted, a rightful one upheld)").default(0.8),
+  escalate: rate("Share of losers who take the next stage").default(0.3),
+});
+
+const Appeals = z.strictObject({
+  enabled: z.boolean().default(false),
+  fileRate: rate("Share of rightfully listed people who appeal").default(0.05),
+  fileRateWrongful: rate("Share of wrongfully listed people who appeal").default(0.3),
+  stages: z.array(AppealStage).min(1).max(5).default([{}] as never).describe("Successive review stages; the listing stays in force meanwhile"),
+});
+
+const FirmBehaviour = z.strictObject({
+  id,
+  ratePerYear: z.number().min(0).max(1000).describe("Mean rate per firm-year"),
+  points: z.number().min(-10_000).max(10_000),
+  source: z.string().optional(),
+});
+
+const Firms = z.strictObject({
+  enabled: z.boolean().default(false),
+  perCitizen: z.number().min(0).max(1).default(0.0236).describe("Scored firms per citizen (33 M firms for 1.4 B people)"),
+  initial: z.number().default(100),
+  min: z.number().default(0),
+  max: z.number().default(100),
+  recoveryPerYear: z.number().min(0).max(1e4).default(10).describe("Points a firm regains per year of clean record"),
+  behaviours: z.array(FirmBehaviour).default([]),
+  grades: z.array(Grade).default([{ name: "A", min: 90 }, { name: "B", min: 70 }, { name: "C", min: 40 }, { name: "D", min: -1e9 }])
+    .describe("Tax credit grades: A >= 90, D < 40 (tax administration, 2019)"),
+  blacklistBelow: z.number().default(40).describe("Firms below this score are blacklisted"),
+  representativeSanctions: z.array(z.enum(SANCTIONS)).default(["flights", "trains", "hotels", "property"])
+    .describe("Sanctions that a blacklisted firm's legal representative suffers"),
+  propensitySigma: z.number().min(0).max(3).default(1.2),
+});
+
+const Target = z.strictObject({
+  metric: z.string().min(1).describe("A summary metric key (see `credence run --json` for the keys)"),
+  value: z.number(),
+  tolerance: z.number().positive().max(100).default(0.25).describe("Allowed relative deviation"),
+  source: z.string().optional(),
+});
+
+const Graph = z.strictObject({
+  friendsMean: z.number().min(0).max(500).default(8).describe("Mean number of friends"),
+  longTieShare: rate("Share of friendships that cross regions").default(0.1),
+});
+
+const Metrics = z.strictObject({
+  distributionEveryDays: z.number().int().min(1).max(3650).default(30).describe("Days between score-distribution snapshots"),
+  distributionBins: z.number().int().min(2).max(200).default(20),
+  trailSample: z.number().int().min(0).max(10_000_000).default(20_000)
+    .describe("Citizens whose full trail is kept (everyone if the population is at most this)"),
+});
+
+const Mechanisms = z.strictObject({
+  deterrence: z.boolean().default(true),
+  chilling: z.boolean().default(true),
+  incomeFeedback: z.boolean().default(true),
+  association: z.boolean().default(true).describe("Master switch over scoring.association"),
+  lists: z.boolean().default(true),
+  sanctions: z.boolean().default(true),
+  privileges: z.boolean().default(true),
+  shaming: z.boolean().default(true),
+  appeals: z.boolean().default(true).describe("Master switch over appeals.enabled"),
+  firms: z.boolean().default(true).describe("Master switch over firms.enabled"),
+}).describe("Switch any mechanism off to see what it does");
+
+export const ScenarioSchema = z.strictObject({
+  name: id.describe("Scenario id; the default run folder is runs/<name>"),
+  title: z.string().default(""),
+  description: z.string().default(""),
+  startDate: z.iso.date().default("2018-01-01").describe("Calendar date of day 0"),
+  days: z.number().int().min(1).max(36500).default(365).describe("Days to simulate (the CLI's --days overrides it)"),
+  population: Population,
+  graph: Graph.prefault({}),
+  behaviours: z.array(Behaviour).min(1).max(64),
+  observation: Observation.prefault({}),
+  scoring: Scoring.prefault({}),
+  lists: z.array(List).max(8).default([]),
+  consequences: Consequences.prefault({}),
+  shaming: Shaming.prefault({}),
+  appeals: Appeals.prefault({}),
+  firms: Firms.prefault({}),
+  mechanisms: Mechanisms.prefault({}),
+  metrics: Metrics.prefault({}),
+  targets: z.array(Target).default([]),
+});
+
+export type Scenario = z.output<typeof ScenarioSchema>;
+export type ScenarioInput = z.input<typeof ScenarioSchema>;
+export type Behaviour = Scenario["behaviours"][number];
+export type ListRule = Scenario["lists"][number];
+export type BehaviourClass = (typeof BEHAVIOUR_CLASSES)[number];
+export type Channel = (typeof CHANNELS)[number];
+export type Sanction = (typeof SANCTIONS)[number];
+export type Privilege = (typeof PRIVILEGES)[number];
