@@ -82,6 +82,7 @@ const Cameras = z.strictObject({
   coverageRural: rate("Same, in rural areas").default(0.08),
   trueMatchRate: rate("Probability that a face in view is matched to the right person (95.5% best 2018 algorithms)").default(0.955),
   falseMatchRate: rate("Probability per act in view that it is attributed to a wrong person nearby").default(0.002),
+  femaleFalseMatchMultiplier: z.number().min(0).max(100).default(3).describe("Multiplier on the false-match rate when the wrongly matched person is a woman (2-5x, NIST FRVT 2019)"),
   phantomPerYear: perYear("Acts that never happened but are recorded (a face on a bus advertisement), per covered person").default(0.002),
 });
 
@@ -148,6 +149,8 @@ const Scoring = z.strictObject({
   deterrence: rate("Largest relative fall in punished acts under full perceived watch").default(0.5),
   chilling: rate("Largest relative fall in speech under full perceived watch").default(0.4),
   incentive: rate("Largest relative rise in rewarded acts when rules are published").default(0.3),
+  secretDeterrence: rate("Deterrence under secret rules relative to published ones (people cannot tell what to avoid)").default(0.5),
+  secretChilling: z.number().min(1).max(10).default(1.5).describe("Chilling under secret rules relative to published ones (uncertainty silences more)"),
   alarmDays: z.number().int().min(0).max(3650).default(90).describe("Days a penalised person stays extra careful"),
   alarmEffect: rate("Extra deterrence and chilling while alarmed").default(0.3),
   incomeStress: z.number().min(0).max(100).default(1).describe("Elasticity of financial misbehaviour to low income (the sanction-income feedback)"),

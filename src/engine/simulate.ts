@@ -1,0 +1,92 @@
+// The day loop. It only steps: each phase (a mechanism) runs once per day in a fixed order,
+// then the metric stores snapshot their stocks. Reporters and writers live elsewhere.
+import { performance } from "node:perf_hooks";
+import type { Scenario } from "../scenario/schema.js";
+import { parseScenario } from "../scenario/load.js";
+import type { RunResult, SimulateOptions, Progress } from "./result.js";
+import { stateBytesPerCitizen } from "./world.js";
+import { createWorld } from "../model/population.js";
+import { createSim, type Phase } from "../model/context.js";
+import { watchPhase, observationPhase } from "../model/observation.js";
+import { behaviourPhase } from "../model/behaviour.js";
+import { scoringPhase } from "../model/scoring.js";
+import { listsPhase } from "../model/lists.js";
+import { appealsPhase } from "../model/appeals.js";
+import { consequencesPhase } from "../model/consequences.js";
+import { shamingPhase } from "../model/shaming.js";
+import { firmsPhase } from "../model/firms.js";
+import { collectPhase } from "../model/collect.js";
+import { summarise } from "../metrics/summary.js";
+import { buildTables } from "../metrics/tables.js";
+
+/** Apply the run's overrides and validate again, so the recorded scenario is the one that ran. */
+export function resolveScenario(scenario: Scenario, options: Pick<SimulateOptions, "population" | "days">): Scenario {
+  const copy = structuredClone(scenario);
+  if (options.population !== undefined) copy.population.size = options.population;
+  if (options.days !== undefined) copy.days = options.days;
+  return parseScenario(copy, "scenario (with run options)");
+}
+
+export function simulate(scenario: Scenario, options: SimulateOptions): RunResult {
+  const t0 = performance.now();
+  const s = resolveScenario(scenario, options);
+  const seed = options.seed >>> 0;
+  const elapsed = () => (performance.now() - t0) / 1000;
+  const report = (phase: Progress["phase"], day: number, date: string) =>
+    options.onProgress?.({ phase, day, days: s.days, date, elapsedSeconds: elapsed() });
+
+  report("population", 0, s.startDate);
+  const sim = createSim(createWorld(s, seed));
+  const watch = watchPhase(sim);
+  const lists = listsPhase(sim);
+  const appeals = appealsPhase(sim, lists.lists);
+  const consequences = consequencesPhase(sim);
+  const firms = firmsPhase(sim);
+  const collect = collectPhase(sim, consequences);
+  const phases: Phase[] = [
+    watch, behaviourPhase(sim), observationPhase(sim, watch), scoringPhase(sim), lists, appeals,
+    consequences, shamingPhase(sim, consequences.blacklisted), firms, collect,
+  ];
+  sim.metrics.allocate();
+  sim.global.allocate();
+
+  const tSim = performance.now();
+  let observations = 0;
+  for (let day = 0; day < s.days; day++) {
+    sim.day = day;
+    for (const p of phases) p.day(sim);
+    observations += sim.obs.length;
+    sim.metrics.snapshot(day);
+    sim.global.snapshot(day);
+    report("simulate", day + 1, sim.dates[day]);
+  }
+  const simulateSeconds = (performance.now() - tSim) / 1000;
+
+  report("collect", s.days, sim.dates[s.days - 1]);
+  const summary = summarise({
+    s, seed, metrics: sim.metrics, global: sim.global,
+    lists: lists.lists.states.map((L) => ({ id: L.rule.id, kind: L.rule.kind, everListed: L.everListed, exited: L.exited })),
+    appealsQueued: appeals.queued(),
+    finalScores: sim.c.score,
+    firmScores: firms.firms.score,
+    firmGrade: firms.firms.gradeOf,
+    dates: sim.dates,
+  });
+  const tables = buildTables({
+    sim, summary, listLog: lists.lists.log, appealLog: appeals.log, firmLog: firms.firms.log, distribution: collect.distribution,
+  });
+  return {
+    scenario: s,
+    seed,
+    tables,
+    summary,
+    stats: {
+      wallSeconds: elapsed(),
+      simulateSeconds,
+      agentDaysPerSecond: (s.population.size * s.days) / simulateSeconds,
+      eventsPerSecond: observations / simulateSeconds,
+      stateBytesPerCitizen: stateBytesPerCitizen(sim),
+      peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    },
+  };
+}

@@ -1,0 +1,90 @@
+// The world: every citizen's state as structure-of-arrays stores indexed by a dense id,
+// plus the per-run constants mechanisms derive from the scenario. No per-citizen objects.
+import type { Scenario } from "../scenario/schema.js";
+import { Stream } from "./random.js";
+
+/** Bits of World.flags. */
+export const FEMALE = 1, URBAN = 2, INFORMANT = 4, PARTY = 8, SAMPLED = 16;
+
+export const NO_DAY = -1_000_000;
+
+export interface Citizens {
+  n: number;
+  /** Region-major order: the citizens of a region, and of a household, are contiguous ids. */
+  regionStart: Int32Array; // length regions + 1
+  region: Uint8Array;
+  group: Uint8Array;
+  /** (region * 2 + urban) * groups + group: the unit of behaviour tables and of metrics. */
+  cell: Uint16Array;
+  age: Uint8Array;
+  flags: Uint8Array;
+  /** Id of the household's first member; members are contiguous. */
+  household: Int32Array;
+  incomeBase: Float32Array;
+  income: Float32Array;
+  /** Propensity per behaviour class (mean 1, log-normal, times the age band's activity). */
+  trait: Float32Array[];
+  score: Float32Array;
+  /** The score the person would have if every channel were error-free (ground truth beside the record). */
+  errorFree: Float32Array;
+  /** Points charged for other people's acts (association). */
+  assocPoints: Float32Array;
+  lastPenalty: Int32Array;
+  /** Bit per list index: on that list now. */
+  listMask: Uint8Array;
+  sanctionMask: Uint16Array;
+  privilegeMask: Uint16Array;
+  /** Blacklisted firms this person legally represents. */
+  firmRestrictions: Uint8Array;
+  blockedCount: Uint8Array;
+  /** Day on which the score last changed (dedups the daily "touched" set). */
+  touchedDay: Int32Array;
+}
+
+export interface Graph {
+  /** CSR adjacency: friends of i are adj[start[i] .. start[i+1]). Symmetric. */
+  start: Uint32Array;
+  adj: Uint32Array;
+  alive: Uint8Array;
+  aliveDegree: Uint16Array;
+}
+
+export interface World {
+  s: Scenario;
+  seed: number;
+  n: number;
+  days: number;
+  day: number;
+  regions: number;
+  groups: number; // including the majority group 0
+  cells: number;
+  cellPopulation: Float64Array;
+  c: Citizens;
+  g: Graph;
+  /** Per-region watch allocation (targeting), population-weighted mean 1. */
+  regionWatch: Float64Array;
+  streams: Record<string, Stream>;
+}
+
+export const cellOf = (region: number, urban: number, group: number, groups: number): number =>
+  (region * 2 + urban) * groups + group;
+
+/** Named random streams: one per mechanism, so switching one off leaves the others' draws unchanged. */
+export function makeStreams(seed: number): Record<string, Stream> {
+  const names = [
+    "population", "graph", "behaviour", "cameras", "records", "online", "informants", "attention",
+    "scoring", "lists", "appeals", "consequences", "shaming", "firms", "trail",
+  ];
+  return Object.fromEntries(names.map((n) => [n, new Stream(seed, n)]));
+}
+
+/** Bytes of state held per citizen, graph included (what `npm run bench` reports). */
+export function stateBytesPerCitizen(w: World): number {
+  let bytes = 0;
+  for (const v of Object.values(w.c)) {
+    if (ArrayBuffer.isView(v)) bytes += v.byteLength;
+    else if (Array.isArray(v)) for (const a of v) bytes += (a as Float32Array).byteLength;
+  }
+  for (const v of Object.values(w.g)) bytes += (v as Uint8Array).byteLength;
+  return bytes / w.n;
+}

@@ -1,0 +1,79 @@
+// Declarative daily reporters: a mechanism declares the metric names it writes; the store
+// keeps one row per (day, cell) of plain float64 counters. Flows are added during the day;
+// stocks (people on a list, score sums) are kept as running values and copied in at day end.
+
+export class DailyCounters {
+  readonly index = new Map<string, number>();
+  readonly names: string[] = [];
+  readonly descriptions: string[] = [];
+  data = new Float64Array(0);
+  private stride = 0;
+  /** Running stock values per cell, copied into each day's row by snapshot(). */
+  stock = new Float64Array(0);
+  private stockMetrics: number[] = [];
+
+  constructor(readonly days: number, readonly cells: number) {}
+
+  /** Declare a metric; returns its index. `stock` metrics carry over from day to day. */
+  declare(name: string, description: string, stock = false): number {
+    const existing = this.index.get(name);
+    if (existing !== undefined) return existing;
+    if (this.data.length) throw new Error(`metric ${name} declared after the store was allocated`);
+    const k = this.names.length;
+    this.index.set(name, k);
+    this.names.push(name);
+    this.descriptions.push(description);
+    if (stock) this.stockMetrics.push(k);
+    return k;
+  }
+
+  allocate(): void {
+    this.stride = this.names.length;
+    this.data = new Float64Array(this.days * this.cells * this.stride);
+    this.stock = new Float64Array(this.cells * this.stride);
+  }
+
+  get metricCount(): number {
+    return this.stride;
+  }
+
+  /** Add a flow for the given day and cell. */
+  add(day: number, cell: number, metric: number, v: number): void {
+    this.data[(day * this.cells + cell) * this.stride + metric] += v;
+  }
+
+  /** Change a running stock (e.g. +1 when someone enters a list in `cell`). */
+  addStock(cell: number, metric: number, v: number): void {
+    this.stock[cell * this.stride + metric] += v;
+  }
+
+  setStock(cell: number, metric: number, v: number): void {
+    this.stock[cell * this.stride + metric] = v;
+  }
+
+  snapshot(day: number): void {
+    const base = day * this.cells * this.stride;
+    for (let cell = 0; cell < this.cells; cell++) {
+      const o = cell * this.stride;
+      for (const k of this.stockMetrics) this.data[base + o + k] = this.stock[o + k];
+    }
+  }
+
+  get(day: number, cell: number, metric: number): number {
+    return this.data[(day * this.cells + cell) * this.stride + metric];
+  }
+
+  /** Sum of a metric over all cells on one day. */
+  total(day: number, metric: number): number {
+    let s = 0;
+    for (let cell = 0; cell < this.cells; cell++) s += this.get(day, cell, metric);
+    return s;
+  }
+
+  /** Sum of a flow metric over all days and cells. */
+  grandTotal(metric: number): number {
+    let s = 0;
+    for (let d = 0; d < this.days; d++) s += this.total(d, metric);
+    return s;
+  }
+}

@@ -1,0 +1,92 @@
+// The trail: every act, observation, point, listing, appeal and dropped tie of the sampled
+// citizens, as growable columns. Callers check the SAMPLED flag first, so unsampled
+// citizens cost one bit test.
+import { SANCTIONS, PRIVILEGES } from "../scenario/schema.js";
+import { int32Column, float64Column, type Table } from "../io/table.js";
+
+export const TRAIL_EVENTS = [
+  "act", "observed", "points", "association", "listed", "delisted", "appeal-filed", "appeal-decided",
+  "tie-dropped", "blocked", "granted", "expiry", "decay", "pull", "correction",
+] as const;
+export type TrailEvent = (typeof TRAIL_EVENTS)[number];
+export const EV = Object.fromEntries(TRAIL_EVENTS.map((e, i) => [e, i])) as Record<TrailEvent, number>;
+
+export const OBS_KINDS = ["true", "misattributed", "invented"] as const;
+export const TRUE = 0, MISATTRIBUTED = 1, INVENTED = 2;
+
+/** Reasons, outcomes and consequences, shared by the trail's detail column and the list event log. */
+export const DETAILS = [
+  "score-below", "act", "score-at-least", "payment", "duration", "score-recovered", "score-fell",
+  "appeal-won", "appeal-lost", "withdrawn", "household", "friend", "firm", "really-did-it",
+  "did-not-happen", ...SANCTIONS, ...PRIVILEGES,
+] as const;
+export type Detail = (typeof DETAILS)[number];
+export const DT = Object.fromEntries(DETAILS.map((e, i) => [e, i])) as Record<Detail, number>;
+
+export interface TrailRow {
+  event: number;
+  behaviour?: number;
+  channel?: number;
+  kind?: number;
+  other?: number;
+  points?: number;
+  list?: number;
+  detail?: number;
+}
+
+export class Trail {
+  agent = int32Column();
+  day = int32Column();
+  event = int32Column();
+  behaviour = int32Column();
+  channel = int32Column();
+  kind = int32Column();
+  other = int32Column();
+  points = float64Column();
+  score = float64Column();
+  list = int32Column();
+  detail = int32Column();
+
+  record(agent: number, day: number, score: number, r: TrailRow): void {
+    this.agent.push(agent);
+    this.day.push(day);
+    this.event.push(r.event);
+    this.behaviour.push(r.behaviour ?? -1);
+    this.channel.push(r.channel ?? -1);
+    this.kind.push(r.kind ?? -1);
+    this.other.push(r.other ?? -1);
+    this.points.push(r.points ?? NaN);
+    this.score.push(score);
+    this.list.push(r.list ?? -1);
+    this.detail.push(r.detail ?? -1);
+  }
+
+  get rows(): number {
+    return this.agent.length;
+  }
+
+  table(labels: { dates: string[]; behaviours: string[]; channels: readonly string[]; lists: string[] }): Table {
+    const seq = new Int32Array(this.rows);
+    for (let i = 0; i < seq.length; i++) seq[i] = i;
+    return {
+      name: "trail",
+      description: "Everything that happened to each sampled synthetic citizen, in order (see citizens for who is sampled)",
+      rows: this.rows,
+      columns: [
+        { name: "agent", description: "Citizen id", type: "INTEGER", data: this.agent.view() },
+        { name: "day", description: "Day of the run (0 = startDate)", type: "INTEGER", data: this.day.view() },
+        { name: "date", description: "Calendar date", type: "CODE", labels: labels.dates, data: this.day.view() },
+        { name: "seq", description: "Order of events within the run", type: "INTEGER", data: seq },
+        { name: "event", description: TRAIL_EVENTS.join(", "), type: "CODE", labels: TRAIL_EVENTS, data: this.event.view() },
+        { name: "behaviour", description: "Behaviour id (acts, observations, points)", type: "CODE", labels: labels.behaviours, data: this.behaviour.view() },
+        { name: "channel", description: "Observation channel", type: "CODE", labels: labels.channels, data: this.channel.view() },
+        { name: "kind", description: "Observations: true, misattributed (someone else did it) or invented (nobody did)", type: "CODE", labels: OBS_KINDS, data: this.kind.view() },
+        { name: "other", description: "The other citizen involved: the real actor of a misattributed observation, the source of an association charge, the friend who dropped the tie", type: "INTEGER", data: this.other.view(), nullValue: -1 },
+        { name: "points", description: "Change of score caused by the event", type: "DOUBLE", data: this.points.view() },
+        { name: "score", description: "Score after the event", type: "DOUBLE", data: this.score.view() },
+        { name: "list", description: "List concerned", type: "CODE", labels: labels.lists, data: this.list.view() },
+        { name: "detail", description: "Reason or outcome", type: "CODE", labels: DETAILS, data: this.detail.view() },
+      ],
+    };
+  }
+}

@@ -1,0 +1,114 @@
+// Due process (or its absence): listed people file an appeal (the wrongly listed more often),
+// appeals wait in a queue per stage with a daily capacity and a latency, and are decided with
+// a given accuracy. The listing stays in force meanwhile. A won appeal lifts the listing and
+// restores the record.
+import type { Rng } from "../engine/random.js";
+import { int32Column } from "../io/table.js";
+import { EV, DT } from "../metrics/trail.js";
+import { changeScore, record, type Phase, type Sim } from "./context.js";
+import type { Lists } from "./lists.js";
+
+export class AppealLog {
+  agent = int32Column();
+  list = int32Column();
+  stage = int32Column();
+  filedDay = int32Column();
+  decidedDay = int32Column();
+  /** 0 lost, 1 won, 2 withdrawn (the person left the list before the decision). */
+  outcome = int32Column();
+  wrongful = int32Column();
+}
+
+interface Queue {
+  agent: number[];
+  list: number[];
+  ready: number[];
+  filed: number[];
+  head: number;
+  credit: number;
+}
+
+export function appealsPhase(sim: Sim, lists: Lists): Phase & { log: AppealLog; queued(): number } {
+  const { s, c } = sim;
+  const a = s.appeals;
+  const on = s.mechanisms.appeals && a.enabled;
+  const M = sim.metrics;
+  const FILED = M.declare("appeals_filed", "Appeals filed");
+  const DECIDED = M.declare("appeals_decided", "Appeals decided");
+  const WON = M.declare("appeals_won", "Appeals won");
+  const WON_WRONGFUL = M.declare("appeals_won_wrongful", "Appeals won by people listed wrongly");
+  const QUEUED = sim.global.declare("appeals_queued", "Appeals waiting for a decision at the end of the day");
+  const SCORE_SUM = M.index.get("score_sum")!;
+  const log = new AppealLog();
+  const queues: Queue[] = a.stages.map(() => ({ agent: [], list: [], ready: [], filed: [], head: 0, credit: 0 }));
+  let fileRng: Rng | undefined;
+  let fileDay = -1;
+
+  const enqueue = (stage: number, i: number, list: number) => {
+    const q = queues[stage];
+    q.agent.push(i);
+    q.list.push(list);
+    q.ready.push(sim.day + a.stages[stage].latencyDays);
+    q.filed.push(sim.day);
+  };
+
+  if (on) {
+    sim.listeners.push((ch) => {
+      if (!ch.entered || ch.list < 0 || !lists.states[ch.list].black) return;
+      if (fileDay !== sim.day) { fileRng = sim.streams.appeals.at(sim.day, 1); fileDay = sim.day; }
+      if (fileRng!.next() >= (ch.wrongful ? a.fileRateWrongful : a.fileRate)) return;
+      enqueue(0, ch.agent, ch.list);
+      M.add(sim.day, c.cell[ch.agent], FILED, 1);
+      record(sim, ch.agent, { event: EV["appeal-filed"], list: ch.list });
+    });
+  }
+
+  function decide(stage: number, q: Queue, rng: Rng): void {
+    const k = q.head++;
+    const i = q.agent[k], li = q.list[k];
+    const L = lists.states[li];
+    const p = L.pos.get(i);
+    const logRow = (outcome: number, wrongful: number) => {
+      log.agent.push(i); log.list.push(li); log.stage.push(stage); log.filedDay.push(q.filed[k]);
+      log.decidedDay.push(sim.day); log.outcome.push(outcome); log.wrongful.push(wrongful);
+    };
+    if (p === undefined) { logRow(2, 0); return; }
+    const wrongful = L.wrongful[p];
+    const rightDecision = rng.next() < a.stages[stage].accuracy;
+    const won = wrongful ? rightDecision : !rightDecision;
+    M.add(sim.day, c.cell[i], DECIDED, 1);
+    logRow(won ? 1 : 0, wrongful);
+    record(sim, i, { event: EV["appeal-decided"], list: li, detail: won ? DT["appeal-won"] : DT["appeal-lost"] });
+    if (won) {
+      M.add(sim.day, c.cell[i], WON, 1);
+      if (wrongful) M.add(sim.day, c.cell[i], WON_WRONGFUL, 1);
+      lists.exit(L, i, DT["appeal-won"]);
+      // The record is restored: at least the error-free score, and never below the entry threshold.
+      const floor = L.rule.entry.scoreBelow ?? -Infinity;
+      const restored = Math.max(c.score[i], c.errorFree[i], floor);
+      if (restored > c.score[i]) changeScore(sim, i, restored - c.score[i], { event: EV.correction, list: li }, SCORE_SUM);
+    } else if (stage + 1 < a.stages.length && rng.next() < a.stages[stage].escalate) {
+      enqueue(stage + 1, i, li);
+    }
+  }
+
+  return {
+    name: "appeals",
+    log,
+    queued: () => queues.reduce((n, q) => n + q.agent.length - q.head, 0),
+    day(sim) {
+      if (!on) return;
+      const rng = sim.streams.appeals.at(sim.day, 0);
+      queues.forEach((q, stage) => {
+        // Capacity scales with the population so that rates, not counts, carry across sizes.
+        const capacity = (a.stages[stage].capacityPerMillionPerDay * sim.n) / 1e6;
+        q.credit = Math.min(q.credit + capacity, Math.max(1, capacity));
+        while (q.head < q.agent.length && q.ready[q.head] <= sim.day && q.credit >= 1) {
+          q.credit -= 1;
+          decide(stage, q, rng);
+        }
+      });
+      sim.global.add(sim.day, 0, QUEUED, queues.reduce((n, q) => n + q.agent.length - q.head, 0));
+    },
+  };
+}

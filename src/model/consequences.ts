@@ -1,0 +1,115 @@
+// Sanctions and privileges as attempts that people really make: a blacklisted citizen who
+// tries to fly and is refused is one blocked purchase. Sanctions and privileges also move
+// income (a job ban lowers it), which feeds back into late payment and default.
+import { SANCTIONS, PRIVILEGES } from "../scenario/schema.js";
+import { EV, DT } from "../metrics/trail.js";
+import { record, type Phase, type Sim } from "./context.js";
+
+/** A set of citizens with O(1) add, remove and dense iteration. */
+export class DenseSet {
+  items: number[] = [];
+  private pos = new Map<number, number>();
+  add(i: number): void {
+    if (this.pos.has(i)) return;
+    this.pos.set(i, this.items.length);
+    this.items.push(i);
+  }
+  delete(i: number): void {
+    const p = this.pos.get(i);
+    if (p === undefined) return;
+    const last = this.items.pop()!;
+    if (last !== i) {
+      this.items[p] = last;
+      this.pos.set(last, p);
+    }
+    this.pos.delete(i);
+  }
+  get size(): number {
+    return this.items.length;
+  }
+}
+
+export function consequencesPhase(sim: Sim): Phase & { blacklisted: DenseSet; redlisted: DenseSet } {
+  const { s, c } = sim;
+  const M = sim.metrics;
+  const sanctionsOn = s.mechanisms.sanctions;
+  const privilegesOn = s.mechanisms.privileges;
+  const feedback = s.mechanisms.incomeFeedback;
+  const bit = <T extends string>(all: readonly T[], names: readonly T[]) => names.reduce((m, n) => m | (1 << all.indexOf(n)), 0);
+  const listSanctions = s.lists.map((l) => bit(SANCTIONS, l.sanctions));
+  const listPrivileges = s.lists.map((l) => bit(PRIVILEGES, l.privileges));
+  const blackBits = s.lists.reduce((m, l, k) => (l.kind === "black" ? m | (1 << k) : m), 0);
+  const redBits = s.lists.reduce((m, l, k) => (l.kind === "red" ? m | (1 << k) : m), 0);
+  const firmSanctions = bit(SANCTIONS, s.firms.representativeSanctions);
+  const sanctionRate = SANCTIONS.map((k) => s.consequences.sanctions[k]);
+  const privilegeRate = PRIVILEGES.map((k) => s.consequences.privileges[k]);
+  const BLOCKED = SANCTIONS.map((k) => M.declare(`blocked_${k}`, `Attempts blocked by the ${k} sanction`));
+  const GRANTED = PRIVILEGES.map((k) => M.declare(`granted_${k}`, `Uses of the ${k} privilege`));
+  // Learning: each blocked attempt lowers that person's attempt rate (afterBlock^blocks so far).
+  const learned = sanctionRate.map((r) => Float64Array.from({ length: 256 }, (_, k) => Math.pow(r.afterBlock, k)));
+  const median = s.population.income.median;
+  const INCOME_SUM = M.declare("income_sum", "Sum of daily incomes (divide by population for the mean)", true);
+
+  const sanctioned = new DenseSet();
+  const privileged = new DenseSet();
+  const blacklisted = new DenseSet();
+  const redlisted = new DenseSet();
+
+  function refresh(i: number): void {
+    let sm = 0, pm = 0;
+    for (let k = 0; k < s.lists.length; k++) {
+      if (c.listMask[i] & (1 << k)) { sm |= listSanctions[k]; pm |= listPrivileges[k]; }
+    }
+    if (c.firmRestrictions[i] > 0) sm |= firmSanctions;
+    if (!sanctionsOn) sm = 0;
+    if (!privilegesOn) pm = 0;
+    c.sanctionMask[i] = sm;
+    c.privilegeMask[i] = pm;
+    if (sm) sanctioned.add(i); else sanctioned.delete(i);
+    if (pm) privileged.add(i); else privileged.delete(i);
+    if (c.listMask[i] & blackBits) blacklisted.add(i); else blacklisted.delete(i);
+    if (c.listMask[i] & redBits) redlisted.add(i); else redlisted.delete(i);
+    let f = 1;
+    if (feedback) {
+      for (let k = 0; k < SANCTIONS.length; k++) if (sm & (1 << k)) f *= 1 + sanctionRate[k].incomeEffect;
+      for (let k = 0; k < PRIVILEGES.length; k++) if (pm & (1 << k)) f *= 1 + privilegeRate[k].incomeEffect;
+    }
+    const income = Math.fround(c.incomeBase[i] * f);
+    M.addStock(c.cell[i], INCOME_SUM, income - c.income[i]);
+    c.income[i] = income;
+  }
+  sim.listeners.push((ch) => refresh(ch.agent));
+
+  return {
+    name: "consequences",
+    blacklisted,
+    redlisted,
+    day(sim) {
+      const day = sim.day;
+      if (day === 0) for (let i = 0; i < sim.n; i++) M.addStock(c.cell[i], INCOME_SUM, c.income[i]);
+      const rng = sim.streams.consequences.at(day);
+      // People attempt in proportion to their means: the rich fly more (clamped to [0.2, 3]).
+      for (const i of sanctioned.items) {
+        const means = Math.max(0.2, Math.min(3, c.income[i] / median));
+        const m = c.sanctionMask[i];
+        for (let k = 0; k < SANCTIONS.length; k++) {
+          if (!(m & (1 << k))) continue;
+          if (rng.next() >= (sanctionRate[k].attemptsPerYear / 365) * means * learned[k][c.blockedCount[i]]) continue;
+          M.add(day, c.cell[i], BLOCKED[k], 1);
+          if (c.blockedCount[i] < 255) c.blockedCount[i]++;
+          record(sim, i, { event: EV.blocked, detail: DT[SANCTIONS[k]] });
+        }
+      }
+      for (const i of privileged.items) {
+        const means = Math.max(0.2, Math.min(3, c.income[i] / median));
+        const m = c.privilegeMask[i];
+        for (let k = 0; k < PRIVILEGES.length; k++) {
+          if (!(m & (1 << k))) continue;
+          if (rng.next() >= (privilegeRate[k].attemptsPerYear / 365) * means) continue;
+          M.add(day, c.cell[i], GRANTED[k], 1);
+          record(sim, i, { event: EV.granted, detail: DT[PRIVILEGES[k]] });
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,154 @@
+// The simulation context shared by the mechanisms: the world, today's buffers between
+// phases (acts -> observations -> points), the metric store and the trail.
+// A mechanism is a Phase: built once per run (declaring its metrics, precomputing tables),
+// then stepped once per day in a fixed order. The engine never switches on a phase's name.
+import { BEHAVIOUR_CLASSES, CHANNELS, type Behaviour } from "../scenario/schema.js";
+import type { World } from "../engine/world.js";
+import { NO_DAY, SAMPLED } from "../engine/world.js";
+import { GrowableColumn, int32Column } from "../io/table.js";
+import { DailyCounters } from "../metrics/daily.js";
+import { Trail, type TrailRow } from "../metrics/trail.js";
+
+export interface Phase {
+  name: string;
+  day(sim: Sim): void;
+}
+
+export interface BehaviourInfo {
+  id: string;
+  index: number;
+  cls: number;
+  perDay: number;
+  points: number;
+  /** Channel indices in the order they get a chance to observe the act. */
+  channels: number[];
+  /** Punished by points or by a direct listing. */
+  punished: boolean;
+  rewarded: boolean;
+}
+
+export const CHANNEL = Object.fromEntries(CHANNELS.map((c, i) => [c, i])) as Record<(typeof CHANNELS)[number], number>;
+export const CLASS = Object.fromEntries(BEHAVIOUR_CLASSES.map((c, i) => [c, i])) as Record<(typeof BEHAVIOUR_CLASSES)[number], number>;
+
+/** A buffer of today's observations: who the system holds responsible, who really acted (-1: nobody). */
+export class Observations {
+  target = int32Column();
+  actor = int32Column();
+  behaviour = int32Column();
+  channel = int32Column();
+  kind = int32Column();
+  get length(): number {
+    return this.target.length;
+  }
+  push(target: number, actor: number, behaviour: number, channel: number, kind: number): void {
+    this.target.push(target);
+    this.actor.push(actor);
+    this.behaviour.push(behaviour);
+    this.channel.push(channel);
+    this.kind.push(kind);
+  }
+  clear(): void {
+    this.target.length = this.actor.length = this.behaviour.length = this.channel.length = this.kind.length = 0;
+  }
+}
+
+/** A citizen entered or left a list (list -1: a firm they represent was blacklisted or cleared). */
+export interface ListChange {
+  list: number;
+  agent: number;
+  entered: boolean;
+  wrongful: boolean;
+  /** Day the listing began. */
+  since: number;
+  reason: number;
+}
+
+export interface Sim extends World {
+  /** Mechanisms that react to listings (appeals, sanctions, shaming) subscribe here. */
+  listeners: Array<(change: ListChange) => void>;
+  metrics: DailyCounters;
+  /** Run-wide counters that have no cell (queue lengths, firm grades), one row per day. */
+  global: DailyCounters;
+  trail: Trail;
+  behaviours: BehaviourInfo[];
+  acts: { agent: GrowableColumn<Int32Array>; behaviour: GrowableColumn<Int32Array> };
+  obs: Observations;
+  /** Citizens whose score changed today; `allTouched` when a pass changed everyone's. */
+  touched: GrowableColumn<Int32Array>;
+  allTouched: boolean;
+  /** Probability, per channel and cell, that an act that channel can see is in its view. */
+  coverage: Float64Array[];
+  /** Probability that it is recorded against the right person: what deterrence responds to. */
+  detect: Float64Array[];
+  dates: string[];
+}
+
+export function createSim(w: World): Sim {
+  const s = w.s;
+  const listActs = new Set(s.lists.flatMap((l) => l.entry.acts));
+  const behaviours = s.behaviours.map((b: Behaviour, index): BehaviourInfo => ({
+    id: b.id,
+    index,
+    cls: CLASS[b.class],
+    perDay: b.ratePerYear / 365,
+    points: b.points,
+    channels: b.observedBy.map((ch) => CHANNEL[ch]),
+    punished: b.points < 0 || listActs.has(b.id),
+    rewarded: b.points > 0,
+  }));
+  const start = Date.parse(s.startDate + "T00:00:00Z");
+  const dates = Array.from({ length: w.days }, (_, d) => new Date(start + d * 86_400_000).toISOString().slice(0, 10));
+  return {
+    ...w,
+    listeners: [],
+    metrics: new DailyCounters(w.days, w.cells),
+    global: new DailyCounters(w.days, 1),
+    trail: new Trail(),
+    behaviours,
+    acts: { agent: int32Column(), behaviour: int32Column() },
+    obs: new Observations(),
+    touched: int32Column(),
+    allTouched: false,
+    coverage: CHANNELS.map(() => new Float64Array(w.cells)),
+    detect: CHANNELS.map(() => new Float64Array(w.cells)),
+    dates,
+  };
+}
+
+export const isSampled = (sim: Sim, i: number): boolean => (sim.c.flags[i] & SAMPLED) !== 0;
+
+export function record(sim: Sim, i: number, row: TrailRow): void {
+  if (sim.c.flags[i] & SAMPLED) sim.trail.record(i, sim.day, sim.c.score[i], row);
+}
+
+/**
+ * The one place a score changes: clamps to the scale, keeps the per-cell score sum and the
+ * touched set, and writes the trail row, so a sampled citizen's trail always sums to the score.
+ * Returns the change actually applied.
+ */
+export function changeScore(sim: Sim, i: number, delta: number, row: TrailRow, scoreSum: number): number {
+  const c = sim.c;
+  const sc = sim.s.scoring;
+  const old = c.score[i];
+  let v = old + delta;
+  if (v < sc.min) v = sc.min;
+  else if (v > sc.max) v = sc.max;
+  c.score[i] = v;
+  const applied = c.score[i] - old; // after Float32 rounding, so the trail telescopes exactly
+  if (applied === 0) return 0;
+  sim.metrics.addStock(c.cell[i], scoreSum, applied);
+  if (c.touchedDay[i] !== sim.day) {
+    c.touchedDay[i] = sim.day;
+    sim.touched.push(i);
+  }
+  if (c.flags[i] & SAMPLED) sim.trail.record(i, sim.day, c.score[i], { ...row, points: applied });
+  return applied;
+}
+
+export function changeErrorFree(sim: Sim, i: number, delta: number): void {
+  const sc = sim.s.scoring;
+  const v = sim.c.errorFree[i] + delta;
+  sim.c.errorFree[i] = v < sc.min ? sc.min : v > sc.max ? sc.max : v;
+}
+
+export { NO_DAY };

@@ -1,0 +1,107 @@
+// Scored firms: compliance acts (tax, environment, product safety, court judgments) seen by
+// records, a score with grades, and a blacklist that restricts the firm's legal
+// representative, a citizen, as if they were listed themselves.
+import { NO_DAY } from "../engine/world.js";
+import { float64Column, int32Column } from "../io/table.js";
+import { DT } from "../metrics/trail.js";
+import type { Phase, Sim } from "./context.js";
+
+const BLOCK = 65536;
+const RECOVERY_EVERY = 30;
+
+export class FirmLog {
+  day = int32Column();
+  firm = int32Column();
+  representative = int32Column();
+  entered = int32Column();
+  score = float64Column();
+}
+
+export interface Firms {
+  n: number;
+  score: Float32Array;
+  representative: Int32Array;
+  listed: Uint8Array;
+  log: FirmLog;
+  gradeOf(score: number): number;
+}
+
+export function firmsPhase(sim: Sim): Phase & { firms: Firms } {
+  const { s, c } = sim;
+  const f = s.firms;
+  const on = s.mechanisms.firms && f.enabled;
+  const n = on ? Math.round(f.perCitizen * sim.n) : 0;
+  const rng0 = sim.streams.firms.at(NO_DAY);
+  const representative = new Int32Array(n);
+  const trait = new Float32Array(n);
+  const shift = -0.5 * f.propensitySigma * f.propensitySigma;
+  for (let k = 0; k < n; k++) {
+    // Legal representatives are adults: people whose age band does any financial business.
+    let i = rng0.int(sim.n);
+    for (let t = 0; t < 20 && (s.population.ageBands[c.age[i]].activity.financial ?? 1) === 0; t++) i = rng0.int(sim.n);
+    representative[k] = i;
+    trait[k] = Math.exp(shift + f.propensitySigma * rng0.normal());
+  }
+  const score = new Float32Array(n).fill(f.initial);
+  const listed = new Uint8Array(n);
+  const rates = f.behaviours.map((b) => b.ratePerYear / 365);
+  const totalRate = rates.reduce((a, b) => a + b, 0);
+  const grades = [...f.grades].sort((a, b) => b.min - a.min);
+  const gradeOf = (v: number) => {
+    const k = grades.findIndex((gr) => v >= gr.min);
+    return k < 0 ? grades.length - 1 : k;
+  };
+  const GRADE = grades.map((gr) => sim.global.declare(`firms_grade_${gr.name}`, `Firms in grade ${gr.name} at the end of the day`));
+  const LISTED = sim.global.declare("firms_blacklisted", "Firms on the blacklist at the end of the day");
+  const log = new FirmLog();
+  const rec = s.observation.records;
+
+  function setListed(k: number, v: boolean): void {
+    if (Boolean(listed[k]) === v) return;
+    listed[k] = v ? 1 : 0;
+    const i = representative[k];
+    c.firmRestrictions[i] += v ? 1 : -1;
+    log.day.push(sim.day); log.firm.push(k); log.representative.push(i); log.entered.push(v ? 1 : 0); log.score.push(score[k]);
+    for (const fn of sim.listeners) fn({ list: -1, agent: i, entered: v, wrongful: false, since: sim.day, reason: DT.firm });
+  }
+
+  function addPoints(k: number, p: number): void {
+    score[k] = Math.max(f.min, Math.min(f.max, score[k] + p));
+  }
+
+  return {
+    name: "firms",
+    firms: { n, score, representative, listed, log, gradeOf },
+    day(sim) {
+      if (!n) return;
+      const day = sim.day;
+      for (let block = 0; block * BLOCK < n; block++) {
+        const rng = sim.streams.firms.at(day, block);
+        for (let k = block * BLOCK; k < Math.min(n, (block + 1) * BLOCK); k++) {
+          const u = rng.next();
+          if (u >= trait[k] * totalRate) continue;
+          let x = u / trait[k];
+          let b = rates.length - 1;
+          for (let m = 0; m < rates.length; m++) { x -= rates[m]; if (x < 0) { b = m; break; } }
+          if (!rec.enabled || rng.next() >= rec.coverage) continue;
+          // A clerical error files the act against another firm.
+          const target = rng.next() < rec.clericalErrorRate ? rng.int(n) : k;
+          addPoints(target, f.behaviours[b].points);
+        }
+      }
+      if (day > 0 && day % RECOVERY_EVERY === 0) {
+        const gain = (f.recoveryPerYear * RECOVERY_EVERY) / 365;
+        for (let k = 0; k < n; k++) addPoints(k, gain);
+      }
+      const counts = new Float64Array(grades.length);
+      let nListed = 0;
+      for (let k = 0; k < n; k++) {
+        setListed(k, score[k] < f.blacklistBelow);
+        counts[gradeOf(score[k])]++;
+        nListed += listed[k];
+      }
+      counts.forEach((v, gi) => sim.global.add(day, 0, GRADE[gi], v));
+      sim.global.add(day, 0, LISTED, nListed);
+    },
+  };
+}

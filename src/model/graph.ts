@@ -1,0 +1,66 @@
+// The social graph: households (contiguous ids, implicit) and friendships (CSR adjacency),
+// mostly within a region with a share of long ties. Dropped ties are marked, never removed,
+// so the initial degree stays readable for isolation metrics.
+import type { Graph, World } from "../engine/world.js";
+
+const BLOCK = 65536;
+
+export function buildGraph(w: World): Graph {
+  const { n, c } = w;
+  const half = w.s.graph.friendsMean / 2; // each tie is initiated by one side
+  const longShare = w.s.graph.longTieShare;
+  const degree = new Uint32Array(n + 1);
+
+  // Two passes over the same draws: count degrees, then fill. Re-seeding per block makes
+  // the second pass replay the first exactly without storing an edge list.
+  const forEachTie = (visit: (i: number, j: number) => void) => {
+    for (let b = 0; b * BLOCK < n; b++) {
+      const rng = w.streams.graph.at(0, b);
+      const end = Math.min(n, (b + 1) * BLOCK);
+      for (let i = b * BLOCK; i < end; i++) {
+        const k = rng.poisson(half);
+        const r = c.region[i];
+        const lo = c.regionStart[r];
+        const span = c.regionStart[r + 1] - lo;
+        for (let t = 0; t < k; t++) {
+          const j = rng.next() < longShare ? rng.int(n) : lo + rng.int(span);
+          if (j !== i) visit(i, j);
+        }
+      }
+    }
+  };
+
+  forEachTie((i, j) => {
+    degree[i]++;
+    degree[j]++;
+  });
+  const start = new Uint32Array(n + 1);
+  for (let i = 0; i < n; i++) start[i + 1] = start[i] + degree[i];
+  const adj = new Uint32Array(start[n]);
+  const fill = start.slice(0, n);
+  forEachTie((i, j) => {
+    adj[fill[i]++] = j;
+    adj[fill[j]++] = i;
+  });
+  const aliveDegree = new Uint16Array(n);
+  for (let i = 0; i < n; i++) aliveDegree[i] = Math.min(65535, degree[i]);
+  return { start, adj, alive: new Uint8Array(adj.length).fill(1), aliveDegree };
+}
+
+export const initialDegree = (g: Graph, i: number): number => g.start[i + 1] - g.start[i];
+
+/** Drop the tie at adjacency slot e (from i to adj[e]) on both sides. Returns the friend, or -1 if already dropped. */
+export function dropTie(g: Graph, i: number, e: number): number {
+  if (!g.alive[e]) return -1;
+  const j = g.adj[e];
+  g.alive[e] = 0;
+  g.aliveDegree[i]--;
+  for (let f = g.start[j]; f < g.start[j + 1]; f++) {
+    if (g.adj[f] === i && g.alive[f]) {
+      g.alive[f] = 0;
+      g.aliveDegree[j]--;
+      break;
+    }
+  }
+  return j;
+}

@@ -1,0 +1,259 @@
+// What the system sees. Channels never see ground truth directly: each act gets a chance to be
+// seen by the channels that can observe it, and may be attributed to the wrong person; some
+// observations are invented outright. Every observation keeps who really acted (or -1).
+import { INFORMANT, PARTY, FEMALE } from "../engine/world.js";
+import type { Rng } from "../engine/random.js";
+import { EV, TRUE, MISATTRIBUTED, INVENTED, DT } from "../metrics/trail.js";
+import { CHANNEL, record, type Phase, type Sim } from "./context.js";
+
+/** Watch phase: today's detection probability per channel and cell, and where the system looks next. */
+export function watchPhase(sim: Sim): Phase {
+  const { s, cells, groups } = sim;
+  const o = s.observation;
+  const groupWatch = [1, ...s.population.groups.map((g) => g.watchMultiplier)];
+  const informantP = o.informants.enabled ? o.informants.share * o.informants.reportProbability : 0;
+  const recorded = new Float64Array(sim.regions);
+  const regionPop = new Float64Array(sim.regions);
+  for (let r = 0; r < sim.regions; r++) regionPop[r] = sim.c.regionStart[r + 1] - sim.c.regionStart[r];
+  const WEIGHT = sim.global.declare("mean_region_watch_max", "Largest regional watch weight (targeting; 1 = even)");
+  const t = o.targeting;
+
+  function reallocate(): void {
+    // Ensign et al. (2018): allocating by recorded offences feeds on itself; dividing by the
+    // current allocation estimates the true rate and breaks the loop.
+    const target = new Float64Array(sim.regions);
+    let total = 0, popTotal = 0;
+    for (let r = 0; r < sim.regions; r++) {
+      const perCapita = regionPop[r] ? recorded[r] / regionPop[r] : 0;
+      target[r] = t.mode === "corrected" ? perCapita / sim.regionWatch[r] : perCapita;
+      total += target[r] * regionPop[r];
+      popTotal += regionPop[r];
+    }
+    if (total <= 0) return;
+    for (let r = 0; r < sim.regions; r++) {
+      sim.regionWatch[r] = (1 - t.share) * sim.regionWatch[r] + t.share * (target[r] * popTotal) / total;
+    }
+    recorded.fill(0);
+  }
+
+  return {
+    name: "watch",
+    day(sim) {
+      if (t.enabled && sim.day > 0 && sim.day % t.everyDays === 0) reallocate();
+      for (let cell = 0; cell < cells; cell++) {
+        const group = cell % groups;
+        const urban = Math.floor(cell / groups) % 2;
+        const region = Math.floor(cell / groups / 2);
+        const watch = groupWatch[group] * sim.regionWatch[region];
+        const cam = o.cameras.enabled ? Math.min(1, (urban ? o.cameras.coverageUrban : o.cameras.coverageRural) * watch) : 0;
+        const covered = [
+          cam,
+          o.records.enabled ? o.records.coverage : 0,
+          o.online.enabled ? Math.min(1, o.online.coverage * watch) : 0,
+          informantP,
+          0,
+        ];
+        for (let ch = 0; ch < covered.length; ch++) {
+          sim.coverage[ch][cell] = covered[ch];
+          sim.detect[ch][cell] = ch === CHANNEL.cameras ? cam * o.cameras.trueMatchRate : covered[ch];
+        }
+      }
+      let max = 0;
+      for (let r = 0; r < sim.regions; r++) max = Math.max(max, sim.regionWatch[r]);
+      sim.global.add(sim.day, 0, WEIGHT, max);
+    },
+    // Exposed for the observation phase: recorded offences per region feed the next reallocation.
+    recorded,
+  } as Phase & { recorded: Float64Array };
+}
+
+export function observationPhase(sim: Sim, watch: Phase & { recorded?: Float64Array }): Phase {
+  const { s, c, g, behaviours } = sim;
+  const o = s.observation;
+  const M = sim.metrics;
+  const OBS = [
+    M.declare("observations_true", "Observations of acts the person really did"),
+    M.declare("observations_misattributed", "Observations charged to someone other than the actor"),
+    M.declare("observations_invented", "Observations of acts that never happened"),
+  ];
+  const REWARDS = M.declare("informant_rewards", "Rewards paid to informants (by the informant's cell)");
+  const FALSE_REPORTS = M.declare("false_reports", "False reports filed by informants");
+  const fmGroup = [1, ...s.population.groups.map((gr) => gr.falseMatchMultiplier)];
+  const fmMax = Math.max(...fmGroup) * Math.max(1, o.cameras.femaleFalseMatchMultiplier);
+  const recorded = watch.recorded ?? new Float64Array(sim.regions);
+
+  const informants: number[] = [];
+  const members: number[] = [];
+  for (let i = 0; i < sim.n; i++) {
+    if (c.flags[i] & INFORMANT) informants.push(i);
+    if (c.flags[i] & PARTY) members.push(i);
+  }
+  const byWeight = (ids: number[]) => {
+    const total = ids.reduce((a, b) => a + behaviours[b].perDay, 0);
+    return { ids, total };
+  };
+  const punishedBy = (ch: number, cls?: number) =>
+    byWeight(behaviours.filter((b) => b.punished && b.channels.includes(ch) && (cls === undefined || b.cls === cls)).map((b) => b.index));
+  const phantomPool = punishedBy(CHANNEL.cameras);
+  const onlinePool = punishedBy(CHANNEL.online);
+  const reportPool = punishedBy(CHANNEL.informants);
+  const attention = o.attention.enabled ? behaviours.find((b) => b.id === o.attention.behaviour) : undefined;
+
+  const pickBehaviour = (rng: Rng, pool: { ids: number[]; total: number }): number => {
+    let x = rng.next() * pool.total;
+    for (const b of pool.ids) {
+      x -= behaviours[b].perDay;
+      if (x < 0) return b;
+    }
+    return pool.ids[pool.ids.length - 1];
+  };
+
+  const falseMatchWeight = (v: number) => fmGroup[c.group[v]] * (c.flags[v] & FEMALE ? o.cameras.femaleFalseMatchMultiplier : 1);
+
+  /** A wrong person near i (same region), more likely from groups the algorithm confuses more. */
+  const nearby = (rng: Rng, i: number): number => {
+    const r = c.region[i];
+    const lo = c.regionStart[r], span = c.regionStart[r + 1] - lo;
+    if (span < 2) return -1;
+    for (let tries = 0; tries < 200; tries++) {
+      const v = lo + rng.int(span);
+      if (v !== i && rng.next() * fmMax < falseMatchWeight(v)) return v;
+    }
+    const v = lo + rng.int(span);
+    return v === i ? -1 : v;
+  };
+
+  /** A random citizen of region r, accepted in proportion to weight(v) <= 1 (rejection sampling). */
+  const randomIn = (rng: Rng, r: number, weight: (v: number) => number): number => {
+    const lo = c.regionStart[r], span = c.regionStart[r + 1] - lo;
+    if (span === 0) return -1;
+    for (let tries = 0; tries < 200; tries++) {
+      const v = lo + rng.int(span);
+      if (rng.next() < weight(v)) return v;
+    }
+    return -1;
+  };
+
+  const randomFriend = (rng: Rng, i: number): number => {
+    const deg = g.start[i + 1] - g.start[i];
+    if (deg === 0 || g.aliveDegree[i] === 0) return -1;
+    for (let tries = 0; tries < 8; tries++) {
+      const e = g.start[i] + rng.int(deg);
+      if (g.alive[e]) return g.adj[e];
+    }
+    return -1;
+  };
+
+  function observe(target: number, actor: number, b: number, ch: number, kind: number): void {
+    sim.obs.push(target, actor, b, ch, kind);
+    M.add(sim.day, c.cell[target], OBS[kind], 1);
+    if (behaviours[b].punished && (ch === CHANNEL.cameras || ch === CHANNEL.online)) recorded[c.region[target]]++;
+    record(sim, target, {
+      event: EV.observed, behaviour: b, channel: ch, kind,
+      other: actor === target ? -1 : actor, detail: kind === INVENTED ? DT["did-not-happen"] : undefined,
+    });
+  }
+
+  /** Invented observations in each region: Poisson in the covered population, victims drawn by coverage. */
+  function invent(rng: Rng, cov: Float64Array, perYear: number, pool: { ids: number[]; total: number }, ch: number): void {
+    if (perYear <= 0) return;
+    const perRegion = 2 * sim.groups;
+    for (let r = 0; r < sim.regions; r++) {
+      let expected = 0, max = 0;
+      for (let cell = r * perRegion; cell < (r + 1) * perRegion; cell++) {
+        expected += sim.cellPopulation[cell] * cov[cell];
+        max = Math.max(max, cov[cell]);
+      }
+      const count = rng.poisson(expected * perYear / 365);
+      for (let k = 0; k < count; k++) {
+        const v = randomIn(rng, r, (x) => cov[c.cell[x]] / max);
+        if (v >= 0) observe(v, -1, pickBehaviour(rng, pool), ch, INVENTED);
+      }
+    }
+  }
+
+  function reward(informant: number): void {
+    M.add(sim.day, c.cell[informant], REWARDS, o.informants.rewardPerReport);
+  }
+
+  return {
+    name: "observation",
+    day(sim) {
+      const day = sim.day;
+      sim.obs.clear();
+      const rngCam = sim.streams.cameras.at(day);
+      const rngRec = sim.streams.records.at(day);
+      const rngOnl = sim.streams.online.at(day);
+      const rngInf = sim.streams.informants.at(day);
+      const cam = sim.coverage[CHANNEL.cameras], onl = sim.coverage[CHANNEL.online];
+      const agents = sim.acts.agent.data, bs = sim.acts.behaviour.data;
+
+      for (let a = 0; a < sim.acts.agent.length; a++) {
+        const i = agents[a], b = bs[a];
+        const cell = c.cell[i];
+        // The first channel that sees the act records it: one act, at most one record.
+        for (const ch of behaviours[b].channels) {
+          if (ch === CHANNEL.cameras) {
+            if (!o.cameras.enabled) continue;
+            // In view: matched right, matched to someone else nearby, or not matched at all.
+            if (rngCam.next() >= cam[cell]) continue;
+            const u = rngCam.next();
+            if (u < o.cameras.trueMatchRate) { observe(i, i, b, ch, TRUE); break; }
+            if (u < o.cameras.trueMatchRate + o.cameras.falseMatchRate) {
+              const v = nearby(rngCam, i);
+              if (v >= 0) { observe(v, i, b, ch, MISATTRIBUTED); break; }
+            }
+          } else if (ch === CHANNEL.records) {
+            if (!o.records.enabled || rngRec.next() >= o.records.coverage) continue;
+            if (rngRec.next() < o.records.clericalErrorRate) {
+              const v = nearby(rngRec, i);
+              if (v >= 0) { observe(v, i, b, ch, MISATTRIBUTED); break; }
+            }
+            observe(i, i, b, ch, TRUE);
+            break;
+          } else if (ch === CHANNEL.online) {
+            if (rngOnl.next() < onl[cell]) { observe(i, i, b, ch, TRUE); break; }
+          } else if (ch === CHANNEL.informants) {
+            if (!o.informants.enabled) continue;
+            const j = randomFriend(rngInf, i);
+            if (j >= 0 && c.flags[j] & INFORMANT && rngInf.next() < o.informants.reportProbability) {
+              observe(i, i, b, ch, TRUE);
+              reward(j);
+              break;
+            }
+          }
+        }
+      }
+
+      // Invented observations. Cameras: faces matched where nobody acted (a face on a bus advertisement);
+      // online monitoring: innocent posts flagged. Both fall where the channel looks most.
+      if (o.cameras.enabled && phantomPool.ids.length) invent(rngCam, sim.coverage[CHANNEL.cameras], o.cameras.phantomPerYear, phantomPool, CHANNEL.cameras);
+      if (o.online.enabled && onlinePool.ids.length) invent(rngOnl, sim.coverage[CHANNEL.online], o.online.falsePositivePerYear, onlinePool, CHANNEL.online);
+      // Informants' false reports against their own contacts.
+      if (o.informants.enabled && informants.length && reportPool.ids.length) {
+        const count = rngInf.poisson(informants.length * o.informants.falseReportsPerYear / 365);
+        for (let k = 0; k < count; k++) {
+          const j = informants[rngInf.int(informants.length)];
+          const v = randomFriend(rngInf, j);
+          if (v < 0) continue;
+          observe(v, -1, pickBehaviour(rngInf, reportPool), CHANNEL.informants, INVENTED);
+          reward(j);
+          M.add(day, c.cell[j], FALSE_REPORTS, 1);
+        }
+      }
+      // Attention analytics at political education: a noisy reading of a real (or not) state.
+      if (attention && members.length) {
+        const rng = sim.streams.attention.at(day);
+        const att = o.attention;
+        const count = rng.poisson(members.length * att.sessionsPerYear / 365);
+        for (let k = 0; k < count; k++) {
+          const m = members[rng.int(members.length)];
+          const really = rng.next() < att.inattentiveRate;
+          const flagged = rng.next() < (really ? att.accuracy : 1 - att.accuracy);
+          if (really) record(sim, m, { event: EV.act, behaviour: attention.index, detail: DT["really-did-it"] });
+          if (flagged) observe(m, really ? m : -1, attention.index, CHANNEL.attention, really ? TRUE : INVENTED);
+        }
+      }
+    },
+  };
+}

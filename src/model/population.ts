@@ -1,0 +1,123 @@
+// Synthetic citizens: region, urban or rural, group, age band, sex, household, income and a
+// propensity per behaviour class. Every value comes from the "population" stream; nothing
+// real is ever read.
+import { BEHAVIOUR_CLASSES, type Scenario } from "../scenario/schema.js";
+import { hashInts } from "../engine/random.js";
+import {
+  type Citizens, type World, FEMALE, URBAN, INFORMANT, PARTY, SAMPLED, NO_DAY, cellOf, makeStreams,
+} from "../engine/world.js";
+import { buildGraph } from "./graph.js";
+
+/** Split n into parts proportional to weights (largest remainder), so sizes are exact and stable. */
+export function apportion(n: number, weights: number[]): number[] {
+  const total = weights.reduce((a, b) => a + b, 0);
+  const raw = weights.map((w) => (n * w) / total);
+  const out = raw.map(Math.floor);
+  let left = n - out.reduce((a, b) => a + b, 0);
+  const order = raw.map((r, i) => [r - Math.floor(r), i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  for (let k = 0; left > 0; k = (k + 1) % order.length, left--) out[order[k][1]]++;
+  return out;
+}
+
+function pick(u: number, shares: number[]): number {
+  let acc = 0;
+  for (let k = 0; k < shares.length; k++) {
+    acc += shares[k];
+    if (u < acc) return k;
+  }
+  return shares.length - 1;
+}
+
+export function createWorld(s: Scenario, seed: number): World {
+  const n = s.population.size;
+  const regions = s.population.regions.length;
+  const groups = s.population.groups.length + 1;
+  const cells = regions * 2 * groups;
+  const streams = makeStreams(seed);
+  const C = BEHAVIOUR_CLASSES.length;
+
+  const c: Citizens = {
+    n,
+    regionStart: new Int32Array(regions + 1),
+    region: new Uint8Array(n),
+    group: new Uint8Array(n),
+    cell: new Uint16Array(n),
+    age: new Uint8Array(n),
+    flags: new Uint8Array(n),
+    household: new Int32Array(n),
+    incomeBase: new Float32Array(n),
+    income: new Float32Array(n),
+    trait: BEHAVIOUR_CLASSES.map(() => new Float32Array(n)),
+    score: new Float32Array(n).fill(s.scoring.initial),
+    errorFree: new Float32Array(n).fill(s.scoring.initial),
+    assocPoints: new Float32Array(n),
+    lastPenalty: new Int32Array(n).fill(NO_DAY),
+    listMask: new Uint8Array(n),
+    sanctionMask: new Uint16Array(n),
+    privilegeMask: new Uint16Array(n),
+    firmRestrictions: new Uint8Array(n),
+    blockedCount: new Uint8Array(n),
+    touchedDay: new Int32Array(n).fill(NO_DAY),
+  };
+
+  const pop = s.population;
+  const sizes = apportion(n, pop.regions.map((r) => r.weight));
+  const ageShares = pop.ageBands.map((b) => b.share);
+  const activity = pop.ageBands.map((b) => BEHAVIOUR_CLASSES.map((k) => b.activity[k] ?? 1));
+  const sigma = pop.propensitySigma;
+  const traitShift = -0.5 * sigma * sigma; // keeps each log-normal propensity at mean 1
+  const inc = pop.income;
+  const incomeShift = Math.log(inc.median);
+  const informantShare = s.observation.informants.enabled ? s.observation.informants.share : 0;
+  const partyShare = s.observation.attention.enabled ? s.observation.attention.memberShare : 0;
+  const sampleAll = n <= s.metrics.trailSample;
+  const sampleCut = Math.floor((s.metrics.trailSample / n) * 4294967296);
+
+  let id = 0;
+  for (let r = 0; r < regions; r++) {
+    c.regionStart[r] = id;
+    const end = id + sizes[r];
+    const rng = streams.population.at(0, r);
+    const groupShares = pop.groups.map((g) => g.shareByRegion?.[pop.regions[r].name] ?? g.share);
+    const majority = Math.max(0, 1 - groupShares.reduce((a, b) => a + b, 0));
+    const shares = [majority, ...groupShares];
+    while (id < end) {
+      // Households: 1 + Poisson(mean - 1) members sharing region, urbanity and group.
+      const size = Math.min(end - id, 1 + rng.poisson(pop.householdMeanSize - 1));
+      const urban = rng.next() < pop.regions[r].urbanShare ? 1 : 0;
+      const group = pick(rng.next(), shares);
+      const head = id;
+      for (let m = 0; m < size; m++, id++) {
+        c.region[id] = r;
+        c.group[id] = group;
+        c.cell[id] = cellOf(r, urban, group, groups);
+        c.household[id] = head;
+        const age = pick(rng.next(), ageShares);
+        c.age[id] = age;
+        let f = urban ? URBAN : 0;
+        if (rng.next() < pop.femaleShare) f |= FEMALE;
+        if (rng.next() < informantShare) f |= INFORMANT;
+        if (rng.next() < partyShare) f |= PARTY;
+        if (sampleAll || hashInts(seed, 0x7a11, id) < sampleCut) f |= SAMPLED;
+        c.flags[id] = f;
+        const income = Math.exp(incomeShift + inc.sigma * rng.normal()) * (urban ? inc.urbanPremium : 1);
+        c.incomeBase[id] = income;
+        c.income[id] = income;
+        for (let k = 0; k < C; k++) c.trait[k][id] = Math.exp(traitShift + sigma * rng.normal()) * activity[age][k];
+      }
+    }
+  }
+  c.regionStart[regions] = n;
+
+  const cellPopulation = new Float64Array(cells);
+  for (let i = 0; i < n; i++) cellPopulation[c.cell[i]]++;
+
+  const w: World = {
+    s, seed, n, days: s.days, day: 0, regions, groups, cells, cellPopulation, c,
+    g: { start: new Uint32Array(1), adj: new Uint32Array(0), alive: new Uint8Array(0), aliveDegree: new Uint16Array(n) },
+    regionWatch: new Float64Array(regions).fill(1),
+    streams,
+  };
+  w.g = buildGraph(w);
+  return w;
+}

@@ -1,0 +1,49 @@
+// Public shaming and tie dropping: contacts drop a blacklisted person, at once when the
+// listing is published (the "deadbeat map"), less when word only gets around, and slowly
+// for as long as the listing lasts.
+import type { Rng } from "../engine/random.js";
+import { EV } from "../metrics/trail.js";
+import { dropTie } from "./graph.js";
+import { record, type Phase, type Sim } from "./context.js";
+import type { DenseSet } from "./consequences.js";
+
+export function shamingPhase(sim: Sim, blacklisted: DenseSet): Phase {
+  const { s, c, g } = sim;
+  const sh = s.shaming;
+  const on = s.mechanisms.shaming && sh.enabled;
+  const M = sim.metrics;
+  const DROPPED = M.declare("ties_dropped", "Friendships dropped because of a listing (by the listed person's cell)");
+  const black = s.lists.map((l) => l.kind === "black");
+  const published = s.lists.map((l) => l.published);
+  let entryRng: Rng | undefined;
+  let entryDay = -1;
+
+  function dropWithProbability(rng: Rng, i: number, p: number): void {
+    if (p <= 0) return;
+    for (let e = g.start[i]; e < g.start[i + 1]; e++) {
+      if (!g.alive[e] || rng.next() >= p) continue;
+      const j = dropTie(g, i, e);
+      M.add(sim.day, c.cell[i], DROPPED, 1);
+      record(sim, i, { event: EV["tie-dropped"], other: j });
+      record(sim, j, { event: EV["tie-dropped"], other: i });
+    }
+  }
+
+  if (on) {
+    sim.listeners.push((ch) => {
+      if (!ch.entered || ch.list < 0 || !black[ch.list]) return;
+      if (entryDay !== sim.day) { entryRng = sim.streams.shaming.at(sim.day, 1); entryDay = sim.day; }
+      dropWithProbability(entryRng!, ch.agent, published[ch.list] ? sh.dropOnPublishedListing : sh.dropOnListing);
+    });
+  }
+
+  return {
+    name: "shaming",
+    day(sim) {
+      if (!on || sh.dropPerYearWhileListed <= 0) return;
+      const rng = sim.streams.shaming.at(sim.day, 0);
+      const p = sh.dropPerYearWhileListed / 365;
+      for (const i of blacklisted.items) dropWithProbability(rng, i, p);
+    },
+  };
+}
