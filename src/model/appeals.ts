@@ -5,7 +5,7 @@
 import type { Rng } from "../engine/random.js";
 import { int32Column } from "../io/table.js";
 import { EV, DT } from "../metrics/trail.js";
-import { changeScore, record, type Phase, type Sim } from "./context.js";
+import { changeScoreRecorded, record, type Phase, type Sim } from "./context.js";
 import type { Lists } from "./lists.js";
 
 export class AppealLog {
@@ -86,7 +86,7 @@ export function appealsPhase(sim: Sim, lists: Lists): Phase & { log: AppealLog; 
       // The record is restored: at least the error-free score, and never below the entry threshold.
       const floor = L.rule.entry.scoreBelow ?? -Infinity;
       const restored = Math.max(c.score[i], c.errorFree[i], floor);
-      if (restored > c.score[i]) changeScore(sim, i, restored - c.score[i], { event: EV.correction, list: li }, SCORE_SUM);
+      if (restored > c.score[i]) changeScoreRecorded(sim, i, restored - c.score[i], { event: EV.correction, list: li }, SCORE_SUM);
     } else if (stage + 1 < a.stages.length && rng.next() < a.stages[stage].escalate) {
       enqueue(stage + 1, i, li);
     }

@@ -122,11 +122,12 @@ export function record(sim: Sim, i: number, row: TrailRow): void {
 }
 
 /**
- * The one place a score changes: clamps to the scale, keeps the per-cell score sum and the
- * touched set, and writes the trail row, so a sampled citizen's trail always sums to the score.
- * Returns the change actually applied.
+ * The one place a score changes: clamps to the scale and keeps the per-cell score sum and the
+ * touched set. Returns the change actually applied (after Float32 rounding, so that a trail
+ * of applied changes telescopes exactly to the score). Callers on the hot path write the
+ * trail row themselves, only for sampled citizens; others use changeScoreRecorded.
  */
-export function changeScore(sim: Sim, i: number, delta: number, row: TrailRow, scoreSum: number): number {
+export function changeScore(sim: Sim, i: number, delta: number, scoreSum: number): number {
   const c = sim.c;
   const sc = sim.s.scoring;
   const old = c.score[i];
@@ -134,14 +135,20 @@ export function changeScore(sim: Sim, i: number, delta: number, row: TrailRow, s
   if (v < sc.min) v = sc.min;
   else if (v > sc.max) v = sc.max;
   c.score[i] = v;
-  const applied = c.score[i] - old; // after Float32 rounding, so the trail telescopes exactly
+  const applied = c.score[i] - old;
   if (applied === 0) return 0;
   sim.metrics.addStock(c.cell[i], scoreSum, applied);
   if (c.touchedDay[i] !== sim.day) {
     c.touchedDay[i] = sim.day;
     sim.touched.push(i);
   }
-  if (c.flags[i] & SAMPLED) sim.trail.record(i, sim.day, c.score[i], { ...row, points: applied });
+  return applied;
+}
+
+/** changeScore, then the trail row for a sampled citizen. */
+export function changeScoreRecorded(sim: Sim, i: number, delta: number, row: TrailRow, scoreSum: number): number {
+  const applied = changeScore(sim, i, delta, scoreSum);
+  if (applied !== 0 && sim.c.flags[i] & SAMPLED) sim.trail.record(i, sim.day, sim.c.score[i], { ...row, points: applied });
   return applied;
 }
 

@@ -162,17 +162,23 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
     }
   }
 
-  function checkScore(L: ListState, i: number): void {
-    if (c.listMask[i] & (1 << L.index)) return;
-    const e = L.rule.entry;
-    if (L.black ? e.scoreBelow !== undefined && c.score[i] < e.scoreBelow : c.score[i] >= e.scoreAtLeast!) {
-      enter(L, i, L.black ? DT["score-below"] : DT["score-at-least"], TRUE);
-    }
-  }
-
   const lists: Lists = { states, log, exit };
   const scoreLists = states.filter((L) => (L.black ? L.rule.entry.scoreBelow !== undefined : true));
   const actLists = states.filter((L) => L.acts.size > 0);
+  // Flat copies of the score rules: this check runs for every citizen whose score moved today.
+  const nScore = scoreLists.length;
+  const bits = Int32Array.from(scoreLists, (L) => 1 << L.index);
+  const below = Float64Array.from(scoreLists, (L) => (L.black ? L.rule.entry.scoreBelow! : -Infinity));
+  const atLeast = Float64Array.from(scoreLists, (L) => (L.black ? Infinity : L.rule.entry.scoreAtLeast!));
+
+  function checkScore(i: number): void {
+    const v = c.score[i], mask = c.listMask[i];
+    for (let q = 0; q < nScore; q++) {
+      if (mask & bits[q] || (v >= below[q] && v < atLeast[q])) continue;
+      const L = scoreLists[q];
+      enter(L, i, L.black ? DT["score-below"] : DT["score-at-least"], TRUE);
+    }
+  }
 
   return {
     name: "lists",
@@ -188,10 +194,10 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
       }
       if (!scoreLists.length) return;
       if (sim.allTouched) {
-        for (let i = 0; i < sim.n; i++) for (const L of scoreLists) checkScore(L, i);
+        for (let i = 0; i < sim.n; i++) checkScore(i);
       } else {
-        const t = sim.touched;
-        for (let k = 0; k < t.length; k++) for (const L of scoreLists) checkScore(L, t.data[k]);
+        const t = sim.touched.data;
+        for (let k = 0; k < sim.touched.length; k++) checkScore(t[k]);
       }
     },
   };

@@ -3,7 +3,8 @@
 // Beside the record, `errorFree` applies only true observations: the ground-truth score.
 import { GrowableColumn, int32Column, float64Column } from "../io/table.js";
 import { EV, TRUE, DT } from "../metrics/trail.js";
-import { changeErrorFree, changeScore, type Phase, type Sim } from "./context.js";
+import { SAMPLED } from "../engine/world.js";
+import { changeErrorFree, changeScore, changeScoreRecorded, type Phase, type Sim } from "./context.js";
 
 const PERIODIC_DAYS = 30; // decay is applied monthly: cheap, and finer than any published rule
 
@@ -40,7 +41,10 @@ export function scoringPhase(sim: Sim): Phase {
   }
 
   function charge(j: number, source: number, points: number, trueObs: boolean, b: number, ch: number, detail: number): void {
-    const applied = changeScore(sim, j, points, { event: EV.association, other: source, behaviour: b, channel: ch, detail }, SCORE_SUM);
+    const applied = changeScore(sim, j, points, SCORE_SUM);
+    if (applied !== 0 && c.flags[j] & SAMPLED) {
+      sim.trail.record(j, sim.day, c.score[j], { event: EV.association, other: source, behaviour: b, channel: ch, detail, points: applied });
+    }
     c.assocPoints[j] += applied;
     if (trueObs) changeErrorFree(sim, j, points);
     M.add(sim.day, c.cell[j], ASSOC_CHARGES, 1);
@@ -68,7 +72,7 @@ export function scoringPhase(sim: Sim): Phase {
     expiring.delete(sim.day);
     for (let k = 0; k < e.agent.length; k++) {
       const i = e.agent.data[k];
-      changeScore(sim, i, -e.amount.data[k], { event: EV.expiry }, SCORE_SUM);
+      changeScoreRecorded(sim, i, -e.amount.data[k], { event: EV.expiry }, SCORE_SUM);
       changeErrorFree(sim, i, -e.errorFree.data[k]);
       c.assocPoints[i] -= e.assoc.data[k];
     }
@@ -79,7 +83,7 @@ export function scoringPhase(sim: Sim): Phase {
     const f = 1 - Math.pow(1 - sc.decayPerYear, PERIODIC_DAYS / 365);
     for (let i = 0; i < sim.n; i++) {
       const d = (sc.initial - c.score[i]) * f;
-      if (d !== 0) changeScore(sim, i, d, { event: EV.decay }, SCORE_SUM);
+      if (d !== 0) changeScoreRecorded(sim, i, d, { event: EV.decay }, SCORE_SUM);
       c.errorFree[i] += (sc.initial - c.errorFree[i]) * f;
       c.assocPoints[i] *= 1 - f;
     }
@@ -104,7 +108,7 @@ export function scoringPhase(sim: Sim): Phase {
     }
     for (let i = 0; i < sim.n; i++) {
       if (delta[i] === 0) continue;
-      const applied = changeScore(sim, i, delta[i], { event: EV.pull }, SCORE_SUM);
+      const applied = changeScoreRecorded(sim, i, delta[i], { event: EV.pull }, SCORE_SUM);
       c.assocPoints[i] += applied;
       changeErrorFree(sim, i, deltaTrue[i]);
       if (applied < 0) M.add(sim.day, c.cell[i], ASSOC_POINTS, -applied);
@@ -127,7 +131,10 @@ export function scoringPhase(sim: Sim): Phase {
         if (points === 0) continue;
         if (sc.eventCap > 0) points = Math.max(-sc.eventCap, Math.min(sc.eventCap, points));
         const actor = obs.actor.data[k];
-        const applied = changeScore(sim, t, points, { event: EV.points, behaviour: b, channel: ch, kind, other: actor === t ? -1 : actor }, SCORE_SUM);
+        const applied = changeScore(sim, t, points, SCORE_SUM);
+        if (applied !== 0 && c.flags[t] & SAMPLED) {
+          sim.trail.record(t, day, c.score[t], { event: EV.points, behaviour: b, channel: ch, kind, other: actor === t ? -1 : actor, points: applied });
+        }
         const trueObs = kind === TRUE;
         if (trueObs) changeErrorFree(sim, t, points);
         scheduleExpiry(t, applied, trueObs ? points : 0, 0);

@@ -3,7 +3,8 @@
 import { readFileSync } from "node:fs";
 import { parseDocument } from "yaml";
 import type { z } from "zod";
-import { ScenarioSchema, type Scenario, SANCTIONS } from "./schema.js";
+import { ScenarioSchema, type Scenario } from "./schema.js";
+import { metricKeys } from "../metrics/summary.js";
 
 export interface Problem {
   path: string;
@@ -110,27 +111,14 @@ function crossProblems(s: Scenario): Problem[] {
   if (att.enabled && !behaviourIds.has(att.behaviour)) {
     out.push({ path: "observation.attention.behaviour", found: showValue(att.behaviour), expected: "the id of a behaviour in behaviours" });
   }
+  const keys = new Set(metricKeys(s));
   s.targets.forEach((t, i) => {
-    if (!targetMetricPattern(s).test(t.metric)) {
-      out.push({ path: `targets[${i}].metric`, found: showValue(t.metric), expected: "a summary metric key, e.g. listed_share.<list id>, blocked_per_capita.<sanction>, wrongful_share.<list id>, chilling" });
+    if (!keys.has(t.metric)) {
+      const near = [...keys].filter((k) => k.split(".")[0] === t.metric.split(".")[0]).slice(0, 4);
+      out.push({ path: `targets[${i}].metric`, found: showValue(t.metric), expected: `a summary metric key such as ${(near.length ? near : ["listed_share.<list id>", "blocked_per_capita.flights", "chilling"]).join(", ")}` });
     }
   });
-  void SANCTIONS;
   return out;
-}
-
-/** Summary metric keys a target may name; the summary module produces exactly these families. */
-export function targetMetricPattern(s: Scenario): RegExp {
-  const lists = s.lists.map((l) => l.id).join("|") || "(?!)";
-  return new RegExp(
-    `^(` +
-      `(listed_share|cumulative_listed_share|wrongful_share|association_listed_share|exited_share|mean_days_to_clear_wrongful)\\.(${lists})` +
-      `|(blocked_per_capita|blocked_per_listed)\\.[a-z-]+` +
-      `|granted_per_capita\\.[a-z-]+` +
-      `|grade_share\\.[A-Za-z0-9+-]+|firm_grade_share\\.[A-Za-z0-9+-]+` +
-      `|[a-z_]+` +
-    `)$`,
-  );
 }
 
 /** Validate already-parsed data (a plain object) and return the defaulted scenario. */
