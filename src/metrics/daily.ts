@@ -2,6 +2,9 @@
 // keeps one row per (day, cell) of plain float64 counters. Flows are added during the day;
 // stocks (people on a list, score sums) are kept as running values and copied in at day end.
 
+/** Metric names become SQL column names: ids like `low-score` turn into `low_score`. */
+export const columnName = (name: string): string => name.replace(/[^A-Za-z0-9_]/g, "_");
+
 export class DailyCounters {
   readonly index = new Map<string, number>();
   readonly names: string[] = [];
@@ -16,6 +19,7 @@ export class DailyCounters {
 
   /** Declare a metric; returns its index. `stock` metrics carry over from day to day. */
   declare(name: string, description: string, stock = false): number {
+    name = columnName(name);
     const existing = this.index.get(name);
     if (existing !== undefined) return existing;
     if (this.data.length) throw new Error(`metric ${name} declared after the store was allocated`);
@@ -31,6 +35,11 @@ export class DailyCounters {
     this.stride = this.names.length;
     this.data = new Float64Array(this.days * this.cells * this.stride);
     this.stock = new Float64Array(this.cells * this.stride);
+  }
+
+  /** Index of a metric by the name it was declared with, if declared. */
+  find(name: string): number | undefined {
+    return this.index.get(columnName(name));
   }
 
   get metricCount(): number {

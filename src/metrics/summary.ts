@@ -46,7 +46,7 @@ export function summarise(x: SummaryInput): Summary {
   const n = s.population.size;
   const last = s.days - 1;
   const years = s.days / 365;
-  const idx = (name: string) => M.index.get(name);
+  const idx = (name: string) => M.find(name);
   const total = (name: string) => { const k = idx(name); return k === undefined ? 0 : M.grandTotal(k); };
   const end = (name: string) => { const k = idx(name); return k === undefined ? 0 : M.total(last, k); };
   const ratio = (a: number, b: number) => (b > 0 ? a / b : 0);
