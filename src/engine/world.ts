@@ -37,6 +37,8 @@ export interface Citizens {
   /** Blacklisted firms this person legally represents. */
   firmRestrictions: Uint8Array;
   blockedCount: Uint8Array;
+  /** Upper bound of the daily hazard of any act (see model/behaviour.ts). */
+  hazardBound: Float32Array;
   /** Day on which the score last changed (dedups the daily "touched" set). */
   touchedDay: Int32Array;
 }

@@ -50,7 +50,7 @@ export function behaviourPhase(sim: Sim): Phase {
   // Per-class hazard with every modifier at its largest: deterrence and chilling only lower it.
   const upper = BEHAVIOUR_CLASSES.map((_, k) =>
     behaviours.filter((b) => b.cls === k).reduce((a, b) => a + b.perDay * (b.rewarded ? incentive : 1), 0));
-  const bound = new Float32Array(sim.n);
+  const bound = sim.c.hazardBound;
   for (let i = 0; i < sim.n; i++) {
     let h = 0;
     for (let k = 0; k < C; k++) h += sim.c.trait[k][i] * upper[k] * (k === CLASS.financial ? stressOf(sim.c.incomeBase[i] * worstIncome) : 1);

@@ -57,6 +57,7 @@ export function createWorld(s: Scenario, seed: number): World {
     privilegeMask: new Uint16Array(n),
     firmRestrictions: new Uint8Array(n),
     blockedCount: new Uint8Array(n),
+    hazardBound: new Float32Array(n),
     touchedDay: new Int32Array(n).fill(NO_DAY),
   };
 
