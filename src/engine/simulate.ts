@@ -73,7 +73,7 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
     dates: sim.dates,
   });
   const tables = buildTables({
-    sim, summary, listLog: lists.lists.log, appealLog: appeals.log, firmLog: firms.firms.log, distribution: collect.distribution,
+    sim, summary, listLog: lists.lists.log, listStates: lists.lists.states, appealLog: appeals.log, firmLog: firms.firms.log, distribution: collect.distribution,
   });
   return {
     scenario: s,

@@ -4,7 +4,7 @@ import type { Column, Table } from "../io/table.js";
 import type { Summary } from "../engine/result.js";
 import { FEMALE, URBAN, INFORMANT, PARTY, SAMPLED } from "../engine/world.js";
 import type { Sim } from "../model/context.js";
-import type { ListLog } from "../model/lists.js";
+import type { ListLog, ListState } from "../model/lists.js";
 import type { AppealLog } from "../model/appeals.js";
 import type { FirmLog } from "../model/firms.js";
 import type { Distribution } from "../model/collect.js";
@@ -14,6 +14,7 @@ import { DETAILS } from "./trail.js";
 export interface TableSources {
   sim: Sim;
   listLog: ListLog;
+  listStates: ListState[];
   appealLog: AppealLog;
   firmLog: FirmLog;
   distribution: Distribution;
@@ -83,16 +84,9 @@ export function buildTables(x: TableSources): Table[] {
   const grades = [...s.scoring.grades].sort((a, b) => b.min - a.min);
   const gradeOf = (v: number) => { const k = grades.findIndex((gr) => v >= gr.min); return k; };
   const listLabel = (mask: number) => listIds.filter((_, k) => mask & (1 << k)).join(",");
+  // Wrongful as last assessed (a score listing's ground truth is re-read every day).
   const wrongfulNow = new Set<number>();
-  {
-    const L = x.listLog;
-    const open = new Map<string, number>();
-    for (let r = 0; r < L.day.length; r++) {
-      const key = `${L.agent.data[r]}:${L.list.data[r]}`;
-      if (L.entered.data[r]) open.set(key, L.wrongful.data[r]); else open.delete(key);
-    }
-    for (const [key, w] of open) if (w) wrongfulNow.add(Number(key.split(":")[0]));
-  }
+  for (const L of x.listStates) L.members.forEach((i, p) => L.wrongful[p] && wrongfulNow.add(i));
   const pick = <T>(f: (i: number) => T) => sampled.map(f);
   const citizens: Table = {
     name: "citizens",

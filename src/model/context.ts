@@ -152,10 +152,13 @@ export function changeScoreRecorded(sim: Sim, i: number, delta: number, row: Tra
   return applied;
 }
 
-export function changeErrorFree(sim: Sim, i: number, delta: number): void {
+/** Change the ground-truth score under the same scale; returns the change applied (for expiry). */
+export function changeErrorFree(sim: Sim, i: number, delta: number): number {
   const sc = sim.s.scoring;
-  const v = sim.c.errorFree[i] + delta;
+  const old = sim.c.errorFree[i];
+  const v = old + delta;
   sim.c.errorFree[i] = v < sc.min ? sc.min : v > sc.max ? sc.max : v;
+  return sim.c.errorFree[i] - old;
 }
 
 export { NO_DAY };

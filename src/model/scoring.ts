@@ -29,7 +29,7 @@ export function scoringPhase(sim: Sim): Phase {
   const expiring = new Map<number, Expiring>();
 
   function scheduleExpiry(i: number, amount: number, errorFree: number, assocAmount: number): void {
-    if (sc.expiryDays <= 0 || amount === 0) return;
+    if (sc.expiryDays <= 0 || (amount === 0 && errorFree === 0)) return;
     const due = sim.day + sc.expiryDays;
     if (due >= sim.days) return;
     let e = expiring.get(due);
@@ -46,10 +46,11 @@ export function scoringPhase(sim: Sim): Phase {
       sim.trail.record(j, sim.day, c.score[j], { event: EV.association, other: source, behaviour: b, channel: ch, detail, points: applied });
     }
     c.assocPoints[j] += applied;
-    if (trueObs) changeErrorFree(sim, j, points);
+    const appliedTrue = trueObs ? changeErrorFree(sim, j, points) : 0;
     M.add(sim.day, c.cell[j], ASSOC_CHARGES, 1);
     M.add(sim.day, c.cell[j], ASSOC_POINTS, -applied);
-    scheduleExpiry(j, applied, trueObs ? points : 0, applied);
+    // Expiry reverses what was applied on each side, so clamping at the floor never leaves a residue.
+    scheduleExpiry(j, applied, appliedTrue, applied);
   }
 
   function associate(t: number, applied: number, trueObs: boolean, b: number, ch: number): void {
@@ -136,8 +137,8 @@ export function scoringPhase(sim: Sim): Phase {
           sim.trail.record(t, day, c.score[t], { event: EV.points, behaviour: b, channel: ch, kind, other: actor === t ? -1 : actor, points: applied });
         }
         const trueObs = kind === TRUE;
-        if (trueObs) changeErrorFree(sim, t, points);
-        scheduleExpiry(t, applied, trueObs ? points : 0, 0);
+        const appliedTrue = trueObs ? changeErrorFree(sim, t, points) : 0;
+        scheduleExpiry(t, applied, appliedTrue, 0);
         if (points < 0) {
           c.lastPenalty[t] = day;
           M.add(day, c.cell[t], PENALTY, -applied);
