@@ -135,7 +135,14 @@ export function parseScenarioText(text: string, source = "scenario"): Scenario {
   if (doc.errors.length) {
     throw new ScenarioError(source, doc.errors.map((e) => ({ path: `line ${e.linePos?.[0].line ?? "?"}`, found: e.code, expected: "well-formed YAML: " + e.message.split("\n")[0] })));
   }
-  return parseScenario(doc.toJS({ maxAliasCount: 100 }), source);
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // Unresolved aliases and alias bombs surface here, after parsing succeeded.
+    throw new ScenarioError(source, [{ path: "", found: "YAML aliases that cannot be resolved", expected: "well-formed YAML: " + (e as Error).message.split("\n")[0] }]);
+  }
+  return parseScenario(data, source);
 }
 
 export function loadScenario(path: string): Scenario {
