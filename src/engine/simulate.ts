@@ -64,7 +64,7 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
 
   report("collect", s.days, sim.dates[s.days - 1]);
   const summary = summarise({
-    s, seed, metrics: sim.metrics, global: sim.global,
+    s, seed, metrics: sim.metrics,
     lists: lists.lists.states.map((L) => ({ id: L.rule.id, kind: L.rule.kind, everListed: L.everListed, exited: L.exited })),
     appealsQueued: appeals.queued(),
     finalScores: sim.c.score,

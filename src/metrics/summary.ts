@@ -8,7 +8,6 @@ export interface SummaryInput {
   s: Scenario;
   seed: number;
   metrics: DailyCounters;
-  global: DailyCounters;
   lists: { id: string; kind: "black" | "red"; everListed: number; exited: number }[];
   appealsQueued: number;
   finalScores: Float32Array;

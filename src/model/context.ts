@@ -4,7 +4,7 @@
 // then stepped once per day in a fixed order. The engine never switches on a phase's name.
 import { BEHAVIOUR_CLASSES, CHANNELS, type Behaviour } from "../scenario/schema.js";
 import type { World } from "../engine/world.js";
-import { NO_DAY, SAMPLED } from "../engine/world.js";
+import { SAMPLED } from "../engine/world.js";
 import { GrowableColumn, int32Column } from "../io/table.js";
 import { DailyCounters } from "../metrics/daily.js";
 import { Trail, type TrailRow } from "../metrics/trail.js";
@@ -115,8 +115,6 @@ export function createSim(w: World): Sim {
   };
 }
 
-export const isSampled = (sim: Sim, i: number): boolean => (sim.c.flags[i] & SAMPLED) !== 0;
-
 export function record(sim: Sim, i: number, row: TrailRow): void {
   if (sim.c.flags[i] & SAMPLED) sim.trail.record(i, sim.day, sim.c.score[i], row);
 }
@@ -161,4 +159,3 @@ export function changeErrorFree(sim: Sim, i: number, delta: number): number {
   return sim.c.errorFree[i] - old;
 }
 
-export { NO_DAY };

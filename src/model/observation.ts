@@ -6,8 +6,10 @@ import type { Rng } from "../engine/random.js";
 import { EV, TRUE, MISATTRIBUTED, INVENTED, DT } from "../metrics/trail.js";
 import { CHANNEL, record, type Phase, type Sim } from "./context.js";
 
+export type WatchPhase = Phase & { recorded: Float64Array };
+
 /** Watch phase: today's detection probability per channel and cell, and where the system looks next. */
-export function watchPhase(sim: Sim): Phase {
+export function watchPhase(sim: Sim): WatchPhase {
   const { s, cells, groups } = sim;
   const o = s.observation;
   const groupWatch = [1, ...s.population.groups.map((g) => g.watchMultiplier)];
@@ -15,7 +17,7 @@ export function watchPhase(sim: Sim): Phase {
   const recorded = new Float64Array(sim.regions);
   const regionPop = new Float64Array(sim.regions);
   for (let r = 0; r < sim.regions; r++) regionPop[r] = sim.c.regionStart[r + 1] - sim.c.regionStart[r];
-  const WEIGHT = sim.global.declare("mean_region_watch_max", "Largest regional watch weight (targeting; 1 = even)");
+  const WEIGHT = sim.global.declare("region_watch_max", "Largest regional watch weight (targeting; 1 = even)");
   const t = o.targeting;
 
   function reallocate(): void {
@@ -62,12 +64,12 @@ export function watchPhase(sim: Sim): Phase {
       for (let r = 0; r < sim.regions; r++) max = Math.max(max, sim.regionWatch[r]);
       sim.global.add(sim.day, 0, WEIGHT, max);
     },
-    // Exposed for the observation phase: recorded offences per region feed the next reallocation.
+    // Filled by the observation phase: recorded offences per region feed the next reallocation.
     recorded,
-  } as Phase & { recorded: Float64Array };
+  };
 }
 
-export function observationPhase(sim: Sim, watch: Phase & { recorded?: Float64Array }): Phase {
+export function observationPhase(sim: Sim, watch: WatchPhase): Phase {
   const { s, c, g, behaviours } = sim;
   const o = s.observation;
   const M = sim.metrics;
@@ -80,7 +82,7 @@ export function observationPhase(sim: Sim, watch: Phase & { recorded?: Float64Ar
   const FALSE_REPORTS = M.declare("false_reports", "False reports filed by informants");
   const fmGroup = [1, ...s.population.groups.map((gr) => gr.falseMatchMultiplier)];
   const fmMax = Math.max(...fmGroup) * Math.max(1, o.cameras.femaleFalseMatchMultiplier);
-  const recorded = watch.recorded ?? new Float64Array(sim.regions);
+  const recorded = watch.recorded;
 
   const informants: number[] = [];
   const members: number[] = [];
