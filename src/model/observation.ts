@@ -112,18 +112,20 @@ export function observationPhase(sim: Sim, watch: WatchPhase): Phase {
 
   const falseMatchWeight = (v: number) => fmGroup[c.group[v]] * (c.flags[v] & FEMALE ? o.cameras.femaleFalseMatchMultiplier : 1);
 
-  /** A wrong person near i (same region), more likely from groups the algorithm confuses more. */
-  const nearby = (rng: Rng, i: number): number => {
+  /** A wrong person near i (same region), drawn in proportion to weight(v) <= 1. */
+  const nearby = (rng: Rng, i: number, weight: (v: number) => number): number => {
     const r = c.region[i];
     const lo = c.regionStart[r], span = c.regionStart[r + 1] - lo;
     if (span < 2) return -1;
     for (let tries = 0; tries < 200; tries++) {
       const v = lo + rng.int(span);
-      if (v !== i && rng.next() * fmMax < falseMatchWeight(v)) return v;
+      if (v !== i && rng.next() < weight(v)) return v;
     }
-    const v = lo + rng.int(span);
-    return v === i ? -1 : v;
+    return -1;
   };
+  // Face recognition confuses some groups and women more; a clerk's misfiling picks anyone.
+  const faceConfusable = (v: number) => falseMatchWeight(v) / fmMax;
+  const anyone = () => 1;
 
   /** A random citizen of region r, accepted in proportion to weight(v) <= 1 (rejection sampling). */
   const randomIn = (rng: Rng, r: number, weight: (v: number) => number): number => {
@@ -202,13 +204,13 @@ export function observationPhase(sim: Sim, watch: WatchPhase): Phase {
             const u = rngCam.next();
             if (u < o.cameras.trueMatchRate) { observe(i, i, b, ch, TRUE); break; }
             if (u < o.cameras.trueMatchRate + o.cameras.falseMatchRate) {
-              const v = nearby(rngCam, i);
+              const v = nearby(rngCam, i, faceConfusable);
               if (v >= 0) { observe(v, i, b, ch, MISATTRIBUTED); break; }
             }
           } else if (ch === CHANNEL.records) {
             if (!o.records.enabled || rngRec.next() >= o.records.coverage) continue;
             if (rngRec.next() < o.records.clericalErrorRate) {
-              const v = nearby(rngRec, i);
+              const v = nearby(rngRec, i, anyone);
               if (v >= 0) { observe(v, i, b, ch, MISATTRIBUTED); break; }
             }
             observe(i, i, b, ch, TRUE);
