@@ -49,6 +49,10 @@ for (const [label, key, fmt] of rows) {
   const change = before ? `  (previous ${fmt(before)}, ${now >= before ? "+" : ""}${(((now - before) / before) * 100).toFixed(1)}%)` : "";
   console.log(`  ${label.padEnd(40)} ${fmt(now).padStart(12)}${change}`);
 }
+console.log("  time per phase:");
+for (const [phase, seconds] of Object.entries(st.phaseSeconds).sort((a, b) => b[1] - a[1])) {
+  console.log(`    ${phase.padEnd(14)} ${seconds.toFixed(2).padStart(6)} s  ${((seconds / st.simulateSeconds) * 100).toFixed(0).padStart(3)}%`);
+}
 if (process.argv.includes("--save")) {
   writeFileSync(lastPath, JSON.stringify(figures, null, 2) + "\n");
   console.log(`saved as the reference in ${lastPath}`);

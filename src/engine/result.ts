@@ -78,6 +78,8 @@ export interface RunStats {
   eventsPerSecond: number;
   stateBytesPerCitizen: number;
   peakRssBytes: number;
+  /** Seconds spent in each phase over the run: where the time goes. */
+  phaseSeconds: Record<string, number>;
 }
 
 export interface RunResult {

@@ -52,9 +52,14 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
 
   const tSim = performance.now();
   let observations = 0;
+  const phaseMs = new Float64Array(phases.length);
   for (let day = 0; day < s.days; day++) {
     sim.day = day;
-    for (const p of phases) p.day(sim);
+    for (let k = 0; k < phases.length; k++) {
+      const t = performance.now();
+      phases[k].day(sim);
+      phaseMs[k] += performance.now() - t;
+    }
     observations += sim.obs.length;
     sim.metrics.snapshot(day);
     sim.global.snapshot(day);
@@ -87,6 +92,7 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
       eventsPerSecond: observations / simulateSeconds,
       stateBytesPerCitizen: stateBytesPerCitizen(sim),
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
+      phaseSeconds: Object.fromEntries(phases.map((p, k) => [p.name, phaseMs[k] / 1000])),
     },
   };
 }

@@ -40,17 +40,56 @@ export function scoringPhase(sim: Sim): Phase {
     e.assoc.push(assocAmount);
   }
 
+  // Association is the hottest score change (about ten charges per penalty): its bookkeeping is
+  // kept in locals and per-cell accumulators flushed once a day, instead of going through
+  // changeScore's general path. Same clamping, same rounding, same trail.
+  const { score, errorFree, assocPoints, cell, flags, touchedDay } = c;
+  const chargesToday = new Float64Array(sim.cells);
+  const pointsToday = new Float64Array(sim.cells);
+  const scoreToday = new Float64Array(sim.cells);
+  const lo = sc.min, hi = sc.max;
+  const expiryOn = sc.expiryDays > 0;
+
   function charge(j: number, source: number, points: number, trueObs: boolean, b: number, ch: number, detail: number): void {
-    const applied = changeScore(sim, j, points, SCORE_SUM);
-    if (applied !== 0 && c.flags[j] & SAMPLED) {
-      sim.trail.record(j, sim.day, c.score[j], { event: EV.association, other: source, behaviour: b, channel: ch, detail, points: applied });
+    const old = score[j];
+    const v = old + points;
+    score[j] = v < lo ? lo : v > hi ? hi : v;
+    const applied = score[j] - old;
+    const ce = cell[j];
+    chargesToday[ce]++;
+    if (applied !== 0) {
+      scoreToday[ce] += applied;
+      pointsToday[ce] -= applied;
+      assocPoints[j] += applied;
+      if (touchedDay[j] !== sim.day) {
+        touchedDay[j] = sim.day;
+        sim.touched.push(j);
+      }
+      if (flags[j] & SAMPLED) {
+        sim.trail.record(j, sim.day, score[j], { event: EV.association, other: source, behaviour: b, channel: ch, detail, points: applied });
+      }
     }
-    c.assocPoints[j] += applied;
-    const appliedTrue = trueObs ? changeErrorFree(sim, j, points) : 0;
-    M.add(sim.day, c.cell[j], ASSOC_CHARGES, 1);
-    M.add(sim.day, c.cell[j], ASSOC_POINTS, -applied);
+    let appliedTrue = 0;
+    if (trueObs) {
+      const o = errorFree[j];
+      const w = o + points;
+      errorFree[j] = w < lo ? lo : w > hi ? hi : w;
+      appliedTrue = errorFree[j] - o;
+    }
     // Expiry reverses what was applied on each side, so clamping at the floor never leaves a residue.
-    scheduleExpiry(j, applied, appliedTrue, applied);
+    if (expiryOn) scheduleExpiry(j, applied, appliedTrue, applied);
+  }
+
+  function flushCharges(): void {
+    for (let ce = 0; ce < sim.cells; ce++) {
+      if (!chargesToday[ce]) continue;
+      M.add(sim.day, ce, ASSOC_CHARGES, chargesToday[ce]);
+      M.add(sim.day, ce, ASSOC_POINTS, pointsToday[ce]);
+      M.addStock(ce, SCORE_SUM, scoreToday[ce]);
+    }
+    chargesToday.fill(0);
+    pointsToday.fill(0);
+    scoreToday.fill(0);
   }
 
   function associate(t: number, applied: number, trueObs: boolean, b: number, ch: number): void {
@@ -147,6 +186,7 @@ export function scoringPhase(sim: Sim): Phase {
           M.add(day, c.cell[t], REWARD, applied);
         }
       }
+      flushCharges();
       if (sc.decayPerYear > 0 && day > 0 && day % PERIODIC_DAYS === 0) decay();
       if (associationOn && assoc.pull > 0 && day > 0 && day % assoc.pullEveryDays === 0) pull();
     },

@@ -278,6 +278,8 @@ const Target = z.strictObject({
 const Graph = z.strictObject({
   friendsMean: z.number().min(0).max(500).default(8).describe("Mean number of friends"),
   longTieShare: rate("Share of friendships that cross regions").default(0.1),
+  neighbourhood: z.number().int().min(2).max(1e9).default(2000)
+    .describe("Other ties join people within a neighbourhood of this many citizens of the same region (households are laid out contiguously, so near ids are near people)"),
 });
 
 const Metrics = z.strictObject({
