@@ -39,7 +39,7 @@ export interface Citizens {
   blockedCount: Uint8Array;
   /** Upper bound of the daily hazard of any act (see model/behaviour.ts). */
   hazardBound: Float32Array;
-  /** Day on which the score last changed (dedups the daily "touched" set). */
+  /** Day on which the citizen was last queued for the lists' score check (dedups that queue). */
   touchedDay: Int32Array;
 }
 

@@ -73,8 +73,11 @@ export interface Sim extends World {
   behaviours: BehaviourInfo[];
   acts: { agent: GrowableColumn<Int32Array>; behaviour: GrowableColumn<Int32Array> };
   obs: Observations;
-  /** Citizens whose score changed today; `allTouched` when a pass changed everyone's. */
+  /** Citizens whose score changed today into a range where some list could take them (below
+   *  `listBelow` or at least `listAtLeast`); `allTouched` when a pass changed everyone's. */
   touched: GrowableColumn<Int32Array>;
+  listBelow: number;
+  listAtLeast: number;
   allTouched: boolean;
   /** Probability, per channel and cell, that an act that channel can see is in its view. */
   coverage: Float64Array[];
@@ -108,6 +111,8 @@ export function createSim(w: World): Sim {
     acts: { agent: int32Column(), behaviour: int32Column() },
     obs: new Observations(),
     touched: int32Column(),
+    listBelow: -Infinity,
+    listAtLeast: Infinity,
     allTouched: false,
     coverage: CHANNELS.map(() => new Float64Array(w.cells)),
     detect: CHANNELS.map(() => new Float64Array(w.cells)),
@@ -136,11 +141,21 @@ export function changeScore(sim: Sim, i: number, delta: number, scoreSum: number
   const applied = c.score[i] - old;
   if (applied === 0) return 0;
   sim.metrics.addStock(c.cell[i], scoreSum, applied);
-  if (c.touchedDay[i] !== sim.day) {
-    c.touchedDay[i] = sim.day;
+  markTouched(sim, i);
+  return applied;
+}
+
+/**
+ * Queue a citizen whose score just changed for the lists' entry check, only if the score now
+ * lies where some list could take them: most changes are far from every threshold, and
+ * checking them later, after the day's work has left the cache, cost more than the change.
+ */
+export function markTouched(sim: Sim, i: number): void {
+  const v = sim.c.score[i];
+  if ((v < sim.listBelow || v >= sim.listAtLeast) && sim.c.touchedDay[i] !== sim.day) {
+    sim.c.touchedDay[i] = sim.day;
     sim.touched.push(i);
   }
-  return applied;
 }
 
 /** changeScore, then the trail row for a sampled citizen. */

@@ -171,6 +171,11 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
   const below = Float64Array.from(scoreLists, (L) => (L.black ? L.rule.entry.scoreBelow! : -Infinity));
   const atLeast = Float64Array.from(scoreLists, (L) => (L.black ? Infinity : L.rule.entry.scoreAtLeast!));
 
+  for (let q = 0; q < nScore; q++) {
+    sim.listBelow = Math.max(sim.listBelow, below[q]);
+    sim.listAtLeast = Math.min(sim.listAtLeast, atLeast[q]);
+  }
+
   function checkScore(i: number): void {
     const v = c.score[i], mask = c.listMask[i];
     for (let q = 0; q < nScore; q++) {

@@ -4,7 +4,7 @@
 import { GrowableColumn, int32Column, float64Column } from "../io/table.js";
 import { EV, TRUE, DT } from "../metrics/trail.js";
 import { SAMPLED } from "../engine/world.js";
-import { changeErrorFree, changeScore, changeScoreRecorded, type Phase, type Sim } from "./context.js";
+import { changeErrorFree, changeScore, changeScoreRecorded, markTouched, type Phase, type Sim } from "./context.js";
 
 const PERIODIC_DAYS = 30; // decay is applied monthly: cheap, and finer than any published rule
 
@@ -43,7 +43,7 @@ export function scoringPhase(sim: Sim): Phase {
   // Association is the hottest score change (about ten charges per penalty): its bookkeeping is
   // kept in locals and per-cell accumulators flushed once a day, instead of going through
   // changeScore's general path. Same clamping, same rounding, same trail.
-  const { score, errorFree, assocPoints, cell, flags, touchedDay } = c;
+  const { score, errorFree, assocPoints, cell, flags } = c;
   const chargesToday = new Float64Array(sim.cells);
   const pointsToday = new Float64Array(sim.cells);
   const scoreToday = new Float64Array(sim.cells);
@@ -61,10 +61,7 @@ export function scoringPhase(sim: Sim): Phase {
       scoreToday[ce] += applied;
       pointsToday[ce] -= applied;
       assocPoints[j] += applied;
-      if (touchedDay[j] !== sim.day) {
-        touchedDay[j] = sim.day;
-        sim.touched.push(j);
-      }
+      markTouched(sim, j);
       if (flags[j] & SAMPLED) {
         sim.trail.record(j, sim.day, score[j], { event: EV.association, other: source, behaviour: b, channel: ch, detail, points: applied });
       }
