@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { simulate } from "../src/engine/simulate.js";
 import type { RunResult } from "../src/engine/result.js";
 import type { Table } from "../src/io/table.js";
-import { column, countTrail, makeScenario, sum, values, type Overrides } from "./helpers.js";
+import { column, countTrail, makeScenario, rows, sum, values, type Overrides } from "./helpers.js";
 
 const run = (overrides: Overrides, seed = 1, population?: number, days?: number): RunResult =>
   simulate(makeScenario(overrides), { seed, population, days });
@@ -390,4 +390,26 @@ test("association: charges flow to household and friends and are counted as asso
   }
   assert.ok(n > 0);
   assert.ok(Math.abs(-pts - a.points) < 1e-6 * Math.max(1, a.points), `trail association points ${-pts} vs summary ${a.points}`);
+});
+
+test("trail: listings carry their ground truth, and a dropped tie says who dropped whom", () => {
+  // Everyone is sampled (population below trailSample), so the trail and list_events cover the same listings.
+  const r = run({ observation: { cameras: { falseMatchRate: 0.3 } }, shaming: { enabled: true, dropOnPublishedListing: 0.5, dropOnListing: 0.5 } }, 4, 6_000, 90);
+  const trail = rows(r, "trail");
+  const entries = rows(r, "list_events").filter((e) => e.event === "enter");
+  const listed = trail.filter((t) => t.event === "listed");
+  assert.equal(listed.length, entries.length);
+  assert.ok(entries.some((e) => e.wrongful === true) && entries.some((e) => e.wrongful === false), "both kinds of listing occur");
+  const key = (agent: unknown, day: unknown, list: unknown) => `${agent}/${day}/${list}`;
+  const truth = new Map(entries.map((e) => [key(e.agent, e.day, e.list), e.wrongful ? 1 : 0]));
+  for (const t of listed) assert.equal(t.wrongful, truth.get(key(t.agent, t.day, t.list)));
+  // Ties are dropped from a listed person: their row says dropped-by-contact, the friend's says dropped-contact.
+  const drops = trail.filter((t) => t.event === "tie-dropped");
+  assert.ok(drops.length > 0);
+  const listedAgents = new Set(entries.map((e) => e.agent));
+  for (const d of drops) {
+    if (d.detail === "dropped-by-contact") assert.ok(listedAgents.has(d.agent), `#${d.agent} was dropped but never listed`);
+    else assert.equal(d.detail, "dropped-contact");
+  }
+  assert.equal(drops.filter((d) => d.detail === "dropped-by-contact").length, drops.filter((d) => d.detail === "dropped-contact").length);
 });

@@ -79,7 +79,6 @@ export interface TimelineContext {
  * latest observation of each behaviour (the one an act-based listing follows from).
  */
 class TimelineState {
-  private onLists = new Set<string>();
   private lastObserved = new Map<string, { day: number; kind: string | null }>();
   constructor(private ctx: TimelineContext) {}
 
@@ -116,25 +115,19 @@ class TimelineState {
         return ["association", words(`${pointsText(pts)} because of ${other ?? "a contact"}${why}`, paren(relation, scoreOf(row)))];
       }
       case "listed": {
-        if (list) this.onLists.add(list);
         let reason = detailText(detail);
-        let wrongful: string | null = null;
+        const wrongful = row.wrongful === 1 ? "WRONGFUL by ground truth" : null;
         if (detail === "score-below" && info?.scoreBelow !== undefined) reason = `score below ${fmtNum(info.scoreBelow)}`;
         else if (detail === "score-at-least" && info?.scoreAtLeast !== undefined) reason = `score reached ${fmtNum(info.scoreAtLeast)}`;
         else if (detail === "act") {
           // The act-based listing follows from today's observation of one of the list's acts.
           const acts = info?.acts ?? [...this.lastObserved.keys()];
           const seen = acts.map((a) => ({ a, o: this.lastObserved.get(a) })).filter((x) => x.o && x.o.day === day);
-          if (seen.length) {
-            reason = `observed ${seen[0].a}`;
-            const k = seen[0].o!.kind;
-            if (k === "misattributed" || k === "invented") wrongful = `wrongful: the act was ${k}`;
-          }
+          if (seen.length) reason = `observed ${seen[0].a} (${seen[0].o!.kind})`;
         }
         return ["LISTED", words(`on ${list ?? "a list"}`, paren(reason, wrongful, scoreOf(row)))];
       }
       case "delisted":
-        if (list) this.onLists.delete(list);
         return ["delisted", words(`from ${list ?? "a list"}`, paren(detailText(detail), scoreOf(row)))];
       case "appeal-filed":
         return ["appeal", words("appeal filed", list ? `against ${list}` : null)];
@@ -143,9 +136,7 @@ class TimelineState {
         return ["appeal", words(`appeal decided${outcome ? `: ${outcome}` : ""}`, list ? `(${list})` : null)];
       }
       case "tie-dropped": {
-        // Shaming records the dropped tie on both people; the one on a blacklist is the one dropped.
-        const listedNow = [...this.onLists].some((l) => (this.ctx.lists[l]?.kind ?? "black") === "black");
-        return ["tie dropped", listedNow ? `tie dropped by ${other ?? "a contact"}` : `dropped their tie with ${other ?? "a contact"} (who is listed)`];
+        return ["tie dropped", detail === "dropped-by-contact" ? `tie dropped by ${other ?? "a contact"}` : `dropped their tie with ${other ?? "a contact"} (who is listed)`];
       }
       case "blocked":
         return ["blocked", `blocked: ${detail ?? "?"}`];

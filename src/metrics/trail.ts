@@ -18,7 +18,7 @@ export const TRUE = 0, MISATTRIBUTED = 1, INVENTED = 2;
 export const DETAILS = [
   "score-below", "act", "score-at-least", "payment", "duration", "score-recovered", "score-fell",
   "appeal-won", "appeal-lost", "withdrawn", "household", "friend", "firm", "really-did-it",
-  "did-not-happen", ...SANCTIONS, ...PRIVILEGES,
+  "did-not-happen", "dropped-by-contact", "dropped-contact", ...SANCTIONS, ...PRIVILEGES,
 ] as const;
 export type Detail = (typeof DETAILS)[number];
 export const DT = Object.fromEntries(DETAILS.map((e, i) => [e, i])) as Record<Detail, number>;
@@ -32,6 +32,8 @@ export interface TrailRow {
   points?: number;
   list?: number;
   detail?: number;
+  /** Listings and appeal decisions: 1 if the listing is wrong by ground truth, else 0. */
+  wrongful?: number;
 }
 
 export class Trail {
@@ -46,6 +48,7 @@ export class Trail {
   score = float64Column();
   list = int32Column();
   detail = int32Column();
+  wrongful = int32Column();
 
   record(agent: number, day: number, score: number, r: TrailRow): void {
     this.agent.push(agent);
@@ -59,6 +62,7 @@ export class Trail {
     this.score.push(score);
     this.list.push(r.list ?? -1);
     this.detail.push(r.detail ?? -1);
+    this.wrongful.push(r.wrongful ?? -1);
   }
 
   get rows(): number {
@@ -85,7 +89,8 @@ export class Trail {
         { name: "points", description: "Change of score caused by the event", type: "DOUBLE", data: this.points.view() },
         { name: "score", description: "Score after the event", type: "DOUBLE", data: this.score.view() },
         { name: "list", description: "List concerned", type: "CODE", labels: labels.lists, data: this.list.view() },
-        { name: "detail", description: "Reason or outcome", type: "CODE", labels: DETAILS, data: this.detail.view() },
+        { name: "detail", description: "Reason or outcome (for tie-dropped: dropped-by-contact on the listed person's row, dropped-contact on the friend's)", type: "CODE", labels: DETAILS, data: this.detail.view() },
+        { name: "wrongful", description: "Listings and appeal decisions: 1 if the listing is wrong by ground truth, 0 if not", type: "INTEGER", data: this.wrongful.view(), nullValue: -1 },
       ],
     };
   }

@@ -78,7 +78,7 @@ export function appealsPhase(sim: Sim, lists: Lists): Phase & { log: AppealLog; 
     const won = wrongful ? rightDecision : !rightDecision;
     M.add(sim.day, c.cell[i], DECIDED, 1);
     logRow(won ? 1 : 0, wrongful);
-    record(sim, i, { event: EV["appeal-decided"], list: li, detail: won ? DT["appeal-won"] : DT["appeal-lost"] });
+    record(sim, i, { event: EV["appeal-decided"], list: li, detail: won ? DT["appeal-won"] : DT["appeal-lost"], wrongful });
     if (won) {
       M.add(sim.day, c.cell[i], WON, 1);
       if (wrongful) M.add(sim.day, c.cell[i], WON_WRONGFUL, 1);

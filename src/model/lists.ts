@@ -104,7 +104,7 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
     M.addStock(cell, L.m.via, via);
     M.add(sim.day, cell, L.m.entries, 1);
     logEvent(L, i, true, reason, wrongful, via, 0);
-    record(sim, i, { event: EV.listed, list: L.index, detail: reason });
+    record(sim, i, { event: EV.listed, list: L.index, detail: reason, wrongful });
     for (const f of sim.listeners) f({ list: L.index, agent: i, entered: true, wrongful: wrongful === 1, since: sim.day, reason });
   }
 
@@ -132,7 +132,7 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
       M.add(sim.day, cell, L.m.clearDays, sim.day - since);
     }
     logEvent(L, i, false, reason, wrongful, via, sim.day - since);
-    record(sim, i, { event: EV.delisted, list: L.index, detail: reason });
+    record(sim, i, { event: EV.delisted, list: L.index, detail: reason, wrongful });
     for (const f of sim.listeners) f({ list: L.index, agent: i, entered: false, wrongful: wrongful === 1, since, reason });
   }
 

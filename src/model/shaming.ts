@@ -2,7 +2,7 @@
 // listing is published (the "deadbeat map"), less when word only gets around, and slowly
 // for as long as the listing lasts.
 import type { Rng } from "../engine/random.js";
-import { EV } from "../metrics/trail.js";
+import { EV, DT } from "../metrics/trail.js";
 import { dropTie } from "./graph.js";
 import { record, type Phase, type Sim } from "./context.js";
 import type { DenseSet } from "./consequences.js";
@@ -24,8 +24,8 @@ export function shamingPhase(sim: Sim, blacklisted: DenseSet): Phase {
       if (!g.alive[e] || rng.next() >= p) continue;
       const j = dropTie(g, i, e);
       M.add(sim.day, c.cell[i], DROPPED, 1);
-      record(sim, i, { event: EV["tie-dropped"], other: j });
-      record(sim, j, { event: EV["tie-dropped"], other: i });
+      record(sim, i, { event: EV["tie-dropped"], other: j, detail: DT["dropped-by-contact"] });
+      record(sim, j, { event: EV["tie-dropped"], other: i, detail: DT["dropped-contact"] });
     }
   }
 
