@@ -1,182 +1,19 @@
 #!/usr/bin/env node
 // The `credence` command line: run a scenario, validate scenarios, explain one synthetic
 // citizen's trail, list the bundled scenarios, and generate the scenario field reference.
-//
-// `run` simulates in a worker thread (this same file, started with workerData): simulate() is
-// synchronous, so on the main thread a Ctrl-C could not be answered until the whole run had
-// finished. In a worker, the main thread stays free to draw progress and to stop the run at
-// once. The result is plain data (see engine/result.ts) and its buffers are transferred, not copied.
-import { Command, InvalidArgumentError, Option } from "commander";
+// `run` simulates in a worker thread (sim-worker.ts), so that Ctrl-C stops it at once.
+import { Command, Option } from "commander";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { basename, dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
-import type { Progress, RunResult, RunStats, SimulateOptions, Summary } from "../engine/result.js";
-import { formatProblem, loadScenario, ScenarioError } from "../scenario/load.js";
+import { basename, dirname, join, resolve } from "node:path";
+import type { RunResult, RunStats, Summary } from "../engine/result.js";
+import { loadScenario, ScenarioError } from "../scenario/load.js";
 import type { Scenario } from "../scenario/schema.js";
+import { CliError, displayPath, intArg, packageRoot, packageVersion, printScenarioError, shellQuote, toJson } from "./common.js";
 import { ExplainError, loadExplanation, renderExplanation } from "./explain.js";
 import { fmtDuration, fmtInt, renderSummary, renderTargets } from "./format.js";
 import { createProgress, silentProgress } from "./progress.js";
 import { fieldRows, schemaMarkdown } from "./schema-doc.js";
-
-// ---------------------------------------------------------------------------------------------
-// Package root and version
-
-/** The folder holding credence's package.json (dist/src/cli is three levels below it). */
-function packageRoot(): string | null {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 8; i++) {
-    const p = join(dir, "package.json");
-    if (existsSync(p)) {
-      try {
-        if ((JSON.parse(readFileSync(p, "utf8")) as { name?: string }).name === "credence") return dir;
-      } catch {
-        // not ours; keep looking
-      }
-    }
-    const up = dirname(dir);
-    if (up === dir) break;
-    dir = up;
-  }
-  return null;
-}
-
-function packageVersion(): string {
-  const root = packageRoot();
-  if (!root) return "0.0.0";
-  try {
-    return (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version?: string }).version ?? "0.0.0";
-  } catch {
-    return "0.0.0";
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Small helpers
-
-class CliError extends Error {
-  constructor(message: string, public exitCode = 1) {
-    super(message);
-    this.name = "CliError";
-  }
-}
-
-const intArg = (min: number, max: number) => (value: string): number => {
-  const n = Number(value.replace(/[_,]/g, ""));
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new InvalidArgumentError(`expected a whole number from ${fmtInt(min)} to ${fmtInt(max)}, got "${value}"`);
-  }
-  return n;
-};
-
-/** JSON with bigint values (DuckDB BIGINT) as numbers. */
-const toJson = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? Number(x) : x), 2);
-
-const shellQuote = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
-
-const displayPath = (p: string): string => {
-  const rel = relative(process.cwd(), p);
-  return rel && !rel.startsWith("..") && !rel.startsWith("/") ? rel : p;
-};
-
-function printScenarioError(e: ScenarioError, stream: NodeJS.WriteStream): void {
-  stream.write(`${e.source}: ${e.problems.length} problem${e.problems.length === 1 ? "" : "s"}\n`);
-  for (const p of e.problems) stream.write(formatProblem(p) + "\n");
-}
-
-// ---------------------------------------------------------------------------------------------
-// The simulation worker
-
-interface WorkerInput {
-  kind: "credence-simulate";
-  scenario: Scenario;
-  options: Omit<SimulateOptions, "onProgress">;
-}
-
-type WorkerMessage =
-  | { type: "progress"; progress: Progress }
-  | { type: "done"; result: RunResult }
-  | { type: "error"; name: string; message: string; stack?: string };
-
-/** The distinct, transferable buffers under the result's tables (typed-array columns). */
-function transferables(result: RunResult): ArrayBuffer[] {
-  const seen = new Set<ArrayBuffer>();
-  for (const t of result.tables ?? []) {
-    for (const c of t.columns ?? []) {
-      const d = (c as { data?: unknown }).data;
-      if (ArrayBuffer.isView(d) && d.buffer instanceof ArrayBuffer && d.buffer.byteLength > 0) seen.add(d.buffer);
-    }
-  }
-  return [...seen];
-}
-
-async function workerMain(input: WorkerInput): Promise<void> {
-  const port = parentPort!;
-  try {
-    const { simulate } = await import("../engine/simulate.js");
-    const result = simulate(input.scenario, {
-      ...input.options,
-      onProgress: (progress: Progress) => port.postMessage({ type: "progress", progress } satisfies WorkerMessage),
-    });
-    const message: WorkerMessage = { type: "done", result };
-    try {
-      port.postMessage(message, transferables(result));
-    } catch {
-      port.postMessage(message); // e.g. a buffer that cannot be transferred: copy instead
-    }
-  } catch (e) {
-    const err = e instanceof Error ? e : new Error(String(e));
-    port.postMessage({ type: "error", name: err.name, message: err.message, stack: err.stack } satisfies WorkerMessage);
-  }
-}
-
-interface SimulationHandle {
-  result: Promise<RunResult>;
-  stop: () => Promise<void>;
-}
-
-function simulateInWorker(scenario: Scenario, options: Omit<SimulateOptions, "onProgress">, onProgress: (p: Progress) => void): SimulationHandle {
-  const input: WorkerInput = { kind: "credence-simulate", scenario, options };
-  const worker = new Worker(new URL(import.meta.url), { workerData: input });
-  let settled = false;
-  const result = new Promise<RunResult>((resolveResult, reject) => {
-    worker.on("message", (m: WorkerMessage) => {
-      if (m.type === "progress") onProgress(m.progress);
-      else if (m.type === "done") {
-        settled = true;
-        resolveResult(m.result);
-        void worker.terminate();
-      } else {
-        settled = true;
-        const err = new Error(m.message);
-        err.name = m.name;
-        err.stack = m.stack;
-        reject(err);
-        void worker.terminate();
-      }
-    });
-    worker.on("error", (e) => {
-      if (settled) return;
-      settled = true;
-      const code = (e as NodeJS.ErrnoException).code;
-      reject(code === "ERR_WORKER_OUT_OF_MEMORY"
-        ? new CliError(`the simulation ran out of memory (${e.message}); try a smaller --population, or more heap: node --max-old-space-size=<MB> ...`)
-        : e);
-    });
-    worker.on("exit", (code) => {
-      if (settled) return;
-      settled = true;
-      reject(new CliError(`the simulation stopped unexpectedly (worker exit code ${code})`));
-    });
-  });
-  return {
-    result,
-    stop: async () => {
-      settled = true;
-      await worker.terminate();
-    },
-  };
-}
+import { type SimulationHandle, simulateInWorker } from "./sim-worker.js";
 
 // ---------------------------------------------------------------------------------------------
 // credence run
@@ -514,8 +351,4 @@ async function cli(): Promise<void> {
   }
 }
 
-if (!isMainThread && (workerData as WorkerInput | undefined)?.kind === "credence-simulate") {
-  void workerMain(workerData as WorkerInput);
-} else if (isMainThread) {
-  void cli();
-}
+void cli();

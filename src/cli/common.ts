@@ -1,0 +1,67 @@
+// What every command shares: the package's root and version, errors that end a command with
+// a message and an exit code, argument parsers and small display helpers.
+import { InvalidArgumentError } from "commander";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { formatProblem, type ScenarioError } from "../scenario/load.js";
+import { fmtInt } from "./format.js";
+
+/** The folder holding credence's package.json (dist/src/cli is three levels below it). */
+export function packageRoot(): string | null {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 8; i++) {
+    const p = join(dir, "package.json");
+    if (existsSync(p)) {
+      try {
+        if ((JSON.parse(readFileSync(p, "utf8")) as { name?: string }).name === "credence") return dir;
+      } catch {
+        // not ours; keep looking
+      }
+    }
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return null;
+}
+
+export function packageVersion(): string {
+  const root = packageRoot();
+  if (!root) return "0.0.0";
+  try {
+    return (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version?: string }).version ?? "0.0.0";
+  } catch {
+    return "0.0.0";
+  }
+}
+
+export class CliError extends Error {
+  constructor(message: string, public exitCode = 1) {
+    super(message);
+    this.name = "CliError";
+  }
+}
+
+export const intArg = (min: number, max: number) => (value: string): number => {
+  const n = Number(value.replace(/[_,]/g, ""));
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new InvalidArgumentError(`expected a whole number from ${fmtInt(min)} to ${fmtInt(max)}, got "${value}"`);
+  }
+  return n;
+};
+
+/** JSON with bigint values (DuckDB BIGINT) as numbers. */
+export const toJson = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? Number(x) : x), 2);
+
+export const shellQuote = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+export const displayPath = (p: string): string => {
+  const rel = relative(process.cwd(), p);
+  return rel && !rel.startsWith("..") && !rel.startsWith("/") ? rel : p;
+};
+
+export function printScenarioError(e: ScenarioError, stream: NodeJS.WriteStream): void {
+  stream.write(`${e.source}: ${e.problems.length} problem${e.problems.length === 1 ? "" : "s"}\n`);
+  for (const p of e.problems) stream.write(formatProblem(p) + "\n");
+}
