@@ -1,10 +1,13 @@
 // Loading a scenario: YAML text -> validated, defaulted Scenario, or a list of problems that
 // each name the field path, the value found and what was expected.
 import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { parseDocument } from "yaml";
 import type { z } from "zod";
 import { ScenarioSchema, type Scenario } from "./schema.js";
 import { metricKeys } from "../metrics/summary.js";
+import { resolveExtends } from "./overlay.js";
+import { getAt, resolvePath } from "./paths.js";
 
 export interface Problem {
   path: string;
@@ -111,6 +114,14 @@ function crossProblems(s: Scenario): Problem[] {
   if (att.enabled && !behaviourIds.has(att.behaviour)) {
     out.push({ path: "observation.attention.behaviour", found: showValue(att.behaviour), expected: "the id of a behaviour in behaviours" });
   }
+  s.calibration?.parameters.forEach((c, i) => {
+    const p = `calibration.parameters[${i}]`;
+    const r = resolvePath(s, c.path);
+    if ("error" in r) out.push({ path: `${p}.path`, found: showValue(c.path), expected: `the path of a number in this scenario (${r.error})` });
+    else if (typeof getAt(s, r.keys) !== "number") out.push({ path: `${p}.path`, found: showValue(c.path), expected: `the path of a number (it holds ${showValue(getAt(s, r.keys))})` });
+    if (!(c.min < c.max)) out.push({ path: `${p}.min`, found: showValue(c.min), expected: `a value below max (${c.max})` });
+  });
+  if (s.calibration && !s.targets.length) out.push({ path: "targets", found: "no targets", expected: "targets for calibration to fit" });
   const keys = new Set(metricKeys(s));
   s.targets.forEach((t, i) => {
     if (!keys.has(t.metric)) {
@@ -130,7 +141,8 @@ export function parseScenario(data: unknown, source = "scenario"): Scenario {
   return result.data;
 }
 
-export function parseScenarioText(text: string, source = "scenario"): Scenario {
+/** YAML text -> plain data, or a ScenarioError naming the line. */
+export function parseYamlData(text: string, source = "scenario"): unknown {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length) {
     throw new ScenarioError(source, doc.errors.map((e) => ({ path: `line ${e.linePos?.[0].line ?? "?"}`, found: e.code, expected: "well-formed YAML: " + e.message.split("\n")[0] })));
@@ -142,6 +154,16 @@ export function parseScenarioText(text: string, source = "scenario"): Scenario {
     // Unresolved aliases and alias bombs surface here, after parsing succeeded.
     throw new ScenarioError(source, [{ path: "", found: "YAML aliases that cannot be resolved", expected: "well-formed YAML: " + (e as Error).message.split("\n")[0] }]);
   }
+  return data;
+}
+
+/**
+ * Parse and validate scenario text. `file` (default: a file in the current folder) is where an
+ * `extends:` path is resolved from.
+ */
+export function parseScenarioText(text: string, source = "scenario", file = resolve("scenario.yaml")): Scenario {
+  const { data, problems } = resolveExtends(parseYamlData(text, source), file, (p) => parseYamlData(readFileSync(p, "utf8"), p));
+  if (problems.length) throw new ScenarioError(source, problems);
   return parseScenario(data, source);
 }
 
@@ -152,5 +174,5 @@ export function loadScenario(path: string): Scenario {
   } catch (e) {
     throw new ScenarioError(path, [{ path: "", found: `no readable file (${(e as NodeJS.ErrnoException).code ?? String(e)})`, expected: "a YAML scenario file" }]);
   }
-  return parseScenarioText(text, path);
+  return parseScenarioText(text, path, resolve(path));
 }

@@ -275,6 +275,21 @@ const Target = z.strictObject({
   source: z.string().optional(),
 });
 
+const CalibrationParameter = z.strictObject({
+  path: z.string().min(1).describe("Parameter path, e.g. `behaviours.judgment-default.ratePerYear` (ids pick list elements)"),
+  min: z.number().describe("Lowest value the fit may try"),
+  max: z.number().describe("Highest value the fit may try"),
+});
+
+const Calibration = z.strictObject({
+  population: z.number().int().min(100).max(10_000_000).default(20_000).describe("Citizens per evaluation while fitting (rates, not counts, are fitted)"),
+  days: z.number().int().min(1).max(36500).optional().describe("Days per evaluation (default: the scenario's days)"),
+  seeds: z.array(z.number().int().min(0).max(4_294_967_295)).min(1).max(16).default([1, 2])
+    .describe("Seeds averaged in each evaluation; the same seeds every time (common random numbers), so the fit is deterministic"),
+  evaluations: z.number().int().min(1).max(10_000).default(60).describe("Most objective evaluations (each runs every seed)"),
+  parameters: z.array(CalibrationParameter).min(1).max(20).describe("Parameters to fit to the targets, each within [min, max]"),
+}).describe("What `credence calibrate` fits, and how");
+
 const Graph = z.strictObject({
   friendsMean: z.number().min(0).max(500).default(8).describe("Mean number of friends"),
   longTieShare: rate("Share of friendships that cross regions").default(0.1),
@@ -321,6 +336,7 @@ export const ScenarioSchema = z.strictObject({
   mechanisms: Mechanisms.prefault({}),
   metrics: Metrics.prefault({}),
   targets: z.array(Target).default([]),
+  calibration: Calibration.optional(),
 });
 
 export type Scenario = z.output<typeof ScenarioSchema>;
