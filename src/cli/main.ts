@@ -14,6 +14,7 @@ import { fmtDuration, fmtInt, renderSummary, renderTargets } from "./format.js";
 import { createProgress, silentProgress } from "./progress.js";
 import { fieldRows, schemaMarkdown } from "./schema-doc.js";
 import { type SimulationHandle, simulateInWorker } from "./sim-worker.js";
+import { registerAnalysisCommands } from "./analysis-commands.js";
 
 // ---------------------------------------------------------------------------------------------
 // credence run
@@ -331,6 +332,7 @@ function program(version: string): Command {
     .option("--out <file>", "write to this file instead of stdout (e.g. docs/scenario-reference.md)")
     .action((opts: { out?: string }) => setExit(schemaCommand(opts, version)));
 
+  registerAnalysisCommands(cmd);
   return cmd;
 }
 

@@ -33,8 +33,8 @@ export function metricKeys(s: Scenario): string[] {
     ...PRIVILEGES.map((k) => `granted_per_capita.${k}`),
     ...s.scoring.grades.map((g) => `grade_share.${g.name}`),
     ...(s.firms.enabled ? s.firms.grades.map((g) => `firm_grade_share.${g.name}`) : []),
-    "blacklisted_share", "redlisted_share", "mean_score", "chilling", "association_penalty_share",
-    "ties_dropped_per_capita", "isolation_of_listed", "misattributed_share", "invented_share",
+    "blacklisted_share", "redlisted_share", "wrongful_listings_per_capita", "mean_score", "chilling",
+    "association_penalty_share", "ties_dropped_per_capita", "isolation_of_listed", "misattributed_share", "invented_share",
     "informant_rewards_per_capita", "false_reports_per_capita", "appeals_filed_per_capita", "appeal_success_rate",
     "income_ratio_blacklisted", "income_ratio_redlisted", "acts_per_capita", "observations_per_capita",
   ];
@@ -97,6 +97,7 @@ export function summarise(x: SummaryInput): Summary {
   Object.assign(m, {
     blacklisted_share: blackN / n,
     redlisted_share: redN / n,
+    wrongful_listings_per_capita: lists.reduce((a, l) => a + (l.kind === "black" ? l.wrongfulEnd : 0), 0) / n,
     mean_score: end("score_sum") / n,
     chilling,
     association_penalty_share: ratio(assocPoints, penalty + assocPoints),
