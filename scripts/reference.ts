@@ -1,0 +1,110 @@
+// `npm run reference`: the README's tables of the scenarios in the box, regenerated from runs.
+// 1. every base scenario at its own population size (seed 1): key figures and targets;
+// 2. the reported against the documented reading of China 2018;
+// 3. china-2018 against each counterfactual, with 95% intervals over replicates.
+// Writes docs/reference-results.md and replaces the block between the reference markers of
+// README.md. Options: --replicates N (default 3) --population N (override every size) --days N.
+import { readdirSync, readFileSync, existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
+import { loadScenario } from "../src/scenario/load.js";
+import type { Scenario } from "../src/scenario/schema.js";
+import type { Summary } from "../src/engine/result.js";
+import { compareSummaries, type Estimate } from "../src/analysis/compare.js";
+import { summaryPool } from "../src/cli/run-pool.js";
+import { writeAtomic } from "../src/calibrate/write.js";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const arg = (name: string): number | undefined => {
+  const k = process.argv.indexOf(`--${name}`);
+  return k > 0 ? Number(process.argv[k + 1]) : undefined;
+};
+const replicates = arg("replicates") ?? 3;
+const population = arg("population");
+const days = arg("days");
+const pool = summaryPool();
+
+const dir = join(root, "scenarios");
+const files = readdirSync(dir).filter((f) => f.endsWith(".yaml")).sort();
+const all = files.map((f) => ({ file: f, s: loadScenario(join(dir, f)), overlay: /^extends:/m.test(readFileSync(join(dir, f), "utf8")) }));
+const started = Date.now();
+const runs = (s: Scenario, n: number) => Promise.all(Array.from({ length: n }, (_, k) => pool({ scenario: s, seed: 1 + k, population, days })));
+const log = (m: string) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0)}s] ${m}\n`);
+
+const pct = (v: number | undefined) => (v === undefined ? "-" : `${(v * 100).toFixed(v < 0.001 ? 3 : v < 0.01 ? 2 : 1)}%`);
+const perK = (v: number | undefined) => (v === undefined ? "-" : (v * 1000).toFixed(v * 1000 < 1 ? 2 : 1));
+const sig = (v: number) => (v === 0 ? "0" : Number(v.toPrecision(2)).toString());
+const interval = (e: Estimate, f: (v: number) => string) => (e.n < 2 ? f(e.mean) : `${f(e.mean)} [${f(e.lo)}, ${f(e.hi)}]`);
+
+// 1. Every base scenario, replicate seeds 1..N (the first is the key-figures run).
+const bases = all.filter((x) => !x.overlay);
+const baseRuns = new Map<string, Summary[]>();
+await Promise.all(bases.map(async ({ s }) => {
+  baseRuns.set(s.name, await runs(s, s.name.startsWith("china-2018") ? replicates : 1));
+  log(`${s.name} done`);
+}));
+const overlays = all.filter((x) => x.overlay);
+const overlayRuns = new Map<string, Summary[]>();
+await Promise.all(overlays.map(async ({ s }) => {
+  overlayRuns.set(s.name, await runs(s, replicates));
+  log(`${s.name} done`);
+}));
+
+const lines: string[] = [];
+lines.push(
+  `Key figures of one run of each scenario at its own population size (seed 1; ${days ?? "each scenario's"} days). Rates, not counts: they hold at any population size.`,
+  "",
+  "| scenario | what it models | citizens | blacklisted | of them wrongly | blocked flights per 1,000 | chilling | targets passing |",
+  "|---|---|---|---|---|---|---|---|",
+);
+for (const { s } of bases) {
+  const m = baseRuns.get(s.name)![0];
+  const wrong = m.metrics.blacklisted_share ? m.metrics.wrongful_listings_per_capita / m.metrics.blacklisted_share : 0;
+  const pass = m.targets.filter((t) => t.pass).length;
+  lines.push(`| \`${s.name}\` | ${s.title} | ${(population ?? s.population.size).toLocaleString("en")} | ${pct(m.metrics.blacklisted_share)} | ${m.metrics.blacklisted_share ? pct(wrong) : "-"} | ${perK(m.metrics["blocked_per_capita.flights"])} | ${pct(m.metrics.chilling)} | ${m.targets.length ? `${pass} of ${m.targets.length}` : "no targets"} |`);
+}
+
+const HEAD: [string, string, (v: number) => string][] = [
+  ["wrongful_listings_per_capita", "wrongly blacklisted per 1,000", (v) => sig(v * 1000)],
+  ["blacklisted_share", "blacklisted per 1,000", (v) => sig(v * 1000)],
+  ["blocked_per_capita.flights", "blocked flights per 1,000", (v) => sig(v * 1000)],
+  ["blocked_per_capita.trains", "blocked trains per 1,000", (v) => sig(v * 1000)],
+  ["chilling", "chilling", (v) => `${sig(v * 100)}%`],
+  ["isolation_of_listed", "isolation of the listed", (v) => `${sig(v * 100)}%`],
+];
+const compareTable = (a: Summary[], rows: { name: string; b: Summary[] }[]) => {
+  const out = [`| scenario | ${HEAD.map((h) => h[1]).join(" | ")} |`, `|---|${HEAD.map(() => "---").join("|")}|`];
+  out.push(`| \`china-2018\` (reference) | ${HEAD.map(([k, , f]) => interval(compareSummaries(a, a, [k])[0]?.a ?? { mean: NaN, lo: NaN, hi: NaN, n: 0 }, f)).join(" | ")} |`);
+  for (const r of rows) {
+    const cmp = compareSummaries(a, r.b, HEAD.map((h) => h[0]));
+    out.push(`| \`${r.name}\` | ${HEAD.map(([k, , f]) => {
+      const c = cmp.find((x) => x.metric === k);
+      if (!c) return "-";
+      const change = c.diff.n < 2 ? "" : ` (${c.diff.mean >= 0 ? "+" : ""}${f(c.diff.mean)}${c.significant ? "*" : ""})`;
+      return `${f(c.b.mean)}${change}`;
+    }).join(" | ")} |`);
+  }
+  return out;
+};
+
+const reference = baseRuns.get("china-2018");
+const documented = baseRuns.get("china-2018-documented");
+if (reference && documented) {
+  lines.push("", `The reported and the documented readings of China 2018, ${replicates} seeds each (mean, and the difference from the reported reading; * marks a difference whose 95% interval excludes 0):`, "");
+  lines.push(...compareTable(reference, [{ name: "china-2018-documented", b: documented }]));
+}
+if (reference && overlays.length) {
+  lines.push("", `china-2018 against each counterfactual, ${replicates} seeds each (mean [95% interval] for the reference; for each counterfactual its mean and the difference from the reference, * where the difference's 95% interval excludes 0):`, "");
+  lines.push(...compareTable(reference, overlays.map((o) => ({ name: o.s.name, b: overlayRuns.get(o.s.name)! }))));
+}
+const body = lines.join("\n");
+const md = `# Reference results\n\nGenerated by \`npm run reference\` (credence ${JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version}, ${new Date().toISOString().slice(0, 10)}, ${((Date.now() - started) / 1000).toFixed(0)} s on this machine).\n\n${body}\n`;
+writeAtomic(join(root, "docs", "reference-results.md"), md);
+const readme = join(root, "README.md");
+const START = "<!-- reference:start -->", END = "<!-- reference:end -->";
+if (existsSync(readme)) {
+  const text = readFileSync(readme, "utf8");
+  const a = text.indexOf(START), b = text.indexOf(END);
+  if (a >= 0 && b > a) writeAtomic(readme, text.slice(0, a + START.length) + "\n" + body + "\n" + text.slice(b));
+}
+process.stdout.write(md);
