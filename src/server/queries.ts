@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { openDatabase, type ReadOnlyDatabase } from "../io/duckdb.js";
 import { readManifest, type Manifest } from "../io/run-folder.js";
 import { describeEvents, loadExplanation, type Row } from "../cli/explain.js";
+import { columnName } from "../metrics/daily.js";
 import { HttpError } from "./http.js";
 
 type Rows = Record<string, unknown>[];
@@ -97,7 +98,7 @@ export class Run {
     if (cols.has(name) && name !== "day" && name !== "date") return quote(name);
     const derived = /^(on|wrongful|via_association)_(black|red)$/.exec(name);
     if (derived) {
-      const ids = this.lists().filter((l) => l.kind === derived[2]).map((l) => `${derived[1]}_${l.id}`).filter((c) => cols.has(c));
+      const ids = this.lists().filter((l) => l.kind === derived[2]).map((l) => columnName(`${derived[1]}_${l.id}`)).filter((c) => cols.has(c));
       return ids.length ? ids.map(quote).join(" + ") : "0";
     }
     throw new HttpError(400, `parameter "metrics": ${JSON.stringify(name.slice(0, 80))} is not a metric of ${table} (see /api/runs/<run>/overview)`);
