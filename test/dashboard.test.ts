@@ -155,5 +155,6 @@ test("compare page: two runs overlaid, differences equal the manifests", { skip,
   assert.equal(cells[2], `${(b.chilling * 100).toFixed(2)}%`);
   const overlaid = await page.locator('[data-chart="Chilling"] svg text', { hasText: /^[AB] chilling$/ }).count();
   assert.equal(overlaid, 2, "both runs' lines are labelled on one chart");
+  await page.mouse.move(0, 0);
   await page.screenshot({ path: join(ARTIFACTS, "compare.png"), fullPage: true });
 });

@@ -48,9 +48,8 @@ function Picker(props: { run: string; agent: number | null }) {
         columns={[
           { key: "agent", label: "Citizen", format: (v) => <a href={href("run", props.run, "citizen", v)} class={v === props.agent ? "current" : ""}>#{v}</a> },
           { key: "region", label: "Region" },
-          { key: "group", label: "Group" },
           { key: "score", label: "Score", align: "right", format: (v) => fmtNum(v, 0) },
-          { key: "lists", label: "Lists at end", format: (v) => v || "—" },
+          { key: "lists", label: "Lists at end", format: (v) => (v ? String(v).replace(/,/g, ", ") : "—") },
           { key: "friends_lost", label: "Friends lost", align: "right" },
         ]}
       />
@@ -134,7 +133,7 @@ export function CitizenPage(props: { run: string; agent: number | null }) {
                         <dt>Age band</dt><dd>{c.age_band}</dd>
                         <dt>Final score</dt><dd><b id="final-score">{fmtNum(c.score, 1)}</b>{c.grade ? `, grade ${c.grade}` : ""}</dd>
                         <dt>Had every channel been right</dt><dd>{fmtNum(c.error_free_score, 1)}</dd>
-                        <dt>Lists at end</dt><dd>{c.lists || "none"} {c.wrongfully_listed && <span class="pill incomplete">wrongly</span>}</dd>
+                        <dt>Lists at end</dt><dd>{c.lists ? String(c.lists).replace(/,/g, ", ") : "none"} {c.wrongfully_listed && <span class="pill incomplete">wrongly</span>}</dd>
                         <dt>Friends</dt><dd>{fmtInt(c.friends_initial)} at start, {fmtInt(c.friends_final)} at end</dd>
                         <dt>Association points</dt><dd>{fmtNum(c.association_points, 1)}</dd>
                       </dl>

@@ -9,13 +9,13 @@ import { lines, longRows, type SeriesSpec } from "../components/plots";
 import { fmtInt, fmtMetric } from "../format";
 import { href } from "../main";
 
-const CHARTS: { title: string; specs: SeriesSpec[]; percent?: boolean; perCapita?: boolean }[] = [
+const CHARTS: { title: string; specs: SeriesSpec[]; percent?: boolean; perCapita?: boolean; smooth?: boolean }[] = [
   { title: "On a blacklist", specs: [{ key: "on_black", label: "listings" }], perCapita: true },
   { title: "Wrongful blacklistings", specs: [{ key: "wrongful_black", label: "wrongful" }], perCapita: true },
   { title: "On a redlist", specs: [{ key: "on_red", label: "listings" }], perCapita: true },
   { title: "Blocked flights and trains", specs: [{ key: "blocked_flights", label: "flights", cumulative: true }, { key: "blocked_trains", label: "trains", cumulative: true }], perCapita: true },
   { title: "Appeals filed", specs: [{ key: "appeals_filed", label: "filed", cumulative: true }], perCapita: true },
-  { title: "Chilling", specs: [{ key: "chilling", label: "chilling" }], percent: true },
+  { title: "Chilling", specs: [{ key: "chilling", label: "chilling" }], percent: true, smooth: true },
   { title: "Friendships dropped", specs: [{ key: "ties_dropped", label: "ties", cumulative: true }], perCapita: true },
 ];
 const KEYS = [...new Set(CHARTS.flatMap((c) => c.specs.map((s) => s.key)))];
@@ -84,7 +84,7 @@ export function ComparePage(props: { a: string | null; b: string | null }) {
                       title={`${c.title}${c.perCapita ? " per 100,000" : ""}`}
                       note={`${names[0]} vs ${names[1]}`}
                       deps={[data]}
-                      render={(w) => lines(long, w, { percent: c.percent, dashed: (s) => s.startsWith("B "), colors: c.specs.length > 1 ? ["#3b5bdb", "#e8590c", "#3b5bdb", "#e8590c"] : ["#3b5bdb", "#e8590c"] })}
+                      render={(w) => lines(long, w, { percent: c.percent, smooth: c.smooth, dashed: (s) => s.startsWith("B "), colors: c.specs.length > 1 ? ["#3b5bdb", "#e8590c", "#3b5bdb", "#e8590c"] : ["#3b5bdb", "#e8590c"] })}
                     />
                   );
                 })}
@@ -99,7 +99,7 @@ export function ComparePage(props: { a: string | null; b: string | null }) {
                   { key: "metric", label: "Metric" },
                   { key: "a", label: `A ${A.o.id}`, align: "right", format: (v, r) => fmtMetric(r.metric, v) },
                   { key: "b", label: `B ${B.o.id}`, align: "right", format: (v, r) => fmtMetric(r.metric, v) },
-                  { key: "diff", label: "B − A", align: "right", format: (v, r) => <span class={v > 0 ? "up" : "down"}>{v > 0 ? "+" : ""}{fmtMetric(r.metric, v)}</span> },
+                  { key: "diff", label: "B − A", align: "right", format: (v, r) => <span class="diff">{v > 0 ? "+" : ""}{fmtMetric(r.metric, v)}</span> },
                 ]}
               />
             </>

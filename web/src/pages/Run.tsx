@@ -6,13 +6,13 @@ import { api, series, type Overview, type Row } from "../api";
 import { Chart } from "../components/Chart";
 import { DataTable } from "../components/DataTable";
 import { Status } from "../components/Loading";
-import { lines, longRows, type SeriesSpec } from "../components/plots";
+import { addLegend, lines, longRows, PALETTE, type SeriesSpec } from "../components/plots";
 import { tilesFor } from "../data/china-tiles";
 import { col, fmtCompact, fmtDate, fmtInt, fmtMetric, fmtNum, fmtPct, label } from "../format";
 import { href } from "../main";
 
 /** The time-series charts of a run, from the lists it has. */
-export function chartSpecs(o: Overview): { title: string; note: string; specs: SeriesSpec[]; percent?: boolean }[] {
+export function chartSpecs(o: Overview): { title: string; note: string; specs: SeriesSpec[]; percent?: boolean; smooth?: boolean }[] {
   const has = (c: string) => o.metrics.includes(c);
   const black = o.lists.filter((l) => l.kind === "black");
   return [
@@ -27,7 +27,7 @@ export function chartSpecs(o: Overview): { title: string; note: string; specs: S
     },
     { title: "Blocked purchases", note: "Cumulative attempts refused by a sanction", specs: ["flights", "trains"].filter((s) => has(`blocked_${s}`)).map((s) => ({ key: `blocked_${s}`, label: s, cumulative: true })) },
     { title: "Appeals", note: "Cumulative appeals filed and won", specs: [{ key: "appeals_filed", label: "filed", cumulative: true }, { key: "appeals_won", label: "won", cumulative: true }] },
-    { title: "Chilling", note: "1 − speech acts ÷ speech expected with nobody watching", specs: [{ key: "chilling", label: "chilling" }], percent: true },
+    { title: "Chilling", note: "1 − speech acts ÷ speech expected with nobody watching (7-day mean)", specs: [{ key: "chilling", label: "chilling" }], percent: true, smooth: true },
     { title: "Friendships dropped", note: "Cumulative ties cut because of a listing", specs: [{ key: "ties_dropped", label: "ties dropped", cumulative: true }] },
   ].filter((c) => c.specs.length > 0);
 }
@@ -66,6 +66,10 @@ function TileMap(props: { run: string; overview: Overview }) {
         const cols = Math.max(...data.map((d) => d.col)) + 1;
         const rowsN = Math.max(...data.map((d) => d.row)) + 1;
         const size = Math.min(78, Math.floor((width - 20) / cols));
+        // Dark tiles get white text.
+        const lo = Math.min(...data.map((d) => d.value));
+        const hi = Math.max(...data.map((d) => d.value));
+        const ink = (d: Row) => (hi > lo && (d.value - lo) / (hi - lo) > 0.62 ? "#fff" : "#212529");
         return Plot.plot({
           width: size * cols + 20,
           height: size * rowsN + 70,
@@ -80,8 +84,8 @@ function TileMap(props: { run: string; overview: Overview }) {
           color: { type: "linear", scheme: metric === "mean_score" ? "blues" : "oranges", legend: true, label: `${label(metric)}${unit}` },
           marks: [
             Plot.cell(data, { x: "col", y: "row", fill: "value", rx: 4, title: (d: Row) => `${d.region}\n${label(metric)}: ${fmtNum(d.raw, 3)}\ncitizens: ${fmtInt(d.population)}` }),
-            Plot.text(data, { x: "col", y: "row", text: (d: Row) => (d.region.length > 9 ? d.region.slice(0, 8) + "." : d.region), dy: -7, fill: "#212529", fontWeight: 600, fontSize: 10 }),
-            Plot.text(data, { x: "col", y: "row", text: (d: Row) => (ratio && metric === "chilling" ? fmtPct(d.value, 0) : fmtCompact(d.value)), dy: 8, fill: "#343a40", fontSize: 11 }),
+            Plot.text(data, { x: "col", y: "row", text: (d: Row) => (d.region.length > 9 ? d.region.slice(0, 8) + "." : d.region), dy: -7, fill: ink, fontWeight: 600, fontSize: 10 }),
+            Plot.text(data, { x: "col", y: "row", text: (d: Row) => (ratio && metric === "chilling" ? fmtPct(d.value, 0) : fmtCompact(d.value)), dy: 8, fill: ink, fontSize: 11 }),
           ],
         });
       }}
@@ -102,7 +106,7 @@ function Distribution(props: { run: string }) {
   return (
     <Chart
       title={`Score distribution by ${by}`}
-      note={d ? `Share of each ${by}'s citizens per score bin, day ${d.day}` : ""}
+      note={d ? `Share of each ${by}'s citizens per score bin (%), day ${d.day}` : ""}
       deps={[d]}
       wide
       controls={
@@ -122,16 +126,18 @@ function Distribution(props: { run: string }) {
         if (!data.length) return null;
         const style = { fontFamily: "system-ui, -apple-system, Segoe UI, sans-serif", fontSize: "11px" };
         if (by === "group") {
-          return Plot.plot({
-            width, height: 260, style, marginLeft: 50,
-            x: { label: "score" }, y: { label: "share of group", percent: true, grid: true },
-            color: { legend: true },
+          const keys = [...totals.keys()];
+          const svg = Plot.plot({
+            width, height: 280, style, marginLeft: 50, marginTop: 34,
+            x: { label: "score" }, y: { label: null, percent: true, grid: true },
+            color: { domain: keys, range: PALETTE },
             marks: [
-              Plot.rectY(data, { x1: "bin_low", x2: "bin_high", y: "share", fill: "key", fillOpacity: 0.25, mixBlendMode: "multiply" }),
-              Plot.lineY(data, { x: "mid", y: "share", stroke: "key", strokeWidth: 2 }),
+              Plot.areaY(data, { x: "mid", y1: 0, y2: "share", fill: "key", fillOpacity: 0.06, curve: "monotone-x" }),
+              Plot.lineY(data, { x: "mid", y: "share", stroke: "key", strokeWidth: 2, curve: "monotone-x" }),
               Plot.ruleY([0]),
             ],
           });
+          return addLegend(svg, keys, PALETTE);
         }
         const keys = [...totals.keys()];
         return Plot.plot({
@@ -195,7 +201,7 @@ export function RunPage(props: { run: string }) {
           <Status loading={!rows}>
             <div class="grid">
               {rows && chartSpecs(o).map((c) => (
-                <Chart title={c.title} note={c.note} deps={[rows]} render={(w) => lines(longRows(rows, c.specs), w, { percent: c.percent })} />
+                <Chart title={c.title} note={c.note} deps={[rows]} render={(w) => lines(longRows(rows, c.specs), w, { percent: c.percent, smooth: c.smooth })} />
               ))}
             </div>
           </Status>
