@@ -42,6 +42,8 @@ export async function startServer(options: ServeOptions): Promise<DashboardServe
   const jobs = new Jobs(runsRoot, options.scenariosDir, options.version);
   const limiter = new ClientLimiter(options.limits ?? DEFAULT_LIMITS);
   const streams = new Set<ServerResponse>();
+  // Validating the bundled scenarios takes a moment; they do not change while serving.
+  let scenarios: ReturnType<typeof bundledScenarios> | null = null;
 
   async function api(req: IncomingMessage, res: ServerResponse, parts: string[], params: URLSearchParams): Promise<void> {
     const method = req.method ?? "GET";
@@ -61,7 +63,7 @@ export async function startServer(options: ServeOptions): Promise<DashboardServe
     if (method !== "GET" && method !== "HEAD") throw new HttpError(405, `${method} is not allowed on /api/${route}`, { Allow: "GET" });
 
     if (route === "runs") return sendJson(res, 200, { runs: listRuns(runsRoot, jobs.list()), jobs: jobs.list() });
-    if (route === "scenarios") return sendJson(res, 200, { scenarios: bundledScenarios(options.scenariosDir) });
+    if (route === "scenarios") return sendJson(res, 200, { scenarios: (scenarios ??= bundledScenarios(options.scenariosDir)) });
     if (parts[0] === "jobs" && parts.length === 3 && parts[2] === "events") return jobEvents(req, res, parts[1]);
     if (parts[0] === "jobs" && parts.length === 2) return sendJson(res, 200, jobs.get(parts[1]));
 

@@ -159,13 +159,11 @@ export function RunPage(props: { run: string }) {
   useEffect(() => {
     setO(null);
     setRows(null);
+    api<{ rows: Row[] }>(`runs/${encodeURIComponent(props.run)}/targets`).then((t) => setTargets(t.rows), () => undefined);
     api<Overview>(`runs/${encodeURIComponent(props.run)}/overview`)
       .then(async (ov) => {
         setO(ov);
-        const keys = [...new Set(chartSpecs(ov).flatMap((c) => c.specs.map((s) => s.key)))];
-        const [r, t] = await Promise.all([series(props.run, keys), api<{ rows: Row[] }>(`runs/${encodeURIComponent(props.run)}/targets`)]);
-        setRows(r);
-        setTargets(t.rows);
+        setRows(await series(props.run, [...new Set(chartSpecs(ov).flatMap((c) => c.specs.map((s) => s.key)))]));
       })
       .catch((e) => setError(e.message));
   }, [props.run]);
