@@ -19,7 +19,7 @@ export function DataTable<R extends Record<string, any>>(props: { title: string;
           {props.note && <p class="note">{props.note}</p>}
         </div>
         <div class="actions">
-          <button class="ghost" title="Download as CSV" onClick={() => downloadCsv(columns.map((c) => c.key), rows, props.title)}>CSV</button>
+          <button class="ghost" title="Download as CSV" onClick={() => downloadCsv([...new Set(columns.filter((c) => c.label).map((c) => c.key))], rows, props.title)}>CSV</button>
         </div>
       </header>
       <div class="scroll">
