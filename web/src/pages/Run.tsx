@@ -219,7 +219,7 @@ export function RunPage(props: { run: string }) {
                 { key: "target", label: "Target", align: "right", format: (v, r) => fmtMetric(r.metric, v) },
                 { key: "simulated", label: "Simulated", align: "right", format: (v, r) => fmtMetric(r.metric, v) },
                 { key: "tolerance", label: "±", align: "right", format: (v) => fmtPct(v, 0) },
-                { key: "pass", label: "", format: (v) => <span class={`pill ${v ? "complete" : "incomplete"}`}>{v ? "pass" : "fail"}</span> },
+                { key: "pass", label: "Result", format: (v) => <span class={`pill ${v ? "complete" : "incomplete"}`}>{v ? "pass" : "fail"}</span> },
               ]}
             />
           </div>
