@@ -161,11 +161,17 @@ class TimelineState {
 /** Width of the event label column in the timeline. */
 const LABEL = 12;
 
+/** Each event as [label, text] in words, in order (the dashboard's timeline uses these too). */
+export function describeEvents(events: Row[], ctx: TimelineContext = { lists: {} }): [string, string][] {
+  const state = new TimelineState(ctx);
+  return events.map((row) => state.describe(row));
+}
+
 /** The timeline, one line per event: `2018-03-04  act          jaywalking (really did it)`. */
 export function timelineLines(events: Row[], ctx: TimelineContext = { lists: {} }): string[] {
-  const state = new TimelineState(ctx);
-  return events.map((row) => {
-    const [label, text] = state.describe(row);
+  const described = describeEvents(events, ctx);
+  return events.map((row, i) => {
+    const [label, text] = described[i];
     const date = str(row.date) ?? `day ${num(row.day) ?? "?"}`;
     return `${date}  ${label.padEnd(LABEL)} ${text}`.trimEnd();
   });

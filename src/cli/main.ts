@@ -13,6 +13,7 @@ import { ExplainError, loadExplanation, renderExplanation } from "./explain.js";
 import { fmtDuration, fmtInt, renderSummary, renderTargets } from "./format.js";
 import { createProgress, silentProgress } from "./progress.js";
 import { fieldRows, schemaMarkdown } from "./schema-doc.js";
+import { registerServe } from "./serve-command.js";
 import { type SimulationHandle, simulateInWorker } from "./sim-worker.js";
 import { registerAnalysisCommands } from "./analysis-commands.js";
 
@@ -333,6 +334,7 @@ function program(version: string): Command {
     .action((opts: { out?: string }) => setExit(schemaCommand(opts, version)));
 
   registerAnalysisCommands(cmd);
+  registerServe(cmd, version);
   return cmd;
 }
 

@@ -1,0 +1,192 @@
+// Runs started from the dashboard: simulated in a worker thread (the server stays responsive),
+// written with writeRunFolder (atomic: the folder appears only once complete), and followed
+// by any number of listeners (the server-sent event streams).
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { basename, join } from "node:path";
+import type { Progress } from "../engine/result.js";
+import { loadScenario } from "../scenario/load.js";
+import { writeRunFolder } from "../io/run-folder.js";
+import { simulateInWorker, type SimulationHandle } from "../cli/sim-worker.js";
+import { HttpError } from "./http.js";
+
+export interface JobState {
+  id: string;
+  run: string;
+  scenario: string;
+  population: number;
+  days: number;
+  seed: number;
+  status: "running" | "writing" | "complete" | "failed";
+  progress: { day: number; days: number; date: string; phase: string; elapsedSeconds: number } | null;
+  error?: string;
+  startedAt: string;
+}
+
+export interface BundledScenario {
+  file: string;
+  name: string;
+  title: string;
+  population: number;
+  days: number;
+  secrecy: string;
+}
+
+/** The bundled scenarios that load (invalid ones are left out). */
+export function bundledScenarios(dir: string): BundledScenario[] {
+  if (!existsSync(dir)) return [];
+  const out: BundledScenario[] = [];
+  for (const f of readdirSync(dir).filter((f) => /\.ya?ml$/i.test(f)).sort()) {
+    try {
+      const s = loadScenario(join(dir, f));
+      out.push({ file: f, name: s.name, title: s.title ?? "", population: s.population.size, days: s.days, secrecy: s.scoring.secrecy });
+    } catch {
+      // `credence validate` reports it; the dashboard offers only scenarios that run
+    }
+  }
+  return out;
+}
+
+type Listener = (job: JobState) => void;
+
+export class Jobs {
+  private jobs = new Map<string, { state: JobState; listeners: Set<Listener>; sim: SimulationHandle | null }>();
+  private counter = 0;
+
+  constructor(private runsRoot: string, private scenariosDir: string, private version: string, private maxRunning = 1) {}
+
+  list(): JobState[] {
+    return [...this.jobs.values()].map((j) => j.state);
+  }
+
+  get(id: string): JobState {
+    const j = this.jobs.get(id);
+    if (!j) throw new HttpError(404, `no job ${JSON.stringify(id.slice(0, 40))}`);
+    return j.state;
+  }
+
+  /** A free run folder name for this scenario and size. */
+  private folderName(scenario: string, population: number, days: number, seed: number): string {
+    const base = `${scenario}-${population}x${days}-s${seed}`.replace(/[^A-Za-z0-9._-]/g, "-");
+    const taken = (n: string) => existsSync(join(this.runsRoot, n)) || this.list().some((j) => j.run === n && j.status !== "failed");
+    let name = base;
+    for (let i = 2; taken(name); i++) name = `${base}-${i}`;
+    return name;
+  }
+
+  start(req: { scenario: string; population: number; days: number; seed: number }): JobState {
+    const running = this.list().filter((j) => j.status === "running" || j.status === "writing").length;
+    if (running >= this.maxRunning) {
+      throw new HttpError(429, `${running} run${running === 1 ? " is" : "s are"} already in progress; wait for ${running === 1 ? "it" : "them"} to finish`, { "Retry-After": "5" });
+    }
+    const scenarios = bundledScenarios(this.scenariosDir);
+    const sc = scenarios.find((s) => s.name === req.scenario || s.file === req.scenario);
+    if (!sc) throw new HttpError(400, `parameter "scenario": expected one of ${scenarios.map((s) => s.name).join(", ")}, got ${JSON.stringify(String(req.scenario).slice(0, 80))}`);
+    const file = join(this.scenariosDir, sc.file);
+    const scenario = loadScenario(file);
+    const id = `job-${++this.counter}`;
+    const run = this.folderName(sc.name, req.population, req.days, req.seed);
+    const state: JobState = {
+      id, run, scenario: sc.name, population: req.population, days: req.days, seed: req.seed,
+      status: "running", progress: null, startedAt: new Date().toISOString(),
+    };
+    const job = { state, listeners: new Set<Listener>(), sim: null as SimulationHandle | null };
+    this.jobs.set(id, job);
+    const emit = () => {
+      for (const l of job.listeners) l(state);
+    };
+    let lastEmit = 0;
+    job.sim = simulateInWorker(scenario, { population: req.population, days: req.days, seed: req.seed }, (p: Progress) => {
+      state.progress = { day: p.day, days: p.days, date: p.date, phase: p.phase, elapsedSeconds: p.elapsedSeconds };
+      const now = Date.now();
+      if (now - lastEmit > 100 || p.day === p.days) {
+        lastEmit = now;
+        emit();
+      }
+    });
+    void (async () => {
+      try {
+        const result = await job.sim!.result;
+        state.status = "writing";
+        emit();
+        await writeRunFolder(result, join(this.runsRoot, run), { version: this.version, scenarioPath: file });
+        state.status = "complete";
+      } catch (e) {
+        state.status = "failed";
+        state.error = (e as Error).message;
+      }
+      job.sim = null;
+      emit();
+    })();
+    return state;
+  }
+
+  /** Calls `listener` on every change of job `id` until it returns; returns the unsubscribe. */
+  subscribe(id: string, listener: Listener): () => void {
+    const j = this.jobs.get(id);
+    if (!j) throw new HttpError(404, `no job ${JSON.stringify(id.slice(0, 40))}`);
+    j.listeners.add(listener);
+    return () => j.listeners.delete(listener);
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.jobs.values()].map((j) => j.sim?.stop()));
+  }
+}
+
+export interface RunListing {
+  id: string;
+  status: "complete" | "incomplete" | "running";
+  reason?: string;
+  name: string;
+  title?: string;
+  population: number;
+  days: number;
+  seed: number;
+  createdAt: string;
+  headline: Record<string, number>;
+}
+
+/** Every run folder directly inside `runsRoot` (by its manifest), newest first, and the runs in progress. */
+export function listRuns(runsRoot: string, jobs: JobState[]): RunListing[] {
+  const out: RunListing[] = [];
+  for (const name of existsSync(runsRoot) ? readdirSync(runsRoot) : []) {
+    if (name.startsWith(".") || name.includes(".partial-")) continue; // half-written folders are not runs
+    const dir = join(runsRoot, name);
+    let m: Record<string, any>;
+    try {
+      if (!statSync(dir).isDirectory()) continue;
+      m = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8"));
+    } catch {
+      continue;
+    }
+    const complete = m.status === "complete" && existsSync(join(dir, "run.duckdb"));
+    const metrics: Record<string, number> = m.summary?.metrics ?? {};
+    const lists: { kind: string; wrongfulEnd: number; onListEnd: number }[] = m.summary?.lists ?? [];
+    const black = lists.filter((l) => l.kind === "black");
+    out.push({
+      id: basename(dir),
+      status: complete ? "complete" : "incomplete",
+      ...(complete ? {} : { reason: m.status === "complete" ? "run.duckdb is missing" : m.reason ?? "no reason recorded" }),
+      name: String(m.name ?? "?"),
+      title: m.scenario?.title,
+      population: Number(m.population ?? 0),
+      days: Number(m.days ?? 0),
+      seed: Number(m.seed ?? 0),
+      createdAt: String(m.createdAt ?? ""),
+      headline: complete
+        ? {
+            blacklisted_share: metrics.blacklisted_share ?? 0,
+            wrongful_listings: black.reduce((s, l) => s + (l.wrongfulEnd ?? 0), 0),
+            listings: black.reduce((s, l) => s + (l.onListEnd ?? 0), 0),
+            chilling: metrics.chilling ?? 0,
+            blocked_flights_per_capita: metrics["blocked_per_capita.flights"] ?? 0,
+          }
+        : {},
+    });
+  }
+  for (const j of jobs) {
+    if ((j.status !== "running" && j.status !== "writing") || out.some((r) => r.id === j.run)) continue;
+    out.push({ id: j.run, status: "running", name: j.scenario, population: j.population, days: j.days, seed: j.seed, createdAt: j.startedAt, headline: {} });
+  }
+  return out.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+}

@@ -1,0 +1,63 @@
+// Fetch helpers for the server's JSON API (src/server/server.ts).
+export class ApiError extends Error {
+  constructor(public status: number, message: string) {
+    super(message);
+  }
+}
+
+export async function api<T>(path: string, init?: RequestInit): Promise<T> {
+  const res = await fetch(`api/${path}`, init);
+  const body = await res.json().catch(() => ({ error: res.statusText }));
+  if (!res.ok) throw new ApiError(res.status, (body as { error?: string }).error ?? res.statusText);
+  return body as T;
+}
+
+export type Row = Record<string, any>;
+
+export interface RunListing {
+  id: string;
+  status: "complete" | "incomplete" | "running";
+  reason?: string;
+  name: string;
+  title?: string;
+  population: number;
+  days: number;
+  seed: number;
+  createdAt: string;
+  headline: Record<string, number>;
+}
+
+export interface Job {
+  id: string;
+  run: string;
+  scenario: string;
+  population: number;
+  days: number;
+  seed: number;
+  status: "running" | "writing" | "complete" | "failed";
+  progress: { day: number; days: number; date: string; phase: string; elapsedSeconds: number } | null;
+  error?: string;
+}
+
+export interface Overview {
+  id: string;
+  name: string;
+  title: string;
+  population: number;
+  days: number;
+  seed: number;
+  startDate: string;
+  createdAt: string;
+  wallSeconds: number;
+  version: string;
+  secrecy: string;
+  lists: { id: string; kind: "black" | "red" }[];
+  summary: { metrics: Record<string, number>; lists: Row[] };
+  metrics: string[];
+  regionMetrics: string[];
+  trailSample: number;
+}
+
+/** The daily series for the charts; one request per page. */
+export const series = (run: string, metrics: string[]) =>
+  api<{ rows: Row[] }>(`runs/${encodeURIComponent(run)}/series?metrics=${metrics.map(encodeURIComponent).join(",")}`).then((r) => r.rows);

@@ -1,0 +1,43 @@
+// A card holding one Observable Plot chart, with SVG and PNG downloads.
+import { useEffect, useRef } from "preact/hooks";
+import type { ComponentChildren } from "preact";
+import { downloadPng, downloadSvg } from "./download";
+
+export function Chart(props: { title: string; note?: string; render: (width: number) => Element | null; deps: unknown[]; controls?: ComponentChildren; wide?: boolean }) {
+  const host = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = host.current;
+    if (!el) return;
+    const draw = () => {
+      const node = props.render(Math.max(280, el.clientWidth));
+      el.replaceChildren(...(node ? [node] : []));
+    };
+    draw();
+    let last = el.clientWidth;
+    const ro = new ResizeObserver(() => {
+      if (Math.abs(el.clientWidth - last) > 20) {
+        last = el.clientWidth;
+        draw();
+      }
+    });
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, props.deps);
+  const node = () => host.current?.firstElementChild ?? null;
+  return (
+    <section class={`card chart${props.wide ? " wide" : ""}`} data-chart={props.title}>
+      <header>
+        <div>
+          <h3>{props.title}</h3>
+          {props.note && <p class="note">{props.note}</p>}
+        </div>
+        <div class="actions">
+          {props.controls}
+          <button class="ghost" title="Download as SVG" onClick={() => node() && downloadSvg(node()!, props.title)}>SVG</button>
+          <button class="ghost" title="Download as PNG" onClick={() => node() && void downloadPng(node()!, props.title)}>PNG</button>
+        </div>
+      </header>
+      <div class="plot" ref={host} />
+    </section>
+  );
+}
