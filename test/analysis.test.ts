@@ -108,7 +108,7 @@ test("calibration fits a rate to its target, and the fitted file keeps its comme
   assert.ok(r.evaluations <= 40);
 
   const yaml = "name: x # the id\nbehaviours:\n  - id: jaywalking\n    ratePerYear: 4 # assumption: a guess\n";
-  const out = calibratedYaml(yaml, r, "2026-11-23");
+  const out = calibratedYaml(yaml, r, "2026-11-23", s);
   assert.match(out, /# the id/);
   assert.match(out, new RegExp(`ratePerYear: ${r.parameters[0].after} # calibrated 2026-11-23 by credence calibrate \\(was 4\\); assumption: a guess`));
 });

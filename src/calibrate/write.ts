@@ -3,7 +3,7 @@
 // target was before and after.
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { isScalar, parseDocument } from "yaml";
-import { resolvePath } from "../scenario/paths.js";
+import { resolvePath, type Segment } from "../scenario/paths.js";
 import type { CalibrationResult } from "./calibrate.js";
 import type { TargetResult } from "../engine/result.js";
 
@@ -14,12 +14,30 @@ export function writeAtomic(file: string, text: string): void {
   renameSync(tmp, file);
 }
 
-export function calibratedYaml(sourceText: string, result: CalibrationResult, date: string): string {
+/**
+ * Where `path` goes in the file: its keys in the file itself, or, for a value the file leaves
+ * to the schema's default, the keys in the resolved scenario as long as every list on the way
+ * is written in the file (a new key in a written object is added; a list element is not).
+ */
+function keysInFile(data: unknown, resolved: unknown, path: string): Segment[] {
+  const r = resolvePath(data, path);
+  if (!("error" in r)) return r.keys;
+  const full = resolvePath(resolved, path);
+  if ("error" in full) throw new Error(`${path}: ${full.error}`);
+  let v: unknown = data;
+  for (const k of full.keys) {
+    if (typeof k === "number" && !Array.isArray(v)) throw new Error(`${path} is not written in this file (${r.error}); write it in the file (or its overlay) before calibrating`);
+    v = v && typeof v === "object" ? (v as Record<Segment, unknown>)[k] : undefined;
+  }
+  return full.keys;
+}
+
+export function calibratedYaml(sourceText: string, result: CalibrationResult, date: string, resolved: unknown): string {
   const doc = parseDocument(sourceText);
   const data = doc.toJS();
   for (const p of result.parameters) {
-    const r = resolvePath(data, p.path);
-    if ("error" in r) throw new Error(`${p.path} is not written in this file (${r.error}); set it in the file (or its overlay) before calibrating`);
+    const keys = keysInFile(data, resolved, p.path);
+    const r = { keys };
     const node = doc.getIn(r.keys, true);
     const old = isScalar(node) && node.comment ? node.comment.trim() : "";
     doc.setIn(r.keys, p.after);
@@ -50,7 +68,7 @@ export function calibrationReport(name: string, result: CalibrationResult, opts:
   ].join("\n");
 }
 
-export function writeCalibration(sourceFile: string, outFile: string, reportFile: string, result: CalibrationResult, report: string, date: string): void {
-  writeAtomic(outFile, calibratedYaml(readFileSync(sourceFile, "utf8"), result, date));
+export function writeCalibration(sourceFile: string, resolved: unknown, outFile: string, reportFile: string, result: CalibrationResult, report: string, date: string): void {
+  writeAtomic(outFile, calibratedYaml(readFileSync(sourceFile, "utf8"), result, date, resolved));
   writeAtomic(reportFile, report);
 }

@@ -1,10 +1,10 @@
 // `credence calibrate` (fit a scenario's marked parameters to its targets) and `credence
 // compare` (two regimes side by side, with intervals over replicates).
 import type { Command } from "commander";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { calibrate } from "../calibrate/calibrate.js";
-import { calibrationReport, writeCalibration } from "../calibrate/write.js";
+import { calibrate, type CalibrationResult } from "../calibrate/calibrate.js";
+import { calibratedYaml, calibrationReport, writeCalibration } from "../calibrate/write.js";
 import { compareSummaries, sharedMetrics, type Estimate, type MetricComparison } from "../analysis/compare.js";
 import type { Summary } from "../engine/result.js";
 import { readManifest } from "../io/run-folder.js";
@@ -38,6 +38,14 @@ async function calibrateCommand(file: string, opts: CalibrateOpts): Promise<numb
   const cal = s.calibration;
   const out = resolve(opts.out ?? join(dirname(file), `${s.name}.calibrated.yaml`));
   const reportFile = out.replace(/\.ya?ml$/, "") + ".calibration.md";
+  // Fail now, not after the fit, if a fitted value could not be written into the file.
+  const date = new Date().toISOString().slice(0, 10);
+  const unchanged = cal.parameters.map((p) => ({ ...p, before: 0, after: 0 }));
+  try {
+    calibratedYaml(readFileSync(file, "utf8"), { parameters: unchanged } as unknown as CalibrationResult, date, s);
+  } catch (e) {
+    throw new CliError(`cannot calibrate ${displayPath(file)}: ${(e as Error).message}`);
+  }
   const pool = summaryPool(opts.workers);
   process.stderr.write(`calibrating ${s.name}: ${cal.parameters.length} parameters, ${s.targets.length} targets, at most ${cal.evaluations} evaluations of ${cal.seeds.length} seed(s) at ${cal.population.toLocaleString("en")} citizens\n`);
   const t0 = Date.now();
@@ -47,7 +55,7 @@ async function calibrateCommand(file: string, opts: CalibrateOpts): Promise<numb
     process.stderr.write(`  #${String(e.evaluation).padStart(3)}  loss ${e.loss.toFixed(3).padStart(9)}  ${passing}/${e.targets.length} pass  [${e.values.join(", ")}]  ${fmtDuration((Date.now() - t0) / 1000)}\n`);
   });
   const report = calibrationReport(s.name, result, { population: cal.population, days: cal.days ?? s.days, seeds: cal.seeds });
-  writeCalibration(resolve(file), out, reportFile, result, report, new Date().toISOString().slice(0, 10));
+  writeCalibration(resolve(file), s, out, reportFile, result, report, date);
   process.stdout.write(
     [
       `Parameters`,
