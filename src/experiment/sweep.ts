@@ -19,8 +19,8 @@ import {
 import { RESULTS_FILE, ResultLog, type TaskResult } from "./store.js";
 
 export interface SweepEvents {
-  /** Before anything runs: the tasks in all, and how many were already finished. */
-  onPlan?: (total: number, alreadyDone: number) => void;
+  /** Before anything runs: the tasks in all, how many were already finished, and how many points. */
+  onPlan?: (total: number, alreadyDone: number, pointsDone: number) => void;
   onTaskDone?: (r: TaskResult) => void;
   /** Every replicate of a point has finished. */
   onPointDone?: (point: number, results: TaskResult[]) => void;
@@ -120,10 +120,9 @@ export function startSweep(plan: Plan, opts: SweepOptions): Sweep {
   });
   const manifestFile = path.join(dir, EXPERIMENT_MANIFEST);
   writeJsonAtomic(manifestFile, manifest("incomplete", "running", {}));
-  ev.onPlan?.(plan.tasks.length, plan.tasks.length - todo.length);
-
   const remaining = plan.points.map(() => 0);
   for (const t of todo) remaining[t.point]++;
+  ev.onPlan?.(plan.tasks.length, plan.tasks.length - todo.length, remaining.filter((n) => n === 0).length);
   const tasksOf = plan.points.map(() => [] as Task[]);
   for (const t of plan.tasks) tasksOf[t.point].push(t);
   const onDone = (r: TaskResult) => {
