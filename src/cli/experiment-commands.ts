@@ -329,7 +329,7 @@ async function plotCommand(dir: string, opts: PlotOpts): Promise<number> {
     yLabel,
     legendLabel: bp ? label(bp) : undefined,
     points,
-    yPercent: metric.label ? false : unit.percent,
+    yPercent: unit.percent,
   }, base);
   process.stdout.write(`wrote ${displayPath(files.png)} and ${displayPath(files.svg)} (${points.length} points)\n`);
   return 0;

@@ -44,12 +44,17 @@ export function chartSvg(spec: ChartSpec): string {
   const numericX = spec.points.every((p) => typeof p.x === "number");
   const seriesNames = [...new Set(spec.points.map((p) => p.series ?? ""))];
   const hasSeries = seriesNames.length > 1 || (seriesNames[0] ?? "") !== "";
-  const withInterval = spec.points.filter((p) => Number.isFinite(p.low) && Number.isFinite(p.high));
   const z = hasSeries ? "series" : undefined;
   const colour = hasSeries ? "series" : "#1f5fa8";
-  // Sorted by x so that lines and bands run left to right.
-  const data = [...spec.points].sort((a, b) => (numericX ? (a.x as number) - (b.x as number) : 0));
-  const band = withInterval.length && numericX ? [...withInterval].sort((a, b) => (a.x as number) - (b.x as number)) : [];
+  // Series that share x values are nudged apart (by 0.6% of the x range each), so that their
+  // interval bars do not hide one another; sorted by x so lines and bands run left to right.
+  const xs = numericX ? spec.points.map((p) => p.x as number) : [];
+  const nudge = numericX && hasSeries ? (Math.max(...xs) - Math.min(...xs)) * 0.006 : 0;
+  const shift = (p: ChartPoint): ChartPoint =>
+    nudge ? { ...p, x: (p.x as number) + nudge * (seriesNames.indexOf(p.series ?? "") - (seriesNames.length - 1) / 2) } : p;
+  const data = spec.points.map(shift).sort((a, b) => (numericX ? (a.x as number) - (b.x as number) : 0));
+  const withInterval = data.filter((p) => Number.isFinite(p.low) && Number.isFinite(p.high));
+  const band = numericX ? withInterval : [];
 
   const headerHeight = 28 + (spec.subtitle ? 22 : 0) + (hasSeries ? 28 : 0) + 10;
   const plot = Plot.plot({
@@ -60,7 +65,7 @@ export function chartSvg(spec: ChartSpec): string {
     marginBottom: 50,
     marginRight: 30,
     style: { fontSize: "12px", fontFamily: FONT },
-    x: numericX ? { label: spec.xLabel, labelAnchor: "center", labelOffset: 40, nice: true } : { type: "point", label: spec.xLabel, labelAnchor: "center", labelOffset: 40, padding: 0.5 },
+    x: numericX ? { label: spec.xLabel, labelAnchor: "center", labelOffset: 40, nice: !nudge, inset: nudge ? 14 : 0 } : { type: "point", label: spec.xLabel, labelAnchor: "center", labelOffset: 40, padding: 0.5 },
     y: { label: spec.yLabel, labelAnchor: "center", labelOffset: 55, percent: spec.yPercent, grid: true, nice: true, zero: false },
     color: hasSeries ? { type: "categorical", domain: seriesNames, scheme: "tableau10" } : undefined,
     marks: [
