@@ -214,6 +214,7 @@ interface WorkerOpts {
 
 async function workerCommand(opts: WorkerOpts): Promise<number> {
   const { startQueueWorker } = await import("../experiment/queue.js");
+  const said = new Set<string>();
   let w;
   try {
     w = startQueueWorker({
@@ -225,7 +226,11 @@ async function workerCommand(opts: WorkerOpts): Promise<number> {
       stalledIntervalMs: opts.stalledInterval,
       onStart: (job) => process.stdout.write(`start point ${job.task.point + 1} replicate ${job.task.replicate} (${job.scenario.name}, seed ${job.task.seed})\n`),
       onDone: (r) => process.stdout.write(`done  point ${r.point + 1} replicate ${r.replicate} in ${fmtDuration(r.seconds)}\n`),
-      onError: (job, e) => process.stderr.write(job ? `credence: point ${job.task.point + 1} replicate ${job.task.replicate} failed: ${e.message}\n` : `credence: queue: ${e.message}\n`),
+      onError: (job, e) => {
+        if (job) process.stderr.write(`credence: point ${job.task.point + 1} replicate ${job.task.replicate} failed: ${e.message}\n`);
+        else if (!said.has(e.message)) process.stderr.write(`credence: queue: ${e.message}\n`); // ioredis repeats connection errors on every retry
+        said.add(e.message);
+      },
     });
   } catch (e) {
     throw new CliError((e as Error).message);
