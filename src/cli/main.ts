@@ -9,6 +9,7 @@ import type { RunResult, RunStats, Summary } from "../engine/result.js";
 import { loadScenario, ScenarioError } from "../scenario/load.js";
 import type { Scenario } from "../scenario/schema.js";
 import { CliError, displayPath, intArg, packageRoot, packageVersion, printScenarioError, shellQuote, toJson } from "./common.js";
+import { registerExperimentCommands } from "./experiment-commands.js";
 import { ExplainError, loadExplanation, renderExplanation } from "./explain.js";
 import { fmtDuration, fmtInt, renderSummary, renderTargets } from "./format.js";
 import { createProgress, silentProgress } from "./progress.js";
@@ -335,6 +336,7 @@ function program(version: string): Command {
 
   registerAnalysisCommands(cmd);
   registerServe(cmd, version);
+  registerExperimentCommands(cmd, version);
   return cmd;
 }
 

@@ -42,7 +42,8 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   return v;
 }
 
-function zodProblems(error: z.ZodError, input: unknown): Problem[] {
+/** Zod issues as problems: field path, value found, what was expected (also used for experiment files). */
+export function zodProblems(error: z.ZodError, input: unknown): Problem[] {
   const out: Problem[] = [];
   for (const issue of error.issues) {
     if (issue.code === "unrecognized_keys") {
@@ -141,20 +142,18 @@ export function parseScenario(data: unknown, source = "scenario"): Scenario {
   return result.data;
 }
 
-/** YAML text -> plain data, or a ScenarioError naming the line. */
+/** YAML text -> plain data, or a ScenarioError naming the line (also used for experiment files). */
 export function parseYamlData(text: string, source = "scenario"): unknown {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length) {
     throw new ScenarioError(source, doc.errors.map((e) => ({ path: `line ${e.linePos?.[0].line ?? "?"}`, found: e.code, expected: "well-formed YAML: " + e.message.split("\n")[0] })));
   }
-  let data: unknown;
   try {
-    data = doc.toJS({ maxAliasCount: 100 });
+    return doc.toJS({ maxAliasCount: 100 });
   } catch (e) {
     // Unresolved aliases and alias bombs surface here, after parsing succeeded.
     throw new ScenarioError(source, [{ path: "", found: "YAML aliases that cannot be resolved", expected: "well-formed YAML: " + (e as Error).message.split("\n")[0] }]);
   }
-  return data;
 }
 
 /**
