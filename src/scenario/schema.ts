@@ -15,7 +15,7 @@ export const SANCTIONS = [
 ] as const;
 export const PRIVILEGES = [
   "deposit-waiver", "vip-airport", "loan-discount", "energy-discount", "job-priority",
-  "fast-visa", "dating-visibility", "transit-discount",
+  "fast-visa", "dating-visibility", "transit-discount", "rental-waiver", "course-discount",
 ] as const;
 
 const Region = z.strictObject({
@@ -213,6 +213,10 @@ const DEFAULT_PRIVILEGES: Record<(typeof PRIVILEGES)[number], { attemptsPerYear:
   "fast-visa": { attemptsPerYear: 0.2, incomeEffect: 0 },
   "dating-visibility": { attemptsPerYear: 5, incomeEffect: 0 },
   "transit-discount": { attemptsPerYear: 200, incomeEffect: 0.01 },
+  // No deposit to rent a car or goods (commercial scores: car rental at ~650, goods at ~700).
+  "rental-waiver": { attemptsPerYear: 1, incomeEffect: 0.002 },
+  // Discounted training courses (the youth scoring app's education benefit).
+  "course-discount": { attemptsPerYear: 1, incomeEffect: 0 },
 };
 const consequenceDefaults = <K extends string>(d: Record<K, { attemptsPerYear: number; incomeEffect: number }>) =>
   z.strictObject(Object.fromEntries(
