@@ -295,8 +295,10 @@ test("run: SIGINT stops the simulation, exits 130 and writes nothing (needs the 
   const child = spawn(process.execPath, [CLI, "run", scenario, "--out", out], { cwd: tmp });
   let stderr = "";
   const exited = new Promise<number | null>((res) => child.on("close", (code) => res(code)));
+  // Wait for the first progress line: the signal handlers are in place before it is drawn (a
+  // fixed delay was flaky on a loaded machine, where the child had not started yet).
   await new Promise<void>((res) => {
-    const timer = setTimeout(res, 3000);
+    const timer = setTimeout(res, 30_000);
     child.stderr.on("data", (d: Buffer) => {
       stderr += d.toString();
       clearTimeout(timer);
