@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { basename, dirname, join, resolve } from "node:path";
 import type { RunResult, RunStats, Summary } from "../engine/result.js";
 import { loadScenario, ScenarioError } from "../scenario/load.js";
+import { runLimitProblems } from "../scenario/limits.js";
 import type { Scenario } from "../scenario/schema.js";
 import { CliError, displayPath, intArg, packageRoot, packageVersion, printScenarioError, shellQuote, toJson } from "./common.js";
 import { ExplainError, loadExplanation, renderExplanation } from "./explain.js";
@@ -86,7 +87,11 @@ async function cleanPartials(outDir: string, reason: string): Promise<void> {
 async function runCommand(file: string, opts: RunOpts, version: string): Promise<number> {
   let scenario: Scenario;
   try {
-    scenario = loadScenario(file);
+    // Limits are checked with the --population and --days overrides, before anything is allocated.
+    scenario = loadScenario(file, { checkLimits: false });
+    const where = { population: opts.population === undefined ? undefined : "--population", days: opts.days === undefined ? undefined : "--days" };
+    const problems = runLimitProblems(scenario, { population: opts.population, days: opts.days, where });
+    if (problems.length) throw new ScenarioError(file, problems);
   } catch (e) {
     if (e instanceof ScenarioError) {
       printScenarioError(e, process.stderr);
