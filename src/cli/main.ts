@@ -13,6 +13,7 @@ import { CliError, displayPath, intArg, packageRoot, packageVersion, printScenar
 import { ExplainError, loadExplanation, renderExplanation } from "./explain.js";
 import { fmtDuration, fmtInt, renderSummary, renderTargets } from "./format.js";
 import { createProgress, silentProgress } from "./progress.js";
+import { registerReport } from "./report-command.js";
 import { fieldRows, schemaMarkdown } from "./schema-doc.js";
 import { type SimulationHandle, simulateInWorker } from "./sim-worker.js";
 
@@ -336,6 +337,7 @@ function program(version: string): Command {
     .option("--out <file>", "write to this file instead of stdout (e.g. docs/scenario-reference.md)")
     .action((opts: { out?: string }) => setExit(schemaCommand(opts, version)));
 
+  registerReport(cmd, version);
   return cmd;
 }
 
