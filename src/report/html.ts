@@ -118,7 +118,7 @@ export function renderHtml(d: ReportData, opts: { generatedBy: string }): string
     `<code>${esc(p.path)}</code>`, esc(value(p.value)),
     esc(p.default === "required" ? "required" : p.default.replace(/`/g, "").replace(/ \(.*\)$/, "")),
     p.setInFile === null ? "" : p.setInFile ? "file" : "default",
-    p.source && i > 0 && p.source.from === "entry" && d.parameters[i - 1].source?.text === p.source.text ? `<span class="muted">〃 as above</span>` :
+    p.source && i > 0 && p.source.from === "entry" && d.parameters[i - 1].source?.text === p.source.text ? `<span class="muted">as above</span>` :
     p.source ? `${p.source.from === "entry" ? "<i>entry:</i> " : ""}${esc(p.source.text)}` : p.setInFile === false ? `<span class="muted">schema default${p.description ? ": " + esc(p.description) : ""}</span>` : `<span class="muted">not stated</span>`,
   ]);
 
@@ -191,7 +191,7 @@ tbody tr:nth-child(even) td { background: #fafbfc; }
 table.numbers td:nth-child(2), table.numbers td:nth-child(3) { text-align: right; font-variant-numeric: tabular-nums; }
 table.numbers td:first-child { width: 55%; }
 table.params { font-size: 7.6pt; }
-table.params td:nth-child(1) { width: 27%; word-break: break-all; }
+table.params td:nth-child(1) { width: 33%; word-break: break-all; }
 table.params td:nth-child(2) { width: 14%; word-break: break-word; }
 table.params td:nth-child(3) { width: 11%; word-break: break-word; }
 table.params td:nth-child(4) { width: 6%; }
