@@ -7,12 +7,14 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { basename, dirname, join, resolve } from "node:path";
 import type { RunResult, RunStats, Summary } from "../engine/result.js";
 import { loadScenario, ScenarioError } from "../scenario/load.js";
+import { runLimitProblems } from "../scenario/limits.js";
 import type { Scenario } from "../scenario/schema.js";
 import { CliError, displayPath, intArg, packageRoot, packageVersion, printScenarioError, shellQuote, toJson } from "./common.js";
 import { registerExperimentCommands } from "./experiment-commands.js";
 import { ExplainError, loadExplanation, renderExplanation } from "./explain.js";
 import { fmtDuration, fmtInt, renderSummary, renderTargets } from "./format.js";
 import { createProgress, silentProgress } from "./progress.js";
+import { registerReport } from "./report-command.js";
 import { fieldRows, schemaMarkdown } from "./schema-doc.js";
 import { registerServe } from "./serve-command.js";
 import { type SimulationHandle, simulateInWorker } from "./sim-worker.js";
@@ -89,7 +91,11 @@ async function cleanPartials(outDir: string, reason: string): Promise<void> {
 async function runCommand(file: string, opts: RunOpts, version: string): Promise<number> {
   let scenario: Scenario;
   try {
-    scenario = loadScenario(file);
+    // Limits are checked with the --population and --days overrides, before anything is allocated.
+    scenario = loadScenario(file, { checkLimits: false });
+    const where = { population: opts.population === undefined ? undefined : "--population", days: opts.days === undefined ? undefined : "--days" };
+    const problems = runLimitProblems(scenario, { population: opts.population, days: opts.days, where });
+    if (problems.length) throw new ScenarioError(file, problems);
   } catch (e) {
     if (e instanceof ScenarioError) {
       printScenarioError(e, process.stderr);
@@ -337,6 +343,7 @@ function program(version: string): Command {
   registerAnalysisCommands(cmd);
   registerServe(cmd, version);
   registerExperimentCommands(cmd, version);
+  registerReport(cmd, version);
   return cmd;
 }
 

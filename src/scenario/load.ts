@@ -1,13 +1,31 @@
 // Loading a scenario: YAML text -> validated, defaulted Scenario, or a list of problems that
 // each name the field path, the value found and what was expected.
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseDocument } from "yaml";
 import type { z } from "zod";
 import { ScenarioSchema, type Scenario } from "./schema.js";
 import { metricKeys } from "../metrics/summary.js";
+import { runLimitProblems } from "./limits.js";
 import { resolveExtends } from "./overlay.js";
 import { getAt, resolvePath } from "./paths.js";
+
+/**
+ * Larger files are refused unread. The bundled scenarios are 7-20 KB; the YAML parser needs up
+ * to ~6 ms per KB of adversarial text, so this also bounds the time one file can take (~2 s).
+ */
+export const MAX_SCENARIO_BYTES = 256 * 1024;
+/** Deepest nesting of flow collections allowed ([ and {); real scenarios use 3. */
+const MAX_FLOW_DEPTH = 64;
+/** Alias expansions allowed when resolving YAML aliases (a "billion laughs" file needs millions). */
+const MAX_ALIAS_COUNT = 100;
+
+export interface LoadOptions {
+  /** Refuse a scenario whose population and days this machine cannot simulate (default true). */
+  checkLimits?: boolean;
+  /** The file the text came from: where an `extends:` path is resolved (default: ./scenario.yaml). */
+  file?: string;
+}
 
 export interface Problem {
   path: string;
@@ -142,36 +160,93 @@ export function parseScenario(data: unknown, source = "scenario"): Scenario {
   return result.data;
 }
 
+/**
+ * Deepest nesting of flow collections ([ and {) outside comments and quoted scalars. The YAML
+ * parser takes seconds over a megabyte of "[[[[", so such text is refused before parsing.
+ */
+function flowDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    const prev = i === 0 ? "\n" : text[i - 1];
+    if (ch === "#" && (prev === " " || prev === "\t" || prev === "\n")) {
+      const nl = text.indexOf("\n", i);
+      if (nl < 0) break;
+      i = nl;
+    } else if ((ch === '"' || ch === "'") && " \t\n[{,:-".includes(prev)) {
+      // A quoted scalar: skip to its closing quote ('' and \" escape one inside).
+      for (i++; i < text.length; i++) {
+        if (ch === '"' && text[i] === "\\") i++;
+        else if (text[i] === ch) {
+          if (ch === "'" && text[i + 1] === "'") i++;
+          else break;
+        }
+      }
+    } else if (ch === "[" || ch === "{") max = Math.max(max, ++depth);
+    else if ((ch === "]" || ch === "}") && depth > 0) depth--;
+  }
+  return max;
+}
+
 /** YAML text -> plain data, or a ScenarioError naming the line (also used for experiment files). */
 export function parseYamlData(text: string, source = "scenario"): unknown {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length) {
-    throw new ScenarioError(source, doc.errors.map((e) => ({ path: `line ${e.linePos?.[0].line ?? "?"}`, found: e.code, expected: "well-formed YAML: " + e.message.split("\n")[0] })));
+  if (text.length > MAX_SCENARIO_BYTES) {
+    throw new ScenarioError(source, [{ path: "", found: `${text.length.toLocaleString("en-US")} characters`, expected: `a scenario of at most ${MAX_SCENARIO_BYTES.toLocaleString("en-US")} characters` }]);
   }
+  const depth = flowDepth(text);
+  if (depth > MAX_FLOW_DEPTH) {
+    throw new ScenarioError(source, [{ path: "", found: `[ and { nested ${depth} deep`, expected: `a YAML scenario nested at most ${MAX_FLOW_DEPTH} levels deep` }]);
+  }
+  let data: unknown;
   try {
-    return doc.toJS({ maxAliasCount: 100 });
+    const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+    if (doc.errors.length) {
+      throw new ScenarioError(source, doc.errors.slice(0, 20).map((e) => ({ path: `line ${e.linePos?.[0].line ?? "?"}`, found: e.code, expected: "well-formed YAML: " + e.message.split("\n")[0] })));
+    }
+    try {
+      data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (e) {
+      // Unresolved aliases and alias bombs surface here, after parsing succeeded.
+      throw new ScenarioError(source, [{ path: "", found: "YAML aliases that cannot be resolved", expected: "well-formed YAML: " + (e as Error).message.split("\n")[0] }]);
+    }
   } catch (e) {
-    // Unresolved aliases and alias bombs surface here, after parsing succeeded.
-    throw new ScenarioError(source, [{ path: "", found: "YAML aliases that cannot be resolved", expected: "well-formed YAML: " + (e as Error).message.split("\n")[0] }]);
+    if (e instanceof ScenarioError) throw e;
+    // The parser recurses per nesting level: thousands of nested [ or { overflow the stack.
+    if (e instanceof RangeError) throw new ScenarioError(source, [{ path: "", found: "nesting too deep to parse", expected: "a YAML scenario nested a few levels deep" }]);
+    throw e;
   }
+  return data;
 }
 
-/**
- * Parse and validate scenario text. `file` (default: a file in the current folder) is where an
- * `extends:` path is resolved from.
- */
-export function parseScenarioText(text: string, source = "scenario", file = resolve("scenario.yaml")): Scenario {
-  const { data, problems } = resolveExtends(parseYamlData(text, source), file, (p) => parseYamlData(readFileSync(p, "utf8"), p));
+/** Parse and validate scenario text, resolving `extends:` from options.file. */
+export function parseScenarioText(text: string, source = "scenario", options: LoadOptions = {}): Scenario {
+  const readBase = (p: string) => {
+    const size = statSync(p).size;
+    if (size > MAX_SCENARIO_BYTES) throw new Error(`a file of ${size.toLocaleString("en-US")} bytes, over the ${MAX_SCENARIO_BYTES.toLocaleString("en-US")} allowed`);
+    return parseYamlData(readFileSync(p, "utf8"), p);
+  };
+  const { data, problems } = resolveExtends(parseYamlData(text, source), options.file ?? resolve("scenario.yaml"), readBase);
   if (problems.length) throw new ScenarioError(source, problems);
-  return parseScenario(data, source);
+  const scenario = parseScenario(data, source);
+  if (options.checkLimits ?? true) {
+    const problems = runLimitProblems(scenario);
+    if (problems.length) throw new ScenarioError(source, problems);
+  }
+  return scenario;
 }
 
-export function loadScenario(path: string): Scenario {
+export function loadScenario(path: string, options: LoadOptions = {}): Scenario {
   let text: string;
   try {
+    const size = statSync(path).size;
+    if (size > MAX_SCENARIO_BYTES) {
+      throw new ScenarioError(path, [{ path: "", found: `a file of ${size.toLocaleString("en-US")} bytes`, expected: `a scenario of at most ${MAX_SCENARIO_BYTES.toLocaleString("en-US")} bytes` }]);
+    }
     text = readFileSync(path, "utf8");
   } catch (e) {
+    if (e instanceof ScenarioError) throw e;
     throw new ScenarioError(path, [{ path: "", found: `no readable file (${(e as NodeJS.ErrnoException).code ?? String(e)})`, expected: "a YAML scenario file" }]);
   }
-  return parseScenarioText(text, path, resolve(path));
+  return parseScenarioText(text, path, { ...options, file: resolve(path) });
 }
