@@ -2,7 +2,7 @@
 // and layout kept, each changed value annotated with what it was; the report says what each
 // target was before and after.
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
-import { isScalar, parseDocument } from "yaml";
+import { isMap, isScalar, parseDocument } from "yaml";
 import { resolvePath, type Segment } from "../scenario/paths.js";
 import type { CalibrationResult } from "./calibrate.js";
 import type { TargetResult } from "../engine/result.js";
@@ -32,19 +32,47 @@ function keysInFile(data: unknown, resolved: unknown, path: string): Segment[] {
   return full.keys;
 }
 
+/**
+ * The source text with each fitted value written in place: only the value (and its comment) on
+ * its line changes, so layout, flow style and every other comment stay exactly as written. A
+ * value the file left to its default is added as a new line at the end of its (block) map.
+ */
 export function calibratedYaml(sourceText: string, result: CalibrationResult, date: string, resolved: unknown): string {
   const doc = parseDocument(sourceText);
   const data = doc.toJS();
+  const edits: { at: number; end: number; text: string }[] = [];
+  const lineEnd = (i: number) => {
+    const nl = sourceText.indexOf("\n", i);
+    return nl < 0 ? sourceText.length : nl;
+  };
+  const note = (p: { before: number }, old: string) =>
+    `# calibrated ${date} by credence calibrate (was ${p.before})${old ? "; " + old.replace(/^calibrated .*?\)(; )?/, "") : ""}`;
   for (const p of result.parameters) {
     const keys = keysInFile(data, resolved, p.path);
-    const r = { keys };
-    const node = doc.getIn(r.keys, true);
-    const old = isScalar(node) && node.comment ? node.comment.trim() : "";
-    doc.setIn(r.keys, p.after);
-    const fresh = doc.getIn(r.keys, true);
-    if (isScalar(fresh)) fresh.comment = ` calibrated ${date} by credence calibrate (was ${p.before})${old ? "; " + old.replace(/^calibrated .*?\); /, "") : ""}`;
+    const node = doc.getIn(keys, true);
+    if (isScalar(node) && node.range) {
+      const [start, valueEnd] = node.range;
+      const rest = sourceText.slice(valueEnd, lineEnd(valueEnd));
+      const comment = /^\s*(#\s?(.*))?$/.exec(rest);
+      if (comment) edits.push({ at: start, end: lineEnd(valueEnd), text: `${p.after} ${note(p, (comment[2] ?? "").trim())}` });
+      else edits.push({ at: start, end: valueEnd, text: String(p.after) }); // inside a flow collection: the value only
+      continue;
+    }
+    const parent = doc.getIn(keys.slice(0, -1), true);
+    const last = isMap(parent) && !parent.flow ? parent.items[parent.items.length - 1] : undefined;
+    const lastKey = last && isScalar(last.key) ? last.key : undefined;
+    const lastEnd = (last?.value as { range?: number[] } | null)?.range?.[1] ?? lastKey?.range?.[1];
+    if (!lastKey?.range || lastEnd === undefined) throw new Error(`${p.path}: cannot add it to the file (its parent is not a block map); write it in the file first`);
+    const lineStart = sourceText.lastIndexOf("\n", lastKey.range[0]) + 1;
+    const indent = sourceText.slice(lineStart, lastKey.range[0]);
+    let contentEnd = lastEnd; // a block value's range runs over the blank lines after it
+    while (contentEnd > 0 && /\s/.test(sourceText[contentEnd - 1])) contentEnd--;
+    const at = lineEnd(contentEnd);
+    edits.push({ at, end: at, text: `\n${indent}${String(keys[keys.length - 1])}: ${p.after} ${note({ before: p.before }, "the schema's default until then")}` });
   }
-  return doc.toString({ lineWidth: 0 });
+  let out = sourceText;
+  for (const e of edits.sort((a, b) => b.at - a.at)) out = out.slice(0, e.at) + e.text + out.slice(e.end);
+  return out;
 }
 
 const fmt = (v: number | null) => (v === null ? "-" : Math.abs(v) >= 100 ? v.toFixed(1) : Number(v.toPrecision(3)).toString());
