@@ -2,7 +2,8 @@
 // agent-days per second, observed events per second, bytes of state per citizen and peak
 // memory, beside the figures of the previous saved run (bench/last.json) for comparison.
 // Options: --population N --days N --scenario FILE --save (store these figures as the new reference).
-import { readFileSync, writeFileSync, existsSync } from "node:fs";
+import { readFileSync, existsSync } from "node:fs";
+import { writeFileAtomic } from "../src/io/atomic.js";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { loadScenario } from "../src/scenario/load.js";
@@ -54,6 +55,6 @@ for (const [phase, seconds] of Object.entries(st.phaseSeconds).sort((a, b) => b[
   console.log(`    ${phase.padEnd(14)} ${seconds.toFixed(2).padStart(6)} s  ${((seconds / st.simulateSeconds) * 100).toFixed(0).padStart(3)}%`);
 }
 if (process.argv.includes("--save")) {
-  writeFileSync(lastPath, JSON.stringify(figures, null, 2) + "\n");
+  writeFileAtomic(lastPath, JSON.stringify(figures, null, 2) + "\n");
   console.log(`saved as the reference in ${lastPath}`);
 }

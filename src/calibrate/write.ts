@@ -1,18 +1,13 @@
 // Writing a calibration down: the fitted values go into a copy of the scenario file, comments
 // and layout kept, each changed value annotated with what it was; the report says what each
 // target was before and after.
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { writeFileAtomic } from "../io/atomic.js";
 import { isMap, isScalar, parseDocument } from "yaml";
 import { resolvePath, type Segment } from "../scenario/paths.js";
 import type { CalibrationResult } from "./calibrate.js";
 import type { TargetResult } from "../engine/result.js";
 
-/** Write `text` to `file` through a temporary name, so no reader sees half a file. */
-export function writeAtomic(file: string, text: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
-}
 
 /**
  * Where `path` goes in the file: its keys in the file itself, or, for a value the file leaves
@@ -97,6 +92,6 @@ export function calibrationReport(name: string, result: CalibrationResult, opts:
 }
 
 export function writeCalibration(sourceFile: string, resolved: unknown, outFile: string, reportFile: string, result: CalibrationResult, report: string, date: string): void {
-  writeAtomic(outFile, calibratedYaml(readFileSync(sourceFile, "utf8"), result, date, resolved));
-  writeAtomic(reportFile, report);
+  writeFileAtomic(outFile, calibratedYaml(readFileSync(sourceFile, "utf8"), result, date, resolved));
+  writeFileAtomic(reportFile, report);
 }

@@ -3,11 +3,12 @@
 // citizen's trail, list the bundled scenarios, and generate the scenario field reference.
 // `run` simulates in a worker thread (sim-worker.ts), so that Ctrl-C stops it at once.
 import { Command, Option } from "commander";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import type { RunResult, RunStats, Summary } from "../engine/result.js";
 import { loadScenario, ScenarioError } from "../scenario/load.js";
 import { runLimitProblems } from "../scenario/limits.js";
+import { writeFileAtomic } from "../io/atomic.js";
 import type { Scenario } from "../scenario/schema.js";
 import { CliError, displayPath, intArg, packageRoot, packageVersion, printScenarioError, shellQuote, toJson } from "./common.js";
 import { registerExperimentCommands } from "./experiment-commands.js";
@@ -283,8 +284,7 @@ function schemaCommand(opts: { out?: string }, version: string): number {
     return 0;
   }
   const out = resolve(opts.out);
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, md);
+  writeFileAtomic(out, md);
   process.stderr.write(`wrote ${displayPath(out)} (${fieldRows().length} fields)\n`);
   return 0;
 }

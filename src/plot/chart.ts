@@ -6,6 +6,7 @@ import path from "node:path";
 import * as Plot from "@observablehq/plot";
 import { Resvg } from "@resvg/resvg-js";
 import { JSDOM } from "jsdom";
+import { writeFileAtomic } from "../io/atomic.js";
 
 export interface ChartPoint {
   x: number | string;
@@ -121,7 +122,7 @@ export function writeChart(spec: ChartSpec, base: string): { svg: string; png: s
   const svg = chartSvg(spec);
   fs.mkdirSync(path.dirname(path.resolve(base)), { recursive: true });
   const files = { svg: `${base}.svg`, png: `${base}.png` };
-  fs.writeFileSync(files.svg, svg);
-  fs.writeFileSync(files.png, svgToPng(svg));
+  writeFileAtomic(files.svg, svg);
+  writeFileAtomic(files.png, svgToPng(svg));
   return files;
 }
