@@ -3,7 +3,7 @@
 // 2. the reported against the documented reading of China 2018;
 // 3. china-2018 against each counterfactual, with 95% intervals over replicates.
 // Writes docs/reference-results.md and replaces the block between the reference markers of
-// README.md. Options: --replicates N (default 3) --population N (override every size) --days N.
+// README.md. Options: --replicates N (default 5) --population N (override every size) --days N.
 import { readdirSync, readFileSync, existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
@@ -19,7 +19,7 @@ const arg = (name: string): number | undefined => {
   const k = process.argv.indexOf(`--${name}`);
   return k > 0 ? Number(process.argv[k + 1]) : undefined;
 };
-const replicates = arg("replicates") ?? 3;
+const replicates = arg("replicates") ?? 5;
 const population = arg("population");
 const days = arg("days");
 const pool = summaryPool();
@@ -31,7 +31,7 @@ const started = Date.now();
 const runs = (s: Scenario, n: number) => Promise.all(Array.from({ length: n }, (_, k) => pool({ scenario: s, seed: 1 + k, population, days })));
 const log = (m: string) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0)}s] ${m}\n`);
 
-const pct = (v: number | undefined) => (v === undefined ? "-" : `${(v * 100).toFixed(v < 0.001 ? 3 : v < 0.01 ? 2 : 1)}%`);
+const pct = (v: number | undefined) => (v === undefined ? "-" : v === 0 ? "0" : `${(v * 100).toFixed(v < 0.001 ? 3 : v < 0.01 ? 2 : 1)}%`);
 const perK = (v: number | undefined) => (v === undefined ? "-" : (v * 1000).toFixed(v * 1000 < 1 ? 2 : 1));
 const sig = (v: number) => (v === 0 ? "0" : Number(v.toPrecision(2)).toString());
 const interval = (e: Estimate, f: (v: number) => string) => (e.n < 2 ? f(e.mean) : `${f(e.mean)} [${f(e.lo)}, ${f(e.hi)}]`);
