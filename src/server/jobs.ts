@@ -8,6 +8,8 @@ import { loadScenario } from "../scenario/load.js";
 import { writeRunFolder } from "../io/run-folder.js";
 import { simulateInWorker, type SimulationHandle } from "../cli/sim-worker.js";
 import { HttpError } from "./http.js";
+import type { BundledScenario, RunListing } from "./api-types.js";
+export type { BundledScenario, RunListing };
 
 export interface JobState {
   id: string;
@@ -22,14 +24,6 @@ export interface JobState {
   startedAt: string;
 }
 
-export interface BundledScenario {
-  file: string;
-  name: string;
-  title: string;
-  population: number;
-  days: number;
-  secrecy: string;
-}
 
 /** The bundled scenarios that load (invalid ones are left out). */
 export function bundledScenarios(dir: string): BundledScenario[] {
@@ -133,18 +127,6 @@ export class Jobs {
   }
 }
 
-export interface RunListing {
-  id: string;
-  status: "complete" | "incomplete" | "running";
-  reason?: string;
-  name: string;
-  title?: string;
-  population: number;
-  days: number;
-  seed: number;
-  createdAt: string;
-  headline: Record<string, number>;
-}
 
 /** Every run folder directly inside `runsRoot` (by its manifest), newest first, and the runs in progress. */
 export function listRuns(runsRoot: string, jobs: JobState[]): RunListing[] {

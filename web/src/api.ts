@@ -14,18 +14,7 @@ export async function api<T>(path: string, init?: RequestInit): Promise<T> {
 
 export type Row = Record<string, any>;
 
-export interface RunListing {
-  id: string;
-  status: "complete" | "incomplete" | "running";
-  reason?: string;
-  name: string;
-  title?: string;
-  population: number;
-  days: number;
-  seed: number;
-  createdAt: string;
-  headline: Record<string, number>;
-}
+export type { RunListing } from "../../src/server/api-types";
 
 export interface Job {
   id: string;

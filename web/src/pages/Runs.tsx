@@ -1,19 +1,11 @@
 // Every run in the folder, a form to start a new one, and its progress live (server-sent events).
 import { useEffect, useState } from "preact/hooks";
 import { api, type Job, type RunListing } from "../api";
+import type { BundledScenario as Scenario } from "../../../src/server/api-types";
 import { DataTable } from "../components/DataTable";
 import { Status } from "../components/Loading";
 import { fmtCompact, fmtDate, fmtInt, fmtPct } from "../format";
 import { href } from "../main";
-
-interface Scenario {
-  file: string;
-  name: string;
-  title: string;
-  population: number;
-  days: number;
-  secrecy: string;
-}
 
 function NewRun(props: { onDone: () => void }) {
   const [scenarios, setScenarios] = useState<Scenario[]>([]);
