@@ -22,3 +22,16 @@ export interface RunListing {
   createdAt: string;
   headline: Record<string, number>;
 }
+
+/** A run started from the page, with its progress. */
+export interface Job {
+  id: string;
+  run: string;
+  scenario: string;
+  population: number;
+  days: number;
+  seed: number;
+  status: "running" | "writing" | "complete" | "failed";
+  progress: { day: number; days: number; date: string; phase: string; elapsedSeconds: number } | null;
+  error?: string;
+}

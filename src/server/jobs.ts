@@ -8,19 +8,11 @@ import { loadScenario } from "../scenario/load.js";
 import { writeRunFolder } from "../io/run-folder.js";
 import { simulateInWorker, type SimulationHandle } from "../cli/sim-worker.js";
 import { HttpError } from "./http.js";
-import type { BundledScenario, RunListing } from "./api-types.js";
-export type { BundledScenario, RunListing };
+import type { BundledScenario, Job, RunListing } from "./api-types.js";
+export type { BundledScenario, Job, RunListing };
 
-export interface JobState {
-  id: string;
-  run: string;
-  scenario: string;
-  population: number;
-  days: number;
-  seed: number;
-  status: "running" | "writing" | "complete" | "failed";
-  progress: { day: number; days: number; date: string; phase: string; elapsedSeconds: number } | null;
-  error?: string;
+/** A run started from the page, as the server keeps it. */
+export interface JobState extends Job {
   startedAt: string;
 }
 

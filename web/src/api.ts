@@ -14,19 +14,8 @@ export async function api<T>(path: string, init?: RequestInit): Promise<T> {
 
 export type Row = Record<string, any>;
 
-export type { RunListing } from "../../src/server/api-types";
+export type { Job, RunListing } from "../../src/server/api-types";
 
-export interface Job {
-  id: string;
-  run: string;
-  scenario: string;
-  population: number;
-  days: number;
-  seed: number;
-  status: "running" | "writing" | "complete" | "failed";
-  progress: { day: number; days: number; date: string; phase: string; elapsedSeconds: number } | null;
-  error?: string;
-}
 
 export interface Overview {
   id: string;

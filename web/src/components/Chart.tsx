@@ -2,6 +2,7 @@
 import { useEffect, useRef } from "preact/hooks";
 import type { ComponentChildren } from "preact";
 import { downloadPng, downloadSvg } from "./download";
+import { CardHeader } from "./CardHeader";
 
 export function Chart(props: { title: string; note?: string; render: (width: number) => Element | null; deps: unknown[]; controls?: ComponentChildren; wide?: boolean }) {
   const host = useRef<HTMLDivElement>(null);
@@ -26,17 +27,11 @@ export function Chart(props: { title: string; note?: string; render: (width: num
   const node = () => host.current?.firstElementChild ?? null;
   return (
     <section class={`card chart${props.wide ? " wide" : ""}`} data-chart={props.title}>
-      <header>
-        <div>
-          <h3>{props.title}</h3>
-          {props.note && <p class="note">{props.note}</p>}
-        </div>
-        <div class="actions">
-          {props.controls}
-          <button class="ghost" title="Download as SVG" onClick={() => node() && downloadSvg(node()!, props.title)}>SVG</button>
-          <button class="ghost" title="Download as PNG" onClick={() => node() && void downloadPng(node()!, props.title)}>PNG</button>
-        </div>
-      </header>
+      <CardHeader title={props.title} note={props.note}>
+        {props.controls}
+        <button class="ghost" title="Download as SVG" onClick={() => node() && downloadSvg(node()!, props.title)}>SVG</button>
+        <button class="ghost" title="Download as PNG" onClick={() => node() && void downloadPng(node()!, props.title)}>PNG</button>
+      </CardHeader>
       <div class="plot" ref={host} />
     </section>
   );

@@ -1,6 +1,7 @@
 // A table with a CSV download of exactly what it shows (raw values, not the formatted text).
 import type { ComponentChildren } from "preact";
 import { downloadCsv } from "./download";
+import { CardHeader } from "./CardHeader";
 
 export interface Column<R> {
   key: string;
@@ -13,15 +14,9 @@ export function DataTable<R extends Record<string, any>>(props: { title: string;
   const { columns, rows } = props;
   return (
     <section class={`card table${props.wide ? " wide" : ""}`} id={props.id} data-table={props.title}>
-      <header>
-        <div>
-          <h3>{props.title}</h3>
-          {props.note && <p class="note">{props.note}</p>}
-        </div>
-        <div class="actions">
-          <button class="ghost" title="Download as CSV" onClick={() => downloadCsv([...new Set(columns.filter((c) => c.label).map((c) => c.key))], rows, props.title)}>CSV</button>
-        </div>
-      </header>
+      <CardHeader title={props.title} note={props.note}>
+        <button class="ghost" title="Download as CSV" onClick={() => downloadCsv([...new Set(columns.filter((c) => c.label).map((c) => c.key))], rows, props.title)}>CSV</button>
+      </CardHeader>
       <div class="scroll">
         <table>
           <thead>
