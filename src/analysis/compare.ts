@@ -2,6 +2,7 @@
 // replicates (seeds), and the difference B - A with a Welch interval, so that "appeals halve
 // wrongful listings" is a claim with an interval, not a single draw.
 import type { Summary } from "../engine/result.js";
+import { tQuantile } from "./stats.js";
 
 export const HEADLINE_METRICS = [
   "blacklisted_share", "wrongful_listings_per_capita", "redlisted_share",
@@ -29,10 +30,7 @@ export interface MetricComparison {
   significant: boolean;
 }
 
-// Two-sided 97.5% quantiles of Student's t for 1..30 degrees of freedom; 1.96 beyond.
-const T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131,
-  2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
-export const tQuantile975 = (df: number): number => (df < 1 ? Infinity : df > 30 ? 1.96 : T975[Math.floor(df) - 1]);
+const t975 = (df: number): number => tQuantile(0.975, df);
 
 const meanVar = (xs: number[]) => {
   const n = xs.length;
@@ -44,7 +42,7 @@ const meanVar = (xs: number[]) => {
 export function estimate(xs: number[]): Estimate {
   const { n, mean, v } = meanVar(xs);
   if (n < 2) return { mean, lo: mean, hi: mean, n };
-  const h = tQuantile975(n - 1) * Math.sqrt(v / n);
+  const h = t975(n - 1) * Math.sqrt(v / n);
   return { mean, lo: mean - h, hi: mean + h, n };
 }
 
@@ -57,7 +55,7 @@ export function difference(a: number[], b: number[]): Estimate {
   const se = Math.sqrt(sa + sb);
   if (se === 0) return { mean, lo: mean, hi: mean, n: Math.min(A.n, B.n) };
   const df = (sa + sb) ** 2 / ((sa * sa) / (A.n - 1) + (sb * sb) / (B.n - 1));
-  const h = tQuantile975(df) * se;
+  const h = t975(df) * se;
   return { mean, lo: mean - h, hi: mean + h, n: Math.min(A.n, B.n) };
 }
 
