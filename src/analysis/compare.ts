@@ -2,7 +2,7 @@
 // replicates (seeds), and the difference B - A with a Welch interval, so that "appeals halve
 // wrongful listings" is a claim with an interval, not a single draw.
 import type { Summary } from "../engine/result.js";
-import { tQuantile } from "./stats.js";
+import { meanInterval, tQuantile } from "./stats.js";
 
 export const HEADLINE_METRICS = [
   "blacklisted_share", "wrongful_listings_per_capita", "redlisted_share",
@@ -30,20 +30,15 @@ export interface MetricComparison {
   significant: boolean;
 }
 
-const t975 = (df: number): number => tQuantile(0.975, df);
-
+/** Mean and variance (0 with one value). */
 const meanVar = (xs: number[]) => {
-  const n = xs.length;
-  const mean = xs.reduce((a, b) => a + b, 0) / n;
-  const v = n > 1 ? xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1) : 0;
-  return { n, mean, v };
+  const iv = meanInterval(xs);
+  return { n: iv.n, mean: iv.mean, v: iv.n > 1 ? iv.sd * iv.sd : 0 };
 };
 
 export function estimate(xs: number[]): Estimate {
-  const { n, mean, v } = meanVar(xs);
-  if (n < 2) return { mean, lo: mean, hi: mean, n };
-  const h = t975(n - 1) * Math.sqrt(v / n);
-  return { mean, lo: mean - h, hi: mean + h, n };
+  const { n, mean, low, high } = meanInterval(xs);
+  return n < 2 ? { mean, lo: mean, hi: mean, n } : { mean, lo: low, hi: high, n };
 }
 
 /** Welch's interval for mean(b) - mean(a). */
@@ -55,7 +50,7 @@ export function difference(a: number[], b: number[]): Estimate {
   const se = Math.sqrt(sa + sb);
   if (se === 0) return { mean, lo: mean, hi: mean, n: Math.min(A.n, B.n) };
   const df = (sa + sb) ** 2 / ((sa * sa) / (A.n - 1) + (sb * sb) / (B.n - 1));
-  const h = t975(df) * se;
+  const h = tQuantile(0.975, df) * se;
   return { mean, lo: mean - h, hi: mean + h, n: Math.min(A.n, B.n) };
 }
 

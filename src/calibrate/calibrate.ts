@@ -5,7 +5,7 @@
 import type { Scenario } from "../scenario/schema.js";
 import type { Summary, TargetResult } from "../engine/result.js";
 import { parseScenario } from "../scenario/load.js";
-import { numberAt, setAt } from "../scenario/paths.js";
+import { numberAt, setPath } from "../scenario/paths.js";
 import { nelderMead } from "./nelder-mead.js";
 
 /** Runs one scenario for one seed; the caller decides where (a worker, this thread). */
@@ -42,7 +42,7 @@ export function judgeTargets(s: Scenario, summaries: Summary[]): { targets: Targ
 /** The scenario with the calibrated parameters set to `values` (validated again). */
 export function withValues(s: Scenario, values: number[]): Scenario {
   const copy = structuredClone(s);
-  s.calibration!.parameters.forEach((p, k) => setAt(copy, numberAt(copy, p.path).keys, values[k]));
+  s.calibration!.parameters.forEach((p, k) => setPath(copy, p.path, values[k]));
   copy.metrics.trailSample = 0; // only the summary counts while fitting
   return parseScenario(copy, `${s.name} (calibration point)`);
 }

@@ -6,6 +6,8 @@ import { hashInts, nameId, Rng } from "../engine/random.js";
 import { canonicalJson } from "../io/run-folder.js";
 import { parseScenario, pathString, ScenarioError, type Problem } from "../scenario/load.js";
 import type { Scenario } from "../scenario/schema.js";
+import { setPath } from "../scenario/paths.js";
+export { setPath };
 import type { Experiment, Parameter, ParamValue } from "./spec.js";
 
 export interface Point {
@@ -88,43 +90,7 @@ export function generatePoints(x: Experiment): Point[] {
 /** Number of points a grid would have, without building it. */
 export const gridSize = (params: Parameter[]): number => params.reduce((n, p) => n * gridValues(p).length, 1);
 
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
 
-/**
- * Sets `value` at a dotted path in scenario data (modifying `data`) and returns the path as
- * keys. In a list, a segment is an index (`lists.1.minDays`, or `lists[1].minDays`) or the
- * `id` or `name` of an element (`lists.low-score.minDays`, `population.regions.North.weight`).
- * Missing sections are created; whether the field exists is then the schema's call.
- */
-export function setPath(data: Record<string, unknown>, path: string, value: ParamValue): (string | number)[] {
-  const segments = path.replace(/\[(\d+)\]/g, ".$1").split(".");
-  if (segments.some((s) => s === "")) throw new Error(`"${path}" is not a dotted field path`);
-  const keys: (string | number)[] = [];
-  let node: unknown = data;
-  segments.forEach((seg, i) => {
-    const last = i === segments.length - 1;
-    const here = keys.length ? pathString(keys) : "(root)";
-    if (Array.isArray(node)) {
-      let k = /^\d+$/.test(seg) ? Number(seg) : node.findIndex((e) => isObject(e) && (e.id === seg || e.name === seg));
-      if (k < 0 || k >= node.length) {
-        const ids = node.map((e, j) => (isObject(e) ? String(e.id ?? e.name ?? j) : String(j)));
-        throw new Error(`${here} has no element "${seg}" (it has ${ids.join(", ")})`);
-      }
-      keys.push(k);
-      if (last) node[k] = value;
-      else node = node[k];
-      return;
-    }
-    if (!isObject(node)) throw new Error(`${here} is a value (${JSON.stringify(node)}), not a section with fields`);
-    keys.push(seg);
-    if (last) node[seg] = value;
-    else {
-      if (node[seg] === undefined) node[seg] = {};
-      node = node[seg];
-    }
-  });
-  return keys;
-}
 
 const describePoint = (p: Point) => Object.entries(p.values).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(" ");
 

@@ -8,7 +8,8 @@ import { ScenarioSchema, type Scenario } from "./schema.js";
 import { metricKeys } from "../metrics/summary.js";
 import { runLimitProblems } from "./limits.js";
 import { resolveExtends } from "./overlay.js";
-import { getAt, resolvePath } from "./paths.js";
+import { getAt, pathString, resolvePath } from "./paths.js";
+export { pathString };
 
 /**
  * Larger files are refused unread. The bundled scenarios are 7-20 KB; the YAML parser needs up
@@ -48,8 +49,6 @@ const showValue = (v: unknown): string => {
   return s === undefined ? String(v) : s.length > 60 ? s.slice(0, 57) + "..." : s;
 };
 
-export const pathString = (path: readonly PropertyKey[]): string =>
-  path.reduce<string>((acc, k) => (typeof k === "number" ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), "");
 
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   let v: unknown = root;

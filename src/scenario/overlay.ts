@@ -3,7 +3,6 @@
 // exactly what differs. Objects merge key by key; a list of elements with ids can be patched by
 // id (`behaviours: { jaywalking: { points: 0 } }`); `null` removes the base's key (back to the
 // schema's default); anything else replaces the base's value.
-import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { Problem } from "./load.js";
 
@@ -54,7 +53,6 @@ export function resolveExtends(data: unknown, file: string, read: (path: string)
   if (seen.length >= MAX_DEPTH) return { data, problems: [{ path: "extends", found: `a chain of ${seen.length + 1} files`, expected: `at most ${MAX_DEPTH} levels of extends` }] };
   let baseData: unknown;
   try {
-    readFileSync(basePath); // a clear error for a missing base before the reader's own
     baseData = read(basePath);
   } catch (e) {
     const msg = (e as NodeJS.ErrnoException).code ? `no readable file (${(e as NodeJS.ErrnoException).code})` : (e as Error).message.split("\n")[0];
