@@ -136,3 +136,19 @@ export const ERROR_FREE: Overrides = {
     attention: { accuracy: 1 },
   },
 };
+
+/** Element-wise comparison of two tables (NaN equals NaN). Returns the first difference or null. */
+export function tableDifference(a: Table, b: Table): string | null {
+  if (a.name !== b.name) return `table ${a.name} vs ${b.name}`;
+  if (a.rows !== b.rows) return `${a.name}: ${a.rows} rows vs ${b.rows}`;
+  if (a.columns.length !== b.columns.length) return `${a.name}: column count`;
+  for (let k = 0; k < a.columns.length; k++) {
+    const ca = a.columns[k], cb = b.columns[k];
+    if (ca.name !== cb.name || ca.type !== cb.type) return `${a.name}: column ${ca.name} vs ${cb.name}`;
+    const da = ca.data as ArrayLike<unknown>, db = cb.data as ArrayLike<unknown>;
+    for (let r = 0; r < a.rows; r++) {
+      if (!Object.is(da[r], db[r])) return `${a.name}.${ca.name}[${r}]: ${String(da[r])} vs ${String(db[r])}`;
+    }
+  }
+  return null;
+}

@@ -4,8 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { simulate } from "../src/engine/simulate.js";
 import type { RunResult } from "../src/engine/result.js";
-import type { Table } from "../src/io/table.js";
-import { column, countTrail, makeScenario, rows, sum, values, type Overrides } from "./helpers.js";
+import { column, countTrail, makeScenario, rows, sum, tableDifference, values, type Overrides } from "./helpers.js";
 
 const run = (overrides: Overrides, seed = 1, population?: number, days?: number): RunResult =>
   simulate(makeScenario(overrides), { seed, population, days });
@@ -15,22 +14,6 @@ const listSummary = (r: RunResult, id: string) => {
   assert.ok(l, `no list ${id} in the summary`);
   return l;
 };
-
-/** Element-wise comparison of two tables (NaN equals NaN). Returns the first difference or null. */
-function tableDifference(a: Table, b: Table): string | null {
-  if (a.name !== b.name) return `table ${a.name} vs ${b.name}`;
-  if (a.rows !== b.rows) return `${a.name}: ${a.rows} rows vs ${b.rows}`;
-  if (a.columns.length !== b.columns.length) return `${a.name}: column count`;
-  for (let k = 0; k < a.columns.length; k++) {
-    const ca = a.columns[k], cb = b.columns[k];
-    if (ca.name !== cb.name || ca.type !== cb.type) return `${a.name}: column ${ca.name} vs ${cb.name}`;
-    const da = ca.data as ArrayLike<unknown>, db = cb.data as ArrayLike<unknown>;
-    for (let r = 0; r < a.rows; r++) {
-      if (!Object.is(da[r], db[r])) return `${a.name}.${ca.name}[${r}]: ${String(da[r])} vs ${String(db[r])}`;
-    }
-  }
-  return null;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Determinism

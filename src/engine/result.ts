@@ -10,6 +10,12 @@ export interface SimulateOptions {
   /** Overrides scenario.days. */
   days?: number;
   seed: number;
+  /**
+   * Threads to run the population's shards on (default: every core, for populations large enough
+   * to keep them busy). Results are the same for any number; a pool of runs (sweeps, calibration)
+   * passes 1, as its runs are already parallel.
+   */
+  threads?: number;
   /** Called after every simulated day (and once before day 0 with day = 0). */
   onProgress?: (p: Progress) => void;
 }
@@ -78,6 +84,8 @@ export interface RunStats {
   eventsPerSecond: number;
   stateBytesPerCitizen: number;
   peakRssBytes: number;
+  /** Threads the shards ran on (results do not depend on it). */
+  threads: number;
   /** Seconds spent in each phase over the run: where the time goes. */
   phaseSeconds: Record<string, number>;
 }

@@ -1,10 +1,12 @@
 // The day loop. It only steps: each phase (a mechanism) runs once per day in a fixed order,
 // then the metric stores snapshot their stocks. Reporters and writers live elsewhere.
+import { availableParallelism } from "node:os";
 import { performance } from "node:perf_hooks";
 import type { Scenario } from "../scenario/schema.js";
 import { parseScenario } from "../scenario/load.js";
 import type { RunResult, SimulateOptions, Progress } from "./result.js";
 import { stateBytesPerCitizen } from "./world.js";
+import { ShardPool } from "./shard-pool.js";
 import { createWorld } from "../model/population.js";
 import { createSim, type Phase } from "../model/context.js";
 import { watchPhase, observationPhase } from "../model/observation.js";
@@ -27,6 +29,14 @@ export function resolveScenario(scenario: Scenario, options: Pick<SimulateOption
   return parseScenario(copy, "scenario (with run options)");
 }
 
+/** Below this many citizens per thread, starting a worker costs more than it saves. */
+const CITIZENS_PER_THREAD = 250_000;
+
+/** Every core, but no more threads than the population keeps busy. */
+export function defaultThreads(population: number): number {
+  return Math.max(1, Math.min(availableParallelism(), Math.floor(population / CITIZENS_PER_THREAD)));
+}
+
 export function simulate(scenario: Scenario, options: SimulateOptions): RunResult {
   const t0 = performance.now();
   const s = resolveScenario(scenario, options);
@@ -37,6 +47,7 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
 
   report("population", 0, s.startDate);
   const sim = createSim(createWorld(s, seed));
+  const shards = new ShardPool(sim, options.threads ?? defaultThreads(s.population.size));
   const watch = watchPhase(sim);
   const lists = listsPhase(sim);
   const appeals = appealsPhase(sim, lists.lists);
@@ -44,7 +55,7 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
   const firms = firmsPhase(sim);
   const collect = collectPhase(sim, consequences);
   const phases: Phase[] = [
-    watch, behaviourPhase(sim), observationPhase(sim, watch), scoringPhase(sim), lists, appeals,
+    watch, behaviourPhase(sim, shards), observationPhase(sim, watch, shards), scoringPhase(sim, shards), lists, appeals,
     consequences, shamingPhase(sim, consequences.blacklisted), firms, collect,
   ];
   sim.metrics.allocate();
@@ -53,17 +64,22 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
   const tSim = performance.now();
   let observations = 0;
   const phaseMs = new Float64Array(phases.length);
-  for (let day = 0; day < s.days; day++) {
-    sim.day = day;
-    for (let k = 0; k < phases.length; k++) {
-      const t = performance.now();
-      phases[k].day(sim);
-      phaseMs[k] += performance.now() - t;
+  shards.start();
+  try {
+    for (let day = 0; day < s.days; day++) {
+      sim.day = day;
+      for (let k = 0; k < phases.length; k++) {
+        const t = performance.now();
+        phases[k].day(sim);
+        phaseMs[k] += performance.now() - t;
+      }
+      observations += sim.obs.length;
+      sim.metrics.snapshot(day);
+      sim.global.snapshot(day);
+      report("simulate", day + 1, sim.dates[day]);
     }
-    observations += sim.obs.length;
-    sim.metrics.snapshot(day);
-    sim.global.snapshot(day);
-    report("simulate", day + 1, sim.dates[day]);
+  } finally {
+    shards.close();
   }
   const simulateSeconds = (performance.now() - tSim) / 1000;
 
@@ -92,6 +108,7 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
       eventsPerSecond: observations / simulateSeconds,
       stateBytesPerCitizen: stateBytesPerCitizen(sim),
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
+      threads: shards.shards.length,
       phaseSeconds: Object.fromEntries(phases.map((p, k) => [p.name, phaseMs[k] / 1000])),
     },
   };

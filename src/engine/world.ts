@@ -68,6 +68,13 @@ export interface World {
   streams: Record<string, Stream>;
 }
 
+type TypedArrayOf<T> = { new (buffer: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number };
+
+/** A typed array over shared memory: the world's state is read and written by every shard's thread. */
+export function sharedArray<T>(Type: TypedArrayOf<T>, length: number): T {
+  return new Type(new SharedArrayBuffer(length * Type.BYTES_PER_ELEMENT));
+}
+
 export const cellOf = (region: number, urban: number, group: number, groups: number): number =>
   (region * 2 + urban) * groups + group;
 

@@ -34,6 +34,16 @@ export class GrowableColumn<T extends NumericArray> {
     }
     this.data[this.length++] = v;
   }
+  append(values: ArrayLike<number>): void {
+    const need = this.length + values.length;
+    if (need > this.data.length) {
+      const next = this.make(Math.max(need, this.data.length * 2));
+      next.set(this.data as never);
+      this.data = next;
+    }
+    this.data.set(values as never, this.length);
+    this.length = need;
+  }
   view(): T {
     return this.data.subarray(0, this.length) as T;
   }

@@ -68,6 +68,15 @@ export class DailyCounters {
     }
   }
 
+  /** Add the shards' counts for a day (ShardCounters.take, summed over shards: still in quanta). */
+  addQuanta(day: number, flows: Float64Array, stocks: Float64Array): void {
+    const base = day * this.cells * this.stride;
+    for (let k = 0; k < flows.length; k++) {
+      if (flows[k]) this.data[base + k] += flows[k] / QUANTUM;
+      if (stocks[k]) this.stock[k] += stocks[k] / QUANTUM;
+    }
+  }
+
   get(day: number, cell: number, metric: number): number {
     return this.data[(day * this.cells + cell) * this.stride + metric];
   }
@@ -84,5 +93,47 @@ export class DailyCounters {
     let s = 0;
     for (let d = 0; d < this.days; d++) s += this.total(d, metric);
     return s;
+  }
+}
+
+/**
+ * Counts from kernels are kept in units of 1/QUANTUM and rounded per event: sums of integers are
+ * exact in float64, so a day's total does not depend on how the citizens were split into shards
+ * nor in which order the shards' counts arrive. (A point is resolved to 1/65536.)
+ */
+export const QUANTUM = 65536;
+
+/** A shard's counters for one task: flows and stock changes per cell, in quanta. */
+export class ShardCounters {
+  readonly index: Map<string, number>;
+  private readonly stride: number;
+  flows: Float64Array;
+  stocks: Float64Array;
+
+  constructor(readonly cells: number, names: readonly string[]) {
+    this.index = new Map(names.map((n, k) => [n, k]));
+    this.stride = names.length;
+    this.flows = new Float64Array(cells * this.stride);
+    this.stocks = new Float64Array(cells * this.stride);
+  }
+
+  find(name: string): number | undefined {
+    return this.index.get(columnName(name));
+  }
+
+  add(_day: number, cell: number, metric: number, v: number): void {
+    this.flows[cell * this.stride + metric] += Math.round(v * QUANTUM);
+  }
+
+  addStock(cell: number, metric: number, v: number): void {
+    this.stocks[cell * this.stride + metric] += Math.round(v * QUANTUM);
+  }
+
+  /** Hand over the counts so far and start again from zero. */
+  take(): { flows: Float64Array; stocks: Float64Array } {
+    const out = { flows: this.flows, stocks: this.stocks };
+    this.flows = new Float64Array(this.flows.length);
+    this.stocks = new Float64Array(this.stocks.length);
+    return out;
   }
 }

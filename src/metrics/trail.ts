@@ -3,6 +3,7 @@
 // citizens cost one bit test.
 import { SANCTIONS, PRIVILEGES } from "../scenario/schema.js";
 import { int32Column, float64Column, type Table } from "../io/table.js";
+import { permute, stableOrder } from "../engine/order.js";
 
 export const TRAIL_EVENTS = [
   "act", "observed", "points", "association", "listed", "delisted", "appeal-filed", "appeal-decided",
@@ -35,6 +36,10 @@ export interface TrailRow {
   /** Listings and appeal decisions: 1 if the listing is wrong by ground truth, else 0. */
   wrongful?: number;
 }
+
+const FIELDS = ["agent", "day", "event", "behaviour", "channel", "kind", "other", "points", "score", "list", "detail", "wrongful"] as const;
+/** Trail rows as plain columns, to move them between threads. */
+export type TrailColumns = Record<(typeof FIELDS)[number], Int32Array | Float64Array>;
 
 export class Trail {
   agent = int32Column();
@@ -69,7 +74,32 @@ export class Trail {
     return this.agent.length;
   }
 
+  /** The rows so far, copied out; the trail starts again empty. */
+  take(): TrailColumns {
+    const out = {} as TrailColumns;
+    for (const f of FIELDS) {
+      out[f] = this[f].view().slice();
+      this[f].length = 0;
+    }
+    return out;
+  }
+
+  append(rows: TrailColumns): void {
+    for (const f of FIELDS) this[f].append(rows[f]);
+  }
+
+  /**
+   * Rows grouped by citizen, each citizen's in the order they happened. Shards record their
+   * citizens' rows in parallel, so only the order within a citizen is the same for any number
+   * of threads; the grouping makes the table the same too.
+   */
+  private sortByAgent(): void {
+    const order = stableOrder(this.agent.data, this.rows);
+    for (const f of FIELDS) permute(this[f].data, order);
+  }
+
   table(labels: { dates: string[]; behaviours: string[]; channels: readonly string[]; lists: string[] }): Table {
+    this.sortByAgent();
     const seq = new Int32Array(this.rows);
     for (let i = 0; i < seq.length; i++) seq[i] = i;
     return {
@@ -80,7 +110,7 @@ export class Trail {
         { name: "agent", description: "Citizen id", type: "INTEGER", data: this.agent.view() },
         { name: "day", description: "Day of the run (0 = startDate)", type: "INTEGER", data: this.day.view() },
         { name: "date", description: "Calendar date", type: "CODE", labels: labels.dates, data: this.day.view() },
-        { name: "seq", description: "Order of events within the run", type: "INTEGER", data: seq },
+        { name: "seq", description: "Order of events (within a citizen, the order they happened)", type: "INTEGER", data: seq },
         { name: "event", description: TRAIL_EVENTS.join(", "), type: "CODE", labels: TRAIL_EVENTS, data: this.event.view() },
         { name: "behaviour", description: "Behaviour id (acts, observations, points)", type: "CODE", labels: labels.behaviours, data: this.behaviour.view() },
         { name: "channel", description: "Observation channel", type: "CODE", labels: labels.channels, data: this.channel.view() },

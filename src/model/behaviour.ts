@@ -6,26 +6,46 @@
 // depend on where a person lives and whether they were recently penalised (deterrence,
 // chilling, incentives) are folded into a small per-cell table each day, and the class, then
 // the behaviour, are chosen from that same draw.
-import { BEHAVIOUR_CLASSES } from "../scenario/schema.js";
+//
+// The loop runs per shard (behaviourKernel); the phase on the main thread sets the bounds and
+// the chilling baseline.
+import { BEHAVIOUR_CLASSES, type Scenario } from "../scenario/schema.js";
+import { BLOCK, type Shard } from "../engine/shards.js";
 import { EV, DT } from "../metrics/trail.js";
-import { CHANNEL, CLASS, record, type Phase, type Sim } from "./context.js";
+import { CHANNEL, CLASS, record, type Core, type Phase, type Sim } from "./context.js";
+import type { ShardRunner } from "./kernels.js";
 
 const C = BEHAVIOUR_CLASSES.length;
-const BLOCK = 65536;
 
-export function behaviourPhase(sim: Sim): Phase {
+/** Income stress: low income raises late payment and default (the sanction -> income -> default feedback). */
+function stressModel(s: Scenario): (income: number) => number {
+  const stressK = s.mechanisms.incomeFeedback ? s.scoring.incomeStress : 0;
+  const incomeRef = s.population.income.median;
+  return (income: number) => {
+    const st = incomeRef / income;
+    return st > 1 ? Math.min(20, 1 + stressK * (st - 1)) : 1;
+  };
+}
+
+/** Deterrence, chilling and incentive strengths under the scenario's secrecy. */
+function responses(s: Scenario): { published: boolean; det: number; chill: number; incentive: number } {
+  const sc = s.scoring;
+  const published = sc.secrecy === "published";
+  return {
+    published,
+    det: s.mechanisms.deterrence ? sc.deterrence * sc.awareness * (published ? 1 : sc.secretDeterrence) : 0,
+    chill: s.mechanisms.chilling ? sc.chilling * sc.awareness * (published ? 1 : sc.secretChilling) : 0,
+    incentive: published ? 1 + sc.incentive * sc.awareness : 1,
+  };
+}
+
+export function behaviourPhase(sim: Sim, shards: ShardRunner): Phase {
   const { s, cells, behaviours } = sim;
-  const B = behaviours.length;
   const M = sim.metrics;
-  const ACTS = M.declare("acts", "Acts really done (ground truth)");
-  const PUNISHABLE = M.declare("acts_punishable", "Acts really done that the regime punishes");
-  const SPEECH = M.declare("speech_acts", "Speech acts really done");
+  M.declare("acts", "Acts really done (ground truth)");
+  M.declare("acts_punishable", "Acts really done that the regime punishes");
+  M.declare("speech_acts", "Speech acts really done");
   const SPEECH_BASE = M.declare("speech_baseline", "Speech acts expected with nobody watching (the chilling baseline)");
-
-  // rate[(cell*2 + alarmed)*C + class]: per-unit-propensity daily hazard; beh[(cell*2+alarmed)*B + b] its parts.
-  const rate = new Float64Array(cells * 2 * C);
-  const beh = new Float64Array(cells * 2 * B);
-  const byClass = BEHAVIOUR_CLASSES.map((_, k) => behaviours.filter((b) => b.cls === k).map((b) => b.index));
 
   // Chilling baseline: propensity for speech summed per cell, times the unwatched speech rate.
   const speechTraitSum = new Float64Array(cells);
@@ -33,20 +53,10 @@ export function behaviourPhase(sim: Sim): Phase {
   for (let i = 0; i < sim.n; i++) speechTraitSum[sim.c.cell[i]] += traitSpeech[i];
   const speechPerDay = behaviours.filter((b) => b.cls === CLASS.speech).reduce((a, b) => a + b.perDay, 0);
 
-  const sc = s.scoring;
-  const stressK = s.mechanisms.incomeFeedback ? sc.incomeStress : 0;
-  const incomeRef = s.population.income.median;
   // Lowest income the sanctions can bring, as a share of the base (only negative effects count).
   const worstIncome = Object.values(s.consequences.sanctions).reduce((f, r) => f * Math.min(1, 1 + r.incomeEffect), 1);
-  const stressOf = (income: number) => {
-    const st = incomeRef / income;
-    return st > 1 ? Math.min(20, 1 + stressK * (st - 1)) : 1;
-  };
-  const published = sc.secrecy === "published";
-  const det = s.mechanisms.deterrence ? sc.deterrence * sc.awareness * (published ? 1 : sc.secretDeterrence) : 0;
-  const chill = s.mechanisms.chilling ? sc.chilling * sc.awareness * (published ? 1 : sc.secretChilling) : 0;
-  const incentive = published ? 1 + sc.incentive * sc.awareness : 1;
-
+  const stressOf = stressModel(s);
+  const { incentive } = responses(s);
   // Per-class hazard with every modifier at its largest: deterrence and chilling only lower it.
   const upper = BEHAVIOUR_CLASSES.map((_, k) =>
     behaviours.filter((b) => b.cls === k).reduce((a, b) => a + b.perDay * (b.rewarded ? incentive : 1), 0));
@@ -57,6 +67,33 @@ export function behaviourPhase(sim: Sim): Phase {
     bound[i] = h * 1.0001; // rounding margin: the bound must never be below the exact hazard
   }
 
+  return {
+    name: "behaviour",
+    day(sim) {
+      shards.run({ kind: "behave", day: sim.day });
+      for (let ce = 0; ce < cells; ce++) M.add(sim.day, ce, SPEECH_BASE, speechTraitSum[ce] * speechPerDay);
+    },
+  };
+}
+
+/** The day's acts of one shard's citizens, into core.acts (in citizen order). */
+export function behaviourKernel(core: Core, shard: Shard): (day: number) => void {
+  const { s, cells, behaviours } = core;
+  const B = behaviours.length;
+  const M = core.metrics;
+  const ACTS = M.find("acts")!;
+  const PUNISHABLE = M.find("acts_punishable")!;
+  const SPEECH = M.find("speech_acts")!;
+
+  // rate[(cell*2 + alarmed)*C + class]: per-unit-propensity daily hazard; beh[(cell*2+alarmed)*B + b] its parts.
+  const rate = new Float64Array(cells * 2 * C);
+  const beh = new Float64Array(cells * 2 * B);
+  const byClass = BEHAVIOUR_CLASSES.map((_, k) => behaviours.filter((b) => b.cls === k).map((b) => b.index));
+  const sc = s.scoring;
+  const stressOf = stressModel(s);
+  const { published, det, chill, incentive } = responses(s);
+  const bound = core.c.hazardBound;
+
   /** Fold today's watch (which targeting may have moved) into the per-cell tables. */
   function buildTables(): void {
     rate.fill(0);
@@ -66,12 +103,12 @@ export function behaviourPhase(sim: Sim): Phase {
         const alarm = alarmed ? 1 + sc.alarmEffect : 1;
         for (const b of behaviours) {
           let miss = 1;
-          for (const ch of b.channels) miss *= 1 - sim.detect[ch][cell];
+          for (const ch of b.channels) miss *= 1 - core.detect[ch][cell];
           const watch = 1 - miss;
           let f = 1;
           if (b.cls === CLASS.speech) {
             // Under secret rules every kind of speech is chilled; under published ones only what is punished.
-            const w = Math.max(watch, sim.detect[CHANNEL.online][cell]);
+            const w = Math.max(watch, core.detect[CHANNEL.online][cell]);
             if (!published || b.punished) f = Math.max(0, 1 - chill * alarm * w);
           } else if (b.punished) {
             f = Math.max(0, 1 - det * alarm * watch);
@@ -86,66 +123,61 @@ export function behaviourPhase(sim: Sim): Phase {
     }
   }
 
-  return {
-    name: "behaviour",
-    day(sim) {
-      buildTables();
-      const { c, n, day } = sim;
-      const cell = c.cell;
-      const lastPenalty = c.lastPenalty;
-      const income = c.income;
-      const [t0, t1, t2, t3, t4] = c.trait;
-      const alarmAfter = day - sc.alarmDays;
-      const actAgent = sim.acts.agent;
-      const actBehaviour = sim.acts.behaviour;
-      actAgent.length = actBehaviour.length = 0;
+  return (day) => {
+    buildTables();
+    const c = core.c;
+    const cell = c.cell;
+    const lastPenalty = c.lastPenalty;
+    const income = c.income;
+    const [t0, t1, t2, t3, t4] = c.trait;
+    const alarmAfter = day - sc.alarmDays;
+    const actAgent = core.acts.agent;
+    const actBehaviour = core.acts.behaviour;
+    actAgent.length = actBehaviour.length = 0;
 
-      for (let block = 0; block * BLOCK < n; block++) {
-        const rng = sim.streams.behaviour.at(day, block);
-        const end = Math.min(n, (block + 1) * BLOCK);
-        for (let i = block * BLOCK; i < end; i++) {
-          const u = rng.next();
-          if (u >= bound[i]) continue;
-          const row = cell[i] * 2 + (lastPenalty[i] > alarmAfter ? 1 : 0);
-          const r = row * C;
-          // Low income raises late payment and default: the sanction -> income -> default feedback.
-          const stress = stressOf(income[i]);
-          const h0 = t0[i] * rate[r];
-          const h1 = h0 + t1[i] * rate[r + 1] * stress;
-          const h2 = h1 + t2[i] * rate[r + 2];
-          const h3 = h2 + t3[i] * rate[r + 3];
-          const h4 = h3 + t4[i] * rate[r + 4];
-          if (u >= h4) continue;
-          // Reuse the draw: given u < h4, u is uniform on [0, h4).
-          let k: number, lo: number, hi: number;
-          if (u < h0) { k = 0; lo = 0; hi = h0; }
-          else if (u < h1) { k = 1; lo = h0; hi = h1; }
-          else if (u < h2) { k = 2; lo = h1; hi = h2; }
-          else if (u < h3) { k = 3; lo = h2; hi = h3; }
-          else { k = 4; lo = h3; hi = h4; }
-          const members = byClass[k];
-          let target = ((u - lo) / (hi - lo)) * rate[r + k];
-          let b = members[members.length - 1];
-          for (let m = 0; m < members.length; m++) {
-            target -= beh[row * B + members[m]];
-            if (target < 0) { b = members[m]; break; }
-          }
-          actAgent.push(i);
-          actBehaviour.push(b);
+    for (let block = shard.lo / BLOCK; block * BLOCK < shard.hi; block++) {
+      const rng = core.streams.behaviour.at(day, block);
+      const end = Math.min(shard.hi, (block + 1) * BLOCK);
+      for (let i = block * BLOCK; i < end; i++) {
+        const u = rng.next();
+        if (u >= bound[i]) continue;
+        const row = cell[i] * 2 + (lastPenalty[i] > alarmAfter ? 1 : 0);
+        const r = row * C;
+        const stress = stressOf(income[i]);
+        const h0 = t0[i] * rate[r];
+        const h1 = h0 + t1[i] * rate[r + 1] * stress;
+        const h2 = h1 + t2[i] * rate[r + 2];
+        const h3 = h2 + t3[i] * rate[r + 3];
+        const h4 = h3 + t4[i] * rate[r + 4];
+        if (u >= h4) continue;
+        // Reuse the draw: given u < h4, u is uniform on [0, h4).
+        let k: number, lo: number, hi: number;
+        if (u < h0) { k = 0; lo = 0; hi = h0; }
+        else if (u < h1) { k = 1; lo = h0; hi = h1; }
+        else if (u < h2) { k = 2; lo = h1; hi = h2; }
+        else if (u < h3) { k = 3; lo = h2; hi = h3; }
+        else { k = 4; lo = h3; hi = h4; }
+        const members = byClass[k];
+        let target = ((u - lo) / (hi - lo)) * rate[r + k];
+        let b = members[members.length - 1];
+        for (let m = 0; m < members.length; m++) {
+          target -= beh[row * B + members[m]];
+          if (target < 0) { b = members[m]; break; }
         }
+        actAgent.push(i);
+        actBehaviour.push(b);
       }
+    }
 
-      // Bookkeeping on the (few) acts, outside the per-citizen loop.
-      const agents = actAgent.data, bs = actBehaviour.data;
-      for (let a = 0; a < actAgent.length; a++) {
-        const i = agents[a], b = behaviours[bs[a]];
-        const ce = cell[i];
-        M.add(day, ce, ACTS, 1);
-        if (b.punished) M.add(day, ce, PUNISHABLE, 1);
-        if (b.cls === CLASS.speech) M.add(day, ce, SPEECH, 1);
-        record(sim, i, { event: EV.act, behaviour: b.index, detail: DT["really-did-it"] });
-      }
-      for (let ce = 0; ce < cells; ce++) M.add(day, ce, SPEECH_BASE, speechTraitSum[ce] * speechPerDay);
-    },
+    // Bookkeeping on the (few) acts, outside the per-citizen loop.
+    const agents = actAgent.data, bs = actBehaviour.data;
+    for (let a = 0; a < actAgent.length; a++) {
+      const i = agents[a], b = behaviours[bs[a]];
+      const ce = cell[i];
+      M.add(day, ce, ACTS, 1);
+      if (b.punished) M.add(day, ce, PUNISHABLE, 1);
+      if (b.cls === CLASS.speech) M.add(day, ce, SPEECH, 1);
+      record(core, i, { event: EV.act, behaviour: b.index, detail: DT["really-did-it"] });
+    }
   };
 }

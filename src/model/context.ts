@@ -2,9 +2,12 @@
 // phases (acts -> observations -> points), the metric store and the trail.
 // A mechanism is a Phase: built once per run (declaring its metrics, precomputing tables),
 // then stepped once per day in a fixed order. The engine never switches on a phase's name.
+// The hot mechanisms also have kernels (model/kernels.ts) that run per shard of citizens,
+// possibly on another thread: a kernel sees a Core, the part of the context a shard owns.
 import { BEHAVIOUR_CLASSES, CHANNELS, type Behaviour } from "../scenario/schema.js";
 import type { World } from "../engine/world.js";
-import { SAMPLED } from "../engine/world.js";
+import { SAMPLED, sharedArray } from "../engine/world.js";
+import { permute, stableOrder } from "../engine/order.js";
 import { GrowableColumn, int32Column } from "../io/table.js";
 import { DailyCounters } from "../metrics/daily.js";
 import { Trail, type TrailRow } from "../metrics/trail.js";
@@ -30,6 +33,15 @@ export interface BehaviourInfo {
 export const CHANNEL = Object.fromEntries(CHANNELS.map((c, i) => [c, i])) as Record<(typeof CHANNELS)[number], number>;
 export const CLASS = Object.fromEntries(BEHAVIOUR_CLASSES.map((c, i) => [c, i])) as Record<(typeof BEHAVIOUR_CLASSES)[number], number>;
 
+export interface ObsColumns {
+  target: Int32Array;
+  actor: Int32Array;
+  behaviour: Int32Array;
+  channel: Int32Array;
+  kind: Int32Array;
+}
+const OBS_FIELDS = ["target", "actor", "behaviour", "channel", "kind"] as const;
+
 /** A buffer of today's observations: who the system holds responsible, who really acted (-1: nobody). */
 export class Observations {
   target = int32Column();
@@ -50,6 +62,24 @@ export class Observations {
   clear(): void {
     this.target.length = this.actor.length = this.behaviour.length = this.channel.length = this.kind.length = 0;
   }
+  /** Rows [lo, hi) as views (copied when posted to another thread). */
+  columns(lo = 0, hi = this.length): ObsColumns {
+    const out = {} as ObsColumns;
+    for (const f of OBS_FIELDS) out[f] = this[f].data.subarray(lo, hi);
+    return out;
+  }
+  append(o: ObsColumns): void {
+    for (const f of OBS_FIELDS) this[f].append(o[f]);
+  }
+  /**
+   * Order by the person held responsible, keeping the order of each person's observations: then
+   * each shard's targets are one contiguous run, and anything done per observation in this
+   * order is done in the same order whatever the number of shards.
+   */
+  sortByTarget(): void {
+    const order = stableOrder(this.target.data, this.length);
+    for (const f of OBS_FIELDS) permute(this[f].data, order);
+  }
 }
 
 /** A citizen entered or left a list (list -1: a firm they represent was blacklisted or cleared). */
@@ -63,33 +93,45 @@ export interface ListChange {
   reason: number;
 }
 
-export interface Sim extends World {
-  /** Mechanisms that react to listings (appeals, sanctions, shaming) subscribe here. */
-  listeners: Array<(change: ListChange) => void>;
-  metrics: DailyCounters;
-  /** Run-wide counters that have no cell (queue lengths, firm grades), one row per day. */
-  global: DailyCounters;
+/** Where counts go: the run's DailyCounters on the main thread, a shard's ShardCounters in a kernel. */
+export interface Counters {
+  add(day: number, cell: number, metric: number, v: number): void;
+  addStock(cell: number, metric: number, v: number): void;
+  find(name: string): number | undefined;
+}
+
+/** What a kernel sees: the world (shared arrays), the day, and buffers of its own. */
+export interface Core extends World {
+  metrics: Counters;
   trail: Trail;
   behaviours: BehaviourInfo[];
   acts: { agent: GrowableColumn<Int32Array>; behaviour: GrowableColumn<Int32Array> };
   obs: Observations;
   /** Citizens whose score changed today into a range where some list could take them (below
-   *  `listBelow` or at least `listAtLeast`); `allTouched` when a pass changed everyone's. */
+   *  `listBelow` or at least `listAtLeast`). */
   touched: GrowableColumn<Int32Array>;
   listBelow: number;
   listAtLeast: number;
-  allTouched: boolean;
   /** Probability, per channel and cell, that an act that channel can see is in its view. */
   coverage: Float64Array[];
   /** Probability that it is recorded against the right person: what deterrence responds to. */
   detect: Float64Array[];
+}
+
+export interface Sim extends Core {
+  /** Mechanisms that react to listings (appeals, sanctions, shaming) subscribe here. */
+  listeners: Array<(change: ListChange) => void>;
+  metrics: DailyCounters;
+  /** Run-wide counters that have no cell (queue lengths, firm grades), one row per day. */
+  global: DailyCounters;
+  /** A pass changed everyone's score today (then `touched` is not used). */
+  allTouched: boolean;
   dates: string[];
 }
 
-export function createSim(w: World): Sim {
-  const s = w.s;
+export function behaviourInfo(s: World["s"]): BehaviourInfo[] {
   const listActs = new Set(s.lists.flatMap((l) => l.entry.acts));
-  const behaviours = s.behaviours.map((b: Behaviour, index): BehaviourInfo => ({
+  return s.behaviours.map((b: Behaviour, index): BehaviourInfo => ({
     id: b.id,
     index,
     cls: CLASS[b.class],
@@ -99,28 +141,37 @@ export function createSim(w: World): Sim {
     punished: b.points < 0 || listActs.has(b.id),
     rewarded: b.points > 0,
   }));
-  const start = Date.parse(s.startDate + "T00:00:00Z");
-  const dates = Array.from({ length: w.days }, (_, d) => new Date(start + d * 86_400_000).toISOString().slice(0, 10));
+}
+
+/** A kernel's context over a world: its own counters, trail and buffers; the world's arrays shared. */
+export function createCore(w: World, metrics: Counters, shared: Pick<Core, "coverage" | "detect" | "listBelow" | "listAtLeast">): Core {
   return {
     ...w,
-    listeners: [],
-    metrics: new DailyCounters(w.days, w.cells),
-    global: new DailyCounters(w.days, 1),
+    ...shared,
+    metrics,
     trail: new Trail(),
-    behaviours,
+    behaviours: behaviourInfo(w.s),
     acts: { agent: int32Column(), behaviour: int32Column() },
     obs: new Observations(),
     touched: int32Column(),
-    listBelow: -Infinity,
-    listAtLeast: Infinity,
-    allTouched: false,
-    coverage: CHANNELS.map(() => new Float64Array(w.cells)),
-    detect: CHANNELS.map(() => new Float64Array(w.cells)),
-    dates,
   };
 }
 
-export function record(sim: Sim, i: number, row: TrailRow): void {
+export function createSim(w: World): Sim {
+  const s = w.s;
+  const start = Date.parse(s.startDate + "T00:00:00Z");
+  const dates = Array.from({ length: w.days }, (_, d) => new Date(start + d * 86_400_000).toISOString().slice(0, 10));
+  const core = createCore(w, new DailyCounters(w.days, w.cells), {
+    listBelow: -Infinity,
+    listAtLeast: Infinity,
+    // Written by the watch phase, read by every shard's kernels.
+    coverage: CHANNELS.map(() => sharedArray(Float64Array, w.cells)),
+    detect: CHANNELS.map(() => sharedArray(Float64Array, w.cells)),
+  });
+  return { ...core, metrics: core.metrics as DailyCounters, listeners: [], global: new DailyCounters(w.days, 1), allTouched: false, dates };
+}
+
+export function record(sim: Core, i: number, row: TrailRow): void {
   if (sim.c.flags[i] & SAMPLED) sim.trail.record(i, sim.day, sim.c.score[i], row);
 }
 
@@ -130,7 +181,7 @@ export function record(sim: Sim, i: number, row: TrailRow): void {
  * of applied changes telescopes exactly to the score). Callers on the hot path write the
  * trail row themselves, only for sampled citizens; others use changeScoreRecorded.
  */
-export function changeScore(sim: Sim, i: number, delta: number, scoreSum: number): number {
+export function changeScore(sim: Core, i: number, delta: number, scoreSum: number): number {
   const c = sim.c;
   const sc = sim.s.scoring;
   const old = c.score[i];
@@ -150,7 +201,7 @@ export function changeScore(sim: Sim, i: number, delta: number, scoreSum: number
  * lies where some list could take them: most changes are far from every threshold, and
  * checking them later, after the day's work has left the cache, cost more than the change.
  */
-export function markTouched(sim: Sim, i: number): void {
+export function markTouched(sim: Core, i: number): void {
   const v = sim.c.score[i];
   if ((v < sim.listBelow || v >= sim.listAtLeast) && sim.c.touchedDay[i] !== sim.day) {
     sim.c.touchedDay[i] = sim.day;
@@ -159,14 +210,14 @@ export function markTouched(sim: Sim, i: number): void {
 }
 
 /** changeScore, then the trail row for a sampled citizen. */
-export function changeScoreRecorded(sim: Sim, i: number, delta: number, row: TrailRow, scoreSum: number): number {
+export function changeScoreRecorded(sim: Core, i: number, delta: number, row: TrailRow, scoreSum: number): number {
   const applied = changeScore(sim, i, delta, scoreSum);
   if (applied !== 0 && sim.c.flags[i] & SAMPLED) sim.trail.record(i, sim.day, sim.c.score[i], { ...row, points: applied });
   return applied;
 }
 
 /** Change the ground-truth score under the same scale; returns the change applied (for expiry). */
-export function changeErrorFree(sim: Sim, i: number, delta: number): number {
+export function changeErrorFree(sim: Core, i: number, delta: number): number {
   const sc = sim.s.scoring;
   const old = sim.c.errorFree[i];
   const v = old + delta;

@@ -1,7 +1,7 @@
 // The social graph: households (contiguous ids, implicit) and friendships (CSR adjacency),
 // mostly within a region with a share of long ties. Dropped ties are marked, never removed,
 // so the initial degree stays readable for isolation metrics.
-import type { Graph, World } from "../engine/world.js";
+import { sharedArray, type Graph, type World } from "../engine/world.js";
 
 const BLOCK = 65536;
 
@@ -38,17 +38,17 @@ export function buildGraph(w: World): Graph {
     degree[i]++;
     degree[j]++;
   });
-  const start = new Uint32Array(n + 1);
+  const start = sharedArray(Uint32Array, n + 1);
   for (let i = 0; i < n; i++) start[i + 1] = start[i] + degree[i];
-  const adj = new Uint32Array(start[n]);
+  const adj = sharedArray(Uint32Array, start[n]);
   const fill = start.slice(0, n);
   forEachTie((i, j) => {
     adj[fill[i]++] = j;
     adj[fill[j]++] = i;
   });
-  const aliveDegree = new Uint16Array(n);
+  const aliveDegree = sharedArray(Uint16Array, n);
   for (let i = 0; i < n; i++) aliveDegree[i] = Math.min(65535, degree[i]);
-  return { start, adj, alive: new Uint8Array(adj.length).fill(1), aliveDegree };
+  return { start, adj, alive: sharedArray(Uint8Array, adj.length).fill(1), aliveDegree };
 }
 
 export const initialDegree = (g: Graph, i: number): number => g.start[i + 1] - g.start[i];

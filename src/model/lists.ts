@@ -201,8 +201,9 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
       if (sim.allTouched) {
         for (let i = 0; i < sim.n; i++) checkScore(i);
       } else {
-        const t = sim.touched.data;
-        for (let k = 0; k < sim.touched.length; k++) checkScore(t[k]);
+        // In citizen order: shards gather them in parallel, and entry order drives later draws.
+        const t = sim.touched.view().sort();
+        for (let k = 0; k < t.length; k++) checkScore(t[k]);
       }
     },
   };

@@ -4,7 +4,9 @@
 import { INFORMANT, PARTY, FEMALE } from "../engine/world.js";
 import type { Rng } from "../engine/random.js";
 import { EV, TRUE, MISATTRIBUTED, INVENTED, DT } from "../metrics/trail.js";
-import { CHANNEL, record, type Phase, type Sim } from "./context.js";
+import { BLOCK } from "../engine/shards.js";
+import { CHANNEL, record, type Core, type Phase, type Sim } from "./context.js";
+import type { ShardRunner } from "./kernels.js";
 
 export type WatchPhase = Phase & { recorded: Float64Array };
 
@@ -69,131 +71,111 @@ export function watchPhase(sim: Sim): WatchPhase {
   };
 }
 
-export function observationPhase(sim: Sim, watch: WatchPhase): Phase {
-  const { s, c, g, behaviours } = sim;
-  const o = s.observation;
+/** Declares the observation metrics (on the main thread, before any kernel looks them up). */
+function declareObservationMetrics(sim: Sim): void {
   const M = sim.metrics;
-  const OBS = [
-    M.declare("observations_true", "Observations of acts the person really did"),
-    M.declare("observations_misattributed", "Observations charged to someone other than the actor"),
-    M.declare("observations_invented", "Observations of acts that never happened"),
-  ];
-  const REWARDS = M.declare("informant_rewards", "Rewards paid to informants (by the informant's cell)");
-  const FALSE_REPORTS = M.declare("false_reports", "False reports filed by informants");
+  M.declare("observations_true", "Observations of acts the person really did");
+  M.declare("observations_misattributed", "Observations charged to someone other than the actor");
+  M.declare("observations_invented", "Observations of acts that never happened");
+  M.declare("informant_rewards", "Rewards paid to informants (by the informant's cell)");
+  M.declare("false_reports", "False reports filed by informants");
+}
+
+/**
+ * What the channels share, on any thread: recording an observation (into core.obs, the counts
+ * and the trail), and drawing the wrong person a misattribution falls on.
+ * `recorded` counts punished camera and online observations per region (for targeting).
+ */
+function observer(core: Core, recorded: Float64Array) {
+  const { s, c, g, behaviours } = core;
+  const o = s.observation;
+  const M = core.metrics;
+  const OBS = ["observations_true", "observations_misattributed", "observations_invented"].map((m) => M.find(m)!);
+  const REWARDS = M.find("informant_rewards")!;
   const fmGroup = [1, ...s.population.groups.map((gr) => gr.falseMatchMultiplier)];
   const fmMax = Math.max(...fmGroup) * Math.max(1, o.cameras.femaleFalseMatchMultiplier);
-  const recorded = watch.recorded;
-
-  const informants: number[] = [];
-  const members: number[] = [];
-  for (let i = 0; i < sim.n; i++) {
-    if (c.flags[i] & INFORMANT) informants.push(i);
-    if (c.flags[i] & PARTY) members.push(i);
-  }
-  const byWeight = (ids: number[]) => {
-    const total = ids.reduce((a, b) => a + behaviours[b].perDay, 0);
-    return { ids, total };
-  };
-  const punishedBy = (ch: number, cls?: number) =>
-    byWeight(behaviours.filter((b) => b.punished && b.channels.includes(ch) && (cls === undefined || b.cls === cls)).map((b) => b.index));
-  const phantomPool = punishedBy(CHANNEL.cameras);
-  const onlinePool = punishedBy(CHANNEL.online);
-  const reportPool = punishedBy(CHANNEL.informants);
-  const attention = o.attention.enabled ? behaviours.find((b) => b.id === o.attention.behaviour) : undefined;
-
-  const pickBehaviour = (rng: Rng, pool: { ids: number[]; total: number }): number => {
-    let x = rng.next() * pool.total;
-    for (const b of pool.ids) {
-      x -= behaviours[b].perDay;
-      if (x < 0) return b;
-    }
-    return pool.ids[pool.ids.length - 1];
-  };
-
   const falseMatchWeight = (v: number) => fmGroup[c.group[v]] * (c.flags[v] & FEMALE ? o.cameras.femaleFalseMatchMultiplier : 1);
 
-  /** A wrong person near i (same region), drawn in proportion to weight(v) <= 1. */
-  const nearby = (rng: Rng, i: number, weight: (v: number) => number): number => {
-    const r = c.region[i];
-    const lo = c.regionStart[r], span = c.regionStart[r + 1] - lo;
-    if (span < 2) return -1;
-    for (let tries = 0; tries < 200; tries++) {
-      const v = lo + rng.int(span);
-      if (v !== i && rng.next() < weight(v)) return v;
-    }
-    return -1;
-  };
-  // Face recognition confuses some groups and women more; a clerk's misfiling picks anyone.
-  const faceConfusable = (v: number) => falseMatchWeight(v) / fmMax;
-  const anyone = () => 1;
-
-  /** A random citizen of region r, accepted in proportion to weight(v) <= 1 (rejection sampling). */
-  const randomIn = (rng: Rng, r: number, weight: (v: number) => number): number => {
-    const lo = c.regionStart[r], span = c.regionStart[r + 1] - lo;
-    if (span === 0) return -1;
-    for (let tries = 0; tries < 200; tries++) {
-      const v = lo + rng.int(span);
-      if (rng.next() < weight(v)) return v;
-    }
-    return -1;
-  };
-
-  const randomFriend = (rng: Rng, i: number): number => {
-    const deg = g.start[i + 1] - g.start[i];
-    if (deg === 0 || g.aliveDegree[i] === 0) return -1;
-    for (let tries = 0; tries < 8; tries++) {
-      const e = g.start[i] + rng.int(deg);
-      if (g.alive[e]) return g.adj[e];
-    }
-    return -1;
-  };
-
-  function observe(target: number, actor: number, b: number, ch: number, kind: number): void {
-    sim.obs.push(target, actor, b, ch, kind);
-    M.add(sim.day, c.cell[target], OBS[kind], 1);
-    if (behaviours[b].punished && (ch === CHANNEL.cameras || ch === CHANNEL.online)) recorded[c.region[target]]++;
-    record(sim, target, {
-      event: EV.observed, behaviour: b, channel: ch, kind,
-      other: actor === target ? -1 : actor, detail: kind === INVENTED ? DT["did-not-happen"] : undefined,
-    });
-  }
-
-  /** Invented observations in each region: Poisson in the covered population, victims drawn by coverage. */
-  function invent(rng: Rng, cov: Float64Array, perYear: number, pool: { ids: number[]; total: number }, ch: number): void {
-    if (perYear <= 0) return;
-    const perRegion = 2 * sim.groups;
-    for (let r = 0; r < sim.regions; r++) {
-      let expected = 0, max = 0;
-      for (let cell = r * perRegion; cell < (r + 1) * perRegion; cell++) {
-        expected += sim.cellPopulation[cell] * cov[cell];
-        max = Math.max(max, cov[cell]);
+  return {
+    /** A wrong person near i (same region), drawn in proportion to weight(v) <= 1. */
+    nearby(rng: Rng, i: number, weight: (v: number) => number): number {
+      const r = c.region[i];
+      const lo = c.regionStart[r], span = c.regionStart[r + 1] - lo;
+      if (span < 2) return -1;
+      for (let tries = 0; tries < 200; tries++) {
+        const v = lo + rng.int(span);
+        if (v !== i && rng.next() < weight(v)) return v;
       }
-      const count = rng.poisson(expected * perYear / 365);
-      for (let k = 0; k < count; k++) {
-        const v = randomIn(rng, r, (x) => cov[c.cell[x]] / max);
-        if (v >= 0) observe(v, -1, pickBehaviour(rng, pool), ch, INVENTED);
-      }
-    }
-  }
+      return -1;
+    },
+    // Face recognition confuses some groups and women more; a clerk's misfiling picks anyone.
+    faceConfusable: (v: number) => falseMatchWeight(v) / fmMax,
+    anyone: () => 1,
 
-  function reward(informant: number): void {
-    M.add(sim.day, c.cell[informant], REWARDS, o.informants.rewardPerReport);
-  }
+    /** A random citizen of region r, accepted in proportion to weight(v) <= 1 (rejection sampling). */
+    randomIn(rng: Rng, r: number, weight: (v: number) => number): number {
+      const lo = c.regionStart[r], span = c.regionStart[r + 1] - lo;
+      if (span === 0) return -1;
+      for (let tries = 0; tries < 200; tries++) {
+        const v = lo + rng.int(span);
+        if (rng.next() < weight(v)) return v;
+      }
+      return -1;
+    },
+
+    randomFriend(rng: Rng, i: number): number {
+      const deg = g.start[i + 1] - g.start[i];
+      if (deg === 0 || g.aliveDegree[i] === 0) return -1;
+      for (let tries = 0; tries < 8; tries++) {
+        const e = g.start[i] + rng.int(deg);
+        if (g.alive[e]) return g.adj[e];
+      }
+      return -1;
+    },
+
+    observe(target: number, actor: number, b: number, ch: number, kind: number): void {
+      core.obs.push(target, actor, b, ch, kind);
+      M.add(core.day, c.cell[target], OBS[kind], 1);
+      if (behaviours[b].punished && (ch === CHANNEL.cameras || ch === CHANNEL.online)) recorded[c.region[target]]++;
+      record(core, target, {
+        event: EV.observed, behaviour: b, channel: ch, kind,
+        other: actor === target ? -1 : actor, detail: kind === INVENTED ? DT["did-not-happen"] : undefined,
+      });
+    },
+
+    reward(informant: number): void {
+      M.add(core.day, c.cell[informant], REWARDS, o.informants.rewardPerReport);
+    },
+  };
+}
+
+/**
+ * The channels' look at one shard's acts (core.acts, from behaviourKernel), into core.obs.
+ * Draws come from streams per block of actors, so a shard's draws do not depend on the others.
+ */
+export function observationKernel(core: Core): { day(day: number): void; recorded: Float64Array } {
+  const { s, c, behaviours } = core;
+  const o = s.observation;
+  const recorded = new Float64Array(core.regions);
+  const { observe, nearby, faceConfusable, anyone, randomFriend, reward } = observer(core, recorded);
+  const cam = core.coverage[CHANNEL.cameras], onl = core.coverage[CHANNEL.online];
 
   return {
-    name: "observation",
-    day(sim) {
-      const day = sim.day;
-      sim.obs.clear();
-      const rngCam = sim.streams.cameras.at(day);
-      const rngRec = sim.streams.records.at(day);
-      const rngOnl = sim.streams.online.at(day);
-      const rngInf = sim.streams.informants.at(day);
-      const cam = sim.coverage[CHANNEL.cameras], onl = sim.coverage[CHANNEL.online];
-      const agents = sim.acts.agent.data, bs = sim.acts.behaviour.data;
-
-      for (let a = 0; a < sim.acts.agent.length; a++) {
+    recorded,
+    day(day) {
+      core.obs.clear();
+      const agents = core.acts.agent.data, bs = core.acts.behaviour.data;
+      let block = -1;
+      let rngCam!: Rng, rngRec!: Rng, rngOnl!: Rng, rngInf!: Rng;
+      for (let a = 0; a < core.acts.agent.length; a++) {
         const i = agents[a], b = bs[a];
+        if (Math.floor(i / BLOCK) !== block) {
+          block = Math.floor(i / BLOCK);
+          rngCam = core.streams.cameras.at(day, block);
+          rngRec = core.streams.records.at(day, block);
+          rngOnl = core.streams.online.at(day, block);
+          rngInf = core.streams.informants.at(day, block);
+        }
         const cell = c.cell[i];
         // The first channel that sees the act records it: one act, at most one record.
         for (const ch of behaviours[b].channels) {
@@ -228,13 +210,83 @@ export function observationPhase(sim: Sim, watch: WatchPhase): Phase {
           }
         }
       }
+    },
+  };
+}
+
+/** Block key of the main thread's draws (invented observations), apart from every shard block. */
+const INVENTED_BLOCK = -1;
+
+export function observationPhase(sim: Sim, watch: WatchPhase, shards: ShardRunner): Phase {
+  const { s, c, behaviours } = sim;
+  const o = s.observation;
+  declareObservationMetrics(sim);
+  const M = sim.metrics;
+  const FALSE_REPORTS = M.find("false_reports")!;
+  const recorded = watch.recorded;
+  const { observe, randomIn, randomFriend, reward } = observer(sim, recorded);
+
+  const informants: number[] = [];
+  const members: number[] = [];
+  for (let i = 0; i < sim.n; i++) {
+    if (c.flags[i] & INFORMANT) informants.push(i);
+    if (c.flags[i] & PARTY) members.push(i);
+  }
+  const byWeight = (ids: number[]) => {
+    const total = ids.reduce((a, b) => a + behaviours[b].perDay, 0);
+    return { ids, total };
+  };
+  const punishedBy = (ch: number, cls?: number) =>
+    byWeight(behaviours.filter((b) => b.punished && b.channels.includes(ch) && (cls === undefined || b.cls === cls)).map((b) => b.index));
+  const phantomPool = punishedBy(CHANNEL.cameras);
+  const onlinePool = punishedBy(CHANNEL.online);
+  const reportPool = punishedBy(CHANNEL.informants);
+  const attention = o.attention.enabled ? behaviours.find((b) => b.id === o.attention.behaviour) : undefined;
+
+  const pickBehaviour = (rng: Rng, pool: { ids: number[]; total: number }): number => {
+    let x = rng.next() * pool.total;
+    for (const b of pool.ids) {
+      x -= behaviours[b].perDay;
+      if (x < 0) return b;
+    }
+    return pool.ids[pool.ids.length - 1];
+  };
+
+  /** Invented observations in each region: Poisson in the covered population, victims drawn by coverage. */
+  function invent(rng: Rng, cov: Float64Array, perYear: number, pool: { ids: number[]; total: number }, ch: number): void {
+    if (perYear <= 0) return;
+    const perRegion = 2 * sim.groups;
+    for (let r = 0; r < sim.regions; r++) {
+      let expected = 0, max = 0;
+      for (let cell = r * perRegion; cell < (r + 1) * perRegion; cell++) {
+        expected += sim.cellPopulation[cell] * cov[cell];
+        max = Math.max(max, cov[cell]);
+      }
+      const count = rng.poisson(expected * perYear / 365);
+      for (let k = 0; k < count; k++) {
+        const v = randomIn(rng, r, (x) => cov[c.cell[x]] / max);
+        if (v >= 0) observe(v, -1, pickBehaviour(rng, pool), ch, INVENTED);
+      }
+    }
+  }
+
+  return {
+    name: "observation",
+    day(sim) {
+      const day = sim.day;
+      sim.obs.clear();
+      for (const out of shards.run({ kind: "observe", day })) {
+        sim.obs.append(out.obs!);
+        for (let r = 0; r < sim.regions; r++) recorded[r] += out.recorded![r];
+      }
 
       // Invented observations. Cameras: faces matched where nobody acted (a face on a bus advertisement);
       // online monitoring: innocent posts flagged. Both fall where the channel looks most.
-      if (o.cameras.enabled && phantomPool.ids.length) invent(rngCam, sim.coverage[CHANNEL.cameras], o.cameras.phantomPerYear, phantomPool, CHANNEL.cameras);
-      if (o.online.enabled && onlinePool.ids.length) invent(rngOnl, sim.coverage[CHANNEL.online], o.online.falsePositivePerYear, onlinePool, CHANNEL.online);
+      if (o.cameras.enabled && phantomPool.ids.length) invent(sim.streams.cameras.at(day, INVENTED_BLOCK), sim.coverage[CHANNEL.cameras], o.cameras.phantomPerYear, phantomPool, CHANNEL.cameras);
+      if (o.online.enabled && onlinePool.ids.length) invent(sim.streams.online.at(day, INVENTED_BLOCK), sim.coverage[CHANNEL.online], o.online.falsePositivePerYear, onlinePool, CHANNEL.online);
       // Informants' false reports against their own contacts.
       if (o.informants.enabled && informants.length && reportPool.ids.length) {
+        const rngInf = sim.streams.informants.at(day, INVENTED_BLOCK);
         const count = rngInf.poisson(informants.length * o.informants.falseReportsPerYear / 365);
         for (let k = 0; k < count; k++) {
           const j = informants[rngInf.int(informants.length)];
@@ -258,6 +310,7 @@ export function observationPhase(sim: Sim, watch: WatchPhase): Phase {
           if (flagged) observe(m, really ? m : -1, attention.index, CHANNEL.attention, really ? TRUE : INVENTED);
         }
       }
+      sim.obs.sortByTarget();
     },
   };
 }

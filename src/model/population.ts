@@ -4,7 +4,7 @@
 import { BEHAVIOUR_CLASSES, type Scenario } from "../scenario/schema.js";
 import { hashInts } from "../engine/random.js";
 import {
-  type Citizens, type World, FEMALE, URBAN, INFORMANT, PARTY, SAMPLED, NO_DAY, cellOf, makeStreams,
+  type Citizens, type World, FEMALE, URBAN, INFORMANT, PARTY, SAMPLED, NO_DAY, cellOf, makeStreams, sharedArray,
 } from "../engine/world.js";
 import { buildGraph } from "./graph.js";
 
@@ -38,27 +38,27 @@ export function createWorld(s: Scenario, seed: number): World {
 
   const c: Citizens = {
     n,
-    regionStart: new Int32Array(regions + 1),
-    region: new Uint8Array(n),
-    group: new Uint8Array(n),
-    cell: new Uint16Array(n),
-    age: new Uint8Array(n),
-    flags: new Uint8Array(n),
-    household: new Int32Array(n),
-    incomeBase: new Float32Array(n),
-    income: new Float32Array(n),
-    trait: BEHAVIOUR_CLASSES.map(() => new Float32Array(n)),
-    score: new Float32Array(n).fill(s.scoring.initial),
-    errorFree: new Float32Array(n).fill(s.scoring.initial),
-    assocPoints: new Float32Array(n),
-    lastPenalty: new Int32Array(n).fill(NO_DAY),
-    listMask: new Uint8Array(n),
-    sanctionMask: new Uint16Array(n),
-    privilegeMask: new Uint16Array(n),
-    firmRestrictions: new Uint8Array(n),
-    blockedCount: new Uint8Array(n),
-    hazardBound: new Float32Array(n),
-    touchedDay: new Int32Array(n).fill(NO_DAY),
+    regionStart: sharedArray(Int32Array, regions + 1),
+    region: sharedArray(Uint8Array, n),
+    group: sharedArray(Uint8Array, n),
+    cell: sharedArray(Uint16Array, n),
+    age: sharedArray(Uint8Array, n),
+    flags: sharedArray(Uint8Array, n),
+    household: sharedArray(Int32Array, n),
+    incomeBase: sharedArray(Float32Array, n),
+    income: sharedArray(Float32Array, n),
+    trait: BEHAVIOUR_CLASSES.map(() => sharedArray(Float32Array, n)),
+    score: sharedArray(Float32Array, n).fill(s.scoring.initial),
+    errorFree: sharedArray(Float32Array, n).fill(s.scoring.initial),
+    assocPoints: sharedArray(Float32Array, n),
+    lastPenalty: sharedArray(Int32Array, n).fill(NO_DAY),
+    listMask: sharedArray(Uint8Array, n),
+    sanctionMask: sharedArray(Uint16Array, n),
+    privilegeMask: sharedArray(Uint16Array, n),
+    firmRestrictions: sharedArray(Uint8Array, n),
+    blockedCount: sharedArray(Uint8Array, n),
+    hazardBound: sharedArray(Float32Array, n),
+    touchedDay: sharedArray(Int32Array, n).fill(NO_DAY),
   };
 
   const pop = s.population;

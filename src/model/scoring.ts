@@ -1,10 +1,13 @@
 // Scoring: points per observed act to whoever the system holds responsible, association charges
 // to their household and friends, expiry, decay and the pull towards contacts' scores.
 // Beside the record, `errorFree` applies only true observations: the ground-truth score.
-import { GrowableColumn, int32Column, float64Column } from "../io/table.js";
+import { type GrowableColumn, int32Column, float64Column } from "../io/table.js";
 import { EV, TRUE, DT } from "../metrics/trail.js";
+import { QUANTUM } from "../metrics/daily.js";
+import { BLOCK_SHIFT, shardOwners, type Shard } from "../engine/shards.js";
 import { SAMPLED } from "../engine/world.js";
-import { changeErrorFree, changeScore, changeScoreRecorded, markTouched, type Phase, type Sim } from "./context.js";
+import { changeErrorFree, changeScore, changeScoreRecorded, markTouched, type Core, type ObsColumns, type Phase, type Sim } from "./context.js";
+import type { ShardRunner } from "./kernels.js";
 
 const PERIODIC_DAYS = 30; // decay is applied monthly: cheap, and finer than any published rule
 
@@ -15,23 +18,75 @@ interface Expiring {
   assoc: GrowableColumn<Float64Array>;
 }
 
-export function scoringPhase(sim: Sim): Phase {
-  const { s, c, g, behaviours } = sim;
+/** Association charges from one shard's penalties to one shard's citizens, in the order they were made. */
+export interface ChargeColumns {
+  target: Int32Array;
+  /** Whose penalty it was. */
+  source: Int32Array;
+  amount: Float64Array;
+  /** Packed: behaviour << 8 | channel << 4 | friend (else household) << 1 | true observation. */
+  info: Int32Array;
+}
+
+/** A growable batch of charges: one capacity check per charge (this is pushed ~70,000 times a day per million). */
+class ChargeBuffer {
+  length = 0;
+  target = new Int32Array(1024);
+  source = new Int32Array(1024);
+  amount = new Float64Array(1024);
+  info = new Int32Array(1024);
+  push(j: number, source: number, amount: number, info: number): void {
+    if (this.length === this.target.length) this.grow();
+    const k = this.length++;
+    this.target[k] = j;
+    this.source[k] = source;
+    this.amount[k] = amount;
+    this.info[k] = info;
+  }
+  private grow(): void {
+    const grown = <T extends Int32Array | Float64Array>(a: T): T => {
+      const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+      b.set(a);
+      return b;
+    };
+    this.target = grown(this.target);
+    this.source = grown(this.source);
+    this.amount = grown(this.amount);
+    this.info = grown(this.info);
+  }
+  columns(): ChargeColumns {
+    const n = this.length;
+    return { target: this.target.subarray(0, n), source: this.source.subarray(0, n), amount: this.amount.subarray(0, n), info: this.info.subarray(0, n) };
+  }
+}
+
+/**
+ * The score changes of one shard's citizens, on any thread. A day has two steps: points for the
+ * observations held against the shard's citizens (which also makes their association charges,
+ * sent to whichever shard owns each contact), then the charges received, in the order of the
+ * observations they came from. Each citizen's changes are thus applied in one order whatever
+ * the number of shards. Expiry is kept by the shard that owns the citizen.
+ */
+export function scoringKernel(core: Core, shards: Shard[]) {
+  const owner = shardOwners(shards);
+  const shardCount = shards.length;
+  const { s, c, g, behaviours } = core;
   const sc = s.scoring;
-  const M = sim.metrics;
-  const SCORE_SUM = M.declare("score_sum", "Sum of scores (divide by population for the mean)", true);
-  const PENALTY = M.declare("penalty_points", "Penalty points charged for people's own (observed) acts");
-  const REWARD = M.declare("reward_points", "Points gained for observed rewarded acts");
-  const ASSOC_CHARGES = M.declare("association_charges", "Penalties charged to someone for another person's act");
-  const ASSOC_POINTS = M.declare("association_points", "Penalty points charged through association");
+  const M = core.metrics;
+  const SCORE_SUM = M.find("score_sum")!;
+  const PENALTY = M.find("penalty_points")!;
+  const REWARD = M.find("reward_points")!;
+  const ASSOC_CHARGES = M.find("association_charges")!;
+  const ASSOC_POINTS = M.find("association_points")!;
   const assoc = sc.association;
   const associationOn = s.mechanisms.association && assoc.enabled;
   const expiring = new Map<number, Expiring>();
+  const expiryOn = sc.expiryDays > 0;
 
   function scheduleExpiry(i: number, amount: number, errorFree: number, assocAmount: number): void {
-    if (sc.expiryDays <= 0 || (amount === 0 && errorFree === 0)) return;
-    const due = sim.day + sc.expiryDays;
-    if (due >= sim.days) return;
+    if (!expiryOn || (amount === 0 && errorFree === 0)) return;
+    const due = core.day + sc.expiryDays;
+    if (due >= core.days) return;
     let e = expiring.get(due);
     if (!e) expiring.set(due, (e = { agent: int32Column(), amount: float64Column(), errorFree: float64Column(), assoc: float64Column() }));
     e.agent.push(i);
@@ -40,80 +95,129 @@ export function scoringPhase(sim: Sim): Phase {
     e.assoc.push(assocAmount);
   }
 
-  // Association is the hottest score change (about ten charges per penalty): its bookkeeping is
-  // kept in locals and per-cell accumulators flushed once a day, instead of going through
-  // changeScore's general path. Same clamping, same rounding, same trail.
-  const { score, errorFree, assocPoints, cell, flags } = c;
-  const chargesToday = new Float64Array(sim.cells);
-  const pointsToday = new Float64Array(sim.cells);
-  const scoreToday = new Float64Array(sim.cells);
-  const lo = sc.min, hi = sc.max;
-  const expiryOn = sc.expiryDays > 0;
-
-  function charge(j: number, source: number, points: number, trueObs: boolean, b: number, ch: number, detail: number): void {
-    const old = score[j];
-    const v = old + points;
-    score[j] = v < lo ? lo : v > hi ? hi : v;
-    const applied = score[j] - old;
-    const ce = cell[j];
-    chargesToday[ce]++;
-    if (applied !== 0) {
-      scoreToday[ce] += applied;
-      pointsToday[ce] -= applied;
-      assocPoints[j] += applied;
-      markTouched(sim, j);
-      if (flags[j] & SAMPLED) {
-        sim.trail.record(j, sim.day, score[j], { event: EV.association, other: source, behaviour: b, channel: ch, detail, points: applied });
-      }
+  function expire(): void {
+    const e = expiring.get(core.day);
+    if (!e) return;
+    expiring.delete(core.day);
+    for (let k = 0; k < e.agent.length; k++) {
+      const i = e.agent.data[k];
+      changeScoreRecorded(core, i, -e.amount.data[k], { event: EV.expiry }, SCORE_SUM);
+      changeErrorFree(core, i, -e.errorFree.data[k]);
+      c.assocPoints[i] -= e.assoc.data[k];
     }
-    let appliedTrue = 0;
-    if (trueObs) {
-      const o = errorFree[j];
-      const w = o + points;
-      errorFree[j] = w < lo ? lo : w > hi ? hi : w;
-      appliedTrue = errorFree[j] - o;
-    }
-    // Expiry reverses what was applied on each side, so clamping at the floor never leaves a residue.
-    if (expiryOn) scheduleExpiry(j, applied, appliedTrue, applied);
   }
 
-  function flushCharges(): void {
-    for (let ce = 0; ce < sim.cells; ce++) {
+  let outbox: ChargeBuffer[] = [];
+  const send = (j: number, source: number, amount: number, info: number) => outbox[owner[j >>> BLOCK_SHIFT]].push(j, source, amount, info);
+
+  function associate(t: number, applied: number, info: number): void {
+    const h = c.household[t];
+    if (assoc.householdShare > 0) {
+      for (let j = h; j < core.n && c.household[j] === h; j++) if (j !== t) send(j, t, applied * assoc.householdShare, info);
+    }
+    if (assoc.friendShare > 0) {
+      for (let e = g.start[t]; e < g.start[t + 1]; e++) if (g.alive[e]) send(g.adj[e], t, applied * assoc.friendShare, info | 2);
+    }
+  }
+
+  /** Expiry due today, then points for the day's observations against this shard's citizens. */
+  function points(obs: ObsColumns): ChargeColumns[] {
+    const day = core.day;
+    expire();
+    outbox = Array.from({ length: shardCount }, () => new ChargeBuffer());
+    for (let k = 0; k < obs.target.length; k++) {
+      const t = obs.target[k], b = obs.behaviour[k], ch = obs.channel[k], kind = obs.kind[k];
+      let pts = behaviours[b].points;
+      if (pts === 0) continue;
+      if (sc.eventCap > 0) pts = Math.max(-sc.eventCap, Math.min(sc.eventCap, pts));
+      const actor = obs.actor[k];
+      const applied = changeScore(core, t, pts, SCORE_SUM);
+      if (applied !== 0 && c.flags[t] & SAMPLED) {
+        core.trail.record(t, day, c.score[t], { event: EV.points, behaviour: b, channel: ch, kind, other: actor === t ? -1 : actor, points: applied });
+      }
+      const trueObs = kind === TRUE;
+      const appliedTrue = trueObs ? changeErrorFree(core, t, pts) : 0;
+      scheduleExpiry(t, applied, appliedTrue, 0);
+      if (pts < 0) {
+        c.lastPenalty[t] = day;
+        M.add(day, c.cell[t], PENALTY, -applied);
+        if (associationOn && applied !== 0) associate(t, applied, (b << 8) | (ch << 4) | (trueObs ? 1 : 0));
+      } else {
+        M.add(day, c.cell[t], REWARD, applied);
+      }
+    }
+    return outbox.map((box) => box.columns());
+  }
+
+  // Association is the hottest score change (about ten charges per penalty): its counts are kept
+  // in per-cell accumulators (in quanta, as ShardCounters would round them) and added once a day.
+  const chargesToday = new Float64Array(core.cells);
+  const pointsToday = new Float64Array(core.cells);
+  const scoreToday = new Float64Array(core.cells);
+
+  /** The association charges made to this shard's citizens, from each shard in shard order. */
+  function charges(inbox: ChargeColumns[]): void {
+    const day = core.day;
+    const { score, errorFree, assocPoints, cell, flags } = c;
+    const lo = sc.min, hi = sc.max;
+    for (const box of inbox) {
+      for (let k = 0; k < box.target.length; k++) {
+        const j = box.target[k], points = box.amount[k], info = box.info[k];
+        const old = score[j];
+        const v = old + points;
+        score[j] = v < lo ? lo : v > hi ? hi : v;
+        const applied = score[j] - old;
+        const ce = cell[j];
+        chargesToday[ce]++;
+        if (applied !== 0) {
+          const q = Math.round(applied * QUANTUM);
+          scoreToday[ce] += q;
+          pointsToday[ce] -= q;
+          assocPoints[j] += applied;
+          markTouched(core, j);
+          if (flags[j] & SAMPLED) {
+            core.trail.record(j, day, score[j], {
+              event: EV.association, other: box.source[k], behaviour: info >> 8, channel: (info >> 4) & 15,
+              detail: info & 2 ? DT.friend : DT.household, points: applied,
+            });
+          }
+        }
+        let appliedTrue = 0;
+        if (info & 1) {
+          const o = errorFree[j];
+          const w = o + points;
+          errorFree[j] = w < lo ? lo : w > hi ? hi : w;
+          appliedTrue = errorFree[j] - o;
+        }
+        // Expiry reverses what was applied on each side, so clamping at the floor never leaves a residue.
+        scheduleExpiry(j, applied, appliedTrue, applied);
+      }
+    }
+    for (let ce = 0; ce < core.cells; ce++) {
       if (!chargesToday[ce]) continue;
-      M.add(sim.day, ce, ASSOC_CHARGES, chargesToday[ce]);
-      M.add(sim.day, ce, ASSOC_POINTS, pointsToday[ce]);
-      M.addStock(ce, SCORE_SUM, scoreToday[ce]);
+      M.add(day, ce, ASSOC_CHARGES, chargesToday[ce]);
+      M.add(day, ce, ASSOC_POINTS, pointsToday[ce] / QUANTUM);
+      M.addStock(ce, SCORE_SUM, scoreToday[ce] / QUANTUM);
     }
     chargesToday.fill(0);
     pointsToday.fill(0);
     scoreToday.fill(0);
   }
 
-  function associate(t: number, applied: number, trueObs: boolean, b: number, ch: number): void {
-    const h = c.household[t];
-    if (assoc.householdShare > 0) {
-      for (let j = h; j < sim.n && c.household[j] === h; j++) {
-        if (j !== t) charge(j, t, applied * assoc.householdShare, trueObs, b, ch, DT.household);
-      }
-    }
-    if (assoc.friendShare > 0) {
-      for (let e = g.start[t]; e < g.start[t + 1]; e++) {
-        if (g.alive[e]) charge(g.adj[e], t, applied * assoc.friendShare, trueObs, b, ch, DT.friend);
-      }
-    }
-  }
+  return { points, charges };
+}
 
-  function expire(): void {
-    const e = expiring.get(sim.day);
-    if (!e) return;
-    expiring.delete(sim.day);
-    for (let k = 0; k < e.agent.length; k++) {
-      const i = e.agent.data[k];
-      changeScoreRecorded(sim, i, -e.amount.data[k], { event: EV.expiry }, SCORE_SUM);
-      changeErrorFree(sim, i, -e.errorFree.data[k]);
-      c.assocPoints[i] -= e.assoc.data[k];
-    }
-  }
+export function scoringPhase(sim: Sim, shards: ShardRunner): Phase {
+  const { s, c, g } = sim;
+  const sc = s.scoring;
+  const M = sim.metrics;
+  const SCORE_SUM = M.declare("score_sum", "Sum of scores (divide by population for the mean)", true);
+  M.declare("penalty_points", "Penalty points charged for people's own (observed) acts");
+  M.declare("reward_points", "Points gained for observed rewarded acts");
+  M.declare("association_charges", "Penalties charged to someone for another person's act");
+  const ASSOC_POINTS = M.declare("association_points", "Penalty points charged through association");
+  const assoc = sc.association;
+  const associationOn = s.mechanisms.association && assoc.enabled;
 
   /** Monthly decay of every score towards the initial value (and of the error-free score alike). */
   function decay(): void {
@@ -160,32 +264,24 @@ export function scoringPhase(sim: Sim): Phase {
       if (day === 0) for (let cell = 0; cell < sim.cells; cell++) M.setStock(cell, SCORE_SUM, sim.cellPopulation[cell] * sc.initial);
       sim.touched.length = 0;
       sim.allTouched = false;
-      expire();
+      // Observations are sorted by target: each shard gets the contiguous run of its own citizens.
       const obs = sim.obs;
-      for (let k = 0; k < obs.length; k++) {
-        const t = obs.target.data[k], b = obs.behaviour.data[k], ch = obs.channel.data[k], kind = obs.kind.data[k];
-        let points = behaviours[b].points;
-        if (points === 0) continue;
-        if (sc.eventCap > 0) points = Math.max(-sc.eventCap, Math.min(sc.eventCap, points));
-        const actor = obs.actor.data[k];
-        const applied = changeScore(sim, t, points, SCORE_SUM);
-        if (applied !== 0 && c.flags[t] & SAMPLED) {
-          sim.trail.record(t, day, c.score[t], { event: EV.points, behaviour: b, channel: ch, kind, other: actor === t ? -1 : actor, points: applied });
-        }
-        const trueObs = kind === TRUE;
-        const appliedTrue = trueObs ? changeErrorFree(sim, t, points) : 0;
-        scheduleExpiry(t, applied, appliedTrue, 0);
-        if (points < 0) {
-          c.lastPenalty[t] = day;
-          M.add(day, c.cell[t], PENALTY, -applied);
-          if (associationOn && applied !== 0) associate(t, applied, trueObs, b, ch);
-        } else {
-          M.add(day, c.cell[t], REWARD, applied);
-        }
-      }
-      flushCharges();
+      const from = (i: number) => lowerBound(obs.target.data, obs.length, i);
+      const sent = shards.run((shard) => ({ kind: "points", day, obs: obs.columns(from(shard.lo), from(shard.hi)) }));
+      shards.run((shard) => ({ kind: "charges", day, inbox: sent.map((out) => out.outbox![shard.index]) }));
       if (sc.decayPerYear > 0 && day > 0 && day % PERIODIC_DAYS === 0) decay();
       if (associationOn && assoc.pull > 0 && day > 0 && day % assoc.pullEveryDays === 0) pull();
     },
   };
+}
+
+/** First index k < length with sorted[k] >= value. */
+function lowerBound(sorted: Int32Array, length: number, value: number): number {
+  let lo = 0, hi = length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -1,0 +1,39 @@
+// A stable ordering of rows by a non-negative integer key (a citizen id): the day's observations
+// are put in target order and the trail in citizen order. A radix sort, because a comparator
+// sort of the day's observations cost a sixth of the observation phase.
+
+const BITS = 11;
+const RADIX = 1 << BITS;
+
+/** Row indices 0..n-1 ordered by keys[row], ties kept in row order. Keys are citizen ids (int32 >= 0). */
+export function stableOrder(keys: Int32Array, n: number): Uint32Array {
+  let order = new Uint32Array(n);
+  let next = new Uint32Array(n);
+  for (let k = 0; k < n; k++) order[k] = k;
+  let max = 0;
+  for (let k = 0; k < n; k++) max |= keys[k];
+  const count = new Uint32Array(RADIX);
+  for (let shift = 0; shift === 0 || max >>> shift > 0; shift += BITS) {
+    count.fill(0);
+    for (let k = 0; k < n; k++) count[(keys[k] >>> shift) & (RADIX - 1)]++;
+    for (let d = 0, at = 0; d < RADIX; d++) {
+      const c = count[d];
+      count[d] = at;
+      at += c;
+    }
+    for (let k = 0; k < n; k++) {
+      const row = order[k];
+      next[count[(keys[row] >>> shift) & (RADIX - 1)]++] = row;
+    }
+    const t = order;
+    order = next;
+    next = t;
+  }
+  return order;
+}
+
+/** Rearrange the first order.length values of col so that row k holds the old row order[k]. */
+export function permute(col: Int32Array | Float64Array, order: Uint32Array): void {
+  const copy = col.slice(0, order.length);
+  for (let k = 0; k < order.length; k++) col[k] = copy[order[k]];
+}

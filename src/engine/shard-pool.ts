@@ -1,0 +1,142 @@
+// Runs the day's kernels on every shard: shard 0 on the calling thread, the others in worker
+// threads over the world's shared arrays. simulate() stays synchronous: the caller hands out
+// the tasks, does its own shard, then blocks (Atomics.wait) until each worker has answered,
+// and takes the answers with receiveMessageOnPort. Workers exchange only messages with the
+// caller (tasks in; counts, trail rows, observations and association charges out), never
+// writing another shard's citizens, which is also the boundary a multi-machine run would use.
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from "node:worker_threads";
+import { ShardCounters } from "../metrics/daily.js";
+import { createCore, type Sim } from "../model/context.js";
+import { shardKernels, type ShardResult, type ShardRunner, type Task } from "../model/kernels.js";
+import { partition, type Shard } from "./shards.js";
+import type { World } from "./world.js";
+
+/** What a worker needs to build its shard's core: the world without its streams (rebuilt from the seed). */
+export interface ShardSetup {
+  world: Omit<World, "streams">;
+  metricNames: string[];
+  coverage: Float64Array[];
+  detect: Float64Array[];
+  listBelow: number;
+  listAtLeast: number;
+  shards: Shard[];
+  shard: Shard;
+  /** [tasks sent, answers sent, worker exited]: the worker waits on the first, the caller on the second. */
+  control: Int32Array;
+  port: MessagePort;
+}
+
+/**
+ * The next message on a port, read synchronously. The counter that announces a message is
+ * raised after postMessage returns, but a port still being handed to a new worker may deliver
+ * it a moment later: wait for it rather than take its absence for an answer.
+ */
+export function nextMessage(port: MessagePort): unknown {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let tries = 0; ; tries++) {
+    const received = receiveMessageOnPort(port);
+    if (received) return received.message;
+    if (tries > 60_000) throw new Error("a message announced between threads never arrived");
+    Atomics.wait(pause, 0, 0, 1);
+  }
+}
+
+/** How long the caller waits for a worker's answer before deciding it has died. */
+const ANSWER_TIMEOUT_MS = 10 * 60_000;
+
+class ShardWorker {
+  private readonly worker: Worker;
+  private readonly port: MessagePort;
+  private readonly control = new Int32Array(new SharedArrayBuffer(12));
+  private sent = 0;
+
+  constructor(setup: Omit<ShardSetup, "control" | "port">) {
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    this.worker = new Worker(new URL("./shard-worker.js", import.meta.url), {
+      workerData: { ...setup, control: this.control, port: port2 } satisfies ShardSetup,
+      transferList: [port2],
+    });
+    this.worker.unref();
+  }
+
+  post(task: Task | { kind: "close" }): void {
+    this.port.postMessage(task);
+    this.sent++;
+    Atomics.store(this.control, 0, this.sent);
+    Atomics.notify(this.control, 0);
+  }
+
+  receive(shard: number): ShardResult {
+    const deadline = Date.now() + ANSWER_TIMEOUT_MS;
+    while (Atomics.load(this.control, 1) < this.sent) {
+      if (Atomics.load(this.control, 2)) throw new Error(`shard ${shard}'s worker stopped without answering`);
+      if (Date.now() > deadline) throw new Error(`shard ${shard}'s worker did not answer within ${ANSWER_TIMEOUT_MS / 1000} s`);
+      Atomics.wait(this.control, 1, this.sent - 1, 1000);
+    }
+    const answer = nextMessage(this.port) as ShardResult | { error: string };
+    if ("error" in answer) throw new Error(`shard ${shard}: ${answer.error}`);
+    return answer;
+  }
+
+  close(): void {
+    this.post({ kind: "close" });
+    this.port.close();
+  }
+}
+
+export class ShardPool implements ShardRunner {
+  readonly shards: Shard[];
+  private local?: (task: Task) => ShardResult;
+  private workers: ShardWorker[] = [];
+
+  constructor(private readonly sim: Sim, threads: number) {
+    this.shards = partition(sim.n, threads);
+  }
+
+  /** Build the kernels: call once every phase has declared its metrics and list thresholds. */
+  start(): void {
+    const sim = this.sim;
+    const metricNames = [...sim.metrics.names];
+    const shared = { coverage: sim.coverage, detect: sim.detect, listBelow: sim.listBelow, listAtLeast: sim.listAtLeast };
+    const world: World = {
+      s: sim.s, seed: sim.seed, n: sim.n, days: sim.days, day: 0, regions: sim.regions, groups: sim.groups, cells: sim.cells,
+      cellPopulation: sim.cellPopulation, c: sim.c, g: sim.g, regionWatch: sim.regionWatch, streams: sim.streams,
+    };
+    const core = createCore(world, new ShardCounters(sim.cells, metricNames), shared);
+    this.local = shardKernels(core, this.shards[0], this.shards);
+    const { streams: _streams, ...plain } = world;
+    this.workers = this.shards.slice(1).map((shard) => new ShardWorker({ world: plain, metricNames, ...shared, shards: this.shards, shard }));
+  }
+
+  run(task: Task | ((shard: Shard) => Task)): ShardResult[] {
+    const tasks = this.shards.map((shard) => (typeof task === "function" ? task(shard) : task));
+    this.workers.forEach((w, k) => w.post(tasks[k + 1]));
+    const results = [this.local!(tasks[0])];
+    this.workers.forEach((w, k) => results.push(w.receive(k + 1)));
+    this.merge(tasks[0].day, results);
+    return results;
+  }
+
+  /** Counts are integers (quanta): summed over shards first, they are the same in any order. */
+  private merge(day: number, results: ShardResult[]): void {
+    const sim = this.sim;
+    const flows = results[0].flows, stocks = results[0].stocks;
+    for (let r = 1; r < results.length; r++) {
+      for (let k = 0; k < flows.length; k++) {
+        flows[k] += results[r].flows[k];
+        stocks[k] += results[r].stocks[k];
+      }
+    }
+    sim.metrics.addQuanta(day, flows, stocks);
+    for (const r of results) {
+      sim.trail.append(r.trail);
+      for (const i of r.touched) sim.touched.push(i);
+    }
+  }
+
+  close(): void {
+    for (const w of this.workers) w.close();
+    this.workers = [];
+  }
+}

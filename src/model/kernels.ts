@@ -1,0 +1,69 @@
+// The per-shard work of a day: the hot loops of behaviour, observation and scoring over the
+// citizens one shard owns. A task runs on the main thread or in a worker (engine/shard-pool.ts)
+// with the same code; what a shard produces (counts, trail rows, touched citizens, and the
+// task's own output) comes back as plain data and is merged in shard order.
+import type { Shard } from "../engine/shards.js";
+import type { ShardCounters } from "../metrics/daily.js";
+import type { TrailColumns } from "../metrics/trail.js";
+import type { Core, ObsColumns } from "./context.js";
+import { behaviourKernel } from "./behaviour.js";
+import { observationKernel } from "./observation.js";
+import { scoringKernel, type ChargeColumns } from "./scoring.js";
+
+export type Task =
+  | { kind: "behave"; day: number }
+  | { kind: "observe"; day: number }
+  /** Observations held against the shard's citizens (a contiguous run of the day's, sorted by target). */
+  | { kind: "points"; day: number; obs: ObsColumns }
+  /** Association charges to the shard's citizens, one batch per sending shard, in shard order. */
+  | { kind: "charges"; day: number; inbox: ChargeColumns[] };
+
+export interface ShardResult {
+  /** Counts per cell and metric, in quanta (see metrics/daily.ts). */
+  flows: Float64Array;
+  stocks: Float64Array;
+  trail: TrailColumns;
+  touched: Int32Array;
+  obs?: ObsColumns;
+  /** Punished camera and online observations per region (targeting). */
+  recorded?: Float64Array;
+  /** Association charges made today, by the shard that owns the person charged. */
+  outbox?: ChargeColumns[];
+}
+
+/** How phases run kernels: on every shard, merging counts, trail rows and touched citizens into the run. */
+export interface ShardRunner {
+  readonly shards: Shard[];
+  run(task: Task | ((shard: Shard) => Task)): ShardResult[];
+}
+
+/** A shard's kernels over its core; returns the function that runs one task. */
+export function shardKernels(core: Core, shard: Shard, shards: Shard[]): (task: Task) => ShardResult {
+  const behave = behaviourKernel(core, shard);
+  const observation = observationKernel(core);
+  const scoring = scoringKernel(core, shards);
+  const counters = core.metrics as ShardCounters;
+  return (task) => {
+    core.day = task.day;
+    core.touched.length = 0;
+    const out: Partial<ShardResult> = {};
+    switch (task.kind) {
+      case "behave":
+        behave(task.day);
+        break;
+      case "observe":
+        observation.day(task.day);
+        out.obs = core.obs.columns();
+        out.recorded = observation.recorded.slice();
+        observation.recorded.fill(0);
+        break;
+      case "points":
+        out.outbox = scoring.points(task.obs);
+        break;
+      case "charges":
+        scoring.charges(task.inbox);
+        break;
+    }
+    return { ...out, ...counters.take(), trail: core.trail.take(), touched: core.touched.view().slice() };
+  };
+}

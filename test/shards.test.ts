@@ -1,0 +1,76 @@
+// Shards and threads: the population split into shards run on worker threads gives results
+// bit-identical to one thread, whatever the number of threads.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { simulate } from "../src/engine/simulate.js";
+import { BLOCK, partition, shardOwners } from "../src/engine/shards.js";
+import { stableOrder } from "../src/engine/order.js";
+import { loadScenario } from "../src/scenario/load.js";
+import { makeScenario, tableDifference } from "./helpers.js";
+import type { RunResult } from "../src/engine/result.js";
+
+test("partition: shards are contiguous runs of whole blocks covering everyone, at most one per thread", () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 3_000_000 }), fc.integer({ min: 1, max: 64 }), (n, threads) => {
+      const shards = partition(n, threads);
+      assert.ok(shards.length >= 1 && shards.length <= threads);
+      assert.equal(shards.length, Math.min(threads, Math.ceil(n / BLOCK)));
+      assert.equal(shards[0].lo, 0);
+      assert.equal(shards[shards.length - 1].hi, n);
+      const owner = shardOwners(shards);
+      shards.forEach((s, k) => {
+        assert.equal(s.index, k);
+        assert.equal(s.lo % BLOCK, 0);
+        assert.ok(s.hi > s.lo, "no empty shard");
+        if (k > 0) assert.equal(s.lo, shards[k - 1].hi);
+        for (const i of [s.lo, s.hi - 1]) assert.equal(owner[i >>> 12], k);
+      });
+    }),
+  );
+});
+
+test("stableOrder sorts by key and keeps the order of equal keys", () => {
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 0, max: 2 ** 31 - 1 }), { maxLength: 400 }), fc.integer({ min: 1, max: 50 }), (raw, spread) => {
+      // Few distinct keys (ties) as often as many.
+      const keys = Int32Array.from(raw, (k) => k % (spread * 1000) === k ? k : k % spread);
+      const order = Array.from(stableOrder(keys, keys.length));
+      const expected = Array.from(keys.keys()).sort((a, b) => keys[a] - keys[b] || a - b);
+      assert.deepEqual(order, expected);
+    }),
+  );
+});
+
+function assertIdentical(a: RunResult, b: RunResult, label: string): void {
+  assert.deepEqual(b.summary, a.summary, `${label}: summary`);
+  assert.equal(b.tables.length, a.tables.length);
+  for (let t = 0; t < a.tables.length; t++) assert.equal(tableDifference(a.tables[t], b.tables[t]), null, `${label}: ${a.tables[t].name}`);
+}
+
+test("threads: 1, 2, 3 and 5 threads give bit-identical tables and summaries (every mechanism on)", { timeout: 120_000 }, () => {
+  // 5 blocks of citizens, so that up to 5 shards exist; association, appeals, pull and decay on,
+  // every channel erring, a small trail sample: every path that crosses shards is exercised.
+  const s = makeScenario({
+    population: { size: 5 * BLOCK - 123 },
+    days: 70,
+    metrics: { trailSample: 3_000 },
+    scoring: { decayPerYear: 0.2, association: { enabled: true, householdShare: 0.3, friendShare: 0.2, pull: 0.05, pullEveryDays: 20 } },
+    appeals: { enabled: true },
+  });
+  const one = simulate(s, { seed: 9, threads: 1 });
+  assert.equal(one.stats.threads, 1);
+  assert.ok(one.summary.association.charges > 1_000, `association charges: ${one.summary.association.charges}`);
+  for (const threads of [2, 3, 5]) {
+    const many = simulate(s, { seed: 9, threads });
+    assert.equal(many.stats.threads, threads);
+    assertIdentical(one, many, `${threads} threads`);
+  }
+});
+
+test("threads: the national scenario gives the same run on 1 and 2 threads", { timeout: 120_000 }, () => {
+  const s = loadScenario(new URL("../../scenarios/china-2018.yaml", import.meta.url).pathname);
+  const a = simulate(s, { seed: 4, population: 40_000, days: 40, threads: 1 });
+  const b = simulate(s, { seed: 4, population: 40_000, days: 40, threads: 2 });
+  assertIdentical(a, b, "china-2018");
+});
