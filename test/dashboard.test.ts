@@ -117,13 +117,15 @@ test("run page: charts drawn, figures equal the database, downloads work", { ski
 test("citizen page: an interesting citizen's trail, as the database has it, and their app", { skip, timeout: 60_000 }, async () => {
   await page.goto(`${srv.url}#/run/china/citizen`);
   await page.click('button[data-filter="stuck"]');
-  await page.locator("#citizens tbody tr a").first().waitFor();
-  const agent = num(await page.locator("#citizens tbody tr a").first().textContent());
+  await page.waitForLoadState("networkidle"); // the list of the filter, not the one before it
+  await page.locator("#citizens tbody tr a").first().click();
+  await page.locator("#timeline li").first().waitFor();
+  // The citizen opened, read from the address (the list may still have been re-rendering when clicked).
+  const agent = Number(/citizen\/(\d+)$/.exec(page.url())?.[1]);
+  assert.ok(Number.isInteger(agent), `a citizen's page: ${page.url()}`);
   const db = join(runs, "china", "run.duckdb");
   const stuck = await queryRows(db, `SELECT count(*) AS n FROM trail WHERE agent = ? AND event = 'delisted'`, [agent]);
   assert.equal(stuck[0].n, 0, "a citizen who never got off has no delisting");
-  await page.locator("#citizens tbody tr a").first().click();
-  await page.locator("#timeline li").first().waitFor();
   const [trail] = await queryRows(db, `SELECT count(*) AS n FROM trail WHERE agent = ?`, [agent]);
   assert.equal(await page.locator("#timeline li").count(), Math.min(1500, Number(trail.n)));
   const [c] = await queryRows(db, `SELECT score FROM citizens WHERE agent = ?`, [agent]);

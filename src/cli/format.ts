@@ -134,7 +134,8 @@ export function renderSummary(s: Summary, stats: RunStats | undefined, scenario?
   out.push(`Scenario ${s.scenario}: ${fmtInt(n)} synthetic citizens${n >= 100_000 ? ` (${fmtCompact(n)})` : ""}, ${fmtInt(s.days)} days, ${s.startDate} to ${s.endDate}, seed ${s.seed}`);
   if (stats) {
     out.push(
-      `Simulated in ${fmtDuration(stats.simulateSeconds)} (${fmtDuration(stats.wallSeconds)} in all), ` +
+      `Simulated in ${fmtDuration(stats.simulateSeconds)} (${fmtDuration(stats.wallSeconds)} in all)` +
+        `${stats.threads > 1 ? ` on ${stats.threads} threads` : ""}, ` +
         `${fmtInt(stats.agentDaysPerSecond)} agent-days/s, ${fmtInt(stats.eventsPerSecond)} observations/s, ` +
         `peak memory ${fmtBytes(stats.peakRssBytes)}`,
     );

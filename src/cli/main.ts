@@ -31,6 +31,7 @@ interface RunOpts {
   out?: string;
   json?: boolean;
   quiet?: boolean;
+  threads?: number;
 }
 
 async function exampleAgent(runDir: string): Promise<{ agent: number; why: string } | null> {
@@ -141,7 +142,7 @@ async function runCommand(file: string, opts: RunOpts, version: string): Promise
   process.on("SIGTERM", onSignal);
 
   const started = Date.now();
-  sim = simulateInWorker(scenario, { population: opts.population, days: opts.days, seed: opts.seed }, (p) => {
+  sim = simulateInWorker(scenario, { population: opts.population, days: opts.days, seed: opts.seed, threads: opts.threads }, (p) => {
     lastDay = p.day;
     progress.update(p);
   });
@@ -312,6 +313,7 @@ function program(version: string): Command {
     .option("--out <dir>", "run folder (default: runs/<scenario name>)")
     .option("--json", "print one JSON object (run folder, manifest, summary, stats) and nothing else on stdout")
     .option("-q, --quiet", "no progress on stderr")
+    .option("--threads <n>", "threads for the population's shards (default: every core; results do not depend on it)", intArg(1, 256))
     .action(async (file: string, opts: RunOpts) => setExit(await runCommand(file, opts, version)));
 
   cmd

@@ -22,7 +22,7 @@ export function summaryPool(workers = defaultWorkers()): (job: RunJob) => Promis
     if (active >= workers) await new Promise<void>((r) => waiting.push(r));
     active++;
     try {
-      const { result } = simulateInWorker(job.scenario, { seed: job.seed, population: job.population, days: job.days }, () => undefined);
+      const { result } = simulateInWorker(job.scenario, { seed: job.seed, population: job.population, days: job.days, threads: 1 }, () => undefined);
       return (await result).summary;
     } finally {
       active--;

@@ -28,7 +28,7 @@ export interface RunningJob {
 /** Simulates one job in a worker thread; only summary.metrics is kept (the tables are dropped). */
 export function runJob(job: Job, by: string, onFraction?: (f: number) => void): RunningJob {
   const started = performance.now();
-  const sim: SimulationHandle = simulateInWorker(job.scenario, { seed: job.task.seed, population: job.population, days: job.days }, (p) => {
+  const sim: SimulationHandle = simulateInWorker(job.scenario, { seed: job.task.seed, population: job.population, days: job.days, threads: 1 }, (p) => {
     if (onFraction && p.phase === "simulate" && p.days > 0) onFraction(p.day / p.days);
   });
   const result = sim.result.then((r): TaskResult => ({

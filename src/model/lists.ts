@@ -64,16 +64,17 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
   const log = new ListLog();
   const median = s.population.income.median;
 
-  /** Is a listing on L wrong by ground truth, and is it due to association alone? */
-  function assess(L: ListState, i: number, reason: number, actKind: number): [wrongful: number, via: number] {
-    if (reason === DT.act) return [actKind === TRUE ? 0 : 1, 0];
+  /** Is a listing on L wrong by ground truth (bit 0), and is it due to association alone (bit 1)?
+   *  Packed in a number: this runs for every member of every list every day. */
+  function assess(L: ListState, i: number, reason: number, actKind: number): number {
+    if (reason === DT.act) return actKind === TRUE ? 0 : 1;
     const e = L.rule.entry;
     if (L.black) {
       const t = e.scoreBelow!;
-      return [c.errorFree[i] >= t ? 1 : 0, c.score[i] - c.assocPoints[i] >= t ? 1 : 0];
+      return (c.errorFree[i] >= t ? 1 : 0) | (c.score[i] - c.assocPoints[i] >= t ? 2 : 0);
     }
     const t = e.scoreAtLeast!;
-    return [c.errorFree[i] < t ? 1 : 0, c.score[i] - c.assocPoints[i] < t ? 1 : 0];
+    return (c.errorFree[i] < t ? 1 : 0) | (c.score[i] - c.assocPoints[i] < t ? 2 : 0);
   }
 
   function logEvent(L: ListState, i: number, entered: boolean, reason: number, wrongful: number, via: number, days: number): void {
@@ -88,7 +89,8 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
   }
 
   function enter(L: ListState, i: number, reason: number, actKind: number): void {
-    const [wrongful, via] = assess(L, i, reason, actKind);
+    const assessed = assess(L, i, reason, actKind);
+    const wrongful = assessed & 1, via = assessed >> 1;
     L.pos.set(i, L.members.length);
     L.members.push(i);
     L.since.push(sim.day);
@@ -155,7 +157,8 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
         exit(L, i, L.black ? DT["score-recovered"] : DT["score-fell"]);
         continue;
       }
-      const [wrongful, via] = assess(L, i, L.reason[p], TRUE);
+      const assessed = assess(L, i, L.reason[p], TRUE);
+      const wrongful = assessed & 1, via = assessed >> 1;
       const cell = c.cell[i];
       if (wrongful !== L.wrongful[p]) { M.addStock(cell, L.m.wrongful, wrongful - L.wrongful[p]); L.wrongful[p] = wrongful; }
       if (via !== L.viaAssoc[p]) { M.addStock(cell, L.m.via, via - L.viaAssoc[p]); L.viaAssoc[p] = via; }
