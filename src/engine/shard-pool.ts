@@ -7,7 +7,7 @@
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from "node:worker_threads";
 import { ShardCounters } from "../metrics/daily.js";
 import { createCore, type Sim } from "../model/context.js";
-import { shardKernels, type ShardResult, type ShardRunner, type Task } from "../model/kernels.js";
+import { shardKernels, type KernelState, type ShardResult, type ShardRunner, type Task } from "../model/kernels.js";
 import { partition, type Shard } from "./shards.js";
 import type { World } from "./world.js";
 
@@ -133,6 +133,16 @@ export class ShardPool implements ShardRunner {
       sim.trail.append(r.trail);
       for (const i of r.touched) sim.touched.push(i);
     }
+  }
+
+  /** The shards' state between days, for a checkpoint; it can be restored onto any number of shards. */
+  saveState(day: number): KernelState[] {
+    return this.run({ kind: "save", day }).map((r) => r.state!);
+  }
+
+  /** Give each shard its part of a saved state (saved with any number of shards). */
+  restoreState(day: number, state: KernelState[]): void {
+    this.run({ kind: "restore", day, state });
   }
 
   close(): void {

@@ -8,7 +8,7 @@ import type { TrailColumns } from "../metrics/trail.js";
 import type { Core, ObsColumns } from "./context.js";
 import { behaviourKernel } from "./behaviour.js";
 import { observationKernel } from "./observation.js";
-import { scoringKernel, type ChargeColumns } from "./scoring.js";
+import { scoringKernel, type ChargeColumns, type ExpiryState } from "./scoring.js";
 
 export type Task =
   | { kind: "behave"; day: number }
@@ -16,7 +16,15 @@ export type Task =
   /** Observations held against the shard's citizens (a contiguous run of the day's, sorted by target). */
   | { kind: "points"; day: number; obs: ObsColumns }
   /** Association charges to the shard's citizens, one batch per sending shard, in shard order. */
-  | { kind: "charges"; day: number; inbox: ChargeColumns[] };
+  | { kind: "charges"; day: number; inbox: ChargeColumns[] }
+  /** Checkpoints: hand over the shard's state between days, or take this shard's part of a saved one. */
+  | { kind: "save"; day: number }
+  | { kind: "restore"; day: number; state: KernelState[] };
+
+/** What a shard keeps from one day to the next besides the shared world: pending expiry. */
+export interface KernelState {
+  expiry: ExpiryState;
+}
 
 export interface ShardResult {
   /** Counts per cell and metric, in quanta (see metrics/daily.ts). */
@@ -29,6 +37,7 @@ export interface ShardResult {
   recorded?: Float64Array;
   /** Association charges made today, by the shard that owns the person charged. */
   outbox?: ChargeColumns[];
+  state?: KernelState;
 }
 
 /** How phases run kernels: on every shard, merging counts, trail rows and touched citizens into the run. */
@@ -62,6 +71,14 @@ export function shardKernels(core: Core, shard: Shard, shards: Shard[]): (task: 
         break;
       case "charges":
         scoring.charges(task.inbox);
+        break;
+      case "save":
+        out.state = { expiry: scoring.saveExpiry() };
+        break;
+      case "restore":
+        // Each shard's share of a state saved with any number of shards: each citizen's entries
+        // keep their order, which is all the score updates depend on.
+        scoring.restoreExpiry(task.state.map((st) => st.expiry), (i) => i >= shard.lo && i < shard.hi);
         break;
     }
     return { ...out, ...counters.take(), trail: core.trail.take(), touched: core.touched.view().slice() };

@@ -18,6 +18,9 @@ interface Expiring {
   assoc: GrowableColumn<Float64Array>;
 }
 
+/** Points waiting to expire, by due day, for checkpoints: plain columns, any shard's citizens. */
+export type ExpiryState = [due: number, agent: Int32Array, amount: Float64Array, errorFree: Float64Array, assoc: Float64Array][];
+
 /** Association charges from one shard's penalties to one shard's citizens, in the order they were made. */
 export interface ChargeColumns {
   target: Int32Array;
@@ -204,7 +207,30 @@ export function scoringKernel(core: Core, shards: Shard[]) {
     scoreToday.fill(0);
   }
 
-  return { points, charges };
+  /** The shard's pending expiry (each citizen's entries in the order they were made). */
+  function saveExpiry(): ExpiryState {
+    return [...expiring].map(([due, e]) => [due, e.agent.view().slice(), e.amount.view().slice(), e.errorFree.view().slice(), e.assoc.view().slice()]);
+  }
+
+  /** Take, from the pending expiry of every shard, the entries of this shard's citizens. */
+  function restoreExpiry(states: ExpiryState[], own: (i: number) => boolean): void {
+    expiring.clear();
+    for (const state of states) {
+      for (const [due, agent, amount, errorFree, assoc] of state) {
+        for (let k = 0; k < agent.length; k++) {
+          if (!own(agent[k])) continue;
+          let e = expiring.get(due);
+          if (!e) expiring.set(due, (e = { agent: int32Column(), amount: float64Column(), errorFree: float64Column(), assoc: float64Column() }));
+          e.agent.push(agent[k]);
+          e.amount.push(amount[k]);
+          e.errorFree.push(errorFree[k]);
+          e.assoc.push(assoc[k]);
+        }
+      }
+    }
+  }
+
+  return { points, charges, saveExpiry, restoreExpiry };
 }
 
 export function scoringPhase(sim: Sim, shards: ShardRunner): Phase {
