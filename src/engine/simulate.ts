@@ -5,6 +5,7 @@ import type { Scenario } from "../scenario/schema.js";
 import { parseScenario } from "../scenario/load.js";
 import type { RunResult, SimulateOptions, Progress } from "./result.js";
 import { stateBytesPerCitizen } from "./world.js";
+import { checkpointer } from "./checkpoint.js";
 import { createWorld } from "../model/population.js";
 import { createSim, type Phase } from "../model/context.js";
 import { watchPhase, observationPhase } from "../model/observation.js";
@@ -49,11 +50,12 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
   ];
   sim.metrics.allocate();
   sim.global.allocate();
+  const cp = checkpointer(s, seed, sim, phases, options);
 
   const tSim = performance.now();
   let observations = 0;
   const phaseMs = new Float64Array(phases.length);
-  for (let day = 0; day < s.days; day++) {
+  for (let day = cp.firstDay; day < s.days; day++) {
     sim.day = day;
     for (let k = 0; k < phases.length; k++) {
       const t = performance.now();
@@ -64,6 +66,7 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
     sim.metrics.snapshot(day);
     sim.global.snapshot(day);
     report("simulate", day + 1, sim.dates[day]);
+    cp.afterDay(day + 1);
   }
   const simulateSeconds = (performance.now() - tSim) / 1000;
 

@@ -4,6 +4,7 @@
 import { GrowableColumn, int32Column, float64Column } from "../io/table.js";
 import { EV, TRUE, DT } from "../metrics/trail.js";
 import { SAMPLED } from "../engine/world.js";
+import { restoreColumns, saveColumns } from "../engine/checkpoint.js";
 import { changeErrorFree, changeScore, changeScoreRecorded, markTouched, type Phase, type Sim } from "./context.js";
 
 const PERIODIC_DAYS = 30; // decay is applied monthly: cheap, and finer than any published rule
@@ -27,13 +28,14 @@ export function scoringPhase(sim: Sim): Phase {
   const assoc = sc.association;
   const associationOn = s.mechanisms.association && assoc.enabled;
   const expiring = new Map<number, Expiring>();
+  const newExpiring = (): Expiring => ({ agent: int32Column(), amount: float64Column(), errorFree: float64Column(), assoc: float64Column() });
 
   function scheduleExpiry(i: number, amount: number, errorFree: number, assocAmount: number): void {
     if (sc.expiryDays <= 0 || (amount === 0 && errorFree === 0)) return;
     const due = sim.day + sc.expiryDays;
     if (due >= sim.days) return;
     let e = expiring.get(due);
-    if (!e) expiring.set(due, (e = { agent: int32Column(), amount: float64Column(), errorFree: float64Column(), assoc: float64Column() }));
+    if (!e) expiring.set(due, (e = newExpiring()));
     e.agent.push(i);
     e.amount.push(amount);
     e.errorFree.push(errorFree);
@@ -155,6 +157,17 @@ export function scoringPhase(sim: Sim): Phase {
 
   return {
     name: "scoring",
+    state: {
+      save: () => [...expiring].map(([due, e]) => [due, saveColumns(e)]),
+      restore(saved) {
+        expiring.clear();
+        for (const [due, cols] of saved as [number, unknown][]) {
+          const e = newExpiring();
+          restoreColumns(e, cols);
+          expiring.set(due, e);
+        }
+      },
+    },
     day(sim) {
       const day = sim.day;
       if (day === 0) for (let cell = 0; cell < sim.cells; cell++) M.setStock(cell, SCORE_SUM, sim.cellPopulation[cell] * sc.initial);
