@@ -200,18 +200,23 @@ export function identityMismatch(header: CheckpointIdentity, id: CheckpointIdent
   return diff.length ? `the checkpoint belongs to another run: ${diff.join("; ")}` : null;
 }
 
-/** Checks `bytes` against the run `id` and puts the state into a freshly built sim; returns the day to start with. */
-export function restoreCheckpoint(bytes: Uint8Array, sim: Sim, phases: Phase[], id: CheckpointIdentity): number {
+/** Checks checkpoint bytes (header, that they belong to the run `id`, size, checksum) without decoding the state. */
+export function verifyCheckpoint(bytes: Uint8Array, id: CheckpointIdentity): { header: CheckpointHeader; body: Uint8Array } {
   const header = readCheckpointHeader(bytes);
   const mismatch = identityMismatch(header, id);
   if (mismatch) throw new CheckpointError(mismatch);
   if (header.nextDay > id.days) throw new CheckpointError(`damaged checkpoint: day ${header.nextDay} is past the run's ${id.days} days`);
-  const start = bytes.indexOf(10, MAGIC.length) + 1;
-  const body = bytes.subarray(start);
+  const body = bytes.subarray(bytes.indexOf(10, MAGIC.length) + 1);
   if (body.byteLength !== header.payloadBytes) {
     throw new CheckpointError(`damaged checkpoint: ${body.byteLength} bytes of state, the header says ${header.payloadBytes} (cut short?)`);
   }
   if (createHash("sha256").update(body).digest("hex") !== header.payloadSha256) throw new CheckpointError("damaged checkpoint: the state does not match its checksum");
+  return { header, body };
+}
+
+/** Checks `bytes` against the run `id` and puts the state into a freshly built sim; returns the day to start with. */
+export function restoreCheckpoint(bytes: Uint8Array, sim: Sim, phases: Phase[], id: CheckpointIdentity): number {
+  const { header, body } = verifyCheckpoint(bytes, id);
   let p: Payload;
   try {
     p = v8.deserialize(body) as Payload;
