@@ -203,7 +203,7 @@ export async function simulateAndWrite(job: RunJob): Promise<number> {
     progress.done();
     if (phase === "simulate" && inProgress && sim) {
       stopSignal = signal;
-      process.stderr.write(`\ncredence: ${signal} received; stopping after day ${fmtInt(Math.min(days, lastDay + 1))} with a checkpoint (${signal === "SIGINT" ? "Ctrl-C" : "a signal"} again to leave at once)\n`);
+      process.stderr.write(`\ncredence: ${signal} received; stopping at the end of the day being simulated, with a checkpoint (${signal === "SIGINT" ? "Ctrl-C" : "a signal"} again to leave at once)\n`);
       sim.requestStop();
       return;
     }

@@ -254,16 +254,20 @@ export function checkpointer(s: Scenario, seed: number, sim: Sim, phases: Phase[
   const needsId = cp || options.resume;
   const id = needsId ? identityOf(s, seed) : undefined;
   const firstDay = options.resume ? restoreCheckpoint(options.resume, sim, phases, id!) : 0;
+  const stopIfAsked = (nextDay: number, written: boolean) => {
+    if (!options.shouldStop?.()) return;
+    // Stopping writes the last finished day, so that no simulated day is lost.
+    if (cp && !written) cp.write(saveCheckpoint(sim, phases, id!, nextDay), nextDay);
+    throw new SimulationStopped(nextDay, s.days, cp !== undefined);
+  };
+  // A stop asked for while the population was being built stops before the first day.
+  stopIfAsked(firstDay, false);
   return {
     firstDay,
     afterDay(nextDay) {
       const due = cp !== undefined && nextDay % cp.everyDays === 0;
       if (due) cp.write(saveCheckpoint(sim, phases, id!, nextDay), nextDay);
-      if (options.shouldStop?.()) {
-        // Stopping writes the last finished day, so that no simulated day is lost.
-        if (cp && !due) cp.write(saveCheckpoint(sim, phases, id!, nextDay), nextDay);
-        throw new SimulationStopped(nextDay, s.days, cp !== undefined);
-      }
+      stopIfAsked(nextDay, due);
     },
   };
 }
