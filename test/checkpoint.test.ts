@@ -182,7 +182,7 @@ async function databaseDifferences(a: string, b: string): Promise<string[]> {
   }
 }
 
-test("SIGKILL at seeded moments, resume until done: run.duckdb and the summary equal the uninterrupted run's; the folder reads as incomplete in between", { timeout: 600_000 }, async () => {
+test("SIGKILL at seeded moments, resume until done: run.duckdb and the summary equal the uninterrupted run's; the folder reads as incomplete in between", { timeout: 600_000 }, async (t) => {
   const scenario = join(root, "scenarios/city-pilot.yaml");
   const args = ["--population", "40000", "--days", "240", "--seed", "11", "--quiet"];
   const days = 240, every = 15;
@@ -226,6 +226,7 @@ test("SIGKILL at seeded moments, resume until done: run.duckdb and the summary e
       if (!done) {
         child.kill("SIGKILL");
         kills++;
+        t.diagnostic(`${cmd[0]} killed ${delayMs} ms after checkpoint day ${target} was reached`);
       }
     }
     const code = await exited;

@@ -6,7 +6,8 @@
 // what the uninterrupted one drew. Everything else a phase holds is rebuilt from the scenario
 // and seed when the run is set up again. Arrays are found by walking the world's stores (as
 // stateBytesPerCitizen does) and copied back with .set() into the arrays the new world already
-// has, so this keeps working when the stores move to SharedArrayBuffers.
+// has, so this keeps working when the stores move to SharedArrayBuffers. Arrays that are still
+// as the world was built are saved as a fingerprint and checked, not copied.
 //
 // Layout: a magic line, a JSON header line (identity, day, payload size and sha256), then the
 // payload as v8.serialize output. The header can be read without the payload, and a file that
@@ -40,7 +41,7 @@ export interface CheckpointHeader extends CheckpointIdentity {
 }
 
 interface Payload {
-  world: Record<string, Record<string, NumericArray | NumericArray[]>>;
+  world: Record<string, NumericArray | { sha256: string }>;
   stores: Record<string, { data: Float64Array; stock: Float64Array }>;
   trail: Record<string, NumericArray>;
   phases: Record<string, unknown>;
@@ -72,34 +73,61 @@ export const identityOf = (s: Scenario, seed: number): CheckpointIdentity => ({
 const isArrayStore = (v: unknown): v is NumericArray | NumericArray[] =>
   ArrayBuffer.isView(v) || (Array.isArray(v) && v.length > 0 && v.every((x) => ArrayBuffer.isView(x)));
 
-/** Copies of every typed array (or array of typed arrays) held by `store`, by field name. */
-function copyArrays(store: object): Record<string, NumericArray | NumericArray[]> {
-  const out: Record<string, NumericArray | NumericArray[]> = {};
-  // slice() gives a copy on an ordinary ArrayBuffer, whatever the store's buffer is.
-  for (const [k, v] of Object.entries(store)) if (isArrayStore(v)) out[k] = Array.isArray(v) ? v.map((a) => a.slice()) : v.slice();
+/** Every typed array of the world by a stable name ("c.score", "c.trait.2", "g.adj", ...), found by walking its stores. */
+function worldArrays(sim: Sim): [string, NumericArray][] {
+  const out: [string, NumericArray][] = [];
+  const walk = (prefix: string, store: object) => {
+    for (const [k, v] of Object.entries(store)) {
+      if (!isArrayStore(v)) continue;
+      if (Array.isArray(v)) v.forEach((a, j) => out.push([`${prefix}${k}.${j}`, a]));
+      else out.push([`${prefix}${k}`, v]);
+    }
+  };
+  walk("c.", sim.c);
+  walk("g.", sim.g);
+  walk("", { regionWatch: sim.regionWatch });
   return out;
 }
 
-function setArrays(store: object, saved: Record<string, NumericArray | NumericArray[]> | undefined, what: string): void {
-  const live = copyTargets(store);
-  const names = Object.keys(live);
-  if (!saved || names.length !== Object.keys(saved).length || names.some((k) => !(k in saved))) {
-    throw new CheckpointError(`the checkpoint's ${what} arrays (${Object.keys(saved ?? {}).join(", ")}) are not this version's (${names.join(", ")})`);
-  }
-  for (const k of names) {
-    const dst = live[k], src = saved[k];
-    const pairs: [NumericArray, NumericArray][] = Array.isArray(dst)
-      ? (Array.isArray(src) && src.length === dst.length ? dst.map((d, j) => [d, src[j]]) : [])
-      : Array.isArray(src) ? [] : [[dst, src]];
-    if (!pairs.length || pairs.some(([d, s]) => d.length !== s.length || d.constructor !== s.constructor)) {
-      throw new CheckpointError(`the checkpoint's ${what}.${k} does not fit this run (length or type differs)`);
-    }
-    for (const [d, s] of pairs) d.set(s as never);
-  }
+const sha256 = (a: ArrayBufferView) => createHash("sha256").update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).digest("hex");
+
+/** Fingerprints of the world's arrays as built from the scenario and seed (see saveCheckpoint). */
+export function worldFingerprints(sim: Sim): Map<string, string> {
+  return new Map(worldArrays(sim).map(([name, a]) => [name, sha256(a)]));
 }
 
-const copyTargets = (store: object): Record<string, NumericArray | NumericArray[]> =>
-  Object.fromEntries(Object.entries(store).filter(([, v]) => isArrayStore(v))) as Record<string, NumericArray | NumericArray[]>;
+/**
+ * The world's arrays for a checkpoint: a copy of each, except those still as they were built
+ * (traits, households, the friendship graph's layout...), which are rebuilt from the seed on
+ * resume and so are saved as their fingerprint only: nearly half of the world, at the cost of
+ * hashing it, which is cheaper than copying it.
+ */
+function saveWorld(sim: Sim, built: Map<string, string> | undefined): Record<string, NumericArray | { sha256: string }> {
+  const out: Record<string, NumericArray | { sha256: string }> = {};
+  for (const [name, a] of worldArrays(sim)) {
+    const h = built?.get(name);
+    // slice() gives a copy on an ordinary ArrayBuffer, whatever the store's buffer is.
+    out[name] = h !== undefined && sha256(a) === h ? { sha256: h } : a.slice();
+  }
+  return out;
+}
+
+function restoreWorld(sim: Sim, saved: Record<string, NumericArray | { sha256: string }> | undefined): void {
+  const live = worldArrays(sim);
+  const names = live.map(([n]) => n);
+  if (!saved || names.length !== Object.keys(saved).length || names.some((n) => !(n in saved))) {
+    throw new CheckpointError(`the checkpoint's world arrays (${Object.keys(saved ?? {}).join(", ")}) are not this version's (${names.join(", ")})`);
+  }
+  for (const [name, dst] of live) {
+    const src = saved[name];
+    if (ArrayBuffer.isView(src)) {
+      if (src.length !== dst.length || src.constructor !== dst.constructor) throw new CheckpointError(`the checkpoint's ${name} does not fit this run (length or type differs)`);
+      dst.set(src as never);
+    } else if (src?.sha256 !== sha256(dst)) {
+      throw new CheckpointError(`the world built from the scenario and seed differs from the checkpoint's (${name}): was it written by another version of Credence?`);
+    }
+  }
+}
 
 /**
  * A metric store's running stocks and its rows of the finished days only: the store holds one
@@ -148,10 +176,13 @@ function phaseMap(phases: Phase[]): Map<string, Phase> {
   return m;
 }
 
-/** The run's state after `nextDay` days, as checkpoint bytes. Reads the state, never changes it. */
-export function saveCheckpoint(sim: Sim, phases: Phase[], id: CheckpointIdentity, nextDay: number): Uint8Array {
+/**
+ * The run's state after `nextDay` days, as checkpoint bytes. Reads the state, never changes it.
+ * `built`: worldFingerprints() of the freshly built world; arrays still equal to it are not copied.
+ */
+export function saveCheckpoint(sim: Sim, phases: Phase[], id: CheckpointIdentity, nextDay: number, built?: Map<string, string>): Uint8Array {
   const payload: Payload = {
-    world: { c: copyArrays(sim.c), g: copyArrays(sim.g), run: { regionWatch: sim.regionWatch.slice() } },
+    world: saveWorld(sim, built),
     stores: { metrics: finishedRows(sim.metrics, nextDay), global: finishedRows(sim.global, nextDay) },
     trail: saveColumns(sim.trail),
     phases: {},
@@ -223,9 +254,7 @@ export function restoreCheckpoint(bytes: Uint8Array, sim: Sim, phases: Phase[], 
   } catch (e) {
     throw new CheckpointError(`damaged checkpoint: ${(e as Error).message}`);
   }
-  setArrays(sim.c, p.world?.c, "citizens");
-  setArrays(sim.g, p.world?.g, "graph");
-  setArrays({ regionWatch: sim.regionWatch }, p.world?.run, "run");
+  restoreWorld(sim, p.world);
   setFinishedRows(sim.metrics, p.stores?.metrics, header.nextDay, "metrics");
   setFinishedRows(sim.global, p.stores?.global, header.nextDay, "global metrics");
   restoreColumns(sim.trail, p.trail);
@@ -253,11 +282,12 @@ export function checkpointer(s: Scenario, seed: number, sim: Sim, phases: Phase[
   if (cp && !(Number.isInteger(cp.everyDays) && cp.everyDays >= 1)) throw new RangeError(`checkpoint.everyDays is ${cp.everyDays}, expected a whole number >= 1`);
   const needsId = cp || options.resume;
   const id = needsId ? identityOf(s, seed) : undefined;
+  const built = cp ? worldFingerprints(sim) : undefined; // before a restore changes the world
   const firstDay = options.resume ? restoreCheckpoint(options.resume, sim, phases, id!) : 0;
   const stopIfAsked = (nextDay: number, written: boolean) => {
     if (!options.shouldStop?.()) return;
     // Stopping writes the last finished day, so that no simulated day is lost.
-    if (cp && !written) cp.write(saveCheckpoint(sim, phases, id!, nextDay), nextDay);
+    if (cp && !written) cp.write(saveCheckpoint(sim, phases, id!, nextDay, built), nextDay);
     throw new SimulationStopped(nextDay, s.days, cp !== undefined);
   };
   // A stop asked for while the population was being built stops before the first day.
@@ -266,7 +296,7 @@ export function checkpointer(s: Scenario, seed: number, sim: Sim, phases: Phase[
     firstDay,
     afterDay(nextDay) {
       const due = cp !== undefined && nextDay % cp.everyDays === 0;
-      if (due) cp.write(saveCheckpoint(sim, phases, id!, nextDay), nextDay);
+      if (due) cp.write(saveCheckpoint(sim, phases, id!, nextDay, built), nextDay);
       stopIfAsked(nextDay, due);
     },
   };
