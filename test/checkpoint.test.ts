@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -244,6 +244,9 @@ test("SIGKILL at seeded moments, resume until done: run.duckdb and the summary e
   const m = readManifest(out);
   assert.equal(m.status, "complete");
   assert.ok(!existsSync(join(out, "checkpoint.bin")), "the finished run keeps no checkpoint");
+  // What killed writers left (temporary files, half-written folders) was cleared by the resumes.
+  assert.deepEqual(readdirSync(dirname(out)), ["killed"]);
+  assert.deepEqual(readdirSync(out).sort(), ["manifest.json", "run.duckdb"]);
   const mr = readManifest(ref);
   assert.deepEqual(m.summary, mr.summary);
   assert.deepEqual(m.tables, mr.tables);

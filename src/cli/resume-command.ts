@@ -5,7 +5,7 @@ import type { Command } from "commander";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CheckpointError, identityOf, verifyCheckpoint } from "../engine/checkpoint.js";
-import { asInProgress, removeStaleTemporaries } from "../io/checkpoint-folder.js";
+import { asInProgress, removeLeftovers } from "../io/checkpoint-folder.js";
 import { readManifest } from "../io/run-folder.js";
 import { parseScenario, ScenarioError } from "../scenario/load.js";
 import { runLimitProblems } from "../scenario/limits.js";
@@ -56,7 +56,7 @@ async function resumeCommand(dir: string, opts: { json?: boolean; quiet?: boolea
       throw new CliError(`cannot resume ${run}: ${join(run, inProgress.checkpoint.file)}: ${e.message}. Start the run again with credence run.`);
     }
   }
-  removeStaleTemporaries(outDir, inProgress);
+  removeLeftovers(outDir);
   return simulateAndWrite({
     scenario,
     seed: inProgress.seed,

@@ -9,8 +9,8 @@
 // has, so this keeps working when the stores move to SharedArrayBuffers. Arrays that are still
 // as the world was built are saved as a fingerprint and checked, not copied.
 //
-// Layout: a magic line, a JSON header line (identity, day, payload size and sha256), then the
-// payload as v8.serialize output. The header can be read without the payload, and a file that
+// Layout: a magic line, a JSON header line (identity, day, payload size and sha256) padded to
+// 1 KiB, then the payload in v8's serialization format. The header can be read without the payload, and a file that
 // was cut short or altered fails its checksum instead of restoring garbage.
 import { createHash } from "node:crypto";
 import v8 from "node:v8";
@@ -22,6 +22,8 @@ import type { DailyCounters } from "../metrics/daily.js";
 import type { SimulateOptions } from "./result.js";
 
 const MAGIC = "credence-checkpoint\n";
+/** The marker and the header line, padded: the state follows at this offset. */
+const HEAD_BYTES = 1024;
 export const CHECKPOINT_FORMAT = 1;
 
 /** What a checkpoint belongs to: it restores only into a run with the same four. */
@@ -106,8 +108,8 @@ function saveWorld(sim: Sim, built: Map<string, string> | undefined): Record<str
   const out: Record<string, NumericArray | { sha256: string }> = {};
   for (const [name, a] of worldArrays(sim)) {
     const h = built?.get(name);
-    // slice() gives a copy on an ordinary ArrayBuffer, whatever the store's buffer is.
-    out[name] = h !== undefined && sha256(a) === h ? { sha256: h } : a.slice();
+    // No copy needed: v8's serializer copies a view's bytes, whatever its buffer (shared or not).
+    out[name] = h !== undefined && sha256(a) === h ? { sha256: h } : a;
   }
   return out;
 }
@@ -135,7 +137,7 @@ function restoreWorld(sim: Sim, saved: Record<string, NumericArray | { sha256: s
  * early in a long run with many cells would otherwise be zeros).
  */
 function finishedRows(store: DailyCounters, nextDay: number): { data: Float64Array; stock: Float64Array } {
-  return { data: store.data.slice(0, (store.data.length / store.days) * nextDay), stock: store.stock.slice() };
+  return { data: store.data.subarray(0, (store.data.length / store.days) * nextDay), stock: store.stock };
 }
 
 function setFinishedRows(store: DailyCounters, saved: { data: Float64Array; stock: Float64Array } | undefined, nextDay: number, what: string): void {
@@ -147,10 +149,10 @@ function setFinishedRows(store: DailyCounters, saved: { data: Float64Array; stoc
   store.stock.set(saved.stock);
 }
 
-/** Copies of the filled part of every growable column of `holder` (an event log), by field name. */
+/** The filled part of every growable column of `holder` (an event log), by field name (views: serialize at once). */
 export function saveColumns(holder: object): Record<string, NumericArray> {
   const out: Record<string, NumericArray> = {};
-  for (const [k, v] of Object.entries(holder)) if (v instanceof GrowableColumn) out[k] = v.view().slice();
+  for (const [k, v] of Object.entries(holder)) if (v instanceof GrowableColumn) out[k] = v.view();
   return out;
 }
 
@@ -188,18 +190,24 @@ export function saveCheckpoint(sim: Sim, phases: Phase[], id: CheckpointIdentity
     phases: {},
   };
   for (const [name, p] of phaseMap(phases)) if (p.state) payload.phases[name] = p.state.save();
-  const body = v8.serialize(payload);
+  // The state is serialized behind room left for the header, which is filled in once the
+  // state's size and checksum are known: no second copy of a buffer that can be 100 MB.
+  const ser = new v8.DefaultSerializer();
+  ser.writeRawBytes(new Uint8Array(HEAD_BYTES));
+  ser.writeHeader();
+  ser.writeValue(payload);
+  const out = ser.releaseBuffer();
+  const body = out.subarray(HEAD_BYTES);
   const header: CheckpointHeader = {
     format: CHECKPOINT_FORMAT, ...id, nextDay,
     payloadBytes: body.byteLength,
     payloadSha256: createHash("sha256").update(body).digest("hex"),
   };
-  // One buffer of its own (not a pooled slice), so that it can be transferred between threads.
-  const head = Buffer.from(MAGIC + JSON.stringify(header) + "\n");
-  const out = new Uint8Array(new ArrayBuffer(head.byteLength + body.byteLength));
-  out.set(head, 0);
-  out.set(body, head.byteLength);
-  return out;
+  const head = MAGIC + JSON.stringify(header);
+  if (Buffer.byteLength(head) >= HEAD_BYTES) throw new Error(`checkpoint header longer than ${HEAD_BYTES} bytes`);
+  out.write(head.padEnd(HEAD_BYTES - 1, " ") + "\n", 0, "utf8");
+  // A plain Uint8Array, not the Buffer: Buffer's slice() is a view, and callers expect a copy.
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
 /** The header of checkpoint bytes, without reading the payload. */
@@ -209,7 +217,7 @@ export function readCheckpointHeader(bytes: Uint8Array): CheckpointHeader {
   const end = bytes.indexOf(10, MAGIC.length); // the header's newline
   let header: CheckpointHeader;
   try {
-    if (end < 0 || end - MAGIC.length > 65_536) throw new Error("no header line");
+    if (end !== HEAD_BYTES - 1) throw new Error("no header line");
     header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + MAGIC.length, end - MAGIC.length).toString("utf8")) as CheckpointHeader;
   } catch (e) {
     throw new CheckpointError(`damaged checkpoint: unreadable header (${(e as Error).message})`);
@@ -237,7 +245,7 @@ export function verifyCheckpoint(bytes: Uint8Array, id: CheckpointIdentity): { h
   const mismatch = identityMismatch(header, id);
   if (mismatch) throw new CheckpointError(mismatch);
   if (header.nextDay > id.days) throw new CheckpointError(`damaged checkpoint: day ${header.nextDay} is past the run's ${id.days} days`);
-  const body = bytes.subarray(bytes.indexOf(10, MAGIC.length) + 1);
+  const body = bytes.subarray(HEAD_BYTES);
   if (body.byteLength !== header.payloadBytes) {
     throw new CheckpointError(`damaged checkpoint: ${body.byteLength} bytes of state, the header says ${header.payloadBytes} (cut short?)`);
   }

@@ -62,8 +62,28 @@ export function asInProgress(m: Manifest | InProgressManifest): InProgressManife
   return ok ? (x as InProgressManifest) : null;
 }
 
-/** Removes temporary files that killed writers left beside the checkpoint (`checkpoint.bin.tmp-<pid>-*`). */
-export function removeStaleTemporaries(dir: string, manifest: InProgressManifest): void {
-  const prefix = `${manifest.checkpoint.file}.tmp-`;
-  for (const f of fs.readdirSync(dir)) if (f.startsWith(prefix)) fs.rmSync(path.join(dir, f), { force: true });
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM"; // exists, owned by someone else
+  }
+};
+
+/**
+ * Removes what writers killed mid-write left behind, and only theirs (a process with that id
+ * is gone): temporary files in the folder (`<file>.tmp-<pid>-*`, see io/atomic.ts) and
+ * half-written final folders beside it (`<folder>.partial-<pid>-*`, see io/run-folder.ts).
+ */
+export function removeLeftovers(dir: string): void {
+  const remove = (folder: string, pattern: RegExp) => {
+    for (const f of fs.readdirSync(folder)) {
+      const m = pattern.exec(f);
+      if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) fs.rmSync(path.join(folder, f), { recursive: true, force: true });
+    }
+  };
+  remove(dir, /\.tmp-(\d+)-[0-9a-f]+$/);
+  const name = path.basename(dir).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  remove(path.dirname(dir), new RegExp(`^${name}\\.partial-(\\d+)-[0-9a-f]+$`));
 }
