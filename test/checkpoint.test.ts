@@ -339,6 +339,12 @@ test("resume refuses what it cannot continue: a complete run, a run without chec
   assert.match(r.stderr, /the checkpoint belongs to another run: seed 2 \(this run 1\)/);
 
   writeFileSync(join(cp, "checkpoint.bin"), bytes);
+  writeFileSync(join(cp, "manifest.json"), JSON.stringify({ ...manifest, version: "0.0.1-elsewhere" }));
+  r = credence(["resume", cp]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /was started by Credence 0\.0\.1-elsewhere; this is .*, which cannot promise to continue it identically/);
+
+  writeFileSync(join(cp, "manifest.json"), JSON.stringify(manifest));
   r = credence(["resume", cp, "--quiet"]);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(readManifest(cp).summary, uninterrupted);

@@ -28,6 +28,10 @@ async function resumeCommand(dir: string, opts: { json?: boolean; quiet?: boolea
   if (!inProgress) {
     throw new CliError(`${run} is incomplete (${m.reason ?? "no reason recorded"}) but has no checkpoints: it was not run with --checkpoint-every; run it again with credence run`);
   }
+  if (inProgress.version !== version) {
+    // The same layout does not mean the same model: only the version that started a run promises to finish it identically.
+    throw new CliError(`${run} was started by Credence ${inProgress.version}; this is ${version}, which cannot promise to continue it identically. Resume it with Credence ${inProgress.version}, or run it again.`);
+  }
   let scenario;
   try {
     const source = `${join(run, "manifest.json")} (scenario)`;

@@ -91,7 +91,7 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
     stats: {
       wallSeconds: elapsed(),
       simulateSeconds,
-      agentDaysPerSecond: (s.population.size * s.days) / simulateSeconds,
+      agentDaysPerSecond: (s.population.size * (s.days - cp.firstDay)) / simulateSeconds,
       eventsPerSecond: observations / simulateSeconds,
       stateBytesPerCitizen: stateBytesPerCitizen(sim),
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
