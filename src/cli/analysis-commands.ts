@@ -87,9 +87,9 @@ async function sideSummaries(arg: string, opts: CompareOpts, pool: ReturnType<ty
     : readdirSync(arg).map((e) => join(arg, e)).filter((p) => existsSync(join(p, "manifest.json"))).sort();
   const summaries: Summary[] = [];
   for (const f of folders) {
-    const m = readManifest(f);
+    const m = readManifest(f, { allowIncomplete: true }); // an interrupted run among replicates is skipped, not fatal
     if (m.status !== "complete" || !m.summary) {
-      process.stderr.write(`credence: skipping ${displayPath(f)}: not a complete run (${m.status})\n`);
+      process.stderr.write(`credence: skipping ${displayPath(f)}: not a complete run (${m.status}${m.reason ? `: ${m.reason}` : ""})\n`);
       continue;
     }
     summaries.push(m.summary);

@@ -18,6 +18,12 @@ export interface SimulateOptions {
   threads?: number;
   /** Called after every simulated day (and once before day 0 with day = 0). */
   onProgress?: (p: Progress) => void;
+  /** Hand over a checkpoint (engine/checkpoint.ts) after every `everyDays` finished days. */
+  checkpoint?: { everyDays: number; write(bytes: Uint8Array, nextDay: number): void };
+  /** Checkpoint bytes to continue from, instead of starting at day 0. */
+  resume?: Uint8Array;
+  /** Asked after every finished day; true stops the run with SimulationStopped (after a checkpoint, if checkpointing). */
+  shouldStop?: () => boolean;
 }
 
 export interface Progress {

@@ -7,6 +7,7 @@ import { parseScenario } from "../scenario/load.js";
 import type { RunResult, SimulateOptions, Progress } from "./result.js";
 import { stateBytesPerCitizen } from "./world.js";
 import { ShardPool } from "./shard-pool.js";
+import { checkpointer } from "./checkpoint.js";
 import { createWorld } from "../model/population.js";
 import { createSim, type Phase } from "../model/context.js";
 import { watchPhase, observationPhase } from "../model/observation.js";
@@ -64,9 +65,12 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
   const tSim = performance.now();
   let observations = 0;
   const phaseMs = new Float64Array(phases.length);
+  let firstDay = 0;
   shards.start();
   try {
-    for (let day = 0; day < s.days; day++) {
+    const cp = checkpointer(s, seed, sim, phases, options);
+    firstDay = cp.firstDay;
+    for (let day = cp.firstDay; day < s.days; day++) {
       sim.day = day;
       for (let k = 0; k < phases.length; k++) {
         const t = performance.now();
@@ -77,6 +81,7 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
       sim.metrics.snapshot(day);
       sim.global.snapshot(day);
       report("simulate", day + 1, sim.dates[day]);
+      cp.afterDay(day + 1);
     }
   } finally {
     shards.close();
@@ -104,7 +109,7 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
     stats: {
       wallSeconds: elapsed(),
       simulateSeconds,
-      agentDaysPerSecond: (s.population.size * s.days) / simulateSeconds,
+      agentDaysPerSecond: (s.population.size * (s.days - firstDay)) / simulateSeconds,
       eventsPerSecond: observations / simulateSeconds,
       stateBytesPerCitizen: stateBytesPerCitizen(sim),
       peakRssBytes: process.resourceUsage().maxRSS * 1024,

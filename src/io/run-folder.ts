@@ -5,12 +5,13 @@
 // is), then run.duckdb, then the final manifest (status "complete", renamed into place).
 // Only then does the folder take the place of `<outDir>`. A previous run at `<outDir>` is
 // moved aside and deleted after the swap; a folder that is not a run is never touched.
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type { RunResult, RunStats, Summary } from "../engine/result.js";
 import type { Scenario } from "../scenario/schema.js";
 import { writeTables } from "./duckdb.js";
+import { scenarioHash } from "../scenario/hash.js";
 
 export const MANIFEST_FILE = "manifest.json";
 export const DATABASE_FILE = "run.duckdb";
@@ -46,35 +47,7 @@ export interface Manifest {
   platform: string;
 }
 
-// ---------------------------------------------------------------------------------------
-// Canonical JSON
-
-/** JSON with object keys sorted recursively (arrays keep their order); no whitespace. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value)) ?? "null";
-}
-
-function sortKeys(value: unknown): unknown {
-  if (value !== null && typeof value === "object") {
-    const withJson = value as { toJSON?: () => unknown };
-    if (typeof withJson.toJSON === "function") return sortKeys(withJson.toJSON());
-    if (Array.isArray(value)) return value.map((v) => (v === undefined || typeof v === "function" ? null : sortKeys(v)));
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value).sort()) {
-      const v = (value as Record<string, unknown>)[key];
-      if (v === undefined || typeof v === "function" || typeof v === "symbol") continue;
-      out[key] = sortKeys(v);
-    }
-    return out;
-  }
-  if (typeof value === "bigint") return value.toString();
-  return value;
-}
-
-/** sha256 hex of canonicalJson(scenario): equal for equal scenarios whatever their key order. */
-export function scenarioHash(scenario: unknown): string {
-  return createHash("sha256").update(canonicalJson(scenario)).digest("hex");
-}
+export { canonicalJson, scenarioHash } from "../scenario/hash.js";
 
 // ---------------------------------------------------------------------------------------
 // Writing

@@ -47,6 +47,12 @@ export class GrowableColumn<T extends NumericArray> {
   view(): T {
     return this.data.subarray(0, this.length) as T;
   }
+  /** Replace the contents with `values` (restoring a checkpoint). */
+  assign(values: ArrayLike<number>): void {
+    this.data = this.make(Math.max(1024, values.length));
+    this.data.set(values as never);
+    this.length = values.length;
+  }
 }
 
 // Only these two element types are ever grown: push() then sees two array shapes at most and

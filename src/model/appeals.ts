@@ -7,6 +7,7 @@ import { int32Column } from "../io/table.js";
 import { EV, DT } from "../metrics/trail.js";
 import { changeScoreRecorded, record, type Phase, type Sim } from "./context.js";
 import type { Lists } from "./lists.js";
+import { restoreColumns, saveColumns } from "../engine/checkpoint.js";
 
 export class AppealLog {
   agent = int32Column();
@@ -96,6 +97,15 @@ export function appealsPhase(sim: Sim, lists: Lists): Phase & { log: AppealLog; 
     name: "appeals",
     log,
     queued: () => queues.reduce((n, q) => n + q.agent.length - q.head, 0),
+    // fileRng is a per-day cache (reseeded on the first filing of a day): nothing to keep.
+    state: {
+      save: () => ({ log: saveColumns(log), queues }),
+      restore(saved) {
+        const v = saved as { log: unknown; queues: Queue[] };
+        restoreColumns(log, v.log);
+        queues.forEach((q, k) => Object.assign(q, v.queues[k]));
+      },
+    },
     day(sim) {
       if (!on) return;
       const rng = sim.streams.appeals.at(sim.day, 0);

@@ -4,6 +4,7 @@ import { int32Column, float64Column } from "../io/table.js";
 import { initialDegree } from "./graph.js";
 import type { Phase, Sim } from "./context.js";
 import type { DenseSet } from "./consequences.js";
+import { restoreColumns, saveColumns } from "../engine/checkpoint.js";
 
 export class Distribution {
   day = int32Column();
@@ -47,6 +48,10 @@ export function collectPhase(sim: Sim, sets: { blacklisted: DenseSet; redlisted:
   return {
     name: "collect",
     distribution,
+    state: {
+      save: () => saveColumns(distribution),
+      restore: (saved) => restoreColumns(distribution, saved),
+    },
     day(sim) {
       for (let cell = 0; cell < sim.cells; cell++) for (const k of stocks) M.setStock(cell, k, 0);
       for (const i of sets.blacklisted.items) {

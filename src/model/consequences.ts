@@ -27,6 +27,11 @@ export class DenseSet {
   get size(): number {
     return this.items.length;
   }
+  /** Replace the contents, in this order (restoring a checkpoint: iteration order decides draws). */
+  assign(items: number[]): void {
+    this.items = items.slice();
+    this.pos = new Map(items.map((i, p) => [i, p]));
+  }
 }
 
 export function consequencesPhase(sim: Sim): Phase & { blacklisted: DenseSet; redlisted: DenseSet } {
@@ -84,6 +89,13 @@ export function consequencesPhase(sim: Sim): Phase & { blacklisted: DenseSet; re
     name: "consequences",
     blacklisted,
     redlisted,
+    state: {
+      save: () => [sanctioned, privileged, blacklisted, redlisted].map((set) => set.items),
+      restore(saved) {
+        const v = saved as number[][];
+        [sanctioned, privileged, blacklisted, redlisted].forEach((set, k) => set.assign(v[k]));
+      },
+    },
     day(sim) {
       const day = sim.day;
       if (day === 0) for (let i = 0; i < sim.n; i++) M.addStock(c.cell[i], INCOME_SUM, c.income[i]);

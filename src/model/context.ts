@@ -15,6 +15,17 @@ import { Trail, type TrailRow } from "../metrics/trail.js";
 export interface Phase {
   name: string;
   day(sim: Sim): void;
+  /** What the phase carries from one day to the next outside the world's arrays (see engine/checkpoint.ts). */
+  state?: PhaseState;
+}
+
+/**
+ * A phase's own state as structured-clone-able values (serialized at once, so live references
+ * are fine), and its restoration into a phase freshly built for the same scenario and seed.
+ */
+export interface PhaseState {
+  save(): unknown;
+  restore(saved: unknown): void;
 }
 
 export interface BehaviourInfo {

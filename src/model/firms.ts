@@ -5,6 +5,7 @@ import { NO_DAY } from "../engine/world.js";
 import { float64Column, int32Column } from "../io/table.js";
 import { DT } from "../metrics/trail.js";
 import type { Phase, Sim } from "./context.js";
+import { restoreColumns, saveColumns } from "../engine/checkpoint.js";
 
 const BLOCK = 65536;
 const RECOVERY_EVERY = 30;
@@ -72,6 +73,16 @@ export function firmsPhase(sim: Sim): Phase & { firms: Firms } {
   return {
     name: "firms",
     firms: { n, score, representative, listed, log, gradeOf },
+    // Representatives and propensities are drawn again from the seed when the phase is built.
+    state: {
+      save: () => ({ score, listed, log: saveColumns(log) }),
+      restore(saved) {
+        const v = saved as { score: Float32Array; listed: Uint8Array; log: unknown };
+        score.set(v.score);
+        listed.set(v.listed);
+        restoreColumns(log, v.log);
+      },
+    },
     day(sim) {
       if (!n) return;
       const day = sim.day;

@@ -44,6 +44,8 @@ export interface ShardResult {
 export interface ShardRunner {
   readonly shards: Shard[];
   run(task: Task | ((shard: Shard) => Task)): ShardResult[];
+  saveState(day: number): KernelState[];
+  restoreState(day: number, state: KernelState[]): void;
 }
 
 /** A shard's kernels over its core; returns the function that runs one task. */

@@ -5,6 +5,7 @@ import type { ListRule } from "../scenario/schema.js";
 import { int32Column } from "../io/table.js";
 import { EV, DT, TRUE } from "../metrics/trail.js";
 import { record, type Phase, type Sim } from "./context.js";
+import { restoreColumns, saveColumns } from "../engine/checkpoint.js";
 
 export interface ListState {
   index: number;
@@ -191,6 +192,24 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
   return {
     name: "lists",
     lists,
+    state: {
+      save: () => ({
+        log: saveColumns(log),
+        states: states.map((L) => ({
+          members: L.members, since: L.since, reason: L.reason, wrongful: L.wrongful, viaAssoc: L.viaAssoc, paidDay: L.paidDay,
+          everListed: L.everListed, exited: L.exited,
+        })),
+      }),
+      restore(saved) {
+        const v = saved as { log: unknown; states: Pick<ListState, "members" | "since" | "reason" | "wrongful" | "viaAssoc" | "paidDay" | "everListed" | "exited">[] };
+        restoreColumns(log, v.log);
+        states.forEach((L, k) => {
+          // Member order is kept: the daily review walks it, drawing in that order.
+          Object.assign(L, v.states[k]);
+          L.pos = new Map(L.members.map((i, p) => [i, p]));
+        });
+      },
+    },
     day(sim) {
       for (const L of states) review(L);
       const obs = sim.obs;

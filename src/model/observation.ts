@@ -68,6 +68,7 @@ export function watchPhase(sim: Sim): WatchPhase {
     },
     // Filled by the observation phase: recorded offences per region feed the next reallocation.
     recorded,
+    state: { save: () => recorded, restore: (saved) => recorded.set(saved as Float64Array) },
   };
 }
 

@@ -7,7 +7,7 @@ import { QUANTUM } from "../metrics/daily.js";
 import { BLOCK_SHIFT, shardOwners, type Shard } from "../engine/shards.js";
 import { SAMPLED } from "../engine/world.js";
 import { changeErrorFree, changeScore, changeScoreRecorded, markTouched, type Core, type ObsColumns, type Phase, type Sim } from "./context.js";
-import type { ShardRunner } from "./kernels.js";
+import type { KernelState, ShardRunner } from "./kernels.js";
 
 const PERIODIC_DAYS = 30; // decay is applied monthly: cheap, and finer than any published rule
 
@@ -285,6 +285,12 @@ export function scoringPhase(sim: Sim, shards: ShardRunner): Phase {
 
   return {
     name: "scoring",
+    // Pending expiry lives in the shards (possibly other threads); saved with any number of
+    // shards, it is restored onto any number.
+    state: {
+      save: () => shards.saveState(sim.day),
+      restore: (saved) => shards.restoreState(sim.day, saved as KernelState[]),
+    },
     day(sim) {
       const day = sim.day;
       if (day === 0) for (let cell = 0; cell < sim.cells; cell++) M.setStock(cell, SCORE_SUM, sim.cellPopulation[cell] * sc.initial);

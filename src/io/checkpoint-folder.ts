@@ -1,0 +1,89 @@
+// The run folder of a checkpointed run while it is being simulated: manifest.json says
+// "incomplete" (with the day of the last checkpoint and how to resume) from the start, and
+// checkpoint.bin holds the last checkpoint. A kill at any moment leaves either the previous
+// checkpoint or the new one, never half of one (both files are written with the atomic
+// writer). When the run finishes, writeRunFolder swaps the complete run in its place.
+import fs from "node:fs";
+import path from "node:path";
+import type { Scenario } from "../scenario/schema.js";
+import { writeFileAtomic } from "./atomic.js";
+import { DATABASE_FILE, MANIFEST_FILE, type Manifest } from "./run-folder.js";
+
+export const CHECKPOINT_FILE = "checkpoint.bin";
+
+export interface InProgressManifest {
+  status: "incomplete";
+  reason: string;
+  name: string;
+  /** The scenario as resolved: what `credence resume` runs. */
+  scenario: Scenario;
+  scenarioHash: string;
+  scenarioPath?: string;
+  seed: number;
+  version: string;
+  population: number;
+  days: number;
+  startDate: string;
+  createdAt: string;
+  checkpoint: {
+    file: string;
+    everyDays: number;
+    /** Days simulated when the last checkpoint was taken (null: none yet). */
+    day: number | null;
+  };
+}
+
+const writeManifest = (dir: string, m: InProgressManifest) =>
+  writeFileAtomic(path.join(dir, MANIFEST_FILE), JSON.stringify(m, null, 2) + "\n");
+
+/**
+ * Makes `dir` the folder of a checkpointed run that is starting: first the manifest (so that
+ * the folder never says "complete" again), then what a previous run left there is removed.
+ */
+export function startCheckpointFolder(dir: string, manifest: InProgressManifest): void {
+  fs.mkdirSync(dir, { recursive: true });
+  writeManifest(dir, manifest);
+  for (const f of [DATABASE_FILE, `${DATABASE_FILE}.wal`, CHECKPOINT_FILE]) fs.rmSync(path.join(dir, f), { force: true });
+}
+
+/** Saves a checkpoint, then the manifest that names its day. */
+export function saveCheckpointFile(dir: string, bytes: Uint8Array, manifest: InProgressManifest): void {
+  writeFileAtomic(path.join(dir, manifest.checkpoint.file), bytes);
+  writeManifest(dir, manifest);
+}
+
+/** The in-progress manifest of a checkpointed run, or null when `m` is not one. */
+export function asInProgress(m: Manifest | InProgressManifest): InProgressManifest | null {
+  const x = m as Partial<InProgressManifest>;
+  const cp = x.checkpoint;
+  const ok = x.status === "incomplete" && typeof x.scenario === "object" && x.scenario !== null && Number.isInteger(x.seed) &&
+    typeof cp === "object" && cp !== null && Number.isInteger(cp.everyDays) && cp.everyDays >= 1 &&
+    typeof cp.file === "string" && path.basename(cp.file) === cp.file;
+  return ok ? (x as InProgressManifest) : null;
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM"; // exists, owned by someone else
+  }
+};
+
+/**
+ * Removes what writers killed mid-write left behind, and only theirs (a process with that id
+ * is gone): temporary files in the folder (`<file>.tmp-<pid>-*`, see io/atomic.ts) and
+ * half-written final folders beside it (`<folder>.partial-<pid>-*`, see io/run-folder.ts).
+ */
+export function removeLeftovers(dir: string): void {
+  const remove = (folder: string, pattern: RegExp) => {
+    for (const f of fs.readdirSync(folder)) {
+      const m = pattern.exec(f);
+      if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) fs.rmSync(path.join(folder, f), { recursive: true, force: true });
+    }
+  };
+  remove(dir, /\.tmp-(\d+)-[0-9a-f]+$/);
+  const name = path.basename(dir).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  remove(path.dirname(dir), new RegExp(`^${name}\\.partial-(\\d+)-[0-9a-f]+$`));
+}
