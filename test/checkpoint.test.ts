@@ -91,6 +91,12 @@ test("resume from a checkpoint after day 0, a day between checkpoints, or the la
     const resumed = simulate(s, { ...opts, resume: bytes });
     assert.equal(difference(plain, resumed), null, `resumed after day ${day}`);
   }
+
+  // A checkpoint taken on 3 threads resumes on 1, and one taken on 1 resumes on 2: the shards'
+  // pending expiry is handed over whole and shared out again.
+  const onThree = runAndStop(s, { ...opts, threads: 3 }, 30, 47);
+  assert.equal(difference(plain, simulate(s, { ...opts, threads: 1, resume: onThree.checkpoints.get(47)! })), null, "3 threads, then 1");
+  assert.equal(difference(plain, simulate(s, { ...opts, threads: 2, resume: between.checkpoints.get(47)! })), null, "1 thread, then 2");
 });
 
 test("property: stopped or killed at any day with any checkpoint interval, then resumed (perhaps stopped again), the run is unchanged", { timeout: 300_000 }, () => {
