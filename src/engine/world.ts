@@ -8,6 +8,21 @@ export const FEMALE = 1, URBAN = 2, INFORMANT = 4, PARTY = 8, SAMPLED = 16;
 
 export const NO_DAY = -1_000_000;
 
+/**
+ * The values a citizen's hazard bound can take: 0, then 255 steps of 2^(1/16) up to 1. A bound
+ * only has to be at least the hazard, and a byte read per citizen-day instead of four halves what
+ * the behaviour loop streams from memory; it costs at most 4.4% more exact-hazard evaluations.
+ */
+export const HAZARD_BOUND = Float64Array.from({ length: 256 }, (_, k) => (k === 0 ? 0 : 2 ** ((k - 255) / 16)));
+
+/** The smallest code whose bound is at least h. */
+export function hazardBoundCode(h: number): number {
+  if (!(h > 0)) return 0;
+  let k = Math.min(255, Math.max(1, Math.ceil(255 + 16 * Math.log2(h))));
+  while (k < 255 && HAZARD_BOUND[k] < h) k++;
+  return k;
+}
+
 export interface Citizens {
   n: number;
   /** Region-major order: the citizens of a region, and of a household, are contiguous ids. */
@@ -37,10 +52,8 @@ export interface Citizens {
   /** Blacklisted firms this person legally represents. */
   firmRestrictions: Uint8Array;
   blockedCount: Uint8Array;
-  /** Upper bound of the daily hazard of any act (see model/behaviour.ts). */
-  hazardBound: Float32Array;
-  /** Day on which the citizen was last queued for the lists' score check (dedups that queue). */
-  touchedDay: Int32Array;
+  /** Upper bound of the daily hazard of any act, as a code into HAZARD_BOUND (see model/behaviour.ts). */
+  hazardBound: Uint8Array;
 }
 
 export interface Graph {

@@ -11,6 +11,7 @@
 // the chilling baseline.
 import { BEHAVIOUR_CLASSES, type Scenario } from "../scenario/schema.js";
 import { BLOCK, type Shard } from "../engine/shards.js";
+import { HAZARD_BOUND, hazardBoundCode } from "../engine/world.js";
 import { EV, DT } from "../metrics/trail.js";
 import { CHANNEL, CLASS, record, type Core, type Phase, type Sim } from "./context.js";
 import type { ShardRunner } from "./kernels.js";
@@ -64,7 +65,7 @@ export function behaviourPhase(sim: Sim, shards: ShardRunner): Phase {
   for (let i = 0; i < sim.n; i++) {
     let h = 0;
     for (let k = 0; k < C; k++) h += sim.c.trait[k][i] * upper[k] * (k === CLASS.financial ? stressOf(sim.c.incomeBase[i] * worstIncome) : 1);
-    bound[i] = h * 1.0001; // rounding margin: the bound must never be below the exact hazard
+    bound[i] = hazardBoundCode(h * 1.0001); // rounding margin: the bound must never be below the exact hazard
   }
 
   return {
@@ -140,7 +141,7 @@ export function behaviourKernel(core: Core, shard: Shard): (day: number) => void
       const end = Math.min(shard.hi, (block + 1) * BLOCK);
       for (let i = block * BLOCK; i < end; i++) {
         const u = rng.next();
-        if (u >= bound[i]) continue;
+        if (u >= HAZARD_BOUND[bound[i]]) continue;
         const row = cell[i] * 2 + (lastPenalty[i] > alarmAfter ? 1 : 0);
         const r = row * C;
         const stress = stressOf(income[i]);

@@ -211,13 +211,11 @@ export function changeScore(sim: Core, i: number, delta: number, scoreSum: numbe
  * Queue a citizen whose score just changed for the lists' entry check, only if the score now
  * lies where some list could take them: most changes are far from every threshold, and
  * checking them later, after the day's work has left the cache, cost more than the change.
+ * A citizen may be queued more than once a day; the lists phase sorts the queue and skips repeats.
  */
 export function markTouched(sim: Core, i: number): void {
   const v = sim.c.score[i];
-  if ((v < sim.listBelow || v >= sim.listAtLeast) && sim.c.touchedDay[i] !== sim.day) {
-    sim.c.touchedDay[i] = sim.day;
-    sim.touched.push(i);
-  }
+  if (v < sim.listBelow || v >= sim.listAtLeast) sim.touched.push(i);
 }
 
 /** changeScore, then the trail row for a sampled citizen. */

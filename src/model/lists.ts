@@ -223,9 +223,9 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
       if (sim.allTouched) {
         for (let i = 0; i < sim.n; i++) checkScore(i);
       } else {
-        // In citizen order: shards gather them in parallel, and entry order drives later draws.
+        // In citizen order, once each: shards gather them in parallel, and entry order drives later draws.
         const t = sim.touched.view().sort();
-        for (let k = 0; k < t.length; k++) checkScore(t[k]);
+        for (let k = 0; k < t.length; k++) if (k === 0 || t[k] !== t[k - 1]) checkScore(t[k]);
       }
     },
   };

@@ -57,8 +57,7 @@ export function createWorld(s: Scenario, seed: number): World {
     privilegeMask: sharedArray(Uint16Array, n),
     firmRestrictions: sharedArray(Uint8Array, n),
     blockedCount: sharedArray(Uint8Array, n),
-    hazardBound: sharedArray(Float32Array, n),
-    touchedDay: sharedArray(Int32Array, n).fill(NO_DAY),
+    hazardBound: sharedArray(Uint8Array, n),
   };
 
   const pop = s.population;

@@ -86,31 +86,73 @@ export function scoringKernel(core: Core, shards: Shard[]) {
   const expiring = new Map<number, Expiring>();
   const expiryOn = sc.expiryDays > 0;
 
+  const newExpiring = (): Expiring => ({ agent: int32Column(), amount: float64Column(), errorFree: float64Column(), assoc: float64Column() });
+  // Everything scheduled on one day falls due on the same day: keep that day's bucket at hand.
+  let dueDay = -1;
+  let dueBucket: Expiring | undefined;
+
   function scheduleExpiry(i: number, amount: number, errorFree: number, assocAmount: number): void {
     if (!expiryOn || (amount === 0 && errorFree === 0)) return;
     const due = core.day + sc.expiryDays;
     if (due >= core.days) return;
-    let e = expiring.get(due);
-    if (!e) expiring.set(due, (e = { agent: int32Column(), amount: float64Column(), errorFree: float64Column(), assoc: float64Column() }));
+    if (due !== dueDay) {
+      dueDay = due;
+      dueBucket = expiring.get(due);
+      if (!dueBucket) expiring.set(due, (dueBucket = newExpiring()));
+    }
+    const e = dueBucket!;
     e.agent.push(i);
     e.amount.push(amount);
     e.errorFree.push(errorFree);
     e.assoc.push(assocAmount);
   }
 
+  // Association is the hottest score change (about ten charges per penalty, each expiring later):
+  // charges and expiry update the scores in tight loops, with counts kept in per-cell
+  // accumulators (in quanta, exactly as ShardCounters would round them) and added once a day.
+  const chargesToday = new Float64Array(core.cells);
+  const pointsToday = new Float64Array(core.cells);
+  const scoreToday = new Float64Array(core.cells);
+
+  function flushCounts(): void {
+    for (let ce = 0; ce < core.cells; ce++) {
+      if (chargesToday[ce]) M.add(core.day, ce, ASSOC_CHARGES, chargesToday[ce]);
+      if (pointsToday[ce]) M.add(core.day, ce, ASSOC_POINTS, pointsToday[ce] / QUANTUM);
+      if (scoreToday[ce]) M.addStock(ce, SCORE_SUM, scoreToday[ce] / QUANTUM);
+    }
+    chargesToday.fill(0);
+    pointsToday.fill(0);
+    scoreToday.fill(0);
+  }
+
+  /** Points due to expire today, reversed on both the record and the error-free score. */
   function expire(): void {
     const e = expiring.get(core.day);
     if (!e) return;
     expiring.delete(core.day);
+    const { score, errorFree, assocPoints, cell, flags } = c;
+    const lo = sc.min, hi = sc.max;
+    const agents = e.agent.data, amounts = e.amount.data, trues = e.errorFree.data, assocs = e.assoc.data;
     for (let k = 0; k < e.agent.length; k++) {
-      const i = e.agent.data[k];
-      changeScoreRecorded(core, i, -e.amount.data[k], { event: EV.expiry }, SCORE_SUM);
-      changeErrorFree(core, i, -e.errorFree.data[k]);
-      c.assocPoints[i] -= e.assoc.data[k];
+      const i = agents[k];
+      const old = score[i];
+      const v = old - amounts[k];
+      score[i] = v < lo ? lo : v > hi ? hi : v;
+      const applied = score[i] - old;
+      if (applied !== 0) {
+        scoreToday[cell[i]] += Math.round(applied * QUANTUM);
+        markTouched(core, i);
+        if (flags[i] & SAMPLED) core.trail.record(i, core.day, score[i], { event: EV.expiry, points: applied });
+      }
+      const w = errorFree[i] - trues[k];
+      errorFree[i] = w < lo ? lo : w > hi ? hi : w;
+      assocPoints[i] -= assocs[k];
     }
+    flushCounts();
   }
 
-  let outbox: ChargeBuffer[] = [];
+  // Kept from day to day (emptied, not reallocated): a day's charges are applied the same day.
+  const outbox = Array.from({ length: shardCount }, () => new ChargeBuffer());
   const send = (j: number, source: number, amount: number, info: number) => outbox[owner[j >>> BLOCK_SHIFT]].push(j, source, amount, info);
 
   function associate(t: number, applied: number, info: number): void {
@@ -127,7 +169,7 @@ export function scoringKernel(core: Core, shards: Shard[]) {
   function points(obs: ObsColumns): ChargeColumns[] {
     const day = core.day;
     expire();
-    outbox = Array.from({ length: shardCount }, () => new ChargeBuffer());
+    for (const box of outbox) box.length = 0;
     for (let k = 0; k < obs.target.length; k++) {
       const t = obs.target[k], b = obs.behaviour[k], ch = obs.channel[k], kind = obs.kind[k];
       let pts = behaviours[b].points;
@@ -151,12 +193,6 @@ export function scoringKernel(core: Core, shards: Shard[]) {
     }
     return outbox.map((box) => box.columns());
   }
-
-  // Association is the hottest score change (about ten charges per penalty): its counts are kept
-  // in per-cell accumulators (in quanta, as ShardCounters would round them) and added once a day.
-  const chargesToday = new Float64Array(core.cells);
-  const pointsToday = new Float64Array(core.cells);
-  const scoreToday = new Float64Array(core.cells);
 
   /** The association charges made to this shard's citizens, from each shard in shard order. */
   function charges(inbox: ChargeColumns[]): void {
@@ -196,15 +232,7 @@ export function scoringKernel(core: Core, shards: Shard[]) {
         scheduleExpiry(j, applied, appliedTrue, applied);
       }
     }
-    for (let ce = 0; ce < core.cells; ce++) {
-      if (!chargesToday[ce]) continue;
-      M.add(day, ce, ASSOC_CHARGES, chargesToday[ce]);
-      M.add(day, ce, ASSOC_POINTS, pointsToday[ce] / QUANTUM);
-      M.addStock(ce, SCORE_SUM, scoreToday[ce] / QUANTUM);
-    }
-    chargesToday.fill(0);
-    pointsToday.fill(0);
-    scoreToday.fill(0);
+    flushCounts();
   }
 
   /** The shard's pending expiry (each citizen's entries in the order they were made). */
@@ -215,12 +243,13 @@ export function scoringKernel(core: Core, shards: Shard[]) {
   /** Take, from the pending expiry of every shard, the entries of this shard's citizens. */
   function restoreExpiry(states: ExpiryState[], own: (i: number) => boolean): void {
     expiring.clear();
+    dueDay = -1;
     for (const state of states) {
       for (const [due, agent, amount, errorFree, assoc] of state) {
         for (let k = 0; k < agent.length; k++) {
           if (!own(agent[k])) continue;
           let e = expiring.get(due);
-          if (!e) expiring.set(due, (e = { agent: int32Column(), amount: float64Column(), errorFree: float64Column(), assoc: float64Column() }));
+          if (!e) expiring.set(due, (e = newExpiring()));
           e.agent.push(agent[k]);
           e.amount.push(amount[k]);
           e.errorFree.push(errorFree[k]);
