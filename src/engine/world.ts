@@ -27,14 +27,12 @@ export interface Citizens {
   n: number;
   /** Region-major order: the citizens of a region, and of a household, are contiguous ids. */
   regionStart: Int32Array; // length regions + 1
-  region: Uint8Array;
-  group: Uint8Array;
   /** (region * 2 + urban) * groups + group: the unit of behaviour tables and of metrics. */
   cell: Uint16Array;
   age: Uint8Array;
   flags: Uint8Array;
-  /** Id of the household's first member; members are contiguous. */
-  household: Int32Array;
+  /** How far back the household's first member is (members are contiguous; see householdOf). */
+  householdOffset: Uint8Array;
   incomeBase: Float32Array;
   income: Float32Array;
   /** Propensity per behaviour class (mean 1, log-normal, times the age band's activity). */
@@ -44,7 +42,8 @@ export interface Citizens {
   errorFree: Float32Array;
   /** Points charged for other people's acts (association). */
   assocPoints: Float32Array;
-  lastPenalty: Int32Array;
+  /** 1 + the day of the last penalty, 0 if none (16 bits: runs are at most 36,500 days). */
+  lastPenalty: Uint16Array;
   /** Bit per list index: on that list now. */
   listMask: Uint8Array;
   sanctionMask: Uint16Array;
@@ -60,6 +59,7 @@ export interface Graph {
   /** CSR adjacency: friends of i are adj[start[i] .. start[i+1]). Symmetric. */
   start: Uint32Array;
   adj: Uint32Array;
+  /** One bit per adjacency slot: the tie is still there (see isAlive). */
   alive: Uint8Array;
   aliveDegree: Uint16Array;
 }
@@ -88,8 +88,23 @@ export function sharedArray<T>(Type: TypedArrayOf<T>, length: number): T {
   return new Type(new SharedArrayBuffer(length * Type.BYTES_PER_ELEMENT));
 }
 
+/** Is the tie at adjacency slot e still there? (A bit per slot: seven bytes fewer per citizen than a byte.) */
+export const isAlive = (g: Graph, e: number): boolean => ((g.alive[e >>> 3] >> (e & 7)) & 1) === 1;
+
 export const cellOf = (region: number, urban: number, group: number, groups: number): number =>
   (region * 2 + urban) * groups + group;
+
+// Region and group are read from the cell, which encodes both: two bytes fewer per citizen.
+export const regionOfCell = (cell: number, groups: number): number => Math.floor(cell / (2 * groups));
+export const groupOfCell = (cell: number, groups: number): number => cell % groups;
+export const regionOf = (w: Pick<World, "c" | "groups">, i: number): number => regionOfCell(w.c.cell[i], w.groups);
+export const groupOf = (w: Pick<World, "c" | "groups">, i: number): number => groupOfCell(w.c.cell[i], w.groups);
+
+/** Id of the household's first member. */
+export const householdOf = (c: Citizens, i: number): number => i - c.householdOffset[i];
+
+/** Households have at most this many members, so that the offset to the first fits a byte. */
+export const MAX_HOUSEHOLD = 256;
 
 /** Named random streams: one per mechanism, so switching one off leaves the others' draws unchanged. */
 export function makeStreams(seed: number): Record<string, Stream> {

@@ -2,7 +2,7 @@
 import { BEHAVIOUR_CLASSES, CHANNELS } from "../scenario/schema.js";
 import type { Column, Table } from "../io/table.js";
 import type { Summary } from "../engine/result.js";
-import { FEMALE, URBAN, INFORMANT, PARTY, SAMPLED } from "../engine/world.js";
+import { FEMALE, URBAN, INFORMANT, PARTY, SAMPLED, groupOfCell, householdOf, regionOfCell } from "../engine/world.js";
 import type { Sim } from "../model/context.js";
 import type { ListLog, ListState } from "../model/lists.js";
 import type { AppealLog } from "../model/appeals.js";
@@ -65,8 +65,8 @@ export function buildTables(x: TableSources): Table[] {
   const groupNames = ["majority", ...s.population.groups.map((gr) => gr.id)];
   const listIds = s.lists.map((l) => l.id);
   const G = sim.groups;
-  const regionOf = (cell: number) => Math.floor(cell / G / 2);
-  const groupOf = (cell: number) => cell % G;
+  const regionOf = (cell: number) => regionOfCell(cell, G);
+  const groupOf = (cell: number) => groupOfCell(cell, G);
 
   const daily = dailyTable(sim, "daily", "Daily metrics over the whole population", 1, () => 0);
   for (let k = 0; k < sim.global.names.length; k++) {
@@ -94,12 +94,12 @@ export function buildTables(x: TableSources): Table[] {
     rows: sampled.length,
     columns: [
       num("agent", "Citizen id", Int32Array.from(sampled), "INTEGER"),
-      code("region", "Region", regionNames, pick((i) => c.region[i])),
-      code("group", "Population group", groupNames, pick((i) => c.group[i])),
+      code("region", "Region", regionNames, pick((i) => regionOf(c.cell[i]))),
+      code("group", "Population group", groupNames, pick((i) => groupOf(c.cell[i]))),
       code("age_band", "Age band", s.population.ageBands.map((b) => b.id), pick((i) => c.age[i])),
       { name: "female", description: "Woman", type: "BOOLEAN", data: pick((i) => (c.flags[i] & FEMALE) !== 0) },
       { name: "urban", description: "Lives in a city", type: "BOOLEAN", data: pick((i) => (c.flags[i] & URBAN) !== 0) },
-      num("household", "Id of the household's first member", Int32Array.from(pick((i) => c.household[i])), "INTEGER"),
+      num("household", "Id of the household's first member", Int32Array.from(pick((i) => householdOf(c, i))), "INTEGER"),
       num("income", "Daily income at the end (after sanctions and privileges)", Float64Array.from(pick((i) => c.income[i]))),
       num("score", "Final score", Float64Array.from(pick((i) => c.score[i]))),
       num("error_free_score", "Score had every channel been right (ground truth)", Float64Array.from(pick((i) => c.errorFree[i]))),
@@ -129,8 +129,8 @@ export function buildTables(x: TableSources): Table[] {
       { name: "wrongful", description: "The listing is wrong by ground truth (at entry; at exit, as last assessed)", type: "BOOLEAN", data: L.wrongful.view() },
       { name: "via_association", description: "Listed only because of association charges", type: "BOOLEAN", data: L.viaAssoc.view() },
       num("days_on_list", "Days on the list (exits)", L.daysOnList.view(), "INTEGER"),
-      code("region", "Region", regionNames, Array.from(L.agent.view(), (i) => c.region[i])),
-      code("group", "Population group", groupNames, Array.from(L.agent.view(), (i) => c.group[i])),
+      code("region", "Region", regionNames, Array.from(L.agent.view(), (i) => regionOf(c.cell[i]))),
+      code("group", "Population group", groupNames, Array.from(L.agent.view(), (i) => groupOf(c.cell[i]))),
     ],
   };
 

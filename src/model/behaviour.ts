@@ -131,7 +131,8 @@ export function behaviourKernel(core: Core, shard: Shard): (day: number) => void
     const lastPenalty = c.lastPenalty;
     const income = c.income;
     const [t0, t1, t2, t3, t4] = c.trait;
-    const alarmAfter = day - sc.alarmDays;
+    // lastPenalty holds 1 + the day (0: never), so "penalised after day x" is lastPenalty > x + 1.
+    const alarmAfter = Math.max(0, day - sc.alarmDays + 1);
     const actAgent = core.acts.agent;
     const actBehaviour = core.acts.behaviour;
     actAgent.length = actBehaviour.length = 0;

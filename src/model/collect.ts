@@ -3,6 +3,7 @@
 import { int32Column, float64Column } from "../io/table.js";
 import { initialDegree } from "./graph.js";
 import type { Phase, Sim } from "./context.js";
+import { groupOf, regionOf } from "../engine/world.js";
 import type { DenseSet } from "./consequences.js";
 import { restoreColumns, saveColumns } from "../engine/checkpoint.js";
 
@@ -33,7 +34,7 @@ export function collectPhase(sim: Sim, sets: { blacklisted: DenseSet; redlisted:
     const counts = new Float64Array(sim.regions * sim.groups * bins);
     for (let i = 0; i < sim.n; i++) {
       const b = Math.min(bins - 1, Math.max(0, Math.floor((c.score[i] - lo) / width)));
-      counts[(c.region[i] * sim.groups + c.group[i]) * bins + b]++;
+      counts[(regionOf(sim, i) * sim.groups + groupOf(sim, i)) * bins + b]++;
     }
     for (let k = 0; k < counts.length; k++) {
       if (!counts[k]) continue;

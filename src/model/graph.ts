@@ -1,7 +1,9 @@
 // The social graph: households (contiguous ids, implicit) and friendships (CSR adjacency),
 // mostly within a region with a share of long ties. Dropped ties are marked, never removed,
 // so the initial degree stays readable for isolation metrics.
-import { sharedArray, type Graph, type World } from "../engine/world.js";
+import { isAlive, regionOf, sharedArray, type Graph, type World } from "../engine/world.js";
+
+const kill = (g: Graph, e: number) => (g.alive[e >>> 3] &= ~(1 << (e & 7)));
 
 const BLOCK = 65536;
 
@@ -20,7 +22,7 @@ export function buildGraph(w: World): Graph {
       const end = Math.min(n, (b + 1) * BLOCK);
       for (let i = b * BLOCK; i < end; i++) {
         const k = rng.poisson(half);
-        const r = c.region[i];
+        const r = regionOf(w, i);
         // Local ties fall in a window of `hood` citizens around i, clipped to the region: people
         // befriend those who live near them, and near people have near ids, so most ties stay
         // inside one block of citizens (cache-local charges now, few cross-shard messages later).
@@ -48,20 +50,20 @@ export function buildGraph(w: World): Graph {
   });
   const aliveDegree = sharedArray(Uint16Array, n);
   for (let i = 0; i < n; i++) aliveDegree[i] = Math.min(65535, degree[i]);
-  return { start, adj, alive: sharedArray(Uint8Array, adj.length).fill(1), aliveDegree };
+  return { start, adj, alive: sharedArray(Uint8Array, Math.ceil(adj.length / 8)).fill(0xff), aliveDegree };
 }
 
 export const initialDegree = (g: Graph, i: number): number => g.start[i + 1] - g.start[i];
 
 /** Drop the tie at adjacency slot e (from i to adj[e]) on both sides. Returns the friend, or -1 if already dropped. */
 export function dropTie(g: Graph, i: number, e: number): number {
-  if (!g.alive[e]) return -1;
+  if (!isAlive(g, e)) return -1;
   const j = g.adj[e];
-  g.alive[e] = 0;
+  kill(g, e);
   g.aliveDegree[i]--;
   for (let f = g.start[j]; f < g.start[j + 1]; f++) {
-    if (g.adj[f] === i && g.alive[f]) {
-      g.alive[f] = 0;
+    if (g.adj[f] === i && isAlive(g, f)) {
+      kill(g, f);
       g.aliveDegree[j]--;
       break;
     }

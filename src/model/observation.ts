@@ -1,7 +1,7 @@
 // What the system sees. Channels never see ground truth directly: each act gets a chance to be
 // seen by the channels that can observe it, and may be attributed to the wrong person; some
 // observations are invented outright. Every observation keeps who really acted (or -1).
-import { INFORMANT, PARTY, FEMALE } from "../engine/world.js";
+import { INFORMANT, PARTY, FEMALE, groupOf, isAlive, regionOf } from "../engine/world.js";
 import type { Rng } from "../engine/random.js";
 import { EV, TRUE, MISATTRIBUTED, INVENTED, DT } from "../metrics/trail.js";
 import { BLOCK } from "../engine/shards.js";
@@ -95,12 +95,12 @@ function observer(core: Core, recorded: Float64Array) {
   const REWARDS = M.find("informant_rewards")!;
   const fmGroup = [1, ...s.population.groups.map((gr) => gr.falseMatchMultiplier)];
   const fmMax = Math.max(...fmGroup) * Math.max(1, o.cameras.femaleFalseMatchMultiplier);
-  const falseMatchWeight = (v: number) => fmGroup[c.group[v]] * (c.flags[v] & FEMALE ? o.cameras.femaleFalseMatchMultiplier : 1);
+  const falseMatchWeight = (v: number) => fmGroup[groupOf(core, v)] * (c.flags[v] & FEMALE ? o.cameras.femaleFalseMatchMultiplier : 1);
 
   return {
     /** A wrong person near i (same region), drawn in proportion to weight(v) <= 1. */
     nearby(rng: Rng, i: number, weight: (v: number) => number): number {
-      const r = c.region[i];
+      const r = regionOf(core, i);
       const lo = c.regionStart[r], span = c.regionStart[r + 1] - lo;
       if (span < 2) return -1;
       for (let tries = 0; tries < 200; tries++) {
@@ -129,7 +129,7 @@ function observer(core: Core, recorded: Float64Array) {
       if (deg === 0 || g.aliveDegree[i] === 0) return -1;
       for (let tries = 0; tries < 8; tries++) {
         const e = g.start[i] + rng.int(deg);
-        if (g.alive[e]) return g.adj[e];
+        if (isAlive(g, e)) return g.adj[e];
       }
       return -1;
     },
@@ -137,7 +137,7 @@ function observer(core: Core, recorded: Float64Array) {
     observe(target: number, actor: number, b: number, ch: number, kind: number): void {
       core.obs.push(target, actor, b, ch, kind);
       M.add(core.day, c.cell[target], OBS[kind], 1);
-      if (behaviours[b].punished && (ch === CHANNEL.cameras || ch === CHANNEL.online)) recorded[c.region[target]]++;
+      if (behaviours[b].punished && (ch === CHANNEL.cameras || ch === CHANNEL.online)) recorded[regionOf(core, target)]++;
       record(core, target, {
         event: EV.observed, behaviour: b, channel: ch, kind,
         other: actor === target ? -1 : actor, detail: kind === INVENTED ? DT["did-not-happen"] : undefined,

@@ -4,7 +4,7 @@
 import { BEHAVIOUR_CLASSES, type Scenario } from "../scenario/schema.js";
 import { hashInts } from "../engine/random.js";
 import {
-  type Citizens, type World, FEMALE, URBAN, INFORMANT, PARTY, SAMPLED, NO_DAY, cellOf, makeStreams, sharedArray,
+  type Citizens, type World, FEMALE, URBAN, INFORMANT, PARTY, SAMPLED, MAX_HOUSEHOLD, cellOf, makeStreams, sharedArray,
 } from "../engine/world.js";
 import { buildGraph } from "./graph.js";
 
@@ -39,19 +39,17 @@ export function createWorld(s: Scenario, seed: number): World {
   const c: Citizens = {
     n,
     regionStart: sharedArray(Int32Array, regions + 1),
-    region: sharedArray(Uint8Array, n),
-    group: sharedArray(Uint8Array, n),
     cell: sharedArray(Uint16Array, n),
     age: sharedArray(Uint8Array, n),
     flags: sharedArray(Uint8Array, n),
-    household: sharedArray(Int32Array, n),
+    householdOffset: sharedArray(Uint8Array, n),
     incomeBase: sharedArray(Float32Array, n),
     income: sharedArray(Float32Array, n),
     trait: BEHAVIOUR_CLASSES.map(() => sharedArray(Float32Array, n)),
     score: sharedArray(Float32Array, n).fill(s.scoring.initial),
     errorFree: sharedArray(Float32Array, n).fill(s.scoring.initial),
     assocPoints: sharedArray(Float32Array, n),
-    lastPenalty: sharedArray(Int32Array, n).fill(NO_DAY),
+    lastPenalty: sharedArray(Uint16Array, n),
     listMask: sharedArray(Uint8Array, n),
     sanctionMask: sharedArray(Uint16Array, n),
     privilegeMask: sharedArray(Uint16Array, n),
@@ -83,15 +81,13 @@ export function createWorld(s: Scenario, seed: number): World {
     const shares = [majority, ...groupShares];
     while (id < end) {
       // Households: 1 + Poisson(mean - 1) members sharing region, urbanity and group.
-      const size = Math.min(end - id, 1 + rng.poisson(pop.householdMeanSize - 1));
+      const size = Math.min(end - id, MAX_HOUSEHOLD, 1 + rng.poisson(pop.householdMeanSize - 1));
       const urban = rng.next() < pop.regions[r].urbanShare ? 1 : 0;
       const group = pick(rng.next(), shares);
       const head = id;
       for (let m = 0; m < size; m++, id++) {
-        c.region[id] = r;
-        c.group[id] = group;
         c.cell[id] = cellOf(r, urban, group, groups);
-        c.household[id] = head;
+        c.householdOffset[id] = id - head;
         const age = pick(rng.next(), ageShares);
         c.age[id] = age;
         let f = urban ? URBAN : 0;

@@ -5,7 +5,7 @@ import { type GrowableColumn, int32Column, float64Column } from "../io/table.js"
 import { EV, TRUE, DT } from "../metrics/trail.js";
 import { QUANTUM } from "../metrics/daily.js";
 import { BLOCK_SHIFT, shardOwners, type Shard } from "../engine/shards.js";
-import { SAMPLED } from "../engine/world.js";
+import { SAMPLED, householdOf, isAlive } from "../engine/world.js";
 import { changeErrorFree, changeScore, changeScoreRecorded, markTouched, type Core, type ObsColumns, type Phase, type Sim } from "./context.js";
 import type { KernelState, ShardRunner } from "./kernels.js";
 
@@ -156,12 +156,12 @@ export function scoringKernel(core: Core, shards: Shard[]) {
   const send = (j: number, source: number, amount: number, info: number) => outbox[owner[j >>> BLOCK_SHIFT]].push(j, source, amount, info);
 
   function associate(t: number, applied: number, info: number): void {
-    const h = c.household[t];
+    const h = householdOf(c, t);
     if (assoc.householdShare > 0) {
-      for (let j = h; j < core.n && c.household[j] === h; j++) if (j !== t) send(j, t, applied * assoc.householdShare, info);
+      for (let j = h; j < core.n && householdOf(c, j) === h; j++) if (j !== t) send(j, t, applied * assoc.householdShare, info);
     }
     if (assoc.friendShare > 0) {
-      for (let e = g.start[t]; e < g.start[t + 1]; e++) if (g.alive[e]) send(g.adj[e], t, applied * assoc.friendShare, info | 2);
+      for (let e = g.start[t]; e < g.start[t + 1]; e++) if (isAlive(g, e)) send(g.adj[e], t, applied * assoc.friendShare, info | 2);
     }
   }
 
@@ -184,7 +184,7 @@ export function scoringKernel(core: Core, shards: Shard[]) {
       const appliedTrue = trueObs ? changeErrorFree(core, t, pts) : 0;
       scheduleExpiry(t, applied, appliedTrue, 0);
       if (pts < 0) {
-        c.lastPenalty[t] = day;
+        c.lastPenalty[t] = day + 1;
         M.add(day, c.cell[t], PENALTY, -applied);
         if (associationOn && applied !== 0) associate(t, applied, (b << 8) | (ch << 4) | (trueObs ? 1 : 0));
       } else {
@@ -293,7 +293,7 @@ export function scoringPhase(sim: Sim, shards: ShardRunner): Phase {
     for (let i = 0; i < sim.n; i++) {
       let sum = 0, sumTrue = 0, k = 0;
       for (let e = g.start[i]; e < g.start[i + 1]; e++) {
-        if (!g.alive[e]) continue;
+        if (!isAlive(g, e)) continue;
         sum += c.score[g.adj[e]];
         sumTrue += c.errorFree[g.adj[e]];
         k++;

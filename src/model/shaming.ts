@@ -4,6 +4,7 @@
 import type { Rng } from "../engine/random.js";
 import { EV, DT } from "../metrics/trail.js";
 import { dropTie } from "./graph.js";
+import { isAlive } from "../engine/world.js";
 import { record, type Phase, type Sim } from "./context.js";
 import type { DenseSet } from "./consequences.js";
 
@@ -21,7 +22,7 @@ export function shamingPhase(sim: Sim, blacklisted: DenseSet): Phase {
   function dropWithProbability(rng: Rng, i: number, p: number): void {
     if (p <= 0) return;
     for (let e = g.start[i]; e < g.start[i + 1]; e++) {
-      if (!g.alive[e] || rng.next() >= p) continue;
+      if (!isAlive(g, e) || rng.next() >= p) continue;
       const j = dropTie(g, i, e);
       M.add(sim.day, c.cell[i], DROPPED, 1);
       record(sim, i, { event: EV["tie-dropped"], other: j, detail: DT["dropped-by-contact"] });
