@@ -35,8 +35,9 @@ export interface Citizens {
   householdOffset: Uint8Array;
   incomeBase: Float32Array;
   income: Float32Array;
-  /** Propensity per behaviour class (mean 1, log-normal, times the age band's activity). */
-  trait: Float32Array[];
+  /** Propensity per behaviour class (mean 1, log-normal, times the age band's activity), as a
+   *  byte code into World.traitLevels[class]. */
+  trait: Uint8Array[];
   score: Float32Array;
   /** The score the person would have if every channel were error-free (ground truth beside the record). */
   errorFree: Float32Array;
@@ -74,6 +75,8 @@ export interface World {
   groups: number; // including the majority group 0
   cells: number;
   cellPopulation: Float64Array;
+  /** Per behaviour class, the propensity each trait code stands for (see model/population.ts). */
+  traitLevels: Float64Array[];
   c: Citizens;
   g: Graph;
   /** Per-region watch allocation (targeting), population-weighted mean 1. */

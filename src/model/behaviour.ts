@@ -50,8 +50,8 @@ export function behaviourPhase(sim: Sim, shards: ShardRunner): Phase {
 
   // Chilling baseline: propensity for speech summed per cell, times the unwatched speech rate.
   const speechTraitSum = new Float64Array(cells);
-  const traitSpeech = sim.c.trait[CLASS.speech];
-  for (let i = 0; i < sim.n; i++) speechTraitSum[sim.c.cell[i]] += traitSpeech[i];
+  const traitSpeech = sim.c.trait[CLASS.speech], speechLevels = sim.traitLevels[CLASS.speech];
+  for (let i = 0; i < sim.n; i++) speechTraitSum[sim.c.cell[i]] += speechLevels[traitSpeech[i]];
   const speechPerDay = behaviours.filter((b) => b.cls === CLASS.speech).reduce((a, b) => a + b.perDay, 0);
 
   // Lowest income the sanctions can bring, as a share of the base (only negative effects count).
@@ -64,7 +64,7 @@ export function behaviourPhase(sim: Sim, shards: ShardRunner): Phase {
   const bound = sim.c.hazardBound;
   for (let i = 0; i < sim.n; i++) {
     let h = 0;
-    for (let k = 0; k < C; k++) h += sim.c.trait[k][i] * upper[k] * (k === CLASS.financial ? stressOf(sim.c.incomeBase[i] * worstIncome) : 1);
+    for (let k = 0; k < C; k++) h += sim.traitLevels[k][sim.c.trait[k][i]] * upper[k] * (k === CLASS.financial ? stressOf(sim.c.incomeBase[i] * worstIncome) : 1);
     bound[i] = hazardBoundCode(h * 1.0001); // rounding margin: the bound must never be below the exact hazard
   }
 
@@ -131,6 +131,7 @@ export function behaviourKernel(core: Core, shard: Shard): (day: number) => void
     const lastPenalty = c.lastPenalty;
     const income = c.income;
     const [t0, t1, t2, t3, t4] = c.trait;
+    const [l0, l1, l2, l3, l4] = core.traitLevels;
     // lastPenalty holds 1 + the day (0: never), so "penalised after day x" is lastPenalty > x + 1.
     const alarmAfter = Math.max(0, day - sc.alarmDays + 1);
     const actAgent = core.acts.agent;
@@ -146,11 +147,11 @@ export function behaviourKernel(core: Core, shard: Shard): (day: number) => void
         const row = cell[i] * 2 + (lastPenalty[i] > alarmAfter ? 1 : 0);
         const r = row * C;
         const stress = stressOf(income[i]);
-        const h0 = t0[i] * rate[r];
-        const h1 = h0 + t1[i] * rate[r + 1] * stress;
-        const h2 = h1 + t2[i] * rate[r + 2];
-        const h3 = h2 + t3[i] * rate[r + 3];
-        const h4 = h3 + t4[i] * rate[r + 4];
+        const h0 = l0[t0[i]] * rate[r];
+        const h1 = h0 + l1[t1[i]] * rate[r + 1] * stress;
+        const h2 = h1 + l2[t2[i]] * rate[r + 2];
+        const h3 = h2 + l3[t3[i]] * rate[r + 3];
+        const h4 = h3 + l4[t4[i]] * rate[r + 4];
         if (u >= h4) continue;
         // Reuse the draw: given u < h4, u is uniform on [0, h4).
         let k: number, lo: number, hi: number;

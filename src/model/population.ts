@@ -28,6 +28,25 @@ function pick(u: number, shares: number[]): number {
   return shares.length - 1;
 }
 
+/**
+ * Propensities are kept as a byte: 255 levels, evenly spaced in log, from 4.5 standard deviations
+ * below the mean at the lowest activity of any age band to 4.5 above at the highest (code 0: no
+ * activity). Neighbouring levels are 3 to 5 % apart, far finer than anything the propensity is
+ * calibrated to, and 15 bytes per citizen lighter than five floats.
+ */
+function traitScale(sigma: number, activities: number[]): { values: Float64Array; code(v: number): number } {
+  const active = activities.filter((a) => a > 0);
+  const shift = -0.5 * sigma * sigma;
+  const lo = shift - 4.5 * sigma + Math.log(Math.min(1, ...active));
+  const hi = shift + 4.5 * sigma + Math.log(Math.max(1, ...active));
+  const step = Math.max((hi - lo) / 254, 1e-9);
+  const values = Float64Array.from({ length: 256 }, (_, k) => (k === 0 ? 0 : Math.exp(lo + (k - 1) * step)));
+  return {
+    values,
+    code: (v) => (v > 0 ? Math.min(255, Math.max(1, 1 + Math.round((Math.log(v) - lo) / step))) : 0),
+  };
+}
+
 export function createWorld(s: Scenario, seed: number): World {
   const n = s.population.size;
   const regions = s.population.regions.length;
@@ -45,7 +64,7 @@ export function createWorld(s: Scenario, seed: number): World {
     householdOffset: sharedArray(Uint8Array, n),
     incomeBase: sharedArray(Float32Array, n),
     income: sharedArray(Float32Array, n),
-    trait: BEHAVIOUR_CLASSES.map(() => sharedArray(Float32Array, n)),
+    trait: BEHAVIOUR_CLASSES.map(() => sharedArray(Uint8Array, n)),
     score: sharedArray(Float32Array, n).fill(s.scoring.initial),
     errorFree: sharedArray(Float32Array, n).fill(s.scoring.initial),
     assocPoints: sharedArray(Float32Array, n),
@@ -64,6 +83,7 @@ export function createWorld(s: Scenario, seed: number): World {
   const activity = pop.ageBands.map((b) => BEHAVIOUR_CLASSES.map((k) => b.activity[k] ?? 1));
   const sigma = pop.propensitySigma;
   const traitShift = -0.5 * sigma * sigma; // keeps each log-normal propensity at mean 1
+  const levels = BEHAVIOUR_CLASSES.map((_, k) => traitScale(sigma, activity.map((a) => a[k])));
   const inc = pop.income;
   const incomeShift = Math.log(inc.median);
   const informantShare = s.observation.informants.enabled ? s.observation.informants.share : 0;
@@ -99,7 +119,7 @@ export function createWorld(s: Scenario, seed: number): World {
         const income = Math.exp(incomeShift + inc.sigma * rng.normal()) * (urban ? inc.urbanPremium : 1);
         c.incomeBase[id] = income;
         c.income[id] = income;
-        for (let k = 0; k < C; k++) c.trait[k][id] = Math.exp(traitShift + sigma * rng.normal()) * activity[age][k];
+        for (let k = 0; k < C; k++) c.trait[k][id] = levels[k].code(Math.exp(traitShift + sigma * rng.normal()) * activity[age][k]);
       }
     }
   }
@@ -110,6 +130,7 @@ export function createWorld(s: Scenario, seed: number): World {
 
   const w: World = {
     s, seed, n, days: s.days, day: 0, regions, groups, cells, cellPopulation, c,
+    traitLevels: levels.map((l) => l.values),
     g: { start: new Uint32Array(1), adj: new Uint32Array(0), alive: new Uint8Array(0), aliveDegree: new Uint16Array(n) },
     regionWatch: new Float64Array(regions).fill(1),
     streams,
