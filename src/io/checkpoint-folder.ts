@@ -5,26 +5,15 @@
 // writer). When the run finishes, writeRunFolder swaps the complete run in its place.
 import fs from "node:fs";
 import path from "node:path";
-import type { Scenario } from "../scenario/schema.js";
 import { writeFileAtomic } from "./atomic.js";
-import { DATABASE_FILE, MANIFEST_FILE, type Manifest } from "./run-folder.js";
+import { DATABASE_FILE, MANIFEST_FILE, type Manifest, type RunIdentity } from "./run-folder.js";
 
 export const CHECKPOINT_FILE = "checkpoint.bin";
 
-export interface InProgressManifest {
+/** The manifest of a run still going; its scenario (as resolved) is what `credence resume` runs. */
+export interface InProgressManifest extends RunIdentity {
   status: "incomplete";
   reason: string;
-  name: string;
-  /** The scenario as resolved: what `credence resume` runs. */
-  scenario: Scenario;
-  scenarioHash: string;
-  scenarioPath?: string;
-  seed: number;
-  version: string;
-  population: number;
-  days: number;
-  startDate: string;
-  createdAt: string;
   checkpoint: {
     file: string;
     everyDays: number;

@@ -16,10 +16,8 @@ import { scenarioHash } from "../scenario/hash.js";
 export const MANIFEST_FILE = "manifest.json";
 export const DATABASE_FILE = "run.duckdb";
 
-export interface Manifest {
-  status: "complete" | "incomplete";
-  /** Why the run is incomplete ("writing" while the folder is being written). */
-  reason?: string;
+/** What identifies a run, in a finished manifest and in one of a run still going (io/checkpoint-folder.ts). */
+export interface RunIdentity {
   /** Scenario name. */
   name: string;
   /** The scenario as resolved (defaults filled, --population and --days applied). */
@@ -35,6 +33,12 @@ export interface Manifest {
   startDate: string;
   /** When writing the folder started (ISO 8601). */
   createdAt: string;
+}
+
+export interface Manifest extends RunIdentity {
+  status: "complete" | "incomplete";
+  /** Why the run is incomplete ("writing" while the folder is being written). */
+  reason?: string;
   /** Simulation wall time plus the time spent writing the folder. */
   wallSeconds: number;
   /** Seconds spent writing the folder (database and manifest). */
