@@ -26,13 +26,15 @@ export interface ShardSetup {
   port: MessagePort;
 }
 
+/** Something to Atomics.wait on for a millisecond (nobody ever notifies it). */
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
 /**
  * The next message on a port, read synchronously. The counter that announces a message is
  * raised after postMessage returns, but a port still being handed to a new worker may deliver
  * it a moment later: wait for it rather than take its absence for an answer.
  */
 export function nextMessage(port: MessagePort): unknown {
-  const pause = new Int32Array(new SharedArrayBuffer(4));
   for (let tries = 0; ; tries++) {
     const received = receiveMessageOnPort(port);
     if (received) return received.message;
