@@ -9,6 +9,13 @@ import { stableOrder } from "../src/engine/order.js";
 import { loadScenario } from "../src/scenario/load.js";
 import { makeScenario, tableDifference } from "./helpers.js";
 import type { RunResult } from "../src/engine/result.js";
+import { ShardPool } from "../src/engine/shard-pool.js";
+import { createWorld } from "../src/model/population.js";
+import { createSim } from "../src/model/context.js";
+import { behaviourPhase } from "../src/model/behaviour.js";
+import { observationPhase, watchPhase } from "../src/model/observation.js";
+import { scoringPhase } from "../src/model/scoring.js";
+import type { Task } from "../src/model/kernels.js";
 
 test("partition: shards are contiguous runs of whole blocks covering everyone, at most one per thread", () => {
   fc.assert(
@@ -73,4 +80,21 @@ test("threads: the national scenario gives the same run on 1 and 2 threads", { t
   const a = simulate(s, { seed: 4, population: 40_000, days: 40, threads: 1 });
   const b = simulate(s, { seed: 4, population: 40_000, days: 40, threads: 2 });
   assertIdentical(a, b, "china-2018");
+});
+
+test("a shard whose task fails answers with the error, and the caller throws it rather than wait", { timeout: 60_000 }, () => {
+  const sim = createSim(createWorld(makeScenario({ population: { size: 3 * BLOCK } }), 1));
+  const pool = new ShardPool(sim, 3);
+  behaviourPhase(sim, pool);
+  observationPhase(sim, watchPhase(sim), pool);
+  scoringPhase(sim, pool);
+  sim.metrics.allocate();
+  pool.start();
+  try {
+    assert.equal(pool.run({ kind: "behave", day: 0 }).length, 3, "three shards answer a good task");
+    const bad = (shard: { index: number }) => (shard.index === 2 ? ({ kind: "no-such-task", day: 1 } as unknown as Task) : ({ kind: "behave", day: 1 } as Task));
+    assert.throws(() => pool.run(bad), /shard 2: .*no such shard task: "no-such-task"/s);
+  } finally {
+    pool.close();
+  }
 });

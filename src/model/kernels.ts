@@ -82,6 +82,8 @@ export function shardKernels(core: Core, shard: Shard, shards: Shard[]): (task: 
         // keep their order, which is all the score updates depend on.
         scoring.restoreExpiry(task.state.map((st) => st.expiry), (i) => i >= shard.lo && i < shard.hi);
         break;
+      default:
+        throw new Error(`no such shard task: ${JSON.stringify((task as { kind: unknown }).kind)}`);
     }
     return { ...out, ...counters.take(), trail: core.trail.take(), touched: core.touched.view().slice() };
   };
