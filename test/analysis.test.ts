@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
-import { loadScenario, ScenarioError } from "../src/scenario/load.js";
+import { loadScenario } from "../src/scenario/load.js";
 import { numberAt, resolvePath } from "../src/scenario/paths.js";
 import { nelderMead } from "../src/calibrate/nelder-mead.js";
 import { calibrate, judgeTargets } from "../src/calibrate/calibrate.js";
@@ -14,19 +14,10 @@ import { calibratedYaml } from "../src/calibrate/write.js";
 import { compareSummaries, difference, estimate } from "../src/analysis/compare.js";
 import { simulate } from "../src/engine/simulate.js";
 import type { Summary } from "../src/engine/result.js";
-import { makeScenario } from "./helpers.js";
+import { makeScenario, problemsOf } from "./helpers.js";
 
 const scenarios = new URL("../../scenarios/", import.meta.url).pathname;
 
-function problemsOf(fn: () => unknown): { path: string; found: string; expected: string }[] {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ScenarioError) return e.problems;
-    throw e;
-  }
-  assert.fail("expected a ScenarioError");
-}
 
 test("a counterfactual overlay changes only the keys it names", () => {
   const base = loadScenario(join(scenarios, "china-2018.yaml"));

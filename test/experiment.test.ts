@@ -7,7 +7,6 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Rng } from "../src/engine/random.js";
-import { ScenarioError } from "../src/scenario/load.js";
 import { parseExperiment, type ExperimentInput } from "../src/experiment/spec.js";
 import { generatePoints, gridSize, gridValues, latinHypercube, plan, setPath } from "../src/experiment/points.js";
 import { readExperimentManifest } from "../src/experiment/results.js";
@@ -16,7 +15,7 @@ import { startSweep } from "../src/experiment/sweep.js";
 import { RESULTS_FILE } from "../src/experiment/store.js";
 import { queryRows } from "../src/io/duckdb.js";
 import { chartSvg, svgToPng } from "../src/plot/chart.js";
-import { baseInput } from "./helpers.js";
+import { baseInput, problemsOf } from "./helpers.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "credence-experiment-"));
 process.on("exit", () => rmSync(tmp, { recursive: true, force: true }));
@@ -34,16 +33,6 @@ const experiment = (over: Partial<ExperimentInput> = {}) =>
     ...over,
   }, "test experiment", tmp);
 
-/** The problems of a ScenarioError thrown by f. */
-function problemsOf(f: () => unknown): { path: string; found: string; expected: string }[] {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof ScenarioError) return e.problems;
-    throw e;
-  }
-  assert.fail("expected a ScenarioError");
-}
 
 test("experiment file: schema problems name the field path, the value found and what was expected", () => {
   const ps = problemsOf(() => experiment({ replicates: 0, colour: "red", parameters: { "scoring.decayPerYear": { from: 0, to: 1 } } } as never));

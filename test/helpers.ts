@@ -1,5 +1,6 @@
 // Test helpers: a small, valid scenario with overrides, and readers for result tables.
-import { parseScenario } from "../src/scenario/load.js";
+import assert from "node:assert/strict";
+import { parseScenario, ScenarioError } from "../src/scenario/load.js";
 import type { Scenario } from "../src/scenario/schema.js";
 import type { RunResult } from "../src/engine/result.js";
 import { cellValue, type Column, type Table } from "../src/io/table.js";
@@ -151,4 +152,15 @@ export function tableDifference(a: Table, b: Table): string | null {
     }
   }
   return null;
+}
+
+/** The problems of the ScenarioError that f throws (fails if it throws none). */
+export function problemsOf(f: () => unknown): { path: string; found: string; expected: string }[] {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof ScenarioError) return e.problems;
+    throw e;
+  }
+  assert.fail("expected a ScenarioError");
 }

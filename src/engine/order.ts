@@ -37,3 +37,14 @@ export function permute(col: Int32Array | Float64Array, order: Uint32Array): voi
   const copy = col.slice(0, order.length);
   for (let k = 0; k < order.length; k++) col[k] = copy[order[k]];
 }
+
+/** First index k < length with sorted[k] >= value. */
+export function lowerBound(sorted: Int32Array, length: number, value: number): number {
+  let lo = 0, hi = length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

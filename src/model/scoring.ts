@@ -5,6 +5,7 @@ import { type GrowableColumn, int32Column, float64Column } from "../io/table.js"
 import { EV, TRUE, DT } from "../metrics/trail.js";
 import { QUANTUM } from "../metrics/daily.js";
 import { BLOCK_SHIFT, shardOwners, type Shard } from "../engine/shards.js";
+import { lowerBound } from "../engine/order.js";
 import { SAMPLED, householdOf, isAlive } from "../engine/world.js";
 import { changeErrorFree, changeScore, changeScoreRecorded, markTouched, type Core, type ObsColumns, type Phase, type Sim } from "./context.js";
 import type { KernelState, ShardRunner } from "./kernels.js";
@@ -334,15 +335,4 @@ export function scoringPhase(sim: Sim, shards: ShardRunner): Phase {
       if (associationOn && assoc.pull > 0 && day > 0 && day % assoc.pullEveryDays === 0) pull();
     },
   };
-}
-
-/** First index k < length with sorted[k] >= value. */
-function lowerBound(sorted: Int32Array, length: number, value: number): number {
-  let lo = 0, hi = length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid] < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
