@@ -33,8 +33,8 @@ export interface Citizens {
   flags: Uint8Array;
   /** How far back the household's first member is (members are contiguous; see householdOf). */
   householdOffset: Uint8Array;
-  /** Daily income before sanctions and privileges (the current one: model/consequences.ts incomeModel). */
   incomeBase: Float32Array;
+  income: Float32Array;
   /** Propensity per behaviour class (mean 1, log-normal, times the age band's activity), as a
    *  byte code into World.traitLevels[class]. */
   trait: Uint8Array[];

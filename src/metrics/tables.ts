@@ -3,7 +3,6 @@ import { BEHAVIOUR_CLASSES, CHANNELS } from "../scenario/schema.js";
 import type { Column, Table } from "../io/table.js";
 import type { Summary } from "../engine/result.js";
 import { FEMALE, URBAN, INFORMANT, PARTY, SAMPLED, groupOfCell, householdOf, regionOfCell } from "../engine/world.js";
-import { incomeModel } from "../model/consequences.js";
 import type { Sim } from "../model/context.js";
 import type { ListLog, ListState } from "../model/lists.js";
 import type { AppealLog } from "../model/appeals.js";
@@ -88,7 +87,6 @@ export function buildTables(x: TableSources): Table[] {
   // Wrongful as last assessed (a score listing's ground truth is re-read every day).
   const wrongfulNow = new Set<number>();
   for (const L of x.listStates) L.members.forEach((i, p) => L.wrongful[p] && wrongfulNow.add(i));
-  const incomeOf = incomeModel(s);
   const pick = <T>(f: (i: number) => T) => sampled.map(f);
   const citizens: Table = {
     name: "citizens",
@@ -102,7 +100,7 @@ export function buildTables(x: TableSources): Table[] {
       { name: "female", description: "Woman", type: "BOOLEAN", data: pick((i) => (c.flags[i] & FEMALE) !== 0) },
       { name: "urban", description: "Lives in a city", type: "BOOLEAN", data: pick((i) => (c.flags[i] & URBAN) !== 0) },
       num("household", "Id of the household's first member", Int32Array.from(pick((i) => householdOf(c, i))), "INTEGER"),
-      num("income", "Daily income at the end (after sanctions and privileges)", Float64Array.from(pick((i) => incomeOf(c, i)))),
+      num("income", "Daily income at the end (after sanctions and privileges)", Float64Array.from(pick((i) => c.income[i]))),
       num("score", "Final score", Float64Array.from(pick((i) => c.score[i]))),
       num("error_free_score", "Score had every channel been right (ground truth)", Float64Array.from(pick((i) => c.errorFree[i]))),
       num("association_points", "Points charged for other people's acts, net", Float64Array.from(pick((i) => c.assocPoints[i]))),

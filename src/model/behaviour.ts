@@ -15,7 +15,6 @@ import { HAZARD_BOUND, hazardBoundCode } from "../engine/world.js";
 import { EV, DT } from "../metrics/trail.js";
 import { CHANNEL, CLASS, record, type Core, type Phase, type Sim } from "./context.js";
 import type { ShardRunner } from "./kernels.js";
-import { incomeModel } from "./consequences.js";
 
 const C = BEHAVIOUR_CLASSES.length;
 
@@ -95,7 +94,6 @@ export function behaviourKernel(core: Core, shard: Shard): (day: number) => void
   const stressOf = stressModel(s);
   const { published, det, chill, incentive } = responses(s);
   const bound = core.c.hazardBound;
-  const incomeOf = incomeModel(s);
 
   /** Fold today's watch (which targeting may have moved) into the per-cell tables. */
   function buildTables(): void {
@@ -131,6 +129,7 @@ export function behaviourKernel(core: Core, shard: Shard): (day: number) => void
     const c = core.c;
     const cell = c.cell;
     const lastPenalty = c.lastPenalty;
+    const income = c.income;
     const [t0, t1, t2, t3, t4] = c.trait;
     const [l0, l1, l2, l3, l4] = core.traitLevels;
     // lastPenalty holds 1 + the day (0: never), so "penalised after day x" is lastPenalty > x + 1.
@@ -147,7 +146,7 @@ export function behaviourKernel(core: Core, shard: Shard): (day: number) => void
         if (u >= HAZARD_BOUND[bound[i]]) continue;
         const row = cell[i] * 2 + (lastPenalty[i] > alarmAfter ? 1 : 0);
         const r = row * C;
-        const stress = stressOf(incomeOf(c, i));
+        const stress = stressOf(income[i]);
         const h0 = l0[t0[i]] * rate[r];
         const h1 = h0 + l1[t1[i]] * rate[r + 1] * stress;
         const h2 = h1 + l2[t2[i]] * rate[r + 2];

@@ -4,7 +4,7 @@ import { int32Column, float64Column } from "../io/table.js";
 import { initialDegree } from "./graph.js";
 import type { Phase, Sim } from "./context.js";
 import { groupOf, regionOf } from "../engine/world.js";
-import { incomeModel, type DenseSet } from "./consequences.js";
+import type { DenseSet } from "./consequences.js";
 import { restoreColumns, saveColumns } from "../engine/checkpoint.js";
 
 export class Distribution {
@@ -25,7 +25,6 @@ export function collectPhase(sim: Sim, sets: { blacklisted: DenseSet; redlisted:
   const RED = M.declare("redlisted", "People on at least one redlist", true);
   const RED_INCOME = M.declare("redlisted_income_sum", "Sum of their daily incomes", true);
   const bins = s.metrics.distributionBins;
-  const incomeOf = incomeModel(s);
   const lo = s.scoring.min;
   const width = (s.scoring.max - s.scoring.min) / bins;
   const distribution = new Distribution();
@@ -59,13 +58,13 @@ export function collectPhase(sim: Sim, sets: { blacklisted: DenseSet; redlisted:
       for (const i of sets.blacklisted.items) {
         const cell = c.cell[i];
         M.addStock(cell, BLACK, 1);
-        M.addStock(cell, BLACK_INCOME, incomeOf(c, i));
+        M.addStock(cell, BLACK_INCOME, c.income[i]);
         M.addStock(cell, BLACK_TIES, g.aliveDegree[i]);
         M.addStock(cell, BLACK_TIES_0, initialDegree(g, i));
       }
       for (const i of sets.redlisted.items) {
         M.addStock(c.cell[i], RED, 1);
-        M.addStock(c.cell[i], RED_INCOME, incomeOf(c, i));
+        M.addStock(c.cell[i], RED_INCOME, c.income[i]);
       }
       if (sim.day % s.metrics.distributionEveryDays === 0 || sim.day === sim.days - 1) snapshotDistribution();
     },

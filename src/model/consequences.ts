@@ -1,8 +1,7 @@
 // Sanctions and privileges as attempts that people really make: a blacklisted citizen who
 // tries to fly and is refused is one blocked purchase. Sanctions and privileges also move
 // income (a job ban lowers it), which feeds back into late payment and default.
-import { SANCTIONS, PRIVILEGES, type Scenario } from "../scenario/schema.js";
-import type { Citizens } from "../engine/world.js";
+import { SANCTIONS, PRIVILEGES } from "../scenario/schema.js";
 import { EV, DT } from "../metrics/trail.js";
 import { record, type Phase, type Sim } from "./context.js";
 
@@ -35,31 +34,12 @@ export class DenseSet {
   }
 }
 
-/**
- * A citizen's daily income: the base, times the effect of each sanction and privilege they hold
- * (when the income feedback is on). Computed when read rather than stored: only the listed differ
- * from their base, and four bytes per citizen are worth more than a multiplication for the few.
- */
-export function incomeModel(s: Scenario): (c: Citizens, i: number) => number {
-  const sanctionEffect = SANCTIONS.map((k) => 1 + s.consequences.sanctions[k].incomeEffect);
-  const privilegeEffect = PRIVILEGES.map((k) => 1 + s.consequences.privileges[k].incomeEffect);
-  const feedback = s.mechanisms.incomeFeedback;
-  return (c, i) => {
-    const sm = c.sanctionMask[i], pm = c.privilegeMask[i];
-    if (!feedback || (sm | pm) === 0) return c.incomeBase[i];
-    let f = 1;
-    for (let k = 0; k < sanctionEffect.length; k++) if (sm & (1 << k)) f *= sanctionEffect[k];
-    for (let k = 0; k < privilegeEffect.length; k++) if (pm & (1 << k)) f *= privilegeEffect[k];
-    return Math.fround(c.incomeBase[i] * f);
-  };
-}
-
 export function consequencesPhase(sim: Sim): Phase & { blacklisted: DenseSet; redlisted: DenseSet } {
   const { s, c } = sim;
   const M = sim.metrics;
   const sanctionsOn = s.mechanisms.sanctions;
   const privilegesOn = s.mechanisms.privileges;
-  const incomeOf = incomeModel(s);
+  const feedback = s.mechanisms.incomeFeedback;
   const bit = <T extends string>(all: readonly T[], names: readonly T[]) => names.reduce((m, n) => m | (1 << all.indexOf(n)), 0);
   const listSanctions = s.lists.map((l) => bit(SANCTIONS, l.sanctions));
   const listPrivileges = s.lists.map((l) => bit(PRIVILEGES, l.privileges));
@@ -81,7 +61,6 @@ export function consequencesPhase(sim: Sim): Phase & { blacklisted: DenseSet; re
   const redlisted = new DenseSet();
 
   function refresh(i: number): void {
-    const before = incomeOf(c, i);
     let sm = 0, pm = 0;
     for (let k = 0; k < s.lists.length; k++) {
       if (c.listMask[i] & (1 << k)) { sm |= listSanctions[k]; pm |= listPrivileges[k]; }
@@ -95,7 +74,14 @@ export function consequencesPhase(sim: Sim): Phase & { blacklisted: DenseSet; re
     if (pm) privileged.add(i); else privileged.delete(i);
     if (c.listMask[i] & blackBits) blacklisted.add(i); else blacklisted.delete(i);
     if (c.listMask[i] & redBits) redlisted.add(i); else redlisted.delete(i);
-    M.addStock(c.cell[i], INCOME_SUM, incomeOf(c, i) - before);
+    let f = 1;
+    if (feedback) {
+      for (let k = 0; k < SANCTIONS.length; k++) if (sm & (1 << k)) f *= 1 + sanctionRate[k].incomeEffect;
+      for (let k = 0; k < PRIVILEGES.length; k++) if (pm & (1 << k)) f *= 1 + privilegeRate[k].incomeEffect;
+    }
+    const income = Math.fround(c.incomeBase[i] * f);
+    M.addStock(c.cell[i], INCOME_SUM, income - c.income[i]);
+    c.income[i] = income;
   }
   sim.listeners.push((ch) => refresh(ch.agent));
 
@@ -112,11 +98,11 @@ export function consequencesPhase(sim: Sim): Phase & { blacklisted: DenseSet; re
     },
     day(sim) {
       const day = sim.day;
-      if (day === 0) for (let i = 0; i < sim.n; i++) M.addStock(c.cell[i], INCOME_SUM, incomeOf(c, i));
+      if (day === 0) for (let i = 0; i < sim.n; i++) M.addStock(c.cell[i], INCOME_SUM, c.income[i]);
       const rng = sim.streams.consequences.at(day);
       // People attempt in proportion to their means: the rich fly more (clamped to [0.2, 3]).
       for (const i of sanctioned.items) {
-        const means = Math.max(0.2, Math.min(3, incomeOf(c, i) / median));
+        const means = Math.max(0.2, Math.min(3, c.income[i] / median));
         const m = c.sanctionMask[i];
         for (let k = 0; k < SANCTIONS.length; k++) {
           if (!(m & (1 << k))) continue;
@@ -127,7 +113,7 @@ export function consequencesPhase(sim: Sim): Phase & { blacklisted: DenseSet; re
         }
       }
       for (const i of privileged.items) {
-        const means = Math.max(0.2, Math.min(3, incomeOf(c, i) / median));
+        const means = Math.max(0.2, Math.min(3, c.income[i] / median));
         const m = c.privilegeMask[i];
         for (let k = 0; k < PRIVILEGES.length; k++) {
           if (!(m & (1 << k))) continue;

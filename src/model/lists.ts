@@ -5,7 +5,6 @@ import type { ListRule } from "../scenario/schema.js";
 import { int32Column } from "../io/table.js";
 import { EV, DT, TRUE } from "../metrics/trail.js";
 import { record, type Phase, type Sim } from "./context.js";
-import { incomeModel } from "./consequences.js";
 import { restoreColumns, saveColumns } from "../engine/checkpoint.js";
 
 export interface ListState {
@@ -65,7 +64,6 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
   }));
   const log = new ListLog();
   const median = s.population.income.median;
-  const incomeOf = incomeModel(s);
 
   /** Is a listing on L wrong by ground truth (bit 0), and is it due to association alone (bit 1)?
    *  Packed in a number: this runs for every member of every list every day. */
@@ -150,7 +148,7 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
       const days = sim.day - L.since[p];
       if (L.reason[p] === DT.act) {
         if (rule.paymentExit.enabled) {
-          if (L.paidDay[p] < 0 && rng.next() < (rule.paymentExit.perYear / 365) * Math.min(2, incomeOf(c, i) / median)) L.paidDay[p] = sim.day;
+          if (L.paidDay[p] < 0 && rng.next() < (rule.paymentExit.perYear / 365) * Math.min(2, c.income[i] / median)) L.paidDay[p] = sim.day;
           if (L.paidDay[p] >= 0 && sim.day - L.paidDay[p] >= rule.paymentExit.delayDays) { exit(L, i, DT.payment); continue; }
         }
         if (rule.durationDays > 0 && days >= rule.durationDays) exit(L, i, DT.duration);

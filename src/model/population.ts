@@ -63,6 +63,7 @@ export function createWorld(s: Scenario, seed: number): World {
     flags: sharedArray(Uint8Array, n),
     householdOffset: sharedArray(Uint8Array, n),
     incomeBase: sharedArray(Float32Array, n),
+    income: sharedArray(Float32Array, n),
     trait: BEHAVIOUR_CLASSES.map(() => sharedArray(Uint8Array, n)),
     score: sharedArray(Float32Array, n).fill(s.scoring.initial),
     errorFree: sharedArray(Float32Array, n).fill(s.scoring.initial),
@@ -117,6 +118,7 @@ export function createWorld(s: Scenario, seed: number): World {
         c.flags[id] = f;
         const income = Math.exp(incomeShift + inc.sigma * rng.normal()) * (urban ? inc.urbanPremium : 1);
         c.incomeBase[id] = income;
+        c.income[id] = income;
         for (let k = 0; k < C; k++) c.trait[k][id] = levels[k].code(Math.exp(traitShift + sigma * rng.normal()) * activity[age][k]);
       }
     }
