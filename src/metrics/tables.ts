@@ -8,7 +8,7 @@ import type { ListLog, ListState } from "../model/lists.js";
 import type { AppealLog } from "../model/appeals.js";
 import type { FirmLog } from "../model/firms.js";
 import type { Distribution } from "../model/collect.js";
-import { initialDegree } from "../model/graph.js";
+import { aliveDegree, initialDegree } from "../model/graph.js";
 import { DETAILS } from "./trail.js";
 
 export interface TableSources {
@@ -108,7 +108,7 @@ export function buildTables(x: TableSources): Table[] {
       { name: "lists", description: "Lists the citizen is on at the end (comma-separated)", type: "VARCHAR", data: pick((i) => listLabel(c.listMask[i])) },
       { name: "wrongfully_listed", description: "On a list at the end that ground truth does not justify", type: "BOOLEAN", data: pick((i) => wrongfulNow.has(i)) },
       num("friends_initial", "Friends at the start", Int32Array.from(pick((i) => initialDegree(g, i))), "INTEGER"),
-      num("friends_final", "Friends at the end", Int32Array.from(pick((i) => g.aliveDegree[i])), "INTEGER"),
+      num("friends_final", "Friends at the end", Int32Array.from(pick((i) => aliveDegree(g, i))), "INTEGER"),
       { name: "informant", description: "Informs on others", type: "BOOLEAN", data: pick((i) => (c.flags[i] & INFORMANT) !== 0) },
       { name: "party_member", description: "Attends political education (attention analytics)", type: "BOOLEAN", data: pick((i) => (c.flags[i] & PARTY) !== 0) },
     ],

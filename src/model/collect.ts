@@ -1,7 +1,7 @@
 // End-of-day reporters over the listed (a small set): income by status and isolation of the
 // blacklisted; and, every few days, the score distribution of everyone.
 import { int32Column, float64Column } from "../io/table.js";
-import { initialDegree } from "./graph.js";
+import { aliveDegree, initialDegree } from "./graph.js";
 import type { Phase, Sim } from "./context.js";
 import { groupOf, regionOf } from "../engine/world.js";
 import type { DenseSet } from "./consequences.js";
@@ -59,7 +59,7 @@ export function collectPhase(sim: Sim, sets: { blacklisted: DenseSet; redlisted:
         const cell = c.cell[i];
         M.addStock(cell, BLACK, 1);
         M.addStock(cell, BLACK_INCOME, c.income[i]);
-        M.addStock(cell, BLACK_TIES, g.aliveDegree[i]);
+        M.addStock(cell, BLACK_TIES, aliveDegree(g, i));
         M.addStock(cell, BLACK_TIES_0, initialDegree(g, i));
       }
       for (const i of sets.redlisted.items) {

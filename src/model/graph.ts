@@ -1,11 +1,15 @@
-// The social graph: households (contiguous ids, implicit) and friendships (CSR adjacency),
-// mostly within a region with a share of long ties. Dropped ties are marked, never removed,
-// so the initial degree stays readable for isolation metrics.
-import { isAlive, regionOf, sharedArray, type Graph, type World } from "../engine/world.js";
+// The social graph: households (contiguous ids, implicit) and friendships (compressed slots, see
+// Graph in engine/world.ts), mostly within a region with a share of long ties. Dropped ties are
+// marked, never removed, so the initial degree stays readable for isolation metrics.
+import { FAR, farRank, friendAt, isAlive, regionOf, sharedArray, slotStart, type Graph, type World } from "../engine/world.js";
 
 const kill = (g: Graph, e: number) => (g.alive[e >>> 3] &= ~(1 << (e & 7)));
 
 const BLOCK = 65536;
+const MAX_GROUP_SHIFT = 6;
+
+/** The slot value for a tie from i to j: the difference, or FAR if it does not fit 16 bits. */
+const nearCode = (i: number, j: number): number => (Math.abs(j - i) <= 32767 ? j - i : FAR);
 
 export function buildGraph(w: World): Graph {
   const { n, c } = w;
@@ -25,7 +29,8 @@ export function buildGraph(w: World): Graph {
         const r = regionOf(w, i);
         // Local ties fall in a window of `hood` citizens around i, clipped to the region: people
         // befriend those who live near them, and near people have near ids, so most ties stay
-        // inside one block of citizens (cache-local charges now, few cross-shard messages later).
+        // inside one block of citizens (cache-local charges, few cross-shard messages) and fit
+        // a 16-bit difference.
         const lo = Math.max(c.regionStart[r], Math.min(i - (hood >> 1), c.regionStart[r + 1] - hood));
         const span = Math.min(hood, c.regionStart[r + 1] - lo);
         for (let t = 0; t < k; t++) {
@@ -36,35 +41,79 @@ export function buildGraph(w: World): Graph {
     }
   };
 
+  let farCount = 0;
   forEachTie((i, j) => {
     degree[i]++;
     degree[j]++;
+    if (nearCode(i, j) === FAR) farCount += 2;
   });
-  const start = sharedArray(Uint32Array, n + 1);
+  const start = new Uint32Array(n + 1);
   for (let i = 0; i < n; i++) start[i + 1] = start[i] + degree[i];
-  const adj = sharedArray(Uint32Array, start[n]);
-  const fill = start.slice(0, n);
+  const slots = start[n];
+  const near = sharedArray(Int16Array, slots);
+  // Far friends are first noted with their slot, then placed in slot order once ranks are known.
+  const farSlot = new Uint32Array(farCount), farFriend = new Uint32Array(farCount);
+  let noted = 0;
+  const fill = degree; // reused: the next free slot of each citizen
+  fill.set(start.subarray(0, n));
+  const place = (i: number, j: number) => {
+    const e = fill[i]++;
+    near[e] = nearCode(i, j);
+    if (near[e] === FAR) { farSlot[noted] = e; farFriend[noted++] = j; }
+  };
   forEachTie((i, j) => {
-    adj[fill[i]++] = j;
-    adj[fill[j]++] = i;
+    place(i, j);
+    place(j, i);
   });
-  const aliveDegree = sharedArray(Uint16Array, n);
-  for (let i = 0; i < n; i++) aliveDegree[i] = Math.min(65535, degree[i]);
-  return { start, adj, alive: sharedArray(Uint8Array, Math.ceil(adj.length / 8)).fill(0xff), aliveDegree };
+  const farBefore = sharedArray(Uint32Array, (slots >>> 5) + 1);
+  for (let e = 0, r = 0; e <= slots; e++) {
+    if ((e & 31) === 0) farBefore[e >>> 5] = r;
+    if (e < slots && near[e] === FAR) r++;
+  }
+  const g: Graph = { ...slotRanges(start, n), near, far: sharedArray(Uint32Array, farCount), farBefore, alive: sharedArray(Uint8Array, Math.ceil(slots / 8)).fill(0xff) };
+  for (let k = 0; k < farCount; k++) g.far[farRank(g, farSlot[k])] = farFriend[k];
+  return g;
 }
 
-export const initialDegree = (g: Graph, i: number): number => g.start[i + 1] - g.start[i];
+/** Slot starts as a 32-bit base per group and a 16-bit offset per citizen, with the largest group that fits. */
+export function slotRanges(start: Uint32Array, n: number): Pick<Graph, "base" | "offset" | "groupShift"> {
+  let shift = MAX_GROUP_SHIFT;
+  const fits = (s: number) => {
+    for (let i = 0; i <= n; i++) if (start[i] - start[(i >>> s) << s] > 0xffff) return false;
+    return true;
+  };
+  while (shift > 0 && !fits(shift)) shift--;
+  const base = sharedArray(Uint32Array, (n >>> shift) + 1);
+  const offset = sharedArray(Uint16Array, n + 1);
+  for (let i = 0; i <= n; i++) {
+    if ((i & ((1 << shift) - 1)) === 0) base[i >>> shift] = start[i];
+    offset[i] = start[i] - base[i >>> shift];
+  }
+  return { base, offset, groupShift: shift };
+}
 
-/** Drop the tie at adjacency slot e (from i to adj[e]) on both sides. Returns the friend, or -1 if already dropped. */
+/** A graph with no ties (worlds built without friendships, e.g. for tests of other parts). */
+export function emptyGraph(n: number): Graph {
+  return { base: new Uint32Array((n >>> MAX_GROUP_SHIFT) + 1), offset: new Uint16Array(n + 1), groupShift: MAX_GROUP_SHIFT, near: new Int16Array(0), far: new Uint32Array(0), farBefore: new Uint32Array(1), alive: new Uint8Array(0) };
+}
+
+export const initialDegree = (g: Graph, i: number): number => slotStart(g, i + 1) - slotStart(g, i);
+
+/** Ties still there: counted from the alive bits when asked (rarely: a few per listed person). */
+export function aliveDegree(g: Graph, i: number): number {
+  let k = 0;
+  for (let e = slotStart(g, i), end = slotStart(g, i + 1); e < end; e++) if (isAlive(g, e)) k++;
+  return k;
+}
+
+/** Drop the tie at slot e (from i to its friend) on both sides. Returns the friend, or -1 if already dropped. */
 export function dropTie(g: Graph, i: number, e: number): number {
   if (!isAlive(g, e)) return -1;
-  const j = g.adj[e];
+  const j = friendAt(g, i, e);
   kill(g, e);
-  g.aliveDegree[i]--;
-  for (let f = g.start[j]; f < g.start[j + 1]; f++) {
-    if (g.adj[f] === i && isAlive(g, f)) {
+  for (let f = slotStart(g, j), end = slotStart(g, j + 1); f < end; f++) {
+    if (isAlive(g, f) && friendAt(g, j, f) === i) {
       kill(g, f);
-      g.aliveDegree[j]--;
       break;
     }
   }

@@ -1,7 +1,8 @@
 // What the system sees. Channels never see ground truth directly: each act gets a chance to be
 // seen by the channels that can observe it, and may be attributed to the wrong person; some
 // observations are invented outright. Every observation keeps who really acted (or -1).
-import { INFORMANT, PARTY, FEMALE, groupOf, isAlive, regionOf } from "../engine/world.js";
+import { INFORMANT, PARTY, FEMALE, friendAt, groupOf, isAlive, regionOf, slotStart } from "../engine/world.js";
+import { aliveDegree, initialDegree } from "./graph.js";
 import type { Rng } from "../engine/random.js";
 import { EV, TRUE, MISATTRIBUTED, INVENTED, DT } from "../metrics/trail.js";
 import { BLOCK } from "../engine/shards.js";
@@ -125,11 +126,11 @@ function observer(core: Core, recorded: Float64Array) {
     },
 
     randomFriend(rng: Rng, i: number): number {
-      const deg = g.start[i + 1] - g.start[i];
-      if (deg === 0 || g.aliveDegree[i] === 0) return -1;
+      const deg = initialDegree(g, i);
+      if (deg === 0 || aliveDegree(g, i) === 0) return -1;
       for (let tries = 0; tries < 8; tries++) {
-        const e = g.start[i] + rng.int(deg);
-        if (isAlive(g, e)) return g.adj[e];
+        const e = slotStart(g, i) + rng.int(deg);
+        if (isAlive(g, e)) return friendAt(g, i, e);
       }
       return -1;
     },

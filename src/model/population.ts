@@ -6,7 +6,7 @@ import { hashInts } from "../engine/random.js";
 import {
   type Citizens, type World, FEMALE, URBAN, INFORMANT, PARTY, SAMPLED, MAX_HOUSEHOLD, cellOf, makeStreams, sharedArray,
 } from "../engine/world.js";
-import { buildGraph } from "./graph.js";
+import { buildGraph, emptyGraph } from "./graph.js";
 
 /** Split n into parts proportional to weights (largest remainder), so sizes are exact and stable. */
 export function apportion(n: number, weights: number[]): number[] {
@@ -131,7 +131,7 @@ export function createWorld(s: Scenario, seed: number): World {
   const w: World = {
     s, seed, n, days: s.days, day: 0, regions, groups, cells, cellPopulation, c,
     traitLevels: levels.map((l) => l.values),
-    g: { start: new Uint32Array(1), adj: new Uint32Array(0), alive: new Uint8Array(0), aliveDegree: new Uint16Array(n) },
+    g: emptyGraph(n),
     regionWatch: new Float64Array(regions).fill(1),
     streams,
   };

@@ -6,7 +6,7 @@ import { EV, TRUE, DT } from "../metrics/trail.js";
 import { QUANTUM } from "../metrics/daily.js";
 import { BLOCK_SHIFT, shardOwners, type Shard } from "../engine/shards.js";
 import { lowerBound } from "../engine/order.js";
-import { SAMPLED, householdOf, isAlive } from "../engine/world.js";
+import { FAR, SAMPLED, farRank, householdOf, isAlive, slotStart } from "../engine/world.js";
 import { changeErrorFree, changeScore, changeScoreRecorded, markTouched, type Core, type ObsColumns, type Phase, type Sim } from "./context.js";
 import type { KernelState, ShardRunner } from "./kernels.js";
 
@@ -162,7 +162,12 @@ export function scoringKernel(core: Core, shards: Shard[]) {
       for (let j = h; j < core.n && householdOf(c, j) === h; j++) if (j !== t) send(j, t, applied * assoc.householdShare, info);
     }
     if (assoc.friendShare > 0) {
-      for (let e = g.start[t]; e < g.start[t + 1]; e++) if (isAlive(g, e)) send(g.adj[e], t, applied * assoc.friendShare, info | 2);
+      const end = slotStart(g, t + 1);
+      for (let e = slotStart(g, t), r = farRank(g, e); e < end; e++) {
+        const d = g.near[e];
+        const j = d !== FAR ? t + d : g.far[r++];
+        if (isAlive(g, e)) send(j, t, applied * assoc.friendShare, info | 2);
+      }
     }
   }
 
@@ -293,10 +298,13 @@ export function scoringPhase(sim: Sim, shards: ShardRunner): Phase {
     const deltaTrue = new Float32Array(sim.n);
     for (let i = 0; i < sim.n; i++) {
       let sum = 0, sumTrue = 0, k = 0;
-      for (let e = g.start[i]; e < g.start[i + 1]; e++) {
+      const end = slotStart(g, i + 1);
+      for (let e = slotStart(g, i), r = farRank(g, e); e < end; e++) {
+        const d = g.near[e];
+        const j = d !== FAR ? i + d : g.far[r++];
         if (!isAlive(g, e)) continue;
-        sum += c.score[g.adj[e]];
-        sumTrue += c.errorFree[g.adj[e]];
+        sum += c.score[j];
+        sumTrue += c.errorFree[j];
         k++;
       }
       if (k === 0) continue;

@@ -4,7 +4,7 @@
 import type { Rng } from "../engine/random.js";
 import { EV, DT } from "../metrics/trail.js";
 import { dropTie } from "./graph.js";
-import { isAlive } from "../engine/world.js";
+import { isAlive, slotStart } from "../engine/world.js";
 import { record, type Phase, type Sim } from "./context.js";
 import type { DenseSet } from "./consequences.js";
 
@@ -21,7 +21,7 @@ export function shamingPhase(sim: Sim, blacklisted: DenseSet): Phase {
 
   function dropWithProbability(rng: Rng, i: number, p: number): void {
     if (p <= 0) return;
-    for (let e = g.start[i]; e < g.start[i + 1]; e++) {
+    for (let e = slotStart(g, i), end = slotStart(g, i + 1); e < end; e++) {
       if (!isAlive(g, e) || rng.next() >= p) continue;
       const j = dropTie(g, i, e);
       M.add(sim.day, c.cell[i], DROPPED, 1);

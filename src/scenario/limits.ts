@@ -4,19 +4,19 @@
 //
 // The estimate follows the engine's stores (src/engine/world.ts, src/model/graph.ts,
 // src/metrics/daily.ts) without importing them, so it can run before anything is built:
-//   - per citizen: ~77 bytes of typed arrays (src/engine/world.ts Citizens, 69 bytes, plus the
-//     8-byte score deltas of the association pull), the friendship graph (CSR offsets and live
-//     degree 6 bytes, 5 bytes per tie end: friendsMean ends per citizen; 8 bytes of degree
-//     counters while it is built) and the scored firms (13 bytes per firm). With 8 friends
-//     that is ~130 bytes; `npm run bench` measures 115 bytes of state once the build counters
-//     are freed.
+//   - per citizen: ~48 bytes of typed arrays (src/engine/world.ts Citizens, 40 bytes, plus the
+//     8-byte score deltas of the association pull), the friendship graph (16-bit slot starts, and
+//     8 bytes of degree counters while it is built; per tie end a 16-bit friend difference, its
+//     alive bit and far counts, 2.25 bytes; per long tie end 4 more, and 8 while it is built) and
+//     the scored firms (13 bytes per firm). With 8 friends that is ~86 bytes; `npm run bench`
+//     measures 63 bytes of state once the build's counters and the pull's deltas are freed.
 //   - per day: the daily metric store, one float64 per (day, cell, metric), held twice (the
 //     store and the daily_cell table built from it); cells = regions x urban/rural x groups.
 //   - a fixed allowance for Node, DuckDB and the trail sample.
 //   - on the V8 heap (JavaScript arrays, bounded by the heap limit, not by free memory): the
 //     list members and the list event log, ~176 bytes per listing; assumed at most a tenth of
 //     the population enters each list.
-// A run must also respect V8's largest typed array (2^32 elements): the graph's adjacency
+// A run must also respect V8's largest typed array (2^32 elements): the graph's slots
 // holds population x friendsMean entries and the daily store days x cells x metrics.
 import os from "node:os";
 import { constants as bufferConstants } from "node:buffer";
@@ -24,9 +24,10 @@ import v8 from "node:v8";
 import type { Problem } from "./load.js";
 import type { Scenario } from "./schema.js";
 
-const CITIZEN_BYTES = 77;
-const GRAPH_FIXED_BYTES = 6 + 8;
-const BYTES_PER_TIE_END = 5;
+const CITIZEN_BYTES = 48;
+const GRAPH_FIXED_BYTES = 2 + 8;
+const BYTES_PER_TIE_END = 2.25;
+const BYTES_PER_LONG_TIE_END = 4 + 8;
 const FIRM_BYTES = 13;
 /** Node itself, DuckDB's writer, the trail sample and list logs: generous, measured ~150 MB. */
 const FIXED_BYTES = 400 * 2 ** 20;
@@ -76,7 +77,8 @@ const dailyMetrics = (s: Scenario) => 40 + 7 * s.lists.length + 18;
 
 export function estimateRun(s: Scenario, population = s.population.size, days = s.days): RunEstimate {
   const firms = s.mechanisms.firms && s.firms.enabled ? s.firms.perCitizen : 0;
-  const bytesPerCitizen = CITIZEN_BYTES + GRAPH_FIXED_BYTES + BYTES_PER_TIE_END * s.graph.friendsMean + FIRM_BYTES * firms;
+  const bytesPerCitizen = CITIZEN_BYTES + GRAPH_FIXED_BYTES +
+    (BYTES_PER_TIE_END + BYTES_PER_LONG_TIE_END * s.graph.longTieShare) * s.graph.friendsMean + FIRM_BYTES * firms;
   const cells = s.population.regions.length * 2 * (s.population.groups.length + 1);
   const bytesPerDay = cells * dailyMetrics(s) * 8 * 2;
   return {
