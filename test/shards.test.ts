@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { simulate } from "../src/engine/simulate.js";
 import { BLOCK, partition, shardOwners } from "../src/engine/shards.js";
-import { stableOrder } from "../src/engine/order.js";
+import { groupedOrder, stableOrder } from "../src/engine/order.js";
 import { loadScenario } from "../src/scenario/load.js";
 import { makeScenario, tableDifference } from "./helpers.js";
 import type { RunResult } from "../src/engine/result.js";
@@ -44,6 +44,18 @@ test("stableOrder sorts by key and keeps the order of equal keys", () => {
       const keys = Int32Array.from(raw, (k) => k % (spread * 1000) === k ? k : k % spread);
       const order = Array.from(stableOrder(keys, keys.length));
       const expected = Array.from(keys.keys()).sort((a, b) => keys[a] - keys[b] || a - b);
+      assert.deepEqual(order, expected);
+    }),
+  );
+});
+
+test("groupedOrder groups rows by neighbourhoods of ids and keeps each key's rows in row order", () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 5000 }), fc.integer({ min: 1, max: 3000 }), fc.array(fc.nat(), { maxLength: 400 }), fc.integer({ min: 0, max: 12 }), (lo, span, raw, shift) => {
+      const keys = Int32Array.from(raw, (k) => lo + (k % span));
+      const order = Array.from(groupedOrder(keys, keys.length, lo, lo + span, shift, new Uint32Array(keys.length + 3)));
+      const group = (row: number) => (keys[row] - lo) >> shift;
+      const expected = Array.from(keys.keys()).sort((a, b) => group(a) - group(b) || a - b);
       assert.deepEqual(order, expected);
     }),
   );

@@ -32,6 +32,19 @@ export function stableOrder(keys: Int32Array, n: number): Uint32Array {
   return order;
 }
 
+/**
+ * Rows ordered by (keys[row] - lo) >> shift, ties kept in row order: one counting pass that
+ * groups rows by neighbourhoods of 2^shift ids, for keys in [lo, hi). Written into `into`,
+ * which must hold at least n rows.
+ */
+export function groupedOrder(keys: Int32Array, n: number, lo: number, hi: number, shift: number, into: Uint32Array): Uint32Array {
+  const count = new Uint32Array(((hi - lo) >>> shift) + 2);
+  for (let k = 0; k < n; k++) count[((keys[k] - lo) >>> shift) + 1]++;
+  for (let b = 1; b < count.length; b++) count[b] += count[b - 1];
+  for (let k = 0; k < n; k++) into[count[(keys[k] - lo) >>> shift]++] = k;
+  return into.subarray(0, n);
+}
+
 /** Rearrange the first order.length values of col so that row k holds the old row order[k]. */
 export function permute(col: Int32Array | Float64Array, order: Uint32Array): void {
   const copy = col.slice(0, order.length);

@@ -106,6 +106,12 @@ export function aliveDegree(g: Graph, i: number): number {
   return k;
 }
 
+/** Is any tie of slots first .. end still there? (Usually the first is: one bit read.) */
+export function anyAlive(g: Graph, first: number, end: number): boolean {
+  for (let e = first; e < end; e++) if (isAlive(g, e)) return true;
+  return false;
+}
+
 /** Drop the tie at slot e (from i to its friend) on both sides. Returns the friend, or -1 if already dropped. */
 export function dropTie(g: Graph, i: number, e: number): number {
   if (!isAlive(g, e)) return -1;

@@ -52,7 +52,7 @@ export interface ShardRunner {
 export function shardKernels(core: Core, shard: Shard, shards: Shard[]): (task: Task) => ShardResult {
   const behave = behaviourKernel(core, shard);
   const observation = observationKernel(core);
-  const scoring = scoringKernel(core, shards);
+  const scoring = scoringKernel(core, shard, shards);
   const counters = core.metrics as ShardCounters;
   return (task) => {
     core.day = task.day;

@@ -2,7 +2,7 @@
 // seen by the channels that can observe it, and may be attributed to the wrong person; some
 // observations are invented outright. Every observation keeps who really acted (or -1).
 import { INFORMANT, PARTY, FEMALE, friendAt, groupOf, isAlive, regionOf, slotStart } from "../engine/world.js";
-import { aliveDegree, initialDegree } from "./graph.js";
+import { anyAlive } from "./graph.js";
 import type { Rng } from "../engine/random.js";
 import { EV, TRUE, MISATTRIBUTED, INVENTED, DT } from "../metrics/trail.js";
 import { BLOCK } from "../engine/shards.js";
@@ -126,10 +126,10 @@ function observer(core: Core, recorded: Float64Array) {
     },
 
     randomFriend(rng: Rng, i: number): number {
-      const deg = initialDegree(g, i);
-      if (deg === 0 || aliveDegree(g, i) === 0) return -1;
+      const first = slotStart(g, i), deg = slotStart(g, i + 1) - first;
+      if (deg === 0 || !anyAlive(g, first, first + deg)) return -1;
       for (let tries = 0; tries < 8; tries++) {
-        const e = slotStart(g, i) + rng.int(deg);
+        const e = first + rng.int(deg);
         if (isAlive(g, e)) return friendAt(g, i, e);
       }
       return -1;

@@ -5,7 +5,7 @@ import { type GrowableColumn, int32Column, float64Column } from "../io/table.js"
 import { EV, TRUE, DT } from "../metrics/trail.js";
 import { QUANTUM } from "../metrics/daily.js";
 import { BLOCK_SHIFT, shardOwners, type Shard } from "../engine/shards.js";
-import { lowerBound } from "../engine/order.js";
+import { groupedOrder, lowerBound } from "../engine/order.js";
 import { FAR, SAMPLED, farRank, householdOf, isAlive, slotStart } from "../engine/world.js";
 import { changeErrorFree, changeScore, changeScoreRecorded, markTouched, type Core, type ObsColumns, type Phase, type Sim } from "./context.js";
 import type { KernelState, ShardRunner } from "./kernels.js";
@@ -71,7 +71,7 @@ class ChargeBuffer {
  * observations they came from. Each citizen's changes are thus applied in one order whatever
  * the number of shards. Expiry is kept by the shard that owns the citizen.
  */
-export function scoringKernel(core: Core, shards: Shard[]) {
+export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
   const owner = shardOwners(shards);
   const shardCount = shards.length;
   const { s, c, g, behaviours } = core;
@@ -200,43 +200,57 @@ export function scoringKernel(core: Core, shards: Shard[]) {
     return outbox.map((box) => box.columns());
   }
 
-  /** The association charges made to this shard's citizens, from each shard in shard order. */
+  // The day's charges received, every sender's batch in shard order, and the order to apply them.
+  const incoming = new ChargeBuffer();
+  let applyOrder: Uint32Array = new Uint32Array(0);
+
+  /**
+   * The association charges made to this shard's citizens, from each shard in shard order,
+   * applied grouped by neighbourhoods of 16 citizens. The grouping is stable, so each citizen's
+   * charges keep their order, which is all a score depends on. In the order they were made (the
+   * friends of each penalised person in turn, a window sliding slowly up the ids) the same
+   * updates cost about twice as much, sort included (measured: 58 ns a charge against 25).
+   */
   function charges(inbox: ChargeColumns[]): void {
     const day = core.day;
     const { score, errorFree, assocPoints, cell, flags } = c;
     const lo = sc.min, hi = sc.max;
-    for (const box of inbox) {
-      for (let k = 0; k < box.target.length; k++) {
-        const j = box.target[k], points = box.amount[k], info = box.info[k];
-        const old = score[j];
-        const v = old + points;
-        score[j] = v < lo ? lo : v > hi ? hi : v;
-        const applied = score[j] - old;
-        const ce = cell[j];
-        chargesToday[ce]++;
-        if (applied !== 0) {
-          const q = Math.round(applied * QUANTUM);
-          scoreToday[ce] += q;
-          pointsToday[ce] -= q;
-          assocPoints[j] += applied;
-          markTouched(core, j);
-          if (flags[j] & SAMPLED) {
-            core.trail.record(j, day, score[j], {
-              event: EV.association, other: box.source[k], behaviour: info >> 8, channel: (info >> 4) & 15,
-              detail: info & 2 ? DT.friend : DT.household, points: applied,
-            });
-          }
+    incoming.length = 0;
+    for (const box of inbox) for (let k = 0; k < box.target.length; k++) incoming.push(box.target[k], box.source[k], box.amount[k], box.info[k]);
+    if (applyOrder.length < incoming.length) applyOrder = new Uint32Array(incoming.target.length);
+    const order = groupedOrder(incoming.target, incoming.length, shard.lo, shard.hi, 4, applyOrder);
+    const { target, source, amount, info: infos } = incoming;
+    for (let m = 0; m < order.length; m++) {
+      const k = order[m];
+      const j = target[k], points = amount[k], info = infos[k];
+      const old = score[j];
+      const v = old + points;
+      score[j] = v < lo ? lo : v > hi ? hi : v;
+      const applied = score[j] - old;
+      const ce = cell[j];
+      chargesToday[ce]++;
+      if (applied !== 0) {
+        const q = Math.round(applied * QUANTUM);
+        scoreToday[ce] += q;
+        pointsToday[ce] -= q;
+        assocPoints[j] += applied;
+        markTouched(core, j);
+        if (flags[j] & SAMPLED) {
+          core.trail.record(j, day, score[j], {
+            event: EV.association, other: source[k], behaviour: info >> 8, channel: (info >> 4) & 15,
+            detail: info & 2 ? DT.friend : DT.household, points: applied,
+          });
         }
-        let appliedTrue = 0;
-        if (info & 1) {
-          const o = errorFree[j];
-          const w = o + points;
-          errorFree[j] = w < lo ? lo : w > hi ? hi : w;
-          appliedTrue = errorFree[j] - o;
-        }
-        // Expiry reverses what was applied on each side, so clamping at the floor never leaves a residue.
-        scheduleExpiry(j, applied, appliedTrue, applied);
       }
+      let appliedTrue = 0;
+      if (info & 1) {
+        const o = errorFree[j];
+        const w = o + points;
+        errorFree[j] = w < lo ? lo : w > hi ? hi : w;
+        appliedTrue = errorFree[j] - o;
+      }
+      // Expiry reverses what was applied on each side, so clamping at the floor never leaves a residue.
+      scheduleExpiry(j, applied, appliedTrue, applied);
     }
     flushCounts();
   }
