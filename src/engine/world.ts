@@ -60,8 +60,8 @@ export interface Citizens {
  * The friendships, symmetric, in slots: citizen i's ties are slots slotStart(i) .. slotStart(i+1).
  * Compressed because the graph was two fifths of the state: most friends live within a
  * neighbourhood of a few thousand ids, so a slot holds the friend as a 16-bit difference of ids,
- * and only the rest (long ties, 1 in 10) spill into a 32-bit table. 18 to 20 bytes per citizen
- * instead of 38 with 8 friends.
+ * and only the rest (long ties, 1 in 10) spill into a 32-bit table. About 23 bytes per citizen
+ * instead of 39 with 8 friends (docs/scale.md).
  */
 export interface Graph {
   /** slotStart(i) = base[i >> groupShift] + offset[i]: a 32-bit base per group of citizens and a

@@ -92,7 +92,7 @@ export function slotRanges(start: Uint32Array, n: number): Pick<Graph, "base" | 
   return { base, offset, groupShift: shift };
 }
 
-/** A graph with no ties (worlds built without friendships, e.g. for tests of other parts). */
+/** No ties: a world's graph until buildGraph, which needs the world, has made its friendships. */
 export function emptyGraph(n: number): Graph {
   return { base: new Uint32Array((n >>> MAX_GROUP_SHIFT) + 1), offset: new Uint16Array(n + 1), groupShift: MAX_GROUP_SHIFT, near: new Int16Array(0), far: new Uint32Array(0), farBefore: new Uint32Array(1), alive: new Uint8Array(0) };
 }
