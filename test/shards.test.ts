@@ -12,7 +12,7 @@ import type { RunResult } from "../src/engine/result.js";
 import { ShardPool } from "../src/engine/shard-pool.js";
 import { createWorld } from "../src/model/population.js";
 import { createSim } from "../src/model/context.js";
-import { behaviourPhase } from "../src/model/behaviour.js";
+import { behaviourPhase, drawCandidates } from "../src/model/behaviour.js";
 import { observationPhase, watchPhase } from "../src/model/observation.js";
 import { scoringPhase } from "../src/model/scoring.js";
 import type { Task } from "../src/model/kernels.js";
@@ -103,9 +103,36 @@ test("a shard whose task fails answers with the error, and the caller throws it 
   sim.metrics.allocate();
   pool.start();
   try {
-    assert.equal(pool.run({ kind: "behave", day: 0 }).length, 3, "three shards answer a good task");
-    const bad = (shard: { index: number }) => (shard.index === 2 ? ({ kind: "no-such-task", day: 1 } as unknown as Task) : ({ kind: "behave", day: 1 } as Task));
+    assert.equal(pool.run({ kind: "observe", day: 0 }).length, 3, "three shards answer a good task");
+    const bad = (shard: { index: number }) => (shard.index === 2 ? ({ kind: "no-such-task", day: 1 } as unknown as Task) : ({ kind: "observe", day: 1 } as Task));
     assert.throws(() => pool.run(bad), /shard 2: .*no such shard task: "no-such-task"/s);
+  } finally {
+    pool.close();
+  }
+});
+
+test("background tasks: their answers are kept apart from the tasks run while they were out", { timeout: 60_000 }, () => {
+  const sim = createSim(createWorld(makeScenario({ population: { size: 3 * BLOCK } }), 1));
+  const pool = new ShardPool(sim, 3);
+  behaviourPhase(sim, pool);
+  observationPhase(sim, watchPhase(sim), pool);
+  scoringPhase(sim, pool);
+  sim.metrics.allocate();
+  pool.start();
+  try {
+    assert.equal(pool.workers, 2);
+    // Workers 1 and 2 draw day 5's blocks 0-1 and 2; meanwhile every shard runs a task of its own.
+    pool.startInBackground([{ kind: "draw", day: 5, fromBlock: 0, toBlock: 2 }, { kind: "draw", day: 5, fromBlock: 2, toBlock: 3 }]);
+    assert.throws(() => pool.startInBackground([]), /already running/);
+    const observed = pool.run({ kind: "observe", day: 0 });
+    assert.ok(observed.every((r) => r.obs && !r.candidates), "the run's answers are its own");
+    const [first, second] = pool.takeBackground().map((r) => r.candidates!);
+    const here = drawCandidates(sim, 5, 0, 3);
+    assert.ok(here.agent.length > 0, "some citizens are candidates");
+    assert.deepEqual([...first.agent, ...second.agent], [...here.agent], "same candidates as drawn on this thread");
+    assert.deepEqual([...first.u, ...second.u], [...here.u], "same draws");
+    assert.ok(first.agent.every((i) => i < 2 * BLOCK) && second.agent.every((i) => i >= 2 * BLOCK), "each worker drew its own blocks");
+    assert.throws(() => pool.takeBackground(), /no background task/);
   } finally {
     pool.close();
   }

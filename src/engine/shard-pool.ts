@@ -90,7 +90,9 @@ class ShardWorker {
 export class ShardPool implements ShardRunner {
   readonly shards: Shard[];
   private local?: (task: Task) => ShardResult;
-  private workers: ShardWorker[] = [];
+  private threads: ShardWorker[] = [];
+  /** Background tasks handed out and not yet answered, or their answers once received. */
+  private background: "running" | ShardResult[] | undefined;
 
   constructor(private readonly sim: Sim, threads: number) {
     this.shards = partition(sim.n, threads);
@@ -108,16 +110,41 @@ export class ShardPool implements ShardRunner {
     const core = createCore(world, new ShardCounters(sim.cells, metricNames), shared);
     this.local = shardKernels(core, this.shards[0], this.shards);
     const { streams: _streams, ...plain } = world;
-    this.workers = this.shards.slice(1).map((shard) => new ShardWorker({ world: plain, metricNames, ...shared, shards: this.shards, shard }));
+    this.threads = this.shards.slice(1).map((shard) => new ShardWorker({ world: plain, metricNames, ...shared, shards: this.shards, shard }));
+  }
+
+  get workers(): number {
+    return this.threads.length;
   }
 
   run(task: Task | ((shard: Shard) => Task)): ShardResult[] {
+    this.settleBackground(); // a worker answers in order: the background task's answer comes first
     const tasks = this.shards.map((shard) => (typeof task === "function" ? task(shard) : task));
-    this.workers.forEach((w, k) => w.post(tasks[k + 1]));
+    this.threads.forEach((w, k) => w.post(tasks[k + 1]));
     const results = [this.local!(tasks[0])];
-    this.workers.forEach((w, k) => results.push(w.receive(k + 1)));
+    this.threads.forEach((w, k) => results.push(w.receive(k + 1)));
     this.merge(tasks[0].day, results);
     return results;
+  }
+
+  /** Background tasks must leave no counts, trail rows or touched citizens: their answers are not merged. */
+  startInBackground(tasks: Task[]): void {
+    if (this.background) throw new Error("a background task is already running");
+    if (tasks.length !== this.threads.length) throw new Error(`${tasks.length} background tasks for ${this.threads.length} workers`);
+    this.threads.forEach((w, k) => w.post(tasks[k]));
+    this.background = "running";
+  }
+
+  takeBackground(): ShardResult[] {
+    this.settleBackground();
+    const answers = this.background;
+    if (!answers) throw new Error("no background task was started");
+    this.background = undefined;
+    return answers as ShardResult[];
+  }
+
+  private settleBackground(): void {
+    if (this.background === "running") this.background = this.threads.map((w, k) => w.receive(k + 1));
   }
 
   /** Counts are integers (quanta): summed over shards first, they are the same in any order. */
@@ -148,7 +175,7 @@ export class ShardPool implements ShardRunner {
   }
 
   close(): void {
-    for (const w of this.workers) w.close();
-    this.workers = [];
+    for (const w of this.threads) w.close();
+    this.threads = [];
   }
 }

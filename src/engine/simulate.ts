@@ -55,8 +55,11 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
   const consequences = consequencesPhase(sim);
   const firms = firmsPhase(sim);
   const collect = collectPhase(sim, consequences);
+  const behaviour = behaviourPhase(sim, shards);
+  const observation = observationPhase(sim, watch, shards);
+  const scoring = scoringPhase(sim, shards);
   const phases: Phase[] = [
-    watch, behaviourPhase(sim, shards), observationPhase(sim, watch, shards), scoringPhase(sim, shards), lists, appeals,
+    watch, behaviour, observation, scoring, lists, appeals,
     consequences, shamingPhase(sim, consequences.blacklisted), firms, collect,
   ];
   sim.metrics.allocate();
@@ -75,6 +78,9 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
       for (let k = 0; k < phases.length; k++) {
         const t = performance.now();
         phases[k].day(sim);
+        // Scoring is the day's last use of the workers: they draw tomorrow's behaviour while
+        // this thread runs the phases over the listed.
+        if (phases[k] === scoring) behaviour.drawAhead(day + 1);
         phaseMs[k] += performance.now() - t;
       }
       observations += sim.obs.length;

@@ -7,10 +7,12 @@
 // chilling, incentives) are folded into a small per-cell table each day, and the class, then
 // the behaviour, are chosen from that same draw.
 //
-// The loop runs per shard (behaviourKernel); the phase on the main thread sets the bounds and
-// the chilling baseline.
+// The draws (drawCandidates) run a day ahead on the worker threads, the acts per shard
+// (behaviourKernel); the phase on the main thread sets the bounds and the chilling baseline.
 import { BEHAVIOUR_CLASSES, type Scenario } from "../scenario/schema.js";
-import { BLOCK, type Shard } from "../engine/shards.js";
+import { BLOCK } from "../engine/shards.js";
+import { lowerBound } from "../engine/order.js";
+import { int32Column, float64Column } from "../io/table.js";
 import { HAZARD_BOUND, hazardBoundCode } from "../engine/world.js";
 import { EV, DT } from "../metrics/trail.js";
 import { CHANNEL, CLASS, record, type Core, type Phase, type Sim } from "./context.js";
@@ -40,7 +42,7 @@ function responses(s: Scenario): { published: boolean; det: number; chill: numbe
   };
 }
 
-export function behaviourPhase(sim: Sim, shards: ShardRunner): Phase {
+export function behaviourPhase(sim: Sim, shards: ShardRunner): Phase & { drawAhead(day: number): void } {
   const { s, cells, behaviours } = sim;
   const M = sim.metrics;
   M.declare("acts", "Acts really done (ground truth)");
@@ -68,17 +70,74 @@ export function behaviourPhase(sim: Sim, shards: ShardRunner): Phase {
     bound[i] = hazardBoundCode(h * 1.0001); // rounding margin: the bound must never be below the exact hazard
   }
 
+  const blocks = Math.ceil(sim.n / BLOCK);
+  let aheadDay = -1; // the day whose draws the workers are making
+  const within = ({ agent, u }: Candidates, lo: number, hi: number): Candidates => {
+    const from = lowerBound(agent, agent.length, lo), to = lowerBound(agent, agent.length, hi);
+    return { agent: agent.slice(from, to), u: u.slice(from, to) };
+  };
+
   return {
     name: "behaviour",
     day(sim) {
-      shards.run({ kind: "behave", day: sim.day });
-      for (let ce = 0; ce < cells; ce++) M.add(sim.day, ce, SPEECH_BASE, speechTraitSum[ce] * speechPerDay);
+      const day = sim.day;
+      const candidates = aheadDay === day ? joinCandidates(shards.takeBackground().map((r) => r.candidates!)) : drawCandidates(sim, day, 0, blocks);
+      aheadDay = -1;
+      shards.run((shard) => ({ kind: "behave", day, candidates: within(candidates, shard.lo, shard.hi) }));
+      for (let ce = 0; ce < cells; ce++) M.add(day, ce, SPEECH_BASE, speechTraitSum[ce] * speechPerDay);
+    },
+    /** Hand a day's draws to the workers, if there are any, to make while they would wait. */
+    drawAhead(day) {
+      const workers = shards.workers;
+      if (workers === 0 || day >= sim.days) return;
+      shards.startInBackground(Array.from({ length: workers }, (_, w) => ({
+        kind: "draw", day, fromBlock: Math.floor((w * blocks) / workers), toBlock: Math.floor(((w + 1) * blocks) / workers),
+      })));
+      aheadDay = day;
     },
   };
 }
 
-/** The day's acts of one shard's citizens, into core.acts (in citizen order). */
-export function behaviourKernel(core: Core, shard: Shard): (day: number) => void {
+/** Citizens whose draw fell below their hazard bound, with the draw, in citizen order. */
+export interface Candidates {
+  agent: Int32Array;
+  u: Float64Array;
+}
+
+function joinCandidates(parts: Candidates[]): Candidates {
+  if (parts.length === 1) return parts[0];
+  const agent = int32Column(), u = float64Column();
+  for (const p of parts) {
+    agent.append(p.agent);
+    u.append(p.u);
+  }
+  return { agent: agent.view(), u: u.view() };
+}
+
+/**
+ * The day's draws over blocks [fromBlock, toBlock): one per citizen, kept only below the
+ * citizen's hazard bound (about 3 in 100 in china-2018). They depend on nothing that changes
+ * during a run, only on the stream and the bounds, so workers make tomorrow's while the calling
+ * thread runs the phases over the listed (simulate.ts); this is half of the phase's work.
+ */
+export function drawCandidates(core: Pick<Core, "streams" | "c" | "n">, day: number, fromBlock: number, toBlock: number): Candidates {
+  const bound = core.c.hazardBound;
+  const agent = int32Column(), draws = float64Column();
+  for (let block = fromBlock; block < toBlock; block++) {
+    const rng = core.streams.behaviour.at(day, block);
+    const end = Math.min(core.n, (block + 1) * BLOCK);
+    for (let i = block * BLOCK; i < end; i++) {
+      const u = rng.next();
+      if (u >= HAZARD_BOUND[bound[i]]) continue;
+      agent.push(i);
+      draws.push(u);
+    }
+  }
+  return { agent: agent.view(), u: draws.view() };
+}
+
+/** The day's acts of one shard's citizens, into core.acts (in citizen order), from their candidates. */
+export function behaviourKernel(core: Core): (day: number, candidates: Candidates) => void {
   const { s, cells, behaviours } = core;
   const B = behaviours.length;
   const M = core.metrics;
@@ -93,7 +152,6 @@ export function behaviourKernel(core: Core, shard: Shard): (day: number) => void
   const sc = s.scoring;
   const stressOf = stressModel(s);
   const { published, det, chill, incentive } = responses(s);
-  const bound = core.c.hazardBound;
 
   /** Fold today's watch (which targeting may have moved) into the per-cell tables. */
   function buildTables(): void {
@@ -124,7 +182,7 @@ export function behaviourKernel(core: Core, shard: Shard): (day: number) => void
     }
   }
 
-  return (day) => {
+  return (day, candidates) => {
     buildTables();
     const c = core.c;
     const cell = c.cell;
@@ -138,38 +196,34 @@ export function behaviourKernel(core: Core, shard: Shard): (day: number) => void
     const actBehaviour = core.acts.behaviour;
     actAgent.length = actBehaviour.length = 0;
 
-    for (let block = shard.lo / BLOCK; block * BLOCK < shard.hi; block++) {
-      const rng = core.streams.behaviour.at(day, block);
-      const end = Math.min(shard.hi, (block + 1) * BLOCK);
-      for (let i = block * BLOCK; i < end; i++) {
-        const u = rng.next();
-        if (u >= HAZARD_BOUND[bound[i]]) continue;
-        const row = cell[i] * 2 + (lastPenalty[i] > alarmAfter ? 1 : 0);
-        const r = row * C;
-        const stress = stressOf(income[i]);
-        const h0 = l0[t0[i]] * rate[r];
-        const h1 = h0 + l1[t1[i]] * rate[r + 1] * stress;
-        const h2 = h1 + l2[t2[i]] * rate[r + 2];
-        const h3 = h2 + l3[t3[i]] * rate[r + 3];
-        const h4 = h3 + l4[t4[i]] * rate[r + 4];
-        if (u >= h4) continue;
-        // Reuse the draw: given u < h4, u is uniform on [0, h4).
-        let k: number, lo: number, hi: number;
-        if (u < h0) { k = 0; lo = 0; hi = h0; }
-        else if (u < h1) { k = 1; lo = h0; hi = h1; }
-        else if (u < h2) { k = 2; lo = h1; hi = h2; }
-        else if (u < h3) { k = 3; lo = h2; hi = h3; }
-        else { k = 4; lo = h3; hi = h4; }
-        const members = byClass[k];
-        let target = ((u - lo) / (hi - lo)) * rate[r + k];
-        let b = members[members.length - 1];
-        for (let m = 0; m < members.length; m++) {
-          target -= beh[row * B + members[m]];
-          if (target < 0) { b = members[m]; break; }
-        }
-        actAgent.push(i);
-        actBehaviour.push(b);
+    const { agent: candidate, u: draw } = candidates;
+    for (let a = 0; a < candidate.length; a++) {
+      const i = candidate[a], u = draw[a];
+      const row = cell[i] * 2 + (lastPenalty[i] > alarmAfter ? 1 : 0);
+      const r = row * C;
+      const stress = stressOf(income[i]);
+      const h0 = l0[t0[i]] * rate[r];
+      const h1 = h0 + l1[t1[i]] * rate[r + 1] * stress;
+      const h2 = h1 + l2[t2[i]] * rate[r + 2];
+      const h3 = h2 + l3[t3[i]] * rate[r + 3];
+      const h4 = h3 + l4[t4[i]] * rate[r + 4];
+      if (u >= h4) continue;
+      // Reuse the draw: given u < h4, u is uniform on [0, h4).
+      let k: number, lo: number, hi: number;
+      if (u < h0) { k = 0; lo = 0; hi = h0; }
+      else if (u < h1) { k = 1; lo = h0; hi = h1; }
+      else if (u < h2) { k = 2; lo = h1; hi = h2; }
+      else if (u < h3) { k = 3; lo = h2; hi = h3; }
+      else { k = 4; lo = h3; hi = h4; }
+      const members = byClass[k];
+      let target = ((u - lo) / (hi - lo)) * rate[r + k];
+      let b = members[members.length - 1];
+      for (let m = 0; m < members.length; m++) {
+        target -= beh[row * B + members[m]];
+        if (target < 0) { b = members[m]; break; }
       }
+      actAgent.push(i);
+      actBehaviour.push(b);
     }
 
     // Bookkeeping on the (few) acts, outside the per-citizen loop.

@@ -6,12 +6,15 @@ import type { Shard } from "../engine/shards.js";
 import type { ShardCounters } from "../metrics/daily.js";
 import type { TrailColumns } from "../metrics/trail.js";
 import type { Core, ObsColumns } from "./context.js";
-import { behaviourKernel } from "./behaviour.js";
+import { behaviourKernel, drawCandidates, type Candidates } from "./behaviour.js";
 import { observationKernel } from "./observation.js";
 import { scoringKernel, type ChargeColumns, type ExpiryState } from "./scoring.js";
 
 export type Task =
-  | { kind: "behave"; day: number }
+  /** The day's behaviour draws over a range of blocks (any shard's: they read no state that changes). */
+  | { kind: "draw"; day: number; fromBlock: number; toBlock: number }
+  /** The acts of the shard's citizens among the day's candidates (drawCandidates). */
+  | { kind: "behave"; day: number; candidates: Candidates }
   | { kind: "observe"; day: number }
   /** Observations held against the shard's citizens (a contiguous run of the day's, sorted by target). */
   | { kind: "points"; day: number; obs: ObsColumns }
@@ -32,6 +35,7 @@ export interface ShardResult {
   stocks: Float64Array;
   trail: TrailColumns;
   touched: Int32Array;
+  candidates?: Candidates;
   obs?: ObsColumns;
   /** Punished camera and online observations per region (targeting). */
   recorded?: Float64Array;
@@ -43,14 +47,20 @@ export interface ShardResult {
 /** How phases run kernels: on every shard, merging counts, trail rows and touched citizens into the run. */
 export interface ShardRunner {
   readonly shards: Shard[];
+  /** Worker threads besides the calling one (0: every shard runs on the calling thread). */
+  readonly workers: number;
   run(task: Task | ((shard: Shard) => Task)): ShardResult[];
+  /** Give each worker one task without waiting: work for their idle time while the calling thread runs its phases. */
+  startInBackground(tasks: Task[]): void;
+  /** The answers to the tasks started in the background, in worker order (waiting for them if need be). */
+  takeBackground(): ShardResult[];
   saveState(day: number): KernelState[];
   restoreState(day: number, state: KernelState[]): void;
 }
 
 /** A shard's kernels over its core; returns the function that runs one task. */
 export function shardKernels(core: Core, shard: Shard, shards: Shard[]): (task: Task) => ShardResult {
-  const behave = behaviourKernel(core, shard);
+  const behave = behaviourKernel(core);
   const observation = observationKernel(core);
   const scoring = scoringKernel(core, shard, shards);
   const counters = core.metrics as ShardCounters;
@@ -59,8 +69,11 @@ export function shardKernels(core: Core, shard: Shard, shards: Shard[]): (task: 
     core.touched.length = 0;
     const out: Partial<ShardResult> = {};
     switch (task.kind) {
+      case "draw":
+        out.candidates = drawCandidates(core, task.day, task.fromBlock, task.toBlock);
+        break;
       case "behave":
-        behave(task.day);
+        behave(task.day, task.candidates);
         break;
       case "observe":
         observation.day(task.day);
