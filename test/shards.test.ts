@@ -9,7 +9,7 @@ import { groupedOrder, stableOrder } from "../src/engine/order.js";
 import { loadScenario } from "../src/scenario/load.js";
 import { makeScenario, tableDifference } from "./helpers.js";
 import type { RunResult } from "../src/engine/result.js";
-import { ShardPool } from "../src/engine/shard-pool.js";
+import { ShardPool, trimmed } from "../src/engine/shard-pool.js";
 import { createWorld } from "../src/model/population.js";
 import { createSim } from "../src/model/context.js";
 import { behaviourPhase, drawCandidates } from "../src/model/behaviour.js";
@@ -136,4 +136,18 @@ test("background tasks: their answers are kept apart from the tasks run while th
   } finally {
     pool.close();
   }
+});
+
+test("messages to and from workers carry only the viewed part of a grown buffer", () => {
+  const grown = new Float64Array(1000);
+  const shared = new Int32Array(new SharedArrayBuffer(400));
+  const whole = new Int32Array(5);
+  const message = trimmed({ kind: "points", day: 3, obs: { a: grown.subarray(10, 20) }, list: [grown.subarray(0, 2), shared.subarray(0, 3), whole] });
+  assert.equal(message.obs.a.buffer.byteLength, 80, "a view of 10 of 1000 values carries 10");
+  assert.equal(message.list[0].buffer.byteLength, 16);
+  assert.equal(message.list[1].buffer, shared.buffer, "a view on shared memory stays shared");
+  assert.equal(message.list[2], whole, "an array that is its whole buffer is not copied");
+  assert.equal(message.day, 3);
+  grown[10] = 7;
+  assert.equal(message.obs.a[0], 0, "a copy, not a view");
 });

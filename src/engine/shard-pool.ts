@@ -26,6 +26,24 @@ export interface ShardSetup {
   port: MessagePort;
 }
 
+/**
+ * A task or answer with every typed array that views part of a larger buffer copied down to
+ * that part. postMessage clones a view's whole buffer, and the day's buffers are grown ones
+ * reused from day to day: an observation or charge batch would otherwise carry its capacity.
+ * Arrays on shared memory stay as they are (they are shared, not copied).
+ */
+export function trimmed<T>(message: T): T {
+  const trim = (v: unknown): unknown => {
+    if (ArrayBuffer.isView(v)) {
+      return v.buffer instanceof SharedArrayBuffer || v.byteLength === v.buffer.byteLength ? v : (v as unknown as Int8Array).slice();
+    }
+    if (Array.isArray(v)) return v.map(trim);
+    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, trim(x)]));
+    return v;
+  };
+  return trim(message) as T;
+}
+
 /** Something to Atomics.wait on for a millisecond (nobody ever notifies it). */
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
@@ -63,7 +81,7 @@ class ShardWorker {
   }
 
   post(task: Task | { kind: "close" }): void {
-    this.port.postMessage(task);
+    this.port.postMessage(trimmed(task));
     this.sent++;
     Atomics.store(this.control, 0, this.sent);
     Atomics.notify(this.control, 0);
