@@ -12,7 +12,7 @@ import type { RunResult } from "../src/engine/result.js";
 import { ShardPool, trimmed } from "../src/engine/shard-pool.js";
 import { createWorld } from "../src/model/population.js";
 import { createSim } from "../src/model/context.js";
-import { behaviourPhase, drawCandidates } from "../src/model/behaviour.js";
+import { behaviourPhase, drawCandidates, drawClaimed } from "../src/model/behaviour.js";
 import { observationPhase, watchPhase } from "../src/model/observation.js";
 import { scoringPhase } from "../src/model/scoring.js";
 import type { Task } from "../src/model/kernels.js";
@@ -112,7 +112,8 @@ test("a shard whose task fails answers with the error, and the caller throws it 
 });
 
 test("background tasks: their answers are kept apart from the tasks run while they were out", { timeout: 60_000 }, () => {
-  const sim = createSim(createWorld(makeScenario({ population: { size: 3 * BLOCK } }), 1));
+  const blocks = 40; // three chunks of draws
+  const sim = createSim(createWorld(makeScenario({ population: { size: blocks * BLOCK } }), 1));
   const pool = new ShardPool(sim, 3);
   behaviourPhase(sim, pool);
   observationPhase(sim, watchPhase(sim), pool);
@@ -121,17 +122,19 @@ test("background tasks: their answers are kept apart from the tasks run while th
   pool.start();
   try {
     assert.equal(pool.workers, 2);
-    // Workers 1 and 2 draw day 5's blocks 0-1 and 2; meanwhile every shard runs a task of its own.
-    pool.startInBackground([{ kind: "draw", day: 5, fromBlock: 0, toBlock: 2 }, { kind: "draw", day: 5, fromBlock: 2, toBlock: 3 }]);
+    // Both workers take chunks of day 5's draws from one counter; meanwhile every shard runs a task of its own.
+    const claim = new Int32Array(new SharedArrayBuffer(4));
+    pool.startInBackground([{ kind: "draw", day: 5, claim }, { kind: "draw", day: 5, claim }]);
     assert.throws(() => pool.startInBackground([]), /already running/);
     const observed = pool.run({ kind: "observe", day: 0 });
-    assert.ok(observed.every((r) => r.obs && !r.candidates), "the run's answers are its own");
-    const [first, second] = pool.takeBackground().map((r) => r.candidates!);
-    const here = drawCandidates(sim, 5, 0, 3);
-    assert.ok(here.agent.length > 0, "some citizens are candidates");
-    assert.deepEqual([...first.agent, ...second.agent], [...here.agent], "same candidates as drawn on this thread");
-    assert.deepEqual([...first.u, ...second.u], [...here.u], "same draws");
-    assert.ok(first.agent.every((i) => i < 2 * BLOCK) && second.agent.every((i) => i >= 2 * BLOCK), "each worker drew its own blocks");
+    assert.ok(observed.every((r) => r.obs && !r.drawn), "the run's answers are its own");
+    const drawn = [...drawClaimed(sim, 5, claim), ...pool.takeBackground().flatMap((r) => r.drawn!)];
+    assert.deepEqual(drawn.map(([k]) => k).sort(), [0, 1, 2], "each chunk drawn once, by one thread");
+    const parts = drawn.sort((a, b) => a[0] - b[0]).map(([, c]) => c);
+    const here = drawCandidates(sim, 5, 0, blocks);
+    assert.ok(here.agent.length > 1000, "some citizens are candidates");
+    assert.deepEqual(parts.flatMap((c) => [...c.agent]), [...here.agent], "the same candidates as drawn in one piece");
+    assert.deepEqual(parts.flatMap((c) => [...c.u]), [...here.u], "the same draws");
     assert.throws(() => pool.takeBackground(), /no background task/);
   } finally {
     pool.close();

@@ -7,7 +7,7 @@
 // chilling, incentives) are folded into a small per-cell table each day, and the class, then
 // the behaviour, are chosen from that same draw.
 //
-// The draws (drawCandidates) run a day ahead on the worker threads, the acts per shard
+// The draws (drawClaimed) start a day ahead on the worker threads, the acts run per shard
 // (behaviourKernel); the phase on the main thread sets the bounds and the chilling baseline.
 import { BEHAVIOUR_CLASSES, type Scenario } from "../scenario/schema.js";
 import { BLOCK } from "../engine/shards.js";
@@ -70,8 +70,8 @@ export function behaviourPhase(sim: Sim, shards: ShardRunner): Phase & { drawAhe
     bound[i] = hazardBoundCode(h * 1.0001); // rounding margin: the bound must never be below the exact hazard
   }
 
-  const blocks = Math.ceil(sim.n / BLOCK);
   let aheadDay = -1; // the day whose draws the workers are making
+  const claim = new Int32Array(new SharedArrayBuffer(4)); // the next chunk of blocks to draw, taken by whoever is free
   const within = ({ agent, u }: Candidates, lo: number, hi: number): Candidates => {
     const from = lowerBound(agent, agent.length, lo), to = lowerBound(agent, agent.length, hi);
     return { agent: agent.slice(from, to), u: u.slice(from, to) };
@@ -81,18 +81,20 @@ export function behaviourPhase(sim: Sim, shards: ShardRunner): Phase & { drawAhe
     name: "behaviour",
     day(sim) {
       const day = sim.day;
-      const candidates = aheadDay === day ? joinCandidates(shards.takeBackground().map((r) => r.candidates!)) : drawCandidates(sim, day, 0, blocks);
+      // What the workers have not yet drawn, this thread draws; then it takes theirs.
+      if (aheadDay !== day) Atomics.store(claim, 0, 0);
+      const drawn = drawClaimed(sim, day, claim);
+      if (aheadDay === day) for (const r of shards.takeBackground()) drawn.push(...r.drawn!);
       aheadDay = -1;
+      const candidates = joinCandidates(drawn.sort((a, b) => a[0] - b[0]).map(([, part]) => part));
       shards.run((shard) => ({ kind: "behave", day, candidates: within(candidates, shard.lo, shard.hi) }));
       for (let ce = 0; ce < cells; ce++) M.add(day, ce, SPEECH_BASE, speechTraitSum[ce] * speechPerDay);
     },
-    /** Hand a day's draws to the workers, if there are any, to make while they would wait. */
+    /** Start a day's draws on the workers, if there are any, to make while they would wait. */
     drawAhead(day) {
-      const workers = shards.workers;
-      if (workers === 0 || day >= sim.days) return;
-      shards.startInBackground(Array.from({ length: workers }, (_, w) => ({
-        kind: "draw", day, fromBlock: Math.floor((w * blocks) / workers), toBlock: Math.floor(((w + 1) * blocks) / workers),
-      })));
+      if (shards.workers === 0 || day >= sim.days) return;
+      Atomics.store(claim, 0, 0);
+      shards.startInBackground(Array.from({ length: shards.workers }, () => ({ kind: "draw", day, claim })));
       aheadDay = day;
     },
   };
@@ -105,7 +107,6 @@ export interface Candidates {
 }
 
 function joinCandidates(parts: Candidates[]): Candidates {
-  if (parts.length === 1) return parts[0];
   const agent = int32Column(), u = float64Column();
   for (const p of parts) {
     agent.append(p.agent);
@@ -114,12 +115,27 @@ function joinCandidates(parts: Candidates[]): Candidates {
   return { agent: agent.view(), u: u.view() };
 }
 
+/** Blocks drawn as one piece of work (64 K citizens, under a millisecond): fine enough to share the last ones out. */
+const CHUNK_BLOCKS = 16;
+
 /**
- * The day's draws over blocks [fromBlock, toBlock): one per citizen, kept only below the
- * citizen's hazard bound (about 3 in 100 in china-2018). They depend on nothing that changes
- * during a run, only on the stream and the bounds, so workers make tomorrow's while the calling
- * thread runs the phases over the listed (simulate.ts); this is half of the phase's work.
+ * The day's draws, one per citizen, kept only below the citizen's hazard bound (about 3 in 100
+ * in china-2018). They depend on nothing that changes during a run, only on the stream and the
+ * bounds, so the workers start tomorrow's while the calling thread runs the phases over the
+ * listed (simulate.ts), and the calling thread draws what is left when it gets there: each
+ * takes chunks of blocks from the shared counter `claim` until none are left. Returns the
+ * chunks this thread drew, with their numbers; the draws of a block are the same whoever makes them.
  */
+export function drawClaimed(core: Pick<Core, "streams" | "c" | "n">, day: number, claim: Int32Array): [chunk: number, candidates: Candidates][] {
+  const blocks = Math.ceil(core.n / BLOCK);
+  const drawn: [number, Candidates][] = [];
+  for (let k = Atomics.add(claim, 0, 1); k * CHUNK_BLOCKS < blocks; k = Atomics.add(claim, 0, 1)) {
+    drawn.push([k, drawCandidates(core, day, k * CHUNK_BLOCKS, Math.min(blocks, (k + 1) * CHUNK_BLOCKS))]);
+  }
+  return drawn;
+}
+
+/** The draws of blocks [fromBlock, toBlock) that fall below the citizens' hazard bounds. */
 export function drawCandidates(core: Pick<Core, "streams" | "c" | "n">, day: number, fromBlock: number, toBlock: number): Candidates {
   const bound = core.c.hazardBound;
   const agent = int32Column(), draws = float64Column();

@@ -6,13 +6,13 @@ import type { Shard } from "../engine/shards.js";
 import type { ShardCounters } from "../metrics/daily.js";
 import type { TrailColumns } from "../metrics/trail.js";
 import type { Core, ObsColumns } from "./context.js";
-import { behaviourKernel, drawCandidates, type Candidates } from "./behaviour.js";
+import { behaviourKernel, drawClaimed, type Candidates } from "./behaviour.js";
 import { observationKernel } from "./observation.js";
 import { scoringKernel, type ChargeColumns, type ExpiryState } from "./scoring.js";
 
 export type Task =
-  /** The day's behaviour draws over a range of blocks (any shard's: they read no state that changes). */
-  | { kind: "draw"; day: number; fromBlock: number; toBlock: number }
+  /** The day's behaviour draws, any shard's (they read no state that changes), in chunks taken from a shared counter. */
+  | { kind: "draw"; day: number; claim: Int32Array }
   /** The acts of the shard's citizens among the day's candidates (drawCandidates). */
   | { kind: "behave"; day: number; candidates: Candidates }
   | { kind: "observe"; day: number }
@@ -35,7 +35,8 @@ export interface ShardResult {
   stocks: Float64Array;
   trail: TrailColumns;
   touched: Int32Array;
-  candidates?: Candidates;
+  /** Chunks of the day's behaviour draws, with their numbers. */
+  drawn?: [chunk: number, candidates: Candidates][];
   obs?: ObsColumns;
   /** Punished camera and online observations per region (targeting). */
   recorded?: Float64Array;
@@ -70,7 +71,7 @@ export function shardKernels(core: Core, shard: Shard, shards: Shard[]): (task: 
     const out: Partial<ShardResult> = {};
     switch (task.kind) {
       case "draw":
-        out.candidates = drawCandidates(core, task.day, task.fromBlock, task.toBlock);
+        out.drawn = drawClaimed(core, task.day, task.claim);
         break;
       case "behave":
         behave(task.day, task.candidates);
