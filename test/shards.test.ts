@@ -10,6 +10,7 @@ import { loadScenario } from "../src/scenario/load.js";
 import { makeScenario, tableDifference } from "./helpers.js";
 import type { RunResult } from "../src/engine/result.js";
 import { ShardPool, trimmed } from "../src/engine/shard-pool.js";
+import { QUANTUM, ShardCounters } from "../src/metrics/daily.js";
 import { createWorld } from "../src/model/population.js";
 import { createSim } from "../src/model/context.js";
 import { behaviourPhase, drawCandidates, drawClaimed } from "../src/model/behaviour.js";
@@ -153,4 +154,18 @@ test("messages to and from workers carry only the viewed part of a grown buffer"
   assert.equal(message.day, 3);
   grown[10] = 7;
   assert.equal(message.obs.a[0], 0, "a copy, not a view");
+});
+
+test("a shard's counts travel as the entries it touched, and start again from zero", () => {
+  const counters = new ShardCounters(4, ["a", "b", "c"]);
+  counters.add(0, 2, 1, 1.5);
+  counters.add(0, 2, 1, 1);
+  counters.addStock(3, 0, -2);
+  counters.add(0, 0, 2, 0.25);
+  counters.add(0, 0, 2, -0.25); // back to zero: nothing to send
+  const taken = counters.take();
+  assert.deepEqual([...taken.at], [2 * 3 + 1, 3 * 3 + 0]);
+  assert.deepEqual([...taken.flows], [2.5 * QUANTUM, 0]);
+  assert.deepEqual([...taken.stocks], [0, -2 * QUANTUM]);
+  assert.equal(counters.take().at.length, 0, "taken counts are gone");
 });

@@ -109,6 +109,9 @@ export class ShardPool implements ShardRunner {
   readonly shards: Shard[];
   private local?: (task: Task) => ShardResult;
   private threads: ShardWorker[] = [];
+  /** The shards' counts of a task, summed (kept from task to task, emptied after each). */
+  private flowSum = new Float64Array(0);
+  private stockSum = new Float64Array(0);
   /** Background tasks handed out and not yet answered, or their answers once received. */
   private background: "running" | ShardResult[] | undefined;
 
@@ -126,6 +129,8 @@ export class ShardPool implements ShardRunner {
       cellPopulation: sim.cellPopulation, traitLevels: sim.traitLevels, c: sim.c, g: sim.g, regionWatch: sim.regionWatch, streams: sim.streams,
     };
     const core = createCore(world, new ShardCounters(sim.cells, metricNames), shared);
+    this.flowSum = new Float64Array(sim.cells * metricNames.length);
+    this.stockSum = new Float64Array(sim.cells * metricNames.length);
     this.local = shardKernels(core, this.shards[0], this.shards);
     const { streams: _streams, ...plain } = world;
     this.threads = this.shards.slice(1).map((shard) => new ShardWorker({ world: plain, metricNames, ...shared, shards: this.shards, shard }));
@@ -168,14 +173,16 @@ export class ShardPool implements ShardRunner {
   /** Counts are integers (quanta): summed over shards first, they are the same in any order. */
   private merge(day: number, results: ShardResult[]): void {
     const sim = this.sim;
-    const flows = results[0].flows, stocks = results[0].stocks;
-    for (let r = 1; r < results.length; r++) {
-      for (let k = 0; k < flows.length; k++) {
-        flows[k] += results[r].flows[k];
-        stocks[k] += results[r].stocks[k];
+    const flows = this.flowSum, stocks = this.stockSum;
+    for (const { counts } of results) {
+      for (let m = 0; m < counts.at.length; m++) {
+        flows[counts.at[m]] += counts.flows[m];
+        stocks[counts.at[m]] += counts.stocks[m];
       }
     }
     sim.metrics.addQuanta(day, flows, stocks);
+    flows.fill(0);
+    stocks.fill(0);
     for (const r of results) {
       sim.trail.append(r.trail);
       for (const i of r.touched) sim.touched.push(i);

@@ -107,8 +107,8 @@ export const QUANTUM = 65536;
 export class ShardCounters {
   readonly index: Map<string, number>;
   private readonly stride: number;
-  flows: Float64Array;
-  stocks: Float64Array;
+  private readonly flows: Float64Array;
+  private readonly stocks: Float64Array;
 
   constructor(readonly cells: number, names: readonly string[]) {
     this.index = new Map(names.map((n, k) => [n, k]));
@@ -129,11 +129,30 @@ export class ShardCounters {
     this.stocks[cell * this.stride + metric] += Math.round(v * QUANTUM);
   }
 
-  /** Hand over the counts so far and start again from zero. */
-  take(): { flows: Float64Array; stocks: Float64Array } {
-    const out = { flows: this.flows, stocks: this.stocks };
-    this.flows = new Float64Array(this.flows.length);
-    this.stocks = new Float64Array(this.stocks.length);
+  /**
+   * Hand over the counts so far and start again from zero. Only the entries a task touched (a
+   * few metrics in each cell) travel: every metric of every cell (11,000 entries in china-2018)
+   * was allocated, cloned and summed for each task of each shard.
+   */
+  take(): ShardCounts {
+    const { flows, stocks } = this;
+    let touched = 0;
+    for (let k = 0; k < flows.length; k++) if (flows[k] || stocks[k]) touched++;
+    const out: ShardCounts = { at: new Int32Array(touched), flows: new Float64Array(touched), stocks: new Float64Array(touched) };
+    for (let k = 0, m = 0; k < flows.length; k++) {
+      if (!(flows[k] || stocks[k])) continue;
+      out.at[m] = k;
+      out.flows[m] = flows[k];
+      out.stocks[m++] = stocks[k];
+      flows[k] = stocks[k] = 0;
+    }
     return out;
   }
+}
+
+/** A task's counts, in quanta: flows and stock changes at entries `at` (cell * metrics + metric). */
+export interface ShardCounts {
+  at: Int32Array;
+  flows: Float64Array;
+  stocks: Float64Array;
 }

@@ -3,7 +3,7 @@
 // with the same code; what a shard produces (counts, trail rows, touched citizens, and the
 // task's own output) comes back as plain data and is merged in shard order.
 import type { Shard } from "../engine/shards.js";
-import type { ShardCounters } from "../metrics/daily.js";
+import type { ShardCounters, ShardCounts } from "../metrics/daily.js";
 import type { TrailColumns } from "../metrics/trail.js";
 import type { Core, ObsColumns } from "./context.js";
 import { behaviourKernel, drawClaimed, type Candidates } from "./behaviour.js";
@@ -31,8 +31,7 @@ export interface KernelState {
 
 export interface ShardResult {
   /** Counts per cell and metric, in quanta (see metrics/daily.ts). */
-  flows: Float64Array;
-  stocks: Float64Array;
+  counts: ShardCounts;
   trail: TrailColumns;
   touched: Int32Array;
   /** Chunks of the day's behaviour draws, with their numbers. */
@@ -99,6 +98,6 @@ export function shardKernels(core: Core, shard: Shard, shards: Shard[]): (task: 
       default:
         throw new Error(`no such shard task: ${JSON.stringify((task as { kind: unknown }).kind)}`);
     }
-    return { ...out, ...counters.take(), trail: core.trail.take(), touched: core.touched.view().slice() };
+    return { ...out, counts: counters.take(), trail: core.trail.take(), touched: core.touched.view().slice() };
   };
 }
