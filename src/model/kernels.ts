@@ -18,7 +18,7 @@ export type Task =
   | { kind: "observe"; day: number }
   /** Observations held against the shard's citizens (a contiguous run of the day's, sorted by target). */
   | { kind: "points"; day: number; obs: ObsColumns }
-  /** Association charges to the shard's citizens, one batch per sending shard, in shard order. */
+  /** Association charges to the shard's citizens, one batch per sending shard, in shard order (its own batch never left it: empty here). */
   | { kind: "charges"; day: number; inbox: ChargeColumns[] }
   /** Checkpoints: hand over the shard's state between days, or take this shard's part of a saved one. */
   | { kind: "save"; day: number }
@@ -39,7 +39,7 @@ export interface ShardResult {
   obs?: ObsColumns;
   /** Punished camera and online observations per region (targeting). */
   recorded?: Float64Array;
-  /** Association charges made today, by the shard that owns the person charged. */
+  /** Association charges made today, by the shard that owns the person charged (the batch to itself stays in the shard: empty here). */
   outbox?: ChargeColumns[];
   state?: KernelState;
 }

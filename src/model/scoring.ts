@@ -152,6 +152,7 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
     flushCounts();
   }
 
+  const noCharges: ChargeColumns = { target: new Int32Array(0), source: new Int32Array(0), amount: new Float64Array(0), info: new Int32Array(0) };
   // Kept from day to day (emptied, not reallocated): a day's charges are applied the same day.
   const outbox = Array.from({ length: shardCount }, () => new ChargeBuffer());
   const send = (j: number, source: number, amount: number, info: number) => outbox[owner[j >>> BLOCK_SHIFT]].push(j, source, amount, info);
@@ -197,7 +198,8 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
         M.add(day, c.cell[t], REWARD, applied);
       }
     }
-    return outbox.map((box) => box.columns());
+    // Charges to the shard's own citizens (most of them: most ties are near) stay here until charges().
+    return outbox.map((box, k) => (k === shard.index ? noCharges : box.columns()));
   }
 
   // The day's charges received, every sender's batch in shard order, and the order to apply them.
@@ -205,8 +207,8 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
   let applyOrder: Uint32Array = new Uint32Array(0);
 
   /**
-   * The association charges made to this shard's citizens, from each shard in shard order,
-   * applied grouped by neighbourhoods of 16 citizens. The grouping is stable, so each citizen's
+   * The association charges made to this shard's citizens, from each shard in shard order (its
+   * own, kept since points(), in its place), applied grouped by neighbourhoods of 16 citizens. The grouping is stable, so each citizen's
    * charges keep their order, which is all a score depends on. In the order they were made (the
    * friends of each penalised person in turn, a window sliding slowly up the ids) the same
    * updates cost about twice as much, sort included (measured: 58 ns a charge against 25).
@@ -216,7 +218,10 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
     const { score, errorFree, assocPoints, cell, flags } = c;
     const lo = sc.min, hi = sc.max;
     incoming.length = 0;
-    for (const box of inbox) for (let k = 0; k < box.target.length; k++) incoming.push(box.target[k], box.source[k], box.amount[k], box.info[k]);
+    for (let from = 0; from < inbox.length; from++) {
+      const box = from === shard.index ? outbox[from].columns() : inbox[from];
+      for (let k = 0; k < box.target.length; k++) incoming.push(box.target[k], box.source[k], box.amount[k], box.info[k]);
+    }
     if (applyOrder.length < incoming.length) applyOrder = new Uint32Array(incoming.target.length);
     const order = groupedOrder(incoming.target, incoming.length, shard.lo, shard.hi, 4, applyOrder);
     const { target, source, amount, info: infos } = incoming;
