@@ -84,6 +84,25 @@ export function consequencesPhase(sim: Sim): Phase & { blacklisted: DenseSet; re
     c.income[i] = income;
   }
   sim.listeners.push((ch) => refresh(ch.agent));
+  // The listed are scattered over the ids, so nearly every read of their state misses the cache.
+  // gather() reads it first in a loop without branches, where the processor keeps many of those
+  // misses in flight at once; the loops with draws then read these dense copies (and lines
+  // already fetched). The order of people, and so of draws, is unchanged.
+  let incomeOf = new Float64Array(0);
+  let maskOf = new Int32Array(0);
+  function gather(items: number[], masks: Uint16Array): number {
+    const count = items.length;
+    if (incomeOf.length < count) {
+      incomeOf = new Float64Array(count * 2);
+      maskOf = new Int32Array(count * 2);
+    }
+    for (let a = 0; a < count; a++) {
+      const i = items[a];
+      incomeOf[a] = c.income[i];
+      maskOf[a] = masks[i] | ((c.blockedCount[i] + c.cell[i]) << 16); // the high bits only fetch those lines
+    }
+    return count;
+  }
 
   return {
     name: "consequences",
@@ -101,9 +120,11 @@ export function consequencesPhase(sim: Sim): Phase & { blacklisted: DenseSet; re
       if (day === 0) for (let i = 0; i < sim.n; i++) M.addStock(c.cell[i], INCOME_SUM, c.income[i]);
       const rng = sim.streams.consequences.at(day);
       // People attempt in proportion to their means: the rich fly more (clamped to [0.2, 3]).
-      for (const i of sanctioned.items) {
-        const means = Math.max(0.2, Math.min(3, c.income[i] / median));
-        const m = c.sanctionMask[i];
+      const sanctionedCount = gather(sanctioned.items, c.sanctionMask);
+      for (let a = 0; a < sanctionedCount; a++) {
+        const i = sanctioned.items[a];
+        const means = Math.max(0.2, Math.min(3, incomeOf[a] / median));
+        const m = maskOf[a] & 0xffff;
         for (let k = 0; k < SANCTIONS.length; k++) {
           if (!(m & (1 << k))) continue;
           if (rng.next() >= (sanctionRate[k].attemptsPerYear / 365) * means * learned[k][c.blockedCount[i]]) continue;
@@ -112,9 +133,11 @@ export function consequencesPhase(sim: Sim): Phase & { blacklisted: DenseSet; re
           record(sim, i, { event: EV.blocked, detail: DT[SANCTIONS[k]] });
         }
       }
-      for (const i of privileged.items) {
-        const means = Math.max(0.2, Math.min(3, c.income[i] / median));
-        const m = c.privilegeMask[i];
+      const privilegedCount = gather(privileged.items, c.privilegeMask);
+      for (let a = 0; a < privilegedCount; a++) {
+        const i = privileged.items[a];
+        const means = Math.max(0.2, Math.min(3, incomeOf[a] / median));
+        const m = maskOf[a] & 0xffff;
         for (let k = 0; k < PRIVILEGES.length; k++) {
           if (!(m & (1 << k))) continue;
           if (rng.next() >= (privilegeRate[k].attemptsPerYear / 365) * means) continue;
