@@ -104,8 +104,13 @@ const POPCOUNT = Uint8Array.from({ length: 256 }, (_, b) => { let k = 0; for (le
 
 /** Ties still there, counted from the alive bits a byte at a time (asked daily for every blacklisted person). */
 export function aliveDegree(g: Graph, i: number): number {
+  return aliveIn(g, slotStart(g, i), slotStart(g, i + 1));
+}
+
+/** Ties still there among slots first .. end. */
+export function aliveIn(g: Graph, first: number, end: number): number {
   let k = 0;
-  for (let e = slotStart(g, i), end = slotStart(g, i + 1); e < end; ) {
+  for (let e = first; e < end; ) {
     const from = e & 7, to = Math.min(8, from + end - e);
     k += POPCOUNT[g.alive[e >>> 3] & (((1 << to) - 1) & ~((1 << from) - 1))];
     e += to - from;
