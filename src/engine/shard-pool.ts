@@ -185,7 +185,7 @@ export class ShardPool implements ShardRunner {
     stocks.fill(0);
     for (const r of results) {
       sim.trail.append(r.trail);
-      for (const i of r.touched) sim.touched.push(i);
+      sim.touched.append(r.touched);
     }
   }
 
