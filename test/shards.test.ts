@@ -12,7 +12,7 @@ import type { RunResult } from "../src/engine/result.js";
 import { ShardPool, trimmed } from "../src/engine/shard-pool.js";
 import { QUANTUM, ShardCounters } from "../src/metrics/daily.js";
 import { createWorld } from "../src/model/population.js";
-import { createSim } from "../src/model/context.js";
+import { createSim, type Sim } from "../src/model/context.js";
 import { behaviourPhase, drawCandidates, drawClaimed } from "../src/model/behaviour.js";
 import { observationPhase, watchPhase } from "../src/model/observation.js";
 import { scoringPhase } from "../src/model/scoring.js";
@@ -95,14 +95,20 @@ test("threads: the national scenario gives the same run on 1 and 2 threads", { t
   assertIdentical(a, b, "china-2018");
 });
 
-test("a shard whose task fails answers with the error, and the caller throws it rather than wait", { timeout: 60_000 }, () => {
-  const sim = createSim(createWorld(makeScenario({ population: { size: 3 * BLOCK } }), 1));
+/** A started pool of three shards (two workers) over `blocks` blocks of citizens, its phases declared. */
+function startedPool(blocks: number): { sim: Sim; pool: ShardPool } {
+  const sim = createSim(createWorld(makeScenario({ population: { size: blocks * BLOCK } }), 1));
   const pool = new ShardPool(sim, 3);
   behaviourPhase(sim, pool);
   observationPhase(sim, watchPhase(sim), pool);
   scoringPhase(sim, pool);
   sim.metrics.allocate();
   pool.start();
+  return { sim, pool };
+}
+
+test("a shard whose task fails answers with the error, and the caller throws it rather than wait", { timeout: 60_000 }, () => {
+  const { pool } = startedPool(3);
   try {
     assert.equal(pool.run({ kind: "observe", day: 0 }).length, 3, "three shards answer a good task");
     const bad = (shard: { index: number }) => (shard.index === 2 ? ({ kind: "no-such-task", day: 1 } as unknown as Task) : ({ kind: "observe", day: 1 } as Task));
@@ -114,13 +120,7 @@ test("a shard whose task fails answers with the error, and the caller throws it 
 
 test("background tasks: their answers are kept apart from the tasks run while they were out", { timeout: 60_000 }, () => {
   const blocks = 40; // three chunks of draws
-  const sim = createSim(createWorld(makeScenario({ population: { size: blocks * BLOCK } }), 1));
-  const pool = new ShardPool(sim, 3);
-  behaviourPhase(sim, pool);
-  observationPhase(sim, watchPhase(sim), pool);
-  scoringPhase(sim, pool);
-  sim.metrics.allocate();
-  pool.start();
+  const { sim, pool } = startedPool(blocks);
   try {
     assert.equal(pool.workers, 2);
     // Both workers take chunks of day 5's draws from one counter; meanwhile every shard runs a task of its own.
