@@ -65,6 +65,22 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
   const log = new ListLog();
   const median = s.population.income.median;
 
+  /**
+   * Read the state review() reads of each person once, in a loop without branches, and discard
+   * it. Members are scattered over the ids, so nearly every read misses the cache; here many
+   * misses are in flight at once, where the loop of review() (draws, unpredictable branches)
+   * would wait for them one by one. (Consequences and collect copy what they read instead.)
+   */
+  let fetched = 0;
+  function prefetch(people: number[]): void {
+    let sum = 0;
+    for (let p = 0; p < people.length; p++) {
+      const i = people[p];
+      sum += c.score[i] + c.errorFree[i] + c.assocPoints[i] + c.income[i] + c.cell[i];
+    }
+    fetched += sum; // kept, so that the reads are not optimised away
+  }
+
   /** Is a listing on L wrong by ground truth (bit 0), and is it due to association alone (bit 1)?
    *  Packed in a number: this runs for every member of every list every day. */
   function assess(L: ListState, i: number, reason: number, actKind: number): number {
@@ -143,6 +159,7 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
   function review(L: ListState): void {
     const rule = L.rule;
     const rng = sim.streams.lists.at(sim.day, 1 + L.index);
+    prefetch(L.members);
     for (let p = L.members.length - 1; p >= 0; p--) {
       const i = L.members[p];
       const days = sim.day - L.since[p];
