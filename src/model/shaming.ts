@@ -30,6 +30,15 @@ export function shamingPhase(sim: Sim, blacklisted: DenseSet): Phase {
     }
   }
 
+  /** Read and discard each person's first tie flags, branch-free, before the loop with draws (see prefetch in lists.ts). */
+  let fetched = 0;
+  function prefetchTies(people: number[]): void {
+    const lastByte = g.alive.length - 1;
+    let sum = 0;
+    for (let a = 0; a < people.length; a++) sum += g.alive[Math.min(lastByte, slotStart(g, people[a]) >>> 3)] + c.cell[people[a]];
+    fetched += sum; // kept, so that the reads are not optimised away
+  }
+
   if (on) {
     sim.listeners.push((ch) => {
       if (!ch.entered || ch.list < 0 || !black[ch.list]) return;
@@ -44,6 +53,7 @@ export function shamingPhase(sim: Sim, blacklisted: DenseSet): Phase {
       if (!on || sh.dropPerYearWhileListed <= 0) return;
       const rng = sim.streams.shaming.at(sim.day, 0);
       const p = sh.dropPerYearWhileListed / 365;
+      prefetchTies(blacklisted.items);
       for (const i of blacklisted.items) dropWithProbability(rng, i, p);
     },
   };
