@@ -3,6 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { spawnSync } from "node:child_process";
 import { simulate } from "../src/engine/simulate.js";
 import { BLOCK, partition, shardOwners } from "../src/engine/shards.js";
 import { groupedOrder, stableOrder } from "../src/engine/order.js";
@@ -168,4 +169,15 @@ test("a shard's counts travel as the entries it touched, and start again from ze
   assert.deepEqual([...taken.flows], [2.5 * QUANTUM, 0]);
   assert.deepEqual([...taken.stocks], [0, -2 * QUANTUM]);
   assert.equal(counters.take().at.length, 0, "taken counts are gone");
+});
+
+test("threads start from a script given with -e (whose --input-type the workers must not inherit)", { timeout: 120_000 }, () => {
+  const dist = new URL("../src/engine/simulate.js", import.meta.url).href;
+  const script = `const { simulate } = await import(${JSON.stringify(dist)});
+    const { makeScenario } = await import(${JSON.stringify(new URL("./helpers.js", import.meta.url).href)});
+    const r = simulate(makeScenario({ population: { size: 3 * 4096 } }), { seed: 1, days: 3, threads: 2 });
+    console.log(r.stats.threads);`;
+  const run = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", timeout: 90_000 });
+  assert.equal(run.status, 0, run.stderr || "timed out: a worker could not load");
+  assert.equal(run.stdout.trim(), "2");
 });

@@ -76,6 +76,10 @@ class ShardWorker {
     this.worker = new Worker(new URL("./shard-worker.js", import.meta.url), {
       workerData: { ...setup, control: this.control, port: port2 } satisfies ShardSetup,
       transferList: [port2],
+      // A worker inherits the caller's options, and with --input-type (a script given by -e or
+      // on stdin) Node refuses to load its file: it then dies before it can say so, and the
+      // caller, blocked, would wait out ANSWER_TIMEOUT_MS.
+      execArgv: process.execArgv.filter((a) => !a.startsWith("--input-type")),
     });
     this.worker.unref();
   }
