@@ -64,13 +64,14 @@ export function collectPhase(sim: Sim, sets: { blacklisted: DenseSet; redlisted:
         incomeOf = new Float64Array(2 * count);
         cellOf = new Int32Array(2 * count);
       }
+      const lastByte = g.alive.length - 1;
       for (let a = 0; a < count; a++) {
         const i = black[a];
         const first = slotStart(g, i);
         slotOf[2 * a] = first;
         slotOf[2 * a + 1] = slotStart(g, i + 1);
         incomeOf[a] = c.income[i];
-        cellOf[a] = c.cell[i] | (g.alive[first >>> 3] << 16); // the high bits only fetch the line
+        cellOf[a] = c.cell[i] | (g.alive[Math.min(lastByte, first >>> 3)] << 16); // the high bits only fetch the line
       }
       for (let a = 0; a < count; a++) {
         const cell = cellOf[a] & 0xffff, first = slotOf[2 * a], end = slotOf[2 * a + 1];

@@ -102,12 +102,12 @@ export const initialDegree = (g: Graph, i: number): number => slotStart(g, i + 1
 /** Set bits of each byte value. */
 const POPCOUNT = Uint8Array.from({ length: 256 }, (_, b) => { let k = 0; for (let x = b; x; x >>= 1) k += x & 1; return k; });
 
-/** Ties still there, counted from the alive bits a byte at a time (asked daily for every blacklisted person). */
+/** Ties still there, counted from the alive bits a byte at a time. */
 export function aliveDegree(g: Graph, i: number): number {
   return aliveIn(g, slotStart(g, i), slotStart(g, i + 1));
 }
 
-/** Ties still there among slots first .. end. */
+/** Ties still there among slots first .. end (collect asks this daily for every blacklisted person). */
 export function aliveIn(g: Graph, first: number, end: number): number {
   let k = 0;
   for (let e = first; e < end; ) {
