@@ -18,7 +18,6 @@ import { makeScenario, problemsOf } from "./helpers.js";
 
 const scenarios = new URL("../../scenarios/", import.meta.url).pathname;
 
-
 test("a counterfactual overlay changes only the keys it names", () => {
   const base = loadScenario(join(scenarios, "china-2018.yaml"));
   const cf = loadScenario(join(scenarios, "china-2018-no-fr-errors.yaml"));

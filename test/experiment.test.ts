@@ -33,7 +33,6 @@ const experiment = (over: Partial<ExperimentInput> = {}) =>
     ...over,
   }, "test experiment", tmp);
 
-
 test("experiment file: schema problems name the field path, the value found and what was expected", () => {
   const ps = problemsOf(() => experiment({ replicates: 0, colour: "red", parameters: { "scoring.decayPerYear": { from: 0, to: 1 } } } as never));
   const at = (p: string) => ps.find((q) => q.path === p);

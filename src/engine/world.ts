@@ -33,7 +33,9 @@ export interface Citizens {
   flags: Uint8Array;
   /** How far back the household's first member is (members are contiguous; see householdOf). */
   householdOffset: Uint8Array;
+  /** Daily income before sanctions and privileges. */
   incomeBase: Float32Array;
+  /** Daily income now: the base times the effects of the sanctions and privileges held (model/consequences.ts). */
   income: Float32Array;
   /** Propensity per behaviour class (mean 1, log-normal, times the age band's activity), as a
    *  byte code into World.traitLevels[class]. */

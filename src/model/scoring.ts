@@ -208,10 +208,11 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
 
   /**
    * The association charges made to this shard's citizens, from each shard in shard order (its
-   * own, kept since points(), in its place), applied grouped by neighbourhoods of 16 citizens. The grouping is stable, so each citizen's
-   * charges keep their order, which is all a score depends on. In the order they were made (the
-   * friends of each penalised person in turn, a window sliding slowly up the ids) the same
-   * updates cost about twice as much, sort included (measured: 58 ns a charge against 25).
+   * own, kept since points(), in its place), applied grouped by neighbourhoods of 16 citizens.
+   * The grouping is stable, so each citizen's charges keep their order, which is all a score
+   * depends on. In the order they were made (the friends of each penalised person in turn, a
+   * window sliding slowly up the ids) the same updates cost about twice as much, sort included
+   * (measured: 58 ns a charge against 25).
    */
   function charges(inbox: ChargeColumns[]): void {
     const day = core.day;
