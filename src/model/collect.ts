@@ -2,7 +2,7 @@
 // blacklisted; and, every few days, the score distribution of everyone.
 import { int32Column, float64Column } from "../io/table.js";
 import { aliveIn } from "./graph.js";
-import type { Phase, Sim } from "./context.js";
+import { READ_AHEAD, type Phase, type Sim } from "./context.js";
 import { groupOf, regionOf, slotStart } from "../engine/world.js";
 import type { DenseSet } from "./consequences.js";
 import { restoreColumns, saveColumns } from "../engine/checkpoint.js";
@@ -29,7 +29,7 @@ export function collectPhase(sim: Sim, sets: { blacklisted: DenseSet; redlisted:
   const width = (s.scoring.max - s.scoring.min) / bins;
   const distribution = new Distribution();
   const stocks = [BLACK, BLACK_INCOME, BLACK_TIES, BLACK_TIES_0, RED, RED_INCOME];
-  let slotOf = new Float64Array(0), incomeOf = new Float64Array(0), cellOf = new Int32Array(0);
+  const slotOf = new Float64Array(2 * READ_AHEAD), incomeOf = new Float64Array(READ_AHEAD), cellOf = new Int32Array(READ_AHEAD);
 
   function snapshotDistribution(): void {
     const counts = new Float64Array(sim.regions * sim.groups * bins);
@@ -56,29 +56,27 @@ export function collectPhase(sim: Sim, sets: { blacklisted: DenseSet; redlisted:
     },
     day(sim) {
       for (let cell = 0; cell < sim.cells; cell++) for (const k of stocks) M.setStock(cell, k, 0);
-      // The blacklisted are scattered over the ids: their state is read first in a loop without
-      // branches, where the processor keeps many cache misses in flight (as in consequences.ts).
-      const black = sets.blacklisted.items, count = black.length;
-      if (slotOf.length < 2 * count) {
-        slotOf = new Float64Array(4 * count);
-        incomeOf = new Float64Array(2 * count);
-        cellOf = new Int32Array(2 * count);
-      }
+      // The blacklisted are scattered over the ids: a chunk's state is read first in a loop without
+      // branches, where the processor keeps many cache misses in flight (see READ_AHEAD).
+      const black = sets.blacklisted.items;
       const lastByte = g.alive.length - 1;
-      for (let a = 0; a < count; a++) {
-        const i = black[a];
-        const first = slotStart(g, i);
-        slotOf[2 * a] = first;
-        slotOf[2 * a + 1] = slotStart(g, i + 1);
-        incomeOf[a] = c.income[i];
-        cellOf[a] = c.cell[i] | (g.alive[Math.min(lastByte, first >>> 3)] << 16); // the high bits only fetch the line
-      }
-      for (let a = 0; a < count; a++) {
-        const cell = cellOf[a] & 0xffff, first = slotOf[2 * a], end = slotOf[2 * a + 1];
-        M.addStock(cell, BLACK, 1);
-        M.addStock(cell, BLACK_INCOME, incomeOf[a]);
-        M.addStock(cell, BLACK_TIES, aliveIn(g, first, end));
-        M.addStock(cell, BLACK_TIES_0, end - first);
+      for (let from = 0; from < black.length; from += READ_AHEAD) {
+        const to = Math.min(black.length, from + READ_AHEAD);
+        for (let a = 0; a < to - from; a++) {
+          const i = black[from + a];
+          const first = slotStart(g, i);
+          slotOf[2 * a] = first;
+          slotOf[2 * a + 1] = slotStart(g, i + 1);
+          incomeOf[a] = c.income[i];
+          cellOf[a] = c.cell[i] | (g.alive[Math.min(lastByte, first >>> 3)] << 16); // the high bits only fetch the line
+        }
+        for (let a = 0; a < to - from; a++) {
+          const cell = cellOf[a] & 0xffff, first = slotOf[2 * a], end = slotOf[2 * a + 1];
+          M.addStock(cell, BLACK, 1);
+          M.addStock(cell, BLACK_INCOME, incomeOf[a]);
+          M.addStock(cell, BLACK_TIES, aliveIn(g, first, end));
+          M.addStock(cell, BLACK_TIES_0, end - first);
+        }
       }
       for (const i of sets.redlisted.items) {
         M.addStock(c.cell[i], RED, 1);

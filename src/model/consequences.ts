@@ -3,7 +3,7 @@
 // income (a job ban lowers it), which feeds back into late payment and default.
 import { SANCTIONS, PRIVILEGES } from "../scenario/schema.js";
 import { EV, DT } from "../metrics/trail.js";
-import { record, type Phase, type Sim } from "./context.js";
+import { READ_AHEAD, record, type Phase, type Sim } from "./context.js";
 
 /** A set of citizens with O(1) add, remove and dense iteration. */
 export class DenseSet {
@@ -85,23 +85,17 @@ export function consequencesPhase(sim: Sim): Phase & { blacklisted: DenseSet; re
   }
   sim.listeners.push((ch) => refresh(ch.agent));
   // The listed are scattered over the ids, so nearly every read of their state misses the cache.
-  // gather() reads it first in a loop without branches, where the processor keeps many of those
-  // misses in flight at once; the loops with draws then read these dense copies (and lines
-  // already fetched). The order of people, and so of draws, is unchanged.
-  let incomeOf = new Float64Array(0);
-  let maskOf = new Int32Array(0);
-  function gather(items: number[], masks: Uint16Array): number {
-    const count = items.length;
-    if (incomeOf.length < count) {
-      incomeOf = new Float64Array(count * 2);
-      maskOf = new Int32Array(count * 2);
-    }
-    for (let a = 0; a < count; a++) {
+  // gather() reads a chunk of them first in a loop without branches, where the processor keeps
+  // many of those misses in flight at once; the loops with draws then read these dense copies (and
+  // lines already fetched, still in the core's cache). The order of people, and so of draws, is unchanged.
+  const incomeOf = new Float64Array(READ_AHEAD);
+  const maskOf = new Int32Array(READ_AHEAD);
+  function gather(items: number[], masks: Uint16Array, from: number, to: number): void {
+    for (let a = from; a < to; a++) {
       const i = items[a];
-      incomeOf[a] = c.income[i];
-      maskOf[a] = masks[i] | ((c.blockedCount[i] + c.cell[i]) << 16); // the high bits only fetch those lines
+      incomeOf[a - from] = c.income[i];
+      maskOf[a - from] = masks[i] | ((c.blockedCount[i] + c.cell[i]) << 16); // the high bits only fetch those lines
     }
-    return count;
   }
 
   return {
@@ -120,29 +114,37 @@ export function consequencesPhase(sim: Sim): Phase & { blacklisted: DenseSet; re
       if (day === 0) for (let i = 0; i < sim.n; i++) M.addStock(c.cell[i], INCOME_SUM, c.income[i]);
       const rng = sim.streams.consequences.at(day);
       // People attempt in proportion to their means: the rich fly more (clamped to [0.2, 3]).
-      const sanctionedCount = gather(sanctioned.items, c.sanctionMask);
-      for (let a = 0; a < sanctionedCount; a++) {
-        const i = sanctioned.items[a];
-        const means = Math.max(0.2, Math.min(3, incomeOf[a] / median));
-        const m = maskOf[a] & 0xffff;
-        for (let k = 0; k < SANCTIONS.length; k++) {
-          if (!(m & (1 << k))) continue;
-          if (rng.next() >= (sanctionRate[k].attemptsPerYear / 365) * means * learned[k][c.blockedCount[i]]) continue;
-          M.add(day, c.cell[i], BLOCKED[k], 1);
-          if (c.blockedCount[i] < 255) c.blockedCount[i]++;
-          record(sim, i, { event: EV.blocked, detail: DT[SANCTIONS[k]] });
+      const sanctionedItems = sanctioned.items;
+      for (let from = 0; from < sanctionedItems.length; from += READ_AHEAD) {
+        const to = Math.min(sanctionedItems.length, from + READ_AHEAD);
+        gather(sanctionedItems, c.sanctionMask, from, to);
+        for (let a = from; a < to; a++) {
+          const i = sanctionedItems[a];
+          const means = Math.max(0.2, Math.min(3, incomeOf[a - from] / median));
+          const m = maskOf[a - from] & 0xffff;
+          for (let k = 0; k < SANCTIONS.length; k++) {
+            if (!(m & (1 << k))) continue;
+            if (rng.next() >= (sanctionRate[k].attemptsPerYear / 365) * means * learned[k][c.blockedCount[i]]) continue;
+            M.add(day, c.cell[i], BLOCKED[k], 1);
+            if (c.blockedCount[i] < 255) c.blockedCount[i]++;
+            record(sim, i, { event: EV.blocked, detail: DT[SANCTIONS[k]] });
+          }
         }
       }
-      const privilegedCount = gather(privileged.items, c.privilegeMask);
-      for (let a = 0; a < privilegedCount; a++) {
-        const i = privileged.items[a];
-        const means = Math.max(0.2, Math.min(3, incomeOf[a] / median));
-        const m = maskOf[a] & 0xffff;
-        for (let k = 0; k < PRIVILEGES.length; k++) {
-          if (!(m & (1 << k))) continue;
-          if (rng.next() >= (privilegeRate[k].attemptsPerYear / 365) * means) continue;
-          M.add(day, c.cell[i], GRANTED[k], 1);
-          record(sim, i, { event: EV.granted, detail: DT[PRIVILEGES[k]] });
+      const privilegedItems = privileged.items;
+      for (let from = 0; from < privilegedItems.length; from += READ_AHEAD) {
+        const to = Math.min(privilegedItems.length, from + READ_AHEAD);
+        gather(privilegedItems, c.privilegeMask, from, to);
+        for (let a = from; a < to; a++) {
+          const i = privilegedItems[a];
+          const means = Math.max(0.2, Math.min(3, incomeOf[a - from] / median));
+          const m = maskOf[a - from] & 0xffff;
+          for (let k = 0; k < PRIVILEGES.length; k++) {
+            if (!(m & (1 << k))) continue;
+            if (rng.next() >= (privilegeRate[k].attemptsPerYear / 365) * means) continue;
+            M.add(day, c.cell[i], GRANTED[k], 1);
+            record(sim, i, { event: EV.granted, detail: DT[PRIVILEGES[k]] });
+          }
         }
       }
     },

@@ -182,6 +182,14 @@ export function createSim(w: World): Sim {
   return { ...core, metrics: core.metrics as DailyCounters, listeners: [], global: new DailyCounters(w.days, 1), allTouched: false, dates };
 }
 
+/**
+ * The phases over the listed take their people in chunks of this many: a chunk's scattered state
+ * is read first, in a loop without branches (many cache misses in flight at once), then used while
+ * it is still in the core's own cache. A whole list read ahead at once (tens of thousands of people
+ * at 1 M, several lines each) no longer fits there. 256 people, about 5 lines each: 80 KB.
+ */
+export const READ_AHEAD = 256;
+
 export function record(sim: Core, i: number, row: TrailRow): void {
   if (sim.c.flags[i] & SAMPLED) sim.trail.record(i, sim.day, sim.c.score[i], row);
 }

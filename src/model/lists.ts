@@ -4,14 +4,15 @@
 import type { ListRule } from "../scenario/schema.js";
 import { int32Column } from "../io/table.js";
 import { EV, DT, TRUE } from "../metrics/trail.js";
-import { record, type Phase, type Sim } from "./context.js";
+import { READ_AHEAD, record, type Phase, type Sim } from "./context.js";
 import { restoreColumns, saveColumns } from "../engine/checkpoint.js";
 
 export interface ListState {
   index: number;
   rule: ListRule;
   black: boolean;
-  acts: Set<number>;
+  /** Per behaviour, 1 if observing it lists a person directly (looked up for every observation). */
+  acts: Uint8Array;
   // Members, as parallel arrays with swap-removal; pos maps a citizen to their row.
   members: number[];
   since: number[];
@@ -49,7 +50,7 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
   const on = s.mechanisms.lists;
   const states: ListState[] = (on ? s.lists : []).map((rule, index) => ({
     index, rule, black: rule.kind === "black",
-    acts: new Set(rule.entry.acts.map((a) => behaviours.findIndex((b) => b.id === a))),
+    acts: Uint8Array.from(behaviours, (b) => (rule.entry.acts.includes(b.id) ? 1 : 0)),
     members: [], since: [], reason: [], wrongful: [], viaAssoc: [], paidDay: [], pos: new Map(),
     everListed: 0, exited: 0,
     m: {
@@ -66,15 +67,16 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
   const median = s.population.income.median;
 
   /**
-   * Read the state review() reads of each person once, in a loop without branches, and discard
-   * it. Members are scattered over the ids, so nearly every read misses the cache; here many
-   * misses are in flight at once, where the loop of review() (draws, unpredictable branches)
-   * would wait for them one by one. (Consequences and collect copy what they read instead.)
+   * Read the state review() reads of people [from, to) once, in a loop without branches, and
+   * discard it. Members are scattered over the ids, so nearly every read misses the cache; here
+   * many misses are in flight at once, where the loop of review() (draws, unpredictable branches)
+   * would wait for them one by one. A chunk at a time (READ_AHEAD people), so that what was read
+   * is still in the core's own cache when it is used: the whole of a long list is not.
    */
   let fetched = 0;
-  function prefetch(people: number[]): void {
+  function prefetch(people: number[], from: number, to: number): void {
     let sum = 0;
-    for (let p = 0; p < people.length; p++) {
+    for (let p = from; p < to; p++) {
       const i = people[p];
       sum += c.score[i] + c.errorFree[i] + c.assocPoints[i] + c.income[i] + c.cell[i];
     }
@@ -159,8 +161,9 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
   function review(L: ListState): void {
     const rule = L.rule;
     const rng = sim.streams.lists.at(sim.day, 1 + L.index);
-    prefetch(L.members);
     for (let p = L.members.length - 1; p >= 0; p--) {
+      // Walking down, a chunk starts at its top; exits only move members already reviewed.
+      if (p === L.members.length - 1 || (p + 1) % READ_AHEAD === 0) prefetch(L.members, p - (p % READ_AHEAD), p + 1);
       const i = L.members[p];
       const days = sim.day - L.since[p];
       if (L.reason[p] === DT.act) {
@@ -185,7 +188,7 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
 
   const lists: Lists = { states, log, exit };
   const scoreLists = states.filter((L) => (L.black ? L.rule.entry.scoreBelow !== undefined : true));
-  const actLists = states.filter((L) => L.acts.size > 0);
+  const actLists = states.filter((L) => L.rule.entry.acts.length > 0);
   // Flat copies of the score rules: this check runs for every citizen whose score moved today.
   const nScore = scoreLists.length;
   const bits = Int32Array.from(scoreLists, (L) => 1 << L.index);
@@ -233,7 +236,7 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
       for (const L of actLists) {
         for (let k = 0; k < obs.length; k++) {
           const i = obs.target.data[k];
-          if (L.acts.has(obs.behaviour.data[k]) && !(c.listMask[i] & (1 << L.index))) enter(L, i, DT.act, obs.kind.data[k]);
+          if (L.acts[obs.behaviour.data[k]] && !(c.listMask[i] & (1 << L.index))) enter(L, i, DT.act, obs.kind.data[k]);
         }
       }
       if (!scoreLists.length) return;

@@ -5,7 +5,7 @@ import type { Rng } from "../engine/random.js";
 import { EV, DT } from "../metrics/trail.js";
 import { dropTie } from "./graph.js";
 import { isAlive, slotStart } from "../engine/world.js";
-import { record, type Phase, type Sim } from "./context.js";
+import { READ_AHEAD, record, type Phase, type Sim } from "./context.js";
 import type { DenseSet } from "./consequences.js";
 
 export function shamingPhase(sim: Sim, blacklisted: DenseSet): Phase {
@@ -30,12 +30,12 @@ export function shamingPhase(sim: Sim, blacklisted: DenseSet): Phase {
     }
   }
 
-  /** Read and discard each person's first tie flags, branch-free, before the loop with draws (see prefetch in lists.ts). */
+  /** Read and discard the first tie flags of people [from, to), branch-free, before the loop with draws (see READ_AHEAD). */
   let fetched = 0;
-  function prefetchTies(people: number[]): void {
+  function prefetchTies(people: number[], from: number, to: number): void {
     const lastByte = g.alive.length - 1;
     let sum = 0;
-    for (let a = 0; a < people.length; a++) sum += g.alive[Math.min(lastByte, slotStart(g, people[a]) >>> 3)] + c.cell[people[a]];
+    for (let a = from; a < to; a++) sum += g.alive[Math.min(lastByte, slotStart(g, people[a]) >>> 3)] + c.cell[people[a]];
     fetched += sum; // kept, so that the reads are not optimised away
   }
 
@@ -53,8 +53,11 @@ export function shamingPhase(sim: Sim, blacklisted: DenseSet): Phase {
       if (!on || sh.dropPerYearWhileListed <= 0) return;
       const rng = sim.streams.shaming.at(sim.day, 0);
       const p = sh.dropPerYearWhileListed / 365;
-      prefetchTies(blacklisted.items);
-      for (const i of blacklisted.items) dropWithProbability(rng, i, p);
+      const people = blacklisted.items;
+      for (let a = 0; a < people.length; a++) {
+        if (a % READ_AHEAD === 0) prefetchTies(people, a, Math.min(people.length, a + READ_AHEAD));
+        dropWithProbability(rng, people[a], p);
+      }
     },
   };
 }
