@@ -152,6 +152,34 @@ test("metamorphic: shaming off drops no ties; on, listed people lose ties", () =
   }
 });
 
+test("the stocks of the listed, kept as people enter, leave, change income and lose ties, equal a recount of everyone at the end", () => {
+  // Exits (a short act listing, recovered and fallen scores), income effects and tie drops on
+  // entry and while listed: every way a stock of the listed moves.
+  const r = run({
+    shaming: { enabled: true, dropPerYearWhileListed: 1 },
+    lists: [
+      { id: "low-score", kind: "black", entry: { scoreBelow: 950 }, published: true, sanctions: ["flights", "jobs"] },
+      { id: "debtors", kind: "black", entry: { acts: ["court-default"] }, durationDays: 20, sanctions: ["trains"] },
+      { id: "honour", kind: "red", entry: { scoreAtLeast: 1010 }, privileges: ["deposit-waiver"] },
+    ],
+  }, 3, 6_000, 90);
+  assert.ok(r.summary.lists.every((l) => l.exited > 0), "positive control: people leave every list");
+  assert.ok(r.summary.tiesDropped > 0, "positive control: ties are dropped");
+  const lists = values(r, "citizens", "lists").map((v) => String(v).split(",").filter(Boolean));
+  const income = column(r, "citizens", "income"), alive = column(r, "citizens", "friends_final"), initial = column(r, "citizens", "friends_initial");
+  const black = lists.map((l) => l.some((id) => id !== "honour")), red = lists.map((l) => l.includes("honour"));
+  const pick = (on: boolean[], xs: ArrayLike<number>) => sum(Array.from(xs).filter((_, k) => on[k]));
+  const last = rows(r, "daily").at(-1)!;
+  assert.equal(last.day, 89);
+  assert.equal(last.blacklisted, black.filter(Boolean).length);
+  assert.equal(last.blacklisted_ties_alive, pick(black, alive));
+  assert.equal(last.blacklisted_ties_initial, pick(black, initial));
+  assert.equal(last.redlisted, red.filter(Boolean).length);
+  assert.ok(Math.abs((last.blacklisted_income_sum as number) - pick(black, income)) < 1e-6);
+  assert.ok(Math.abs((last.redlisted_income_sum as number) - pick(red, income)) < 1e-6);
+  assert.ok(pick(black, alive) < pick(black, initial), "the blacklisted have lost ties");
+});
+
 // ---------------------------------------------------------------------------------------------
 // Secrecy and chilling
 

@@ -60,7 +60,7 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
   const scoring = scoringPhase(sim, shards);
   const phases: Phase[] = [
     watch, behaviour, observation, scoring, lists, appeals,
-    consequences, shamingPhase(sim, consequences.blacklisted), firms, collect,
+    consequences, shamingPhase(sim, consequences.blacklisted, collect.tieDropped), firms, collect,
   ];
   sim.metrics.allocate();
   sim.global.allocate();

@@ -1,9 +1,10 @@
-// End-of-day reporters over the listed (a small set): income by status and isolation of the
-// blacklisted; and, every few days, the score distribution of everyone.
+// Reporters over the listed (a small set): income by status and isolation of the blacklisted,
+// kept up to date as people enter, leave, change income or lose ties; and, every few days, the
+// score distribution of everyone.
 import { int32Column, float64Column } from "../io/table.js";
-import { aliveIn } from "./graph.js";
-import { READ_AHEAD, type Phase, type Sim } from "./context.js";
-import { groupOf, regionOf, slotStart } from "../engine/world.js";
+import { aliveDegree, initialDegree } from "./graph.js";
+import type { Phase, Sim } from "./context.js";
+import { groupOfCell, regionOfCell } from "../engine/world.js";
 import type { DenseSet } from "./consequences.js";
 import { restoreColumns, saveColumns } from "../engine/checkpoint.js";
 
@@ -15,7 +16,9 @@ export class Distribution {
   count = float64Column();
 }
 
-export function collectPhase(sim: Sim, sets: { blacklisted: DenseSet; redlisted: DenseSet }): Phase & { distribution: Distribution } {
+export function collectPhase(
+  sim: Sim, sets: { blacklisted: DenseSet; redlisted: DenseSet },
+): Phase & { distribution: Distribution; tieDropped(i: number, j: number): void } {
   const { s, c, g } = sim;
   const M = sim.metrics;
   const BLACK = M.declare("blacklisted", "People on at least one blacklist", true);
@@ -28,14 +31,60 @@ export function collectPhase(sim: Sim, sets: { blacklisted: DenseSet; redlisted:
   const lo = s.scoring.min;
   const width = (s.scoring.max - s.scoring.min) / bins;
   const distribution = new Distribution();
-  const stocks = [BLACK, BLACK_INCOME, BLACK_TIES, BLACK_TIES_0, RED, RED_INCOME];
-  const slotOf = new Float64Array(2 * READ_AHEAD), incomeOf = new Float64Array(READ_AHEAD), cellOf = new Int32Array(READ_AHEAD);
+  // What each listed person adds to the stocks now: their income (removed again on leaving, or
+  // replaced when a list change moves it). Incomes are float32, so their float64 sums are exact
+  // while a cell's sum stays under about 2^29 times its smallest income: the order of additions
+  // does not change the total, the same as recounting the listed daily (table hashes unchanged).
+  const blackIncome = new Map<number, number>();
+  const redIncome = new Map<number, number>();
+
+  /** After any list change of i (this listener runs after the one of consequences, which sets the sets and the income). */
+  function recount(i: number): void {
+    const cell = c.cell[i];
+    const black = blackIncome.get(i);
+    if (black !== undefined) {
+      M.addStock(cell, BLACK, -1);
+      M.addStock(cell, BLACK_INCOME, -black);
+      M.addStock(cell, BLACK_TIES, -aliveDegree(g, i));
+      M.addStock(cell, BLACK_TIES_0, -initialDegree(g, i));
+      blackIncome.delete(i);
+    }
+    if (sets.blacklisted.has(i)) {
+      M.addStock(cell, BLACK, 1);
+      M.addStock(cell, BLACK_INCOME, c.income[i]);
+      M.addStock(cell, BLACK_TIES, aliveDegree(g, i));
+      M.addStock(cell, BLACK_TIES_0, initialDegree(g, i));
+      blackIncome.set(i, c.income[i]);
+    }
+    const red = redIncome.get(i);
+    if (red !== undefined) {
+      M.addStock(cell, RED, -1);
+      M.addStock(cell, RED_INCOME, -red);
+      redIncome.delete(i);
+    }
+    if (sets.redlisted.has(i)) {
+      M.addStock(cell, RED, 1);
+      M.addStock(cell, RED_INCOME, c.income[i]);
+      redIncome.set(i, c.income[i]);
+    }
+  }
+  sim.listeners.push((ch) => recount(ch.agent));
+
+  /** A friendship between i and j was dropped (shaming): each of them who is blacklisted has one tie fewer. */
+  function tieDropped(i: number, j: number): void {
+    if (blackIncome.has(i)) M.addStock(c.cell[i], BLACK_TIES, -1);
+    if (blackIncome.has(j)) M.addStock(c.cell[j], BLACK_TIES, -1);
+  }
+
+  // Where each cell's row of bins starts (a pass over everyone: no division per citizen for it).
+  const rowOfCell = Int32Array.from({ length: sim.cells }, (_, ce) => (regionOfCell(ce, sim.groups) * sim.groups + groupOfCell(ce, sim.groups)) * bins);
 
   function snapshotDistribution(): void {
     const counts = new Float64Array(sim.regions * sim.groups * bins);
+    const { score, cell } = c;
     for (let i = 0; i < sim.n; i++) {
-      const b = Math.min(bins - 1, Math.max(0, Math.floor((c.score[i] - lo) / width)));
-      counts[(regionOf(sim, i) * sim.groups + groupOf(sim, i)) * bins + b]++;
+      const b = Math.min(bins - 1, Math.max(0, Math.floor((score[i] - lo) / width)));
+      counts[rowOfCell[cell[i]] + b]++;
     }
     for (let k = 0; k < counts.length; k++) {
       if (!counts[k]) continue;
@@ -50,38 +99,19 @@ export function collectPhase(sim: Sim, sets: { blacklisted: DenseSet; redlisted:
   return {
     name: "collect",
     distribution,
+    tieDropped,
     state: {
       save: () => saveColumns(distribution),
-      restore: (saved) => restoreColumns(distribution, saved),
+      restore(saved) {
+        restoreColumns(distribution, saved);
+        // The stocks themselves are restored with the metrics; incomes change only with list changes.
+        blackIncome.clear();
+        redIncome.clear();
+        for (const i of sets.blacklisted.items) blackIncome.set(i, c.income[i]);
+        for (const i of sets.redlisted.items) redIncome.set(i, c.income[i]);
+      },
     },
     day(sim) {
-      for (let cell = 0; cell < sim.cells; cell++) for (const k of stocks) M.setStock(cell, k, 0);
-      // The blacklisted are scattered over the ids: a chunk's state is read first in a loop without
-      // branches, where the processor keeps many cache misses in flight (see READ_AHEAD).
-      const black = sets.blacklisted.items;
-      const lastByte = g.alive.length - 1;
-      for (let from = 0; from < black.length; from += READ_AHEAD) {
-        const to = Math.min(black.length, from + READ_AHEAD);
-        for (let a = 0; a < to - from; a++) {
-          const i = black[from + a];
-          const first = slotStart(g, i);
-          slotOf[2 * a] = first;
-          slotOf[2 * a + 1] = slotStart(g, i + 1);
-          incomeOf[a] = c.income[i];
-          cellOf[a] = c.cell[i] | (g.alive[Math.min(lastByte, first >>> 3)] << 16); // the high bits only fetch the line
-        }
-        for (let a = 0; a < to - from; a++) {
-          const cell = cellOf[a] & 0xffff, first = slotOf[2 * a], end = slotOf[2 * a + 1];
-          M.addStock(cell, BLACK, 1);
-          M.addStock(cell, BLACK_INCOME, incomeOf[a]);
-          M.addStock(cell, BLACK_TIES, aliveIn(g, first, end));
-          M.addStock(cell, BLACK_TIES_0, end - first);
-        }
-      }
-      for (const i of sets.redlisted.items) {
-        M.addStock(c.cell[i], RED, 1);
-        M.addStock(c.cell[i], RED_INCOME, c.income[i]);
-      }
       if (sim.day % s.metrics.distributionEveryDays === 0 || sim.day === sim.days - 1) snapshotDistribution();
     },
   };

@@ -24,6 +24,9 @@ export class DenseSet {
     }
     this.pos.delete(i);
   }
+  has(i: number): boolean {
+    return this.pos.has(i);
+  }
   get size(): number {
     return this.items.length;
   }

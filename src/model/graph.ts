@@ -107,8 +107,8 @@ export function aliveDegree(g: Graph, i: number): number {
   return aliveIn(g, slotStart(g, i), slotStart(g, i + 1));
 }
 
-/** Ties still there among slots first .. end (collect asks this daily for every blacklisted person). */
-export function aliveIn(g: Graph, first: number, end: number): number {
+/** Ties still there among slots first .. end. */
+function aliveIn(g: Graph, first: number, end: number): number {
   let k = 0;
   for (let e = first; e < end; ) {
     const from = e & 7, to = Math.min(8, from + end - e);

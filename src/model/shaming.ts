@@ -8,7 +8,8 @@ import { isAlive, slotStart } from "../engine/world.js";
 import { READ_AHEAD, record, type Phase, type Sim } from "./context.js";
 import type { DenseSet } from "./consequences.js";
 
-export function shamingPhase(sim: Sim, blacklisted: DenseSet): Phase {
+/** `tieDropped` hears of each friendship dropped (collect keeps the blacklisted's ties counted). */
+export function shamingPhase(sim: Sim, blacklisted: DenseSet, tieDropped: (i: number, j: number) => void): Phase {
   const { s, c, g } = sim;
   const sh = s.shaming;
   const on = s.mechanisms.shaming && sh.enabled;
@@ -24,6 +25,7 @@ export function shamingPhase(sim: Sim, blacklisted: DenseSet): Phase {
     for (let e = slotStart(g, i), end = slotStart(g, i + 1); e < end; e++) {
       if (!isAlive(g, e) || rng.next() >= p) continue;
       const j = dropTie(g, i, e);
+      tieDropped(i, j);
       M.add(sim.day, c.cell[i], DROPPED, 1);
       record(sim, i, { event: EV["tie-dropped"], other: j, detail: DT["dropped-by-contact"] });
       record(sim, j, { event: EV["tie-dropped"], other: i, detail: DT["dropped-contact"] });
