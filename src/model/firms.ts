@@ -60,14 +60,32 @@ export function firmsPhase(sim: Sim): Phase & { firms: Firms } {
   function setListed(k: number, v: boolean): void {
     if (Boolean(listed[k]) === v) return;
     listed[k] = v ? 1 : 0;
+    nListed += v ? 1 : -1;
     const i = representative[k];
     c.firmRestrictions[i] += v ? 1 : -1;
     log.day.push(sim.day); log.firm.push(k); log.representative.push(i); log.entered.push(v ? 1 : 0); log.score.push(score[k]);
     for (const fn of sim.listeners) fn({ list: -1, agent: i, entered: v, wrongful: false, since: sim.day, reason: DT.firm });
   }
 
+  // Only firms whose score moved can change list or grade: they are noted, and the counts by
+  // grade kept, rather than every firm re-read daily.
+  const moved = int32Column();
+  const inGrade = new Float64Array(grades.length);
+  let nListed = 0;
+  function recount(): void {
+    inGrade.fill(0);
+    for (let k = 0; k < n; k++) inGrade[gradeOf(score[k])]++;
+    nListed = listed.reduce((a, b) => a + b, 0);
+  }
+  recount();
+
   function addPoints(k: number, p: number): void {
-    score[k] = Math.max(f.min, Math.min(f.max, score[k] + p));
+    const old = score[k];
+    score[k] = Math.max(f.min, Math.min(f.max, old + p));
+    if (score[k] === old) return;
+    inGrade[gradeOf(old)]--;
+    inGrade[gradeOf(score[k])]++;
+    moved.push(k);
   }
 
   return {
@@ -81,6 +99,7 @@ export function firmsPhase(sim: Sim): Phase & { firms: Firms } {
         score.set(v.score);
         listed.set(v.listed);
         restoreColumns(log, v.log);
+        recount();
       },
     },
     day(sim) {
@@ -104,14 +123,13 @@ export function firmsPhase(sim: Sim): Phase & { firms: Firms } {
         const gain = (f.recoveryPerYear * RECOVERY_EVERY) / 365;
         for (let k = 0; k < n; k++) addPoints(k, gain);
       }
-      const counts = new Float64Array(grades.length);
-      let nListed = 0;
-      for (let k = 0; k < n; k++) {
-        setListed(k, score[k] < f.blacklistBelow);
-        counts[gradeOf(score[k])]++;
-        nListed += listed[k];
+      // In firm order, as a pass over every firm would list them (listing drives later draws).
+      const changed = day === 0 ? Int32Array.from({ length: n }, (_, k) => k) : moved.view().sort();
+      for (let m = 0; m < changed.length; m++) {
+        if (m === 0 || changed[m] !== changed[m - 1]) setListed(changed[m], score[changed[m]] < f.blacklistBelow);
       }
-      counts.forEach((v, gi) => sim.global.add(day, 0, GRADE[gi], v));
+      moved.length = 0;
+      inGrade.forEach((v, gi) => sim.global.add(day, 0, GRADE[gi], v));
       sim.global.add(day, 0, LISTED, nListed);
     },
   };
