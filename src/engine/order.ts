@@ -33,6 +33,39 @@ export function stableOrder(keys: Int32Array, n: number): Uint32Array {
 }
 
 /**
+ * stableOrder for rows that mostly come in key order already: a row whose key equals its
+ * `expected` value (an observation held against the person who acted, whose acts come in
+ * citizen order) and does not go back joins the run kept as it is; only the others are sorted,
+ * then merged in by (key, row), which is the same order as stableOrder's.
+ */
+export function mostlySortedOrder(keys: Int32Array, n: number, expected: Int32Array): Uint32Array {
+  const run = new Uint32Array(n), rest = new Uint32Array(n);
+  let runLength = 0, restLength = 0, last = -1;
+  for (let k = 0; k < n; k++) {
+    const key = keys[k];
+    if (key === expected[k] && key >= last) {
+      run[runLength++] = k;
+      last = key;
+    } else {
+      rest[restLength++] = k;
+    }
+  }
+  if (restLength === 0) return run;
+  const restKeys = new Int32Array(restLength);
+  for (let m = 0; m < restLength; m++) restKeys[m] = keys[rest[m]];
+  const restOrder = stableOrder(restKeys, restLength);
+  const out = new Uint32Array(n);
+  let a = 0, b = 0, o = 0;
+  while (a < runLength && b < restLength) {
+    const r1 = run[a], r2 = rest[restOrder[b]];
+    if (keys[r1] < keys[r2] || (keys[r1] === keys[r2] && r1 < r2)) { out[o++] = r1; a++; } else { out[o++] = r2; b++; }
+  }
+  while (a < runLength) out[o++] = run[a++];
+  while (b < restLength) out[o++] = rest[restOrder[b++]];
+  return out;
+}
+
+/**
  * Rows ordered by (keys[row] - lo) >> shift, ties kept in row order: one counting pass that
  * groups rows by neighbourhoods of 2^shift ids, for keys in [lo, hi). Written into `into`,
  * which must hold at least n rows.

@@ -7,7 +7,7 @@
 import { BEHAVIOUR_CLASSES, CHANNELS, type Behaviour } from "../scenario/schema.js";
 import type { World } from "../engine/world.js";
 import { SAMPLED, sharedArray } from "../engine/world.js";
-import { permute, stableOrder } from "../engine/order.js";
+import { mostlySortedOrder, permute } from "../engine/order.js";
 import { GrowableColumn, int32Column } from "../io/table.js";
 import { DailyCounters } from "../metrics/daily.js";
 import { Trail, type TrailRow } from "../metrics/trail.js";
@@ -88,7 +88,8 @@ export class Observations {
    * order is done in the same order whatever the number of shards.
    */
   sortByTarget(): void {
-    const order = stableOrder(this.target.data, this.length);
+    // Most rows are people's own acts seen, in citizen order: only the others need sorting.
+    const order = mostlySortedOrder(this.target.data, this.length, this.actor.data);
     for (const f of OBS_FIELDS) permute(this[f].data, order);
   }
 }
