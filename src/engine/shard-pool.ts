@@ -73,13 +73,15 @@ class ShardWorker {
   constructor(setup: Omit<ShardSetup, "control" | "port">) {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
-    this.worker = new Worker(new URL("./shard-worker.js", import.meta.url), {
+    // The worker's code is a one-line script that imports its module. A worker inherits the
+    // caller's options, and under --input-type (a script given by -e or on stdin) Node refuses
+    // to load a worker from a file, but not from a script. The options are not given
+    // explicitly, because then Node rejects those that only a process may take (such as
+    // --max-old-space-size, which large runs need) rather than leave them out.
+    this.worker = new Worker(`import(${JSON.stringify(new URL("./shard-worker.js", import.meta.url).href)});`, {
+      eval: true,
       workerData: { ...setup, control: this.control, port: port2 } satisfies ShardSetup,
       transferList: [port2],
-      // A worker inherits the caller's options, and with --input-type (a script given by -e or
-      // on stdin) Node refuses to load its file: it then dies before it can say so, and the
-      // caller, blocked, would wait out ANSWER_TIMEOUT_MS.
-      execArgv: process.execArgv.filter((a) => !a.startsWith("--input-type")),
     });
     this.worker.unref();
   }
