@@ -2,6 +2,7 @@
 // tries to fly and is refused is one blocked purchase. Sanctions and privileges also move
 // income (a job ban lowers it), which feeds back into late payment and default.
 import { SANCTIONS, PRIVILEGES } from "../scenario/schema.js";
+import type { Rng } from "../engine/random.js";
 import { EV, DT } from "../metrics/trail.js";
 import { READ_AHEAD, record, type Phase, type Sim } from "./context.js";
 
@@ -101,6 +102,36 @@ export function consequencesPhase(sim: Sim): Phase & { blacklisted: DenseSet; re
     }
   }
 
+  const sanctionPerDay = sanctionRate.map((r) => r.attemptsPerYear / 365);
+  const privilegePerDay = privilegeRate.map((r) => r.attemptsPerYear / 365);
+
+  /**
+   * Today's attempts of each person at what their mask allows (one draw per kind, people in set
+   * order): a sanction blocks the attempt, and each block makes the next attempt less likely; a
+   * privilege is granted. People attempt in proportion to their means: the rich fly more
+   * (clamped to [0.2, 3]).
+   */
+  function attempts(rng: Rng, items: number[], masks: Uint16Array, kinds: readonly (keyof typeof DT)[], perDay: number[], counted: number[], sanction: boolean): void {
+    const day = sim.day;
+    for (let from = 0; from < items.length; from += READ_AHEAD) {
+      const to = Math.min(items.length, from + READ_AHEAD);
+      gather(items, masks, from, to);
+      for (let a = from; a < to; a++) {
+        const i = items[a];
+        const means = Math.max(0.2, Math.min(3, incomeOf[a - from] / median));
+        const m = maskOf[a - from] & 0xffff;
+        for (let k = 0; k < kinds.length; k++) {
+          if (!(m & (1 << k))) continue;
+          const p = sanction ? perDay[k] * means * learned[k][c.blockedCount[i]] : perDay[k] * means;
+          if (rng.next() >= p) continue;
+          M.add(day, c.cell[i], counted[k], 1);
+          if (sanction && c.blockedCount[i] < 255) c.blockedCount[i]++;
+          record(sim, i, { event: sanction ? EV.blocked : EV.granted, detail: DT[kinds[k]] });
+        }
+      }
+    }
+  }
+
   return {
     name: "consequences",
     blacklisted,
@@ -116,40 +147,8 @@ export function consequencesPhase(sim: Sim): Phase & { blacklisted: DenseSet; re
       const day = sim.day;
       if (day === 0) for (let i = 0; i < sim.n; i++) M.addStock(c.cell[i], INCOME_SUM, c.income[i]);
       const rng = sim.streams.consequences.at(day);
-      // People attempt in proportion to their means: the rich fly more (clamped to [0.2, 3]).
-      const sanctionedItems = sanctioned.items;
-      for (let from = 0; from < sanctionedItems.length; from += READ_AHEAD) {
-        const to = Math.min(sanctionedItems.length, from + READ_AHEAD);
-        gather(sanctionedItems, c.sanctionMask, from, to);
-        for (let a = from; a < to; a++) {
-          const i = sanctionedItems[a];
-          const means = Math.max(0.2, Math.min(3, incomeOf[a - from] / median));
-          const m = maskOf[a - from] & 0xffff;
-          for (let k = 0; k < SANCTIONS.length; k++) {
-            if (!(m & (1 << k))) continue;
-            if (rng.next() >= (sanctionRate[k].attemptsPerYear / 365) * means * learned[k][c.blockedCount[i]]) continue;
-            M.add(day, c.cell[i], BLOCKED[k], 1);
-            if (c.blockedCount[i] < 255) c.blockedCount[i]++;
-            record(sim, i, { event: EV.blocked, detail: DT[SANCTIONS[k]] });
-          }
-        }
-      }
-      const privilegedItems = privileged.items;
-      for (let from = 0; from < privilegedItems.length; from += READ_AHEAD) {
-        const to = Math.min(privilegedItems.length, from + READ_AHEAD);
-        gather(privilegedItems, c.privilegeMask, from, to);
-        for (let a = from; a < to; a++) {
-          const i = privilegedItems[a];
-          const means = Math.max(0.2, Math.min(3, incomeOf[a - from] / median));
-          const m = maskOf[a - from] & 0xffff;
-          for (let k = 0; k < PRIVILEGES.length; k++) {
-            if (!(m & (1 << k))) continue;
-            if (rng.next() >= (privilegeRate[k].attemptsPerYear / 365) * means) continue;
-            M.add(day, c.cell[i], GRANTED[k], 1);
-            record(sim, i, { event: EV.granted, detail: DT[PRIVILEGES[k]] });
-          }
-        }
-      }
+      attempts(rng, sanctioned.items, c.sanctionMask, SANCTIONS, sanctionPerDay, BLOCKED, true);
+      attempts(rng, privileged.items, c.privilegeMask, PRIVILEGES, privilegePerDay, GRANTED, false);
     },
   };
 }
