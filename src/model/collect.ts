@@ -38,7 +38,7 @@ export function collectPhase(
   const blackIncome = new Map<number, number>();
   const redIncome = new Map<number, number>();
 
-  /** After any list change of i (this listener runs after the one of consequences, which sets the sets and the income). */
+  /** After any list change of i (this listener runs after consequences', which updates the sets and the income). */
   function recount(i: number): void {
     const cell = c.cell[i];
     const black = blackIncome.get(i);
@@ -76,7 +76,7 @@ export function collectPhase(
     if (blackIncome.has(j)) M.addStock(c.cell[j], BLACK_TIES, -1);
   }
 
-  // Where each cell's row of bins starts (a pass over everyone: no division per citizen for it).
+  // Where each cell's row of bins starts: the pass over everyone then needs no division to find it.
   const rowOfCell = Int32Array.from({ length: sim.cells }, (_, ce) => (regionOfCell(ce, sim.groups) * sim.groups + groupOfCell(ce, sim.groups)) * bins);
 
   function snapshotDistribution(): void {
