@@ -35,6 +35,7 @@ interface Figures {
   bytesPerCitizen: number;
   peakRssMiB: number;
   phaseSeconds: Record<string, number>;
+  workerWaitSeconds: number;
   node: string;
   date: string;
 }
@@ -54,6 +55,7 @@ function measure(): Figures {
     bytesPerCitizen: +st.stateBytesPerCitizen.toFixed(1),
     peakRssMiB: Math.round(st.peakRssBytes / 2 ** 20),
     phaseSeconds: Object.fromEntries(Object.entries(st.phaseSeconds).map(([k, v]) => [k, +v.toFixed(2)])),
+    workerWaitSeconds: +st.workerWaitSeconds.toFixed(2),
     node: process.version,
     date: new Date().toISOString(),
   };
@@ -81,6 +83,8 @@ function report(figures: Figures): void {
   for (const [phase, seconds] of Object.entries(figures.phaseSeconds).sort((a, b) => b[1] - a[1])) {
     console.log(`    ${phase.padEnd(14)} ${seconds.toFixed(2).padStart(6)} s  ${((seconds / figures.simulateSeconds) * 100).toFixed(0).padStart(3)}%`);
   }
+  const waited = figures.workerWaitSeconds;
+  console.log(`  of which the calling thread waited for workers ${waited.toFixed(2)} s (${((waited / figures.simulateSeconds) * 100).toFixed(0)}%)`);
 }
 
 /** Each size in a child process of its own: peak memory is then that size's, and one failure loses one row. */

@@ -106,6 +106,10 @@ test("threads: the national scenario gives the same run on 1 and 2 threads", { t
   const a = simulate(s, { seed: 4, population: 40_000, days: 40, threads: 1 });
   const b = simulate(s, { seed: 4, population: 40_000, days: 40, threads: 2 });
   assertIdentical(a, b, "china-2018");
+  // The time the calling thread waits for workers is part of the phases' time, and none without workers.
+  assert.equal(a.stats.workerWaitSeconds, 0);
+  const phases = Object.values(b.stats.phaseSeconds).reduce((x, y) => x + y, 0);
+  assert.ok(b.stats.workerWaitSeconds > 0 && b.stats.workerWaitSeconds < phases, `waited ${b.stats.workerWaitSeconds} s of ${phases} s`);
 });
 
 /** A started pool of three shards (two workers) over `blocks` blocks of citizens, its phases declared. */

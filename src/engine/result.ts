@@ -94,6 +94,8 @@ export interface RunStats {
   threads: number;
   /** Seconds spent in each phase over the run: where the time goes. */
   phaseSeconds: Record<string, number>;
+  /** Of those, seconds the calling thread spent blocked until workers answered (0 on one thread). */
+  workerWaitSeconds: number;
 }
 
 export interface RunResult {

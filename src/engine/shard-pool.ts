@@ -4,6 +4,7 @@
 // and takes the answers with receiveMessageOnPort. Workers exchange only messages with the
 // caller (tasks in; counts, trail rows, observations and association charges out), never
 // writing another shard's citizens, which is also the boundary a multi-machine run would use.
+import { performance } from "node:perf_hooks";
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from "node:worker_threads";
 import { ShardCounters } from "../metrics/daily.js";
 import { createCore, type Sim } from "../model/context.js";
@@ -120,6 +121,8 @@ export class ShardPool implements ShardRunner {
   private stockSum = new Float64Array(0);
   /** Background tasks handed out and not yet answered, or their answers once received. */
   private background: "running" | ShardResult[] | undefined;
+  /** Time the calling thread spent blocked until workers answered: the cost of uneven shards and of waking threads. */
+  waitedMs = 0;
 
   constructor(private readonly sim: Sim, threads: number) {
     this.shards = partition(sim.n, threads);
@@ -151,7 +154,11 @@ export class ShardPool implements ShardRunner {
     const tasks = this.shards.map((shard) => (typeof task === "function" ? task(shard) : task));
     this.threads.forEach((w, k) => w.post(tasks[k + 1]));
     const results = [this.local!(tasks[0])];
-    this.threads.forEach((w, k) => results.push(w.receive(k + 1)));
+    if (this.threads.length) {
+      const t = performance.now();
+      this.threads.forEach((w, k) => results.push(w.receive(k + 1)));
+      this.waitedMs += performance.now() - t;
+    }
     this.merge(tasks[0].day, results);
     return results;
   }
@@ -173,7 +180,10 @@ export class ShardPool implements ShardRunner {
   }
 
   private settleBackground(): void {
-    if (this.background === "running") this.background = this.threads.map((w, k) => w.receive(k + 1));
+    if (this.background !== "running") return;
+    const t = performance.now();
+    this.background = this.threads.map((w, k) => w.receive(k + 1));
+    this.waitedMs += performance.now() - t;
   }
 
   /** Counts are integers (quanta): summed over shards first, they are the same in any order. */

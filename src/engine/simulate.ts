@@ -121,6 +121,7 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
       threads: shards.shards.length,
       phaseSeconds: Object.fromEntries(phases.map((p, k) => [p.name, phaseMs[k] / 1000])),
+      workerWaitSeconds: shards.waitedMs / 1000,
     },
   };
 }
