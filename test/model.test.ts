@@ -3,6 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { simulate } from "../src/engine/simulate.js";
+import { loadScenario } from "../src/scenario/load.js";
 import type { RunResult } from "../src/engine/result.js";
 import { column, countTrail, makeScenario, rows, sum, tableDifference, values, type Overrides } from "./helpers.js";
 
@@ -178,6 +179,22 @@ test("the stocks of the listed, kept as people enter, leave, change income and l
   assert.ok(Math.abs((last.blacklisted_income_sum as number) - pick(black, income)) < 1e-6);
   assert.ok(Math.abs((last.redlisted_income_sum as number) - pick(red, income)) < 1e-6);
   assert.ok(pick(black, alive) < pick(black, initial), "the blacklisted have lost ties");
+});
+
+test("firms: the daily counts by grade and of the blacklisted, kept as scores move, equal a recount of the final scores", () => {
+  // china-2018's firms: acts daily and a recovery every 30 days move scores, the recovery made
+  // large enough to lift firms off the blacklist; the blacklist line (40) is grade D's.
+  const s = loadScenario(new URL("../../scenarios/china-2018.yaml", import.meta.url).pathname);
+  s.firms.recoveryPerYear = 120;
+  const r = simulate(s, { seed: 2, population: 40_000, days: 95 });
+  const firms = Math.round(s.firms.perCitizen * 40_000);
+  const last = rows(r, "daily").at(-1)!;
+  const recount = (grade: string) => Math.round(r.summary.metrics[`firm_grade_share.${grade}`] * firms);
+  for (const g of s.firms.grades) assert.equal(last[`firms_grade_${g.name}`], recount(g.name), `grade ${g.name}`);
+  assert.equal(s.firms.blacklistBelow, s.firms.grades.find((g) => g.name === "C")!.min);
+  assert.equal(last.firms_blacklisted, recount("D"));
+  const listed = column(r, "daily", "firms_blacklisted");
+  assert.ok([30, 60, 90].some((d) => listed[d] < listed[d - 1]), "positive control: a recovery lifted firms off the blacklist");
 });
 
 // ---------------------------------------------------------------------------------------------
