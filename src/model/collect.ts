@@ -38,33 +38,32 @@ export function collectPhase(
   const blackIncome = new Map<number, number>();
   const redIncome = new Map<number, number>();
 
+  /** Add (sign 1) or take away (sign -1) what person i adds to the blacklisted's stocks, or the redlisted's. */
+  function countBlack(i: number, sign: number, income: number): void {
+    const cell = c.cell[i];
+    M.addStock(cell, BLACK, sign);
+    M.addStock(cell, BLACK_INCOME, sign * income);
+    M.addStock(cell, BLACK_TIES, sign * aliveDegree(g, i));
+    M.addStock(cell, BLACK_TIES_0, sign * initialDegree(g, i));
+  }
+  function countRed(i: number, sign: number, income: number): void {
+    M.addStock(c.cell[i], RED, sign);
+    M.addStock(c.cell[i], RED_INCOME, sign * income);
+  }
+
   /** After any list change of i (this listener runs after consequences', which updates the sets and the income). */
   function recount(i: number): void {
-    const cell = c.cell[i];
-    const black = blackIncome.get(i);
-    if (black !== undefined) {
-      M.addStock(cell, BLACK, -1);
-      M.addStock(cell, BLACK_INCOME, -black);
-      M.addStock(cell, BLACK_TIES, -aliveDegree(g, i));
-      M.addStock(cell, BLACK_TIES_0, -initialDegree(g, i));
-      blackIncome.delete(i);
-    }
+    const black = blackIncome.get(i), red = redIncome.get(i);
+    if (black !== undefined) countBlack(i, -1, black);
+    if (red !== undefined) countRed(i, -1, red);
+    blackIncome.delete(i);
+    redIncome.delete(i);
     if (sets.blacklisted.has(i)) {
-      M.addStock(cell, BLACK, 1);
-      M.addStock(cell, BLACK_INCOME, c.income[i]);
-      M.addStock(cell, BLACK_TIES, aliveDegree(g, i));
-      M.addStock(cell, BLACK_TIES_0, initialDegree(g, i));
+      countBlack(i, 1, c.income[i]);
       blackIncome.set(i, c.income[i]);
     }
-    const red = redIncome.get(i);
-    if (red !== undefined) {
-      M.addStock(cell, RED, -1);
-      M.addStock(cell, RED_INCOME, -red);
-      redIncome.delete(i);
-    }
     if (sets.redlisted.has(i)) {
-      M.addStock(cell, RED, 1);
-      M.addStock(cell, RED_INCOME, c.income[i]);
+      countRed(i, 1, c.income[i]);
       redIncome.set(i, c.income[i]);
     }
   }
