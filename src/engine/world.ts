@@ -15,6 +15,9 @@ export const NO_DAY = -1_000_000;
  */
 export const HAZARD_BOUND = Float64Array.from({ length: 256 }, (_, k) => (k === 0 ? 0 : 2 ** ((k - 255) / 16)));
 
+/** HAZARD_BOUND times 2^32: the bounds as limits on a generator's 32-bit output (Rng.below). */
+export const HAZARD_LIMIT = HAZARD_BOUND.map((b) => b * 4294967296);
+
 /** The smallest code whose bound is at least h. */
 export function hazardBoundCode(h: number): number {
   if (!(h > 0)) return 0;
