@@ -13,21 +13,25 @@ import { BEHAVIOUR_CLASSES, type Scenario } from "../scenario/schema.js";
 import { BLOCK } from "../engine/shards.js";
 import { lowerBound } from "../engine/order.js";
 import { int32Column, float64Column } from "../io/table.js";
-import { HAZARD_BOUND, hazardBoundCode } from "../engine/world.js";
+import { HAZARD_LIMIT, SAMPLED, hazardBoundCode } from "../engine/world.js";
 import { EV, DT } from "../metrics/trail.js";
-import { CHANNEL, CLASS, record, type Core, type Phase, type Sim } from "./context.js";
+import { CHANNEL, CLASS, READ_AHEAD, type Core, type Phase, type Sim } from "./context.js";
 import type { ShardRunner } from "./kernels.js";
 
 const C = BEHAVIOUR_CLASSES.length;
 
-/** Income stress: low income raises late payment and default (the sanction -> income -> default feedback). */
-function stressModel(s: Scenario): (income: number) => number {
-  const stressK = s.mechanisms.incomeFeedback ? s.scoring.incomeStress : 0;
-  const incomeRef = s.population.income.median;
-  return (income: number) => {
-    const st = incomeRef / income;
-    return st > 1 ? Math.min(20, 1 + stressK * (st - 1)) : 1;
-  };
+/**
+ * Income stress: low income raises late payment and default (the sanction -> income -> default
+ * feedback). 1 at or above the reference income, up to 20 below it; written with min and max,
+ * without a branch, because about half the people earn below the reference.
+ */
+function incomeStress(k: number, reference: number, income: number): number {
+  return Math.min(20, Math.max(1, 1 + k * (reference / income - 1)));
+}
+
+/** The scenario's elasticity of financial misbehaviour to low income (0 with the feedback off), and the reference income. */
+function stressModel(s: Scenario): { k: number; reference: number } {
+  return { k: s.mechanisms.incomeFeedback ? s.scoring.incomeStress : 0, reference: s.population.income.median };
 }
 
 /** Deterrence, chilling and incentive strengths under the scenario's secrecy. */
@@ -58,7 +62,7 @@ export function behaviourPhase(sim: Sim, shards: ShardRunner): Phase & { drawAhe
 
   // Lowest income the sanctions can bring, as a share of the base (only negative effects count).
   const worstIncome = Object.values(s.consequences.sanctions).reduce((f, r) => f * Math.min(1, 1 + r.incomeEffect), 1);
-  const stressOf = stressModel(s);
+  const stress = stressModel(s);
   const { incentive } = responses(s);
   // Per-class hazard with every modifier at its largest: deterrence and chilling only lower it.
   const upper = BEHAVIOUR_CLASSES.map((_, k) =>
@@ -66,7 +70,7 @@ export function behaviourPhase(sim: Sim, shards: ShardRunner): Phase & { drawAhe
   const bound = sim.c.hazardBound;
   for (let i = 0; i < sim.n; i++) {
     let h = 0;
-    for (let k = 0; k < C; k++) h += sim.traitLevels[k][sim.c.trait[k][i]] * upper[k] * (k === CLASS.financial ? stressOf(sim.c.incomeBase[i] * worstIncome) : 1);
+    for (let k = 0; k < C; k++) h += sim.traitLevels[k][sim.c.trait[k][i]] * upper[k] * (k === CLASS.financial ? incomeStress(stress.k, stress.reference, sim.c.incomeBase[i] * worstIncome) : 1);
     bound[i] = hazardBoundCode(h * 1.0001); // rounding margin: the bound must never be below the exact hazard
   }
 
@@ -142,14 +146,7 @@ export function drawCandidates(core: Pick<Core, "streams" | "c" | "n">, day: num
   const bound = core.c.hazardBound;
   const agent = int32Column(), draws = float64Column();
   for (let block = fromBlock; block < toBlock; block++) {
-    const rng = core.streams.behaviour.at(day, block);
-    const end = Math.min(core.n, (block + 1) * BLOCK);
-    for (let i = block * BLOCK; i < end; i++) {
-      const u = rng.next();
-      if (u >= HAZARD_BOUND[bound[i]]) continue;
-      agent.push(i);
-      draws.push(u);
-    }
+    core.streams.behaviour.at(day, block).below(bound, HAZARD_LIMIT, block * BLOCK, Math.min(core.n, (block + 1) * BLOCK), agent, draws);
   }
   return { agent: agent.view(), u: draws.view() };
 }
@@ -163,12 +160,17 @@ export function behaviourKernel(core: Core): (day: number, candidates: Candidate
   const PUNISHABLE = M.find("acts_punishable")!;
   const SPEECH = M.find("speech_acts")!;
 
+  // A day's counts per cell (whole numbers: added once, they sum exactly as per act).
+  const actsToday = new Float64Array(cells), punishableToday = new Float64Array(cells), speechToday = new Float64Array(cells);
+  const punishedOf = Uint8Array.from(behaviours, (b) => (b.punished ? 1 : 0));
+  const speechOf = Uint8Array.from(behaviours, (b) => (b.cls === CLASS.speech ? 1 : 0));
+
   // rate[(cell*2 + alarmed)*C + class]: per-unit-propensity daily hazard; beh[(cell*2+alarmed)*B + b] its parts.
   const rate = new Float64Array(cells * 2 * C);
   const beh = new Float64Array(cells * 2 * B);
   const byClass = BEHAVIOUR_CLASSES.map((_, k) => behaviours.filter((b) => b.cls === k).map((b) => b.index));
   const sc = s.scoring;
-  const stressOf = stressModel(s);
+  const stress = stressModel(s);
   const { published, det, chill, incentive } = responses(s);
 
   /** Fold today's watch (which targeting may have moved) into the per-cell tables. */
@@ -200,59 +202,79 @@ export function behaviourKernel(core: Core): (day: number, candidates: Candidate
     }
   }
 
+  // A chunk of candidates' state, read first (see the loop below).
+  const rowOf = new Int32Array(READ_AHEAD), sampledOf = new Uint8Array(READ_AHEAD);
+  const partial = new Float64Array(READ_AHEAD * C);
+
   return (day, candidates) => {
     buildTables();
-    const c = core.c;
-    const cell = c.cell;
-    const lastPenalty = c.lastPenalty;
-    const income = c.income;
-    const [t0, t1, t2, t3, t4] = c.trait;
+    const { cell, lastPenalty, income, flags, score } = core.c;
+    const [t0, t1, t2, t3, t4] = core.c.trait;
     const [l0, l1, l2, l3, l4] = core.traitLevels;
+    const { k: stressK, reference } = stress;
     // lastPenalty holds 1 + the day (0: never), so "penalised after day x" is lastPenalty > x + 1.
     const alarmAfter = Math.max(0, day - sc.alarmDays + 1);
-    const actAgent = core.acts.agent;
-    const actBehaviour = core.acts.behaviour;
-    actAgent.length = actBehaviour.length = 0;
+    const { agent: actAgent, behaviour: actBehaviour, cell: actCell, sampled: actSampled } = core.acts;
+    actAgent.length = actBehaviour.length = actCell.length = actSampled.length = 0;
 
     const { agent: candidate, u: draw } = candidates;
-    for (let a = 0; a < candidate.length; a++) {
-      const i = candidate[a], u = draw[a];
-      const row = cell[i] * 2 + (lastPenalty[i] > alarmAfter ? 1 : 0);
-      const r = row * C;
-      const stress = stressOf(income[i]);
-      const h0 = l0[t0[i]] * rate[r];
-      const h1 = h0 + l1[t1[i]] * rate[r + 1] * stress;
-      const h2 = h1 + l2[t2[i]] * rate[r + 2];
-      const h3 = h2 + l3[t3[i]] * rate[r + 3];
-      const h4 = h3 + l4[t4[i]] * rate[r + 4];
-      if (u >= h4) continue;
-      // Reuse the draw: given u < h4, u is uniform on [0, h4).
-      let k: number, lo: number, hi: number;
-      if (u < h0) { k = 0; lo = 0; hi = h0; }
-      else if (u < h1) { k = 1; lo = h0; hi = h1; }
-      else if (u < h2) { k = 2; lo = h1; hi = h2; }
-      else if (u < h3) { k = 3; lo = h2; hi = h3; }
-      else { k = 4; lo = h3; hi = h4; }
-      const members = byClass[k];
-      let target = ((u - lo) / (hi - lo)) * rate[r + k];
-      let b = members[members.length - 1];
-      for (let m = 0; m < members.length; m++) {
-        target -= beh[row * B + members[m]];
-        if (target < 0) { b = members[m]; break; }
+    for (let from = 0; from < candidate.length; from += READ_AHEAD) {
+      const to = Math.min(candidate.length, from + READ_AHEAD);
+      // The candidates' state is scattered over the ids: read it, and compute their cumulative
+      // hazards by class, in a loop without branches, where many of the cache misses are in
+      // flight at once; in the loop that chooses the act, each mispredicted branch discarded
+      // the reads begun after it, and they were waited for one at a time.
+      for (let a = from, p = 0; a < to; a++, p++) {
+        const i = candidate[a];
+        const row = cell[i] * 2 + (lastPenalty[i] > alarmAfter ? 1 : 0);
+        const r = row * C, q = p * C;
+        const st = incomeStress(stressK, reference, income[i]);
+        const h0 = l0[t0[i]] * rate[r];
+        const h1 = h0 + l1[t1[i]] * rate[r + 1] * st;
+        const h2 = h1 + l2[t2[i]] * rate[r + 2];
+        const h3 = h2 + l3[t3[i]] * rate[r + 3];
+        partial[q] = h0;
+        partial[q + 1] = h1;
+        partial[q + 2] = h2;
+        partial[q + 3] = h3;
+        partial[q + 4] = h3 + l4[t4[i]] * rate[r + 4];
+        rowOf[p] = row;
+        sampledOf[p] = flags[i] & SAMPLED;
       }
-      actAgent.push(i);
-      actBehaviour.push(b);
+      for (let a = from, p = 0; a < to; a++, p++) {
+        const u = draw[a], q = p * C;
+        if (u >= partial[q + C - 1]) continue;
+        // Reuse the draw: given u < h4, u is uniform on [0, h4).
+        let k = 0;
+        while (u >= partial[q + k]) k++;
+        const lo = k === 0 ? 0 : partial[q + k - 1], hi = partial[q + k];
+        const row = rowOf[p], r = row * C;
+        const members = byClass[k];
+        let target = ((u - lo) / (hi - lo)) * rate[r + k];
+        let b = members[members.length - 1];
+        for (let m = 0; m < members.length; m++) {
+          target -= beh[row * B + members[m]];
+          if (target < 0) { b = members[m]; break; }
+        }
+        const i = candidate[a], ce = row >> 1;
+        actAgent.push(i);
+        actBehaviour.push(b);
+        actCell.push(ce);
+        actSampled.push(sampledOf[p]);
+        actsToday[ce]++;
+        punishableToday[ce] += punishedOf[b];
+        speechToday[ce] += speechOf[b];
+        if (sampledOf[p]) core.trail.record(i, day, score[i], { event: EV.act, behaviour: b, detail: DT["really-did-it"] });
+      }
     }
-
-    // Bookkeeping on the (few) acts, outside the per-citizen loop.
-    const agents = actAgent.data, bs = actBehaviour.data;
-    for (let a = 0; a < actAgent.length; a++) {
-      const i = agents[a], b = behaviours[bs[a]];
-      const ce = cell[i];
-      M.add(day, ce, ACTS, 1);
-      if (b.punished) M.add(day, ce, PUNISHABLE, 1);
-      if (b.cls === CLASS.speech) M.add(day, ce, SPEECH, 1);
-      record(core, i, { event: EV.act, behaviour: b.index, detail: DT["really-did-it"] });
+    // The day's counts per cell, added once.
+    for (let ce = 0; ce < cells; ce++) {
+      if (actsToday[ce]) M.add(day, ce, ACTS, actsToday[ce]);
+      if (punishableToday[ce]) M.add(day, ce, PUNISHABLE, punishableToday[ce]);
+      if (speechToday[ce]) M.add(day, ce, SPEECH, speechToday[ce]);
     }
+    actsToday.fill(0);
+    punishableToday.fill(0);
+    speechToday.fill(0);
   };
 }

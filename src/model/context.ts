@@ -117,7 +117,8 @@ export interface Core extends World {
   metrics: Counters;
   trail: Trail;
   behaviours: BehaviourInfo[];
-  acts: { agent: GrowableColumn<Int32Array>; behaviour: GrowableColumn<Int32Array> };
+  /** The day's acts of the shard's citizens, with the actor's cell and SAMPLED flag (read once, by behaviour). */
+  acts: { agent: GrowableColumn<Int32Array>; behaviour: GrowableColumn<Int32Array>; cell: GrowableColumn<Int32Array>; sampled: GrowableColumn<Int32Array> };
   obs: Observations;
   /** Citizens whose score changed today into a range where some list could take them (below
    *  `listBelow` or at least `listAtLeast`). */
@@ -163,7 +164,7 @@ export function createCore(w: World, metrics: Counters, shared: Pick<Core, "cove
     metrics,
     trail: new Trail(),
     behaviours: behaviourInfo(w.s),
-    acts: { agent: int32Column(), behaviour: int32Column() },
+    acts: { agent: int32Column(), behaviour: int32Column(), cell: int32Column(), sampled: int32Column() },
     obs: new Observations(),
     touched: int32Column(),
   };

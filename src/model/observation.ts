@@ -1,11 +1,12 @@
 // What the system sees. Channels never see ground truth directly: each act gets a chance to be
 // seen by the channels that can observe it, and may be attributed to the wrong person; some
 // observations are invented outright. Every observation keeps who really acted (or -1).
-import { INFORMANT, PARTY, FEMALE, friendAt, groupOf, isAlive, regionOf, slotStart } from "../engine/world.js";
+import { INFORMANT, PARTY, FEMALE, SAMPLED, friendAt, groupOf, isAlive, regionOf, regionOfCell, slotStart } from "../engine/world.js";
 import { anyAlive } from "./graph.js";
 import type { Rng } from "../engine/random.js";
+import { CHANNELS } from "../scenario/schema.js";
 import { EV, TRUE, MISATTRIBUTED, INVENTED, DT } from "../metrics/trail.js";
-import { BLOCK } from "../engine/shards.js";
+import { BLOCK_SHIFT } from "../engine/shards.js";
 import { CHANNEL, record, type Core, type Phase, type Sim } from "./context.js";
 import type { ShardRunner } from "./kernels.js";
 
@@ -96,7 +97,25 @@ function observer(core: Core, recorded: Float64Array) {
   const REWARDS = M.find("informant_rewards")!;
   const fmGroup = [1, ...s.population.groups.map((gr) => gr.falseMatchMultiplier)];
   const fmMax = Math.max(...fmGroup) * Math.max(1, o.cameras.femaleFalseMatchMultiplier);
+  // Punished acts seen by cameras or online monitoring: what targeting counts, by behaviour * channels + channel.
+  const targeted = Uint8Array.from({ length: behaviours.length * CHANNELS.length }, (_, k) => {
+    const ch = k % CHANNELS.length;
+    return behaviours[Math.floor(k / CHANNELS.length)].punished && (ch === CHANNEL.cameras || ch === CHANNEL.online) ? 1 : 0;
+  });
   const falseMatchWeight = (v: number) => fmGroup[groupOf(core, v)] * (c.flags[v] & FEMALE ? o.cameras.femaleFalseMatchMultiplier : 1);
+
+  /** Record an observation against `target`, whose cell and SAMPLED flag the caller has read. */
+  function observeAt(target: number, cell: number, sampled: number, actor: number, b: number, ch: number, kind: number): void {
+    core.obs.push(target, actor, b, ch, kind);
+    M.add(core.day, cell, OBS[kind], 1);
+    if (targeted[b * CHANNELS.length + ch]) recorded[regionOfCell(cell, core.groups)]++;
+    if (sampled) {
+      core.trail.record(target, core.day, c.score[target], {
+        event: EV.observed, behaviour: b, channel: ch, kind,
+        other: actor === target ? -1 : actor, detail: kind === INVENTED ? DT["did-not-happen"] : undefined,
+      });
+    }
+  }
 
   return {
     /** A wrong person near i (same region), drawn in proportion to weight(v) <= 1. */
@@ -135,15 +154,9 @@ function observer(core: Core, recorded: Float64Array) {
       return -1;
     },
 
-    observe(target: number, actor: number, b: number, ch: number, kind: number): void {
-      core.obs.push(target, actor, b, ch, kind);
-      M.add(core.day, c.cell[target], OBS[kind], 1);
-      if (behaviours[b].punished && (ch === CHANNEL.cameras || ch === CHANNEL.online)) recorded[regionOf(core, target)]++;
-      record(core, target, {
-        event: EV.observed, behaviour: b, channel: ch, kind,
-        other: actor === target ? -1 : actor, detail: kind === INVENTED ? DT["did-not-happen"] : undefined,
-      });
-    },
+    observeAt,
+    observe: (target: number, actor: number, b: number, ch: number, kind: number): void =>
+      observeAt(target, c.cell[target], c.flags[target] & SAMPLED, actor, b, ch, kind),
 
     reward(informant: number): void {
       M.add(core.day, c.cell[informant], REWARDS, o.informants.rewardPerReport);
@@ -159,53 +172,61 @@ export function observationKernel(core: Core): { day(day: number): void; recorde
   const { s, c, behaviours } = core;
   const o = s.observation;
   const recorded = new Float64Array(core.regions);
-  const { observe, nearby, faceConfusable, anyone, randomFriend, reward } = observer(core, recorded);
+  const { observe, observeAt, nearby, faceConfusable, anyone, randomFriend, reward } = observer(core, recorded);
+  const shift = BLOCK_SHIFT;
   const cam = core.coverage[CHANNEL.cameras], onl = core.coverage[CHANNEL.online];
+
+  const cameras = o.cameras.enabled, trueMatch = o.cameras.trueMatchRate, falseMatch = o.cameras.falseMatchRate;
+  const records = o.records.enabled, recordsCoverage = o.records.coverage, clericalError = o.records.clericalErrorRate;
+  const informants = o.informants.enabled, reportProbability = o.informants.reportProbability;
+  const channelsOf = behaviours.map((b) => b.channels);
+  const CAMERAS = CHANNEL.cameras, RECORDS = CHANNEL.records, ONLINE = CHANNEL.online, INFORMANTS = CHANNEL.informants;
+  const { flags } = c;
 
   return {
     recorded,
     day(day) {
       core.obs.clear();
-      const agents = core.acts.agent.data, bs = core.acts.behaviour.data;
+      const { agent, behaviour, cell: actCell, sampled: actSampled } = core.acts;
+      const agents = agent.data, bs = behaviour.data, cells = actCell.data, sampledActs = actSampled.data;
       let block = -1;
       let rngCam!: Rng, rngRec!: Rng, rngOnl!: Rng, rngInf!: Rng;
-      for (let a = 0; a < core.acts.agent.length; a++) {
-        const i = agents[a], b = bs[a];
-        if (Math.floor(i / BLOCK) !== block) {
-          block = Math.floor(i / BLOCK);
+      for (let a = 0; a < agent.length; a++) {
+        const i = agents[a], b = bs[a], cell = cells[a], sampled = sampledActs[a];
+        if (i >>> shift !== block) {
+          block = i >>> shift;
           rngCam = core.streams.cameras.at(day, block);
           rngRec = core.streams.records.at(day, block);
           rngOnl = core.streams.online.at(day, block);
           rngInf = core.streams.informants.at(day, block);
         }
-        const cell = c.cell[i];
         // The first channel that sees the act records it: one act, at most one record.
-        for (const ch of behaviours[b].channels) {
-          if (ch === CHANNEL.cameras) {
-            if (!o.cameras.enabled) continue;
+        for (const ch of channelsOf[b]) {
+          if (ch === CAMERAS) {
+            if (!cameras) continue;
             // In view: matched right, matched to someone else nearby, or not matched at all.
             if (rngCam.next() >= cam[cell]) continue;
             const u = rngCam.next();
-            if (u < o.cameras.trueMatchRate) { observe(i, i, b, ch, TRUE); break; }
-            if (u < o.cameras.trueMatchRate + o.cameras.falseMatchRate) {
+            if (u < trueMatch) { observeAt(i, cell, sampled, i, b, ch, TRUE); break; }
+            if (u < trueMatch + falseMatch) {
               const v = nearby(rngCam, i, faceConfusable);
               if (v >= 0) { observe(v, i, b, ch, MISATTRIBUTED); break; }
             }
-          } else if (ch === CHANNEL.records) {
-            if (!o.records.enabled || rngRec.next() >= o.records.coverage) continue;
-            if (rngRec.next() < o.records.clericalErrorRate) {
+          } else if (ch === RECORDS) {
+            if (!records || rngRec.next() >= recordsCoverage) continue;
+            if (rngRec.next() < clericalError) {
               const v = nearby(rngRec, i, anyone);
               if (v >= 0) { observe(v, i, b, ch, MISATTRIBUTED); break; }
             }
-            observe(i, i, b, ch, TRUE);
+            observeAt(i, cell, sampled, i, b, ch, TRUE);
             break;
-          } else if (ch === CHANNEL.online) {
-            if (rngOnl.next() < onl[cell]) { observe(i, i, b, ch, TRUE); break; }
-          } else if (ch === CHANNEL.informants) {
-            if (!o.informants.enabled) continue;
+          } else if (ch === ONLINE) {
+            if (rngOnl.next() < onl[cell]) { observeAt(i, cell, sampled, i, b, ch, TRUE); break; }
+          } else if (ch === INFORMANTS) {
+            if (!informants) continue;
             const j = randomFriend(rngInf, i);
-            if (j >= 0 && c.flags[j] & INFORMANT && rngInf.next() < o.informants.reportProbability) {
-              observe(i, i, b, ch, TRUE);
+            if (j >= 0 && flags[j] & INFORMANT && rngInf.next() < reportProbability) {
+              observeAt(i, cell, sampled, i, b, ch, TRUE);
               reward(j);
               break;
             }
