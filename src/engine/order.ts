@@ -66,16 +66,21 @@ export function mostlySortedOrder(keys: Int32Array, n: number, expected: Int32Ar
 }
 
 /**
- * Rows ordered by (keys[row] - lo) >> shift, ties kept in row order: one counting pass that
- * groups rows by neighbourhoods of 2^shift ids, for keys in [lo, hi). Written into `into`,
- * which must hold at least n rows.
+ * A counting sort by neighbourhoods of 2^shift ids, for keys in [lo, lo + (start.length - 2) << shift):
+ * fills `start` so that placing the rows of each batch in turn, each at
+ * `start[(key - lo) >>> shift]++`, orders them by neighbourhood, ties in the order placed.
+ * Returns the number of rows. The caller places the rows itself, every column at once, so that
+ * what uses them afterwards reads them in sequence.
  */
-export function groupedOrder(keys: Int32Array, n: number, lo: number, hi: number, shift: number, into: Uint32Array): Uint32Array {
-  const count = new Uint32Array(((hi - lo) >>> shift) + 2);
-  for (let k = 0; k < n; k++) count[((keys[k] - lo) >>> shift) + 1]++;
-  for (let b = 1; b < count.length; b++) count[b] += count[b - 1];
-  for (let k = 0; k < n; k++) into[count[(keys[k] - lo) >>> shift]++] = k;
-  return into.subarray(0, n);
+export function groupStarts(batches: Int32Array[], lo: number, shift: number, start: Uint32Array): number {
+  start.fill(0);
+  let n = 0;
+  for (const keys of batches) {
+    n += keys.length;
+    for (let k = 0; k < keys.length; k++) start[((keys[k] - lo) >>> shift) + 1]++;
+  }
+  for (let g = 1; g < start.length; g++) start[g] += start[g - 1];
+  return n;
 }
 
 /** Rearrange the first order.length values of col so that row k holds the old row order[k]. */

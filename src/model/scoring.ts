@@ -5,9 +5,9 @@ import { type GrowableColumn, int32Column, float64Column } from "../io/table.js"
 import { EV, TRUE, DT } from "../metrics/trail.js";
 import { QUANTUM } from "../metrics/daily.js";
 import { BLOCK_SHIFT, shardOwners, type Shard } from "../engine/shards.js";
-import { groupedOrder, lowerBound } from "../engine/order.js";
-import { FAR, SAMPLED, farRank, householdOf, isAlive, slotStart } from "../engine/world.js";
-import { changeErrorFree, changeScore, changeScoreRecorded, markTouched, type Core, type ObsColumns, type Phase, type Sim } from "./context.js";
+import { groupStarts, lowerBound } from "../engine/order.js";
+import { FAR, SAMPLED, farRank, isAlive, slotStart } from "../engine/world.js";
+import { changeErrorFree, changeScoreRecorded, markTouched, type Core, type ObsColumns, type Phase, type Sim } from "./context.js";
 import type { KernelState, ShardRunner } from "./kernels.js";
 
 const PERIODIC_DAYS = 30; // decay is applied monthly: cheap, and finer than any published rule
@@ -46,6 +46,10 @@ class ChargeBuffer {
     this.source[k] = source;
     this.amount[k] = amount;
     this.info[k] = info;
+  }
+  /** Room for n charges, written by index (the grouped copy in charges()). */
+  reserve(n: number): void {
+    while (this.target.length < n) this.grow();
   }
   private grow(): void {
     const grown = <T extends Int32Array | Float64Array>(a: T): T => {
@@ -155,80 +159,120 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
   const noCharges: ChargeColumns = { target: new Int32Array(0), source: new Int32Array(0), amount: new Float64Array(0), info: new Int32Array(0) };
   // Kept from day to day (emptied, not reallocated): a day's charges are applied the same day.
   const outbox = Array.from({ length: shardCount }, () => new ChargeBuffer());
-  const send = (j: number, source: number, amount: number, info: number) => outbox[owner[j >>> BLOCK_SHIFT]].push(j, source, amount, info);
+  const { householdShare, friendShare } = assoc;
+  const shift = BLOCK_SHIFT;
 
   function associate(t: number, applied: number, info: number): void {
-    const h = householdOf(c, t);
-    if (assoc.householdShare > 0) {
-      for (let j = h; j < core.n && householdOf(c, j) === h; j++) if (j !== t) send(j, t, applied * assoc.householdShare, info);
+    const { householdOffset } = c;
+    const h = t - householdOffset[t];
+    if (householdShare > 0) {
+      const amount = applied * householdShare;
+      for (let j = h; j < core.n && j - householdOffset[j] === h; j++) if (j !== t) outbox[owner[j >>> shift]].push(j, t, amount, info);
     }
-    if (assoc.friendShare > 0) {
+    if (friendShare > 0) {
+      const amount = applied * friendShare, friendInfo = info | 2;
+      const { near, far } = g;
       const end = slotStart(g, t + 1);
       for (let e = slotStart(g, t), r = farRank(g, e); e < end; e++) {
-        const d = g.near[e];
-        const j = d !== FAR ? t + d : g.far[r++];
-        if (isAlive(g, e)) send(j, t, applied * assoc.friendShare, info | 2);
+        const d = near[e];
+        const j = d !== FAR ? t + d : far[r++];
+        if (isAlive(g, e)) outbox[owner[j >>> shift]].push(j, t, amount, friendInfo);
       }
     }
   }
 
   /** Expiry due today, then points for the day's observations against this shard's citizens. */
+  const pointsOf = Float64Array.from(behaviours, (b) => b.points);
+  const penaltyToday = new Float64Array(core.cells), rewardToday = new Float64Array(core.cells);
+
   function points(obs: ObsColumns): ChargeColumns[] {
     const day = core.day;
     expire();
     for (const box of outbox) box.length = 0;
-    for (let k = 0; k < obs.target.length; k++) {
-      const t = obs.target[k], b = obs.behaviour[k], ch = obs.channel[k], kind = obs.kind[k];
-      let pts = behaviours[b].points;
+    const { score, errorFree, lastPenalty, cell, flags } = c;
+    const lo = sc.min, hi = sc.max, cap = sc.eventCap, Q = QUANTUM;
+    const { target, behaviour, channel, kind: kinds, actor: actors } = obs;
+    for (let k = 0; k < target.length; k++) {
+      const t = target[k], b = behaviour[k];
+      let pts = pointsOf[b];
       if (pts === 0) continue;
-      if (sc.eventCap > 0) pts = Math.max(-sc.eventCap, Math.min(sc.eventCap, pts));
-      const actor = obs.actor[k];
-      const applied = changeScore(core, t, pts, SCORE_SUM);
-      if (applied !== 0 && c.flags[t] & SAMPLED) {
-        core.trail.record(t, day, c.score[t], { event: EV.points, behaviour: b, channel: ch, kind, other: actor === t ? -1 : actor, points: applied });
+      if (cap > 0) pts = Math.max(-cap, Math.min(cap, pts));
+      // changeScore, with its counts kept per cell (in quanta, as the counters round them).
+      const old = score[t];
+      const v = old + pts;
+      score[t] = v < lo ? lo : v > hi ? hi : v;
+      const applied = score[t] - old;
+      const ce = cell[t];
+      const kind = kinds[k];
+      if (applied !== 0) {
+        scoreToday[ce] += Math.round(applied * Q);
+        markTouched(core, t);
+        if (flags[t] & SAMPLED) {
+          const actor = actors[k];
+          core.trail.record(t, day, score[t], { event: EV.points, behaviour: b, channel: channel[k], kind, other: actor === t ? -1 : actor, points: applied });
+        }
       }
-      const trueObs = kind === TRUE;
-      const appliedTrue = trueObs ? changeErrorFree(core, t, pts) : 0;
+      let appliedTrue = 0;
+      if (kind === TRUE) {
+        const o = errorFree[t];
+        const w = o + pts;
+        errorFree[t] = w < lo ? lo : w > hi ? hi : w;
+        appliedTrue = errorFree[t] - o;
+      }
       scheduleExpiry(t, applied, appliedTrue, 0);
       if (pts < 0) {
-        c.lastPenalty[t] = day + 1;
-        M.add(day, c.cell[t], PENALTY, -applied);
-        if (associationOn && applied !== 0) associate(t, applied, (b << 8) | (ch << 4) | (trueObs ? 1 : 0));
+        lastPenalty[t] = day + 1;
+        penaltyToday[ce] += Math.round(-applied * Q);
+        if (associationOn && applied !== 0) associate(t, applied, (b << 8) | (channel[k] << 4) | (kind === TRUE ? 1 : 0));
       } else {
-        M.add(day, c.cell[t], REWARD, applied);
+        rewardToday[ce] += Math.round(applied * Q);
       }
     }
+    for (let ce = 0; ce < core.cells; ce++) {
+      if (penaltyToday[ce]) M.add(day, ce, PENALTY, penaltyToday[ce] / Q);
+      if (rewardToday[ce]) M.add(day, ce, REWARD, rewardToday[ce] / Q);
+    }
+    penaltyToday.fill(0);
+    rewardToday.fill(0);
+    flushCounts();
     // Charges to the shard's own citizens (most of them: most ties are near) stay here until charges().
     return outbox.map((box, k) => (k === shard.index ? noCharges : box.columns()));
   }
 
-  // The day's charges received, every sender's batch in shard order, and the order to apply them.
-  const incoming = new ChargeBuffer();
-  let applyOrder: Uint32Array = new Uint32Array(0);
+  // The day's charges received, every sender's batch in shard order, copied grouped by neighbourhood.
+  const grouped = new ChargeBuffer();
+  const GROUP_SHIFT = 4;
+  const groupStart = new Uint32Array(((shard.hi - shard.lo) >>> GROUP_SHIFT) + 2);
 
   /**
    * The association charges made to this shard's citizens, from each shard in shard order (its
    * own, kept since points(), in its place), applied grouped by neighbourhoods of 16 citizens.
    * The grouping is stable, so each citizen's charges keep their order, which is all a score
    * depends on. In the order they were made (the friends of each penalised person in turn, a
-   * window sliding slowly up the ids) the same updates cost about twice as much, sort included
-   * (measured: 58 ns a charge against 25).
+   * window sliding slowly up the ids) the same updates cost about twice as much (measured: 58 ns
+   * a charge against 25). The charges are copied into their grouped places (a counting sort),
+   * so that the loop that applies them reads them in sequence.
    */
   function charges(inbox: ChargeColumns[]): void {
     const day = core.day;
     const { score, errorFree, assocPoints, cell, flags } = c;
-    const lo = sc.min, hi = sc.max;
-    incoming.length = 0;
-    for (let from = 0; from < inbox.length; from++) {
-      const box = from === shard.index ? outbox[from].columns() : inbox[from];
-      for (let k = 0; k < box.target.length; k++) incoming.push(box.target[k], box.source[k], box.amount[k], box.info[k]);
+    const lo = sc.min, hi = sc.max, Q = QUANTUM, base = shard.lo;
+    const boxes = inbox.map((box, from) => (from === shard.index ? outbox[from].columns() : box));
+    const n = groupStarts(boxes.map((box) => box.target), base, GROUP_SHIFT, groupStart);
+    grouped.reserve(n);
+    grouped.length = n;
+    const { target, source, amount, info: infos } = grouped;
+    for (const box of boxes) {
+      for (let k = 0; k < box.target.length; k++) {
+        const m = groupStart[(box.target[k] - base) >>> GROUP_SHIFT]++;
+        target[m] = box.target[k];
+        source[m] = box.source[k];
+        amount[m] = box.amount[k];
+        infos[m] = box.info[k];
+      }
     }
-    if (applyOrder.length < incoming.length) applyOrder = new Uint32Array(incoming.target.length);
-    const order = groupedOrder(incoming.target, incoming.length, shard.lo, shard.hi, 4, applyOrder);
-    const { target, source, amount, info: infos } = incoming;
-    for (let m = 0; m < order.length; m++) {
-      const k = order[m];
-      const j = target[k], points = amount[k], info = infos[k];
+    for (let m = 0; m < n; m++) {
+      const j = target[m], points = amount[m], info = infos[m];
       const old = score[j];
       const v = old + points;
       score[j] = v < lo ? lo : v > hi ? hi : v;
@@ -236,14 +280,14 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
       const ce = cell[j];
       chargesToday[ce]++;
       if (applied !== 0) {
-        const q = Math.round(applied * QUANTUM);
+        const q = Math.round(applied * Q);
         scoreToday[ce] += q;
         pointsToday[ce] -= q;
         assocPoints[j] += applied;
         markTouched(core, j);
         if (flags[j] & SAMPLED) {
           core.trail.record(j, day, score[j], {
-            event: EV.association, other: source[k], behaviour: info >> 8, channel: (info >> 4) & 15,
+            event: EV.association, other: source[m], behaviour: info >> 8, channel: (info >> 4) & 15,
             detail: info & 2 ? DT.friend : DT.household, points: applied,
           });
         }
