@@ -196,6 +196,9 @@ export function record(sim: Core, i: number, row: TrailRow): void {
   if (sim.c.flags[i] & SAMPLED) sim.trail.record(i, sim.day, sim.c.score[i], row);
 }
 
+/** v within the scale [lo, hi]. */
+export const clamp = (v: number, lo: number, hi: number): number => (v < lo ? lo : v > hi ? hi : v);
+
 /**
  * The one place a score changes: clamps to the scale and keeps the per-cell score sum and the
  * touched set. Returns the change actually applied (after Float32 rounding, so that a trail
@@ -206,10 +209,7 @@ export function changeScore(sim: Core, i: number, delta: number, scoreSum: numbe
   const c = sim.c;
   const sc = sim.s.scoring;
   const old = c.score[i];
-  let v = old + delta;
-  if (v < sc.min) v = sc.min;
-  else if (v > sc.max) v = sc.max;
-  c.score[i] = v;
+  c.score[i] = clamp(old + delta, sc.min, sc.max);
   const applied = c.score[i] - old;
   if (applied === 0) return 0;
   sim.metrics.addStock(c.cell[i], scoreSum, applied);
@@ -239,8 +239,7 @@ export function changeScoreRecorded(sim: Core, i: number, delta: number, row: Tr
 export function changeErrorFree(sim: Core, i: number, delta: number): number {
   const sc = sim.s.scoring;
   const old = sim.c.errorFree[i];
-  const v = old + delta;
-  sim.c.errorFree[i] = v < sc.min ? sc.min : v > sc.max ? sc.max : v;
+  sim.c.errorFree[i] = clamp(old + delta, sc.min, sc.max);
   return sim.c.errorFree[i] - old;
 }
 

@@ -7,7 +7,7 @@ import { QUANTUM } from "../metrics/daily.js";
 import { BLOCK_SHIFT, shardOwners, type Shard } from "../engine/shards.js";
 import { groupStarts, lowerBound } from "../engine/order.js";
 import { FAR, SAMPLED, farRank, isAlive, slotStart } from "../engine/world.js";
-import { changeErrorFree, changeScoreRecorded, markTouched, type Core, type ObsColumns, type Phase, type Sim } from "./context.js";
+import { changeErrorFree, changeScoreRecorded, clamp, markTouched, type Core, type ObsColumns, type Phase, type Sim } from "./context.js";
 import type { KernelState, ShardRunner } from "./kernels.js";
 
 const PERIODIC_DAYS = 30; // decay is applied monthly: cheap, and finer than any published rule
@@ -113,21 +113,23 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
   }
 
   // Association is the hottest score change (about ten charges per penalty, each expiring later):
-  // charges and expiry update the scores in tight loops, with counts kept in per-cell
+  // points, charges and expiry update the scores in tight loops, with counts kept in per-cell
   // accumulators (in quanta, exactly as ShardCounters would round them) and added once a day.
   const chargesToday = new Float64Array(core.cells);
   const pointsToday = new Float64Array(core.cells);
   const scoreToday = new Float64Array(core.cells);
+  const penaltyToday = new Float64Array(core.cells);
+  const rewardToday = new Float64Array(core.cells);
 
   function flushCounts(): void {
     for (let ce = 0; ce < core.cells; ce++) {
       if (chargesToday[ce]) M.add(core.day, ce, ASSOC_CHARGES, chargesToday[ce]);
       if (pointsToday[ce]) M.add(core.day, ce, ASSOC_POINTS, pointsToday[ce] / QUANTUM);
+      if (penaltyToday[ce]) M.add(core.day, ce, PENALTY, penaltyToday[ce] / QUANTUM);
+      if (rewardToday[ce]) M.add(core.day, ce, REWARD, rewardToday[ce] / QUANTUM);
       if (scoreToday[ce]) M.addStock(ce, SCORE_SUM, scoreToday[ce] / QUANTUM);
     }
-    chargesToday.fill(0);
-    pointsToday.fill(0);
-    scoreToday.fill(0);
+    for (const tally of [chargesToday, pointsToday, penaltyToday, rewardToday, scoreToday]) tally.fill(0);
   }
 
   /** Points due to expire today, reversed on both the record and the error-free score. */
@@ -142,7 +144,7 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
       const i = agents[k];
       const old = score[i];
       const v = old - amounts[k];
-      score[i] = v < lo ? lo : v > hi ? hi : v;
+      score[i] = clamp(v, lo, hi);
       const applied = score[i] - old;
       if (applied !== 0) {
         scoreToday[cell[i]] += Math.round(applied * QUANTUM);
@@ -150,7 +152,7 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
         if (flags[i] & SAMPLED) core.trail.record(i, core.day, score[i], { event: EV.expiry, points: applied });
       }
       const w = errorFree[i] - trues[k];
-      errorFree[i] = w < lo ? lo : w > hi ? hi : w;
+      errorFree[i] = clamp(w, lo, hi);
       assocPoints[i] -= assocs[k];
     }
     flushCounts();
@@ -181,10 +183,9 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
     }
   }
 
-  /** Expiry due today, then points for the day's observations against this shard's citizens. */
   const pointsOf = Float64Array.from(behaviours, (b) => b.points);
-  const penaltyToday = new Float64Array(core.cells), rewardToday = new Float64Array(core.cells);
 
+  /** Expiry due today, then points for the day's observations against this shard's citizens. */
   function points(obs: ObsColumns): ChargeColumns[] {
     const day = core.day;
     expire();
@@ -200,7 +201,7 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
       // changeScore, with its counts kept per cell (in quanta, as the counters round them).
       const old = score[t];
       const v = old + pts;
-      score[t] = v < lo ? lo : v > hi ? hi : v;
+      score[t] = clamp(v, lo, hi);
       const applied = score[t] - old;
       const ce = cell[t];
       const kind = kinds[k];
@@ -216,7 +217,7 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
       if (kind === TRUE) {
         const o = errorFree[t];
         const w = o + pts;
-        errorFree[t] = w < lo ? lo : w > hi ? hi : w;
+        errorFree[t] = clamp(w, lo, hi);
         appliedTrue = errorFree[t] - o;
       }
       scheduleExpiry(t, applied, appliedTrue, 0);
@@ -228,12 +229,6 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
         rewardToday[ce] += Math.round(applied * Q);
       }
     }
-    for (let ce = 0; ce < core.cells; ce++) {
-      if (penaltyToday[ce]) M.add(day, ce, PENALTY, penaltyToday[ce] / Q);
-      if (rewardToday[ce]) M.add(day, ce, REWARD, rewardToday[ce] / Q);
-    }
-    penaltyToday.fill(0);
-    rewardToday.fill(0);
     flushCounts();
     // Charges to the shard's own citizens (most of them: most ties are near) stay here until charges().
     return outbox.map((box, k) => (k === shard.index ? noCharges : box.columns()));
@@ -260,7 +255,6 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
     const boxes = inbox.map((box, from) => (from === shard.index ? outbox[from].columns() : box));
     const n = groupStarts(boxes.map((box) => box.target), base, GROUP_SHIFT, groupStart);
     grouped.reserve(n);
-    grouped.length = n;
     const { target, source, amount, info: infos } = grouped;
     for (const box of boxes) {
       for (let k = 0; k < box.target.length; k++) {
@@ -275,7 +269,7 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
       const j = target[m], points = amount[m], info = infos[m];
       const old = score[j];
       const v = old + points;
-      score[j] = v < lo ? lo : v > hi ? hi : v;
+      score[j] = clamp(v, lo, hi);
       const applied = score[j] - old;
       const ce = cell[j];
       chargesToday[ce]++;
@@ -296,7 +290,7 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
       if (info & 1) {
         const o = errorFree[j];
         const w = o + points;
-        errorFree[j] = w < lo ? lo : w > hi ? hi : w;
+        errorFree[j] = clamp(w, lo, hi);
         appliedTrue = errorFree[j] - o;
       }
       // Expiry reverses what was applied on each side, so clamping at the floor never leaves a residue.
