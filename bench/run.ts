@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { loadScenario } from "../src/scenario/load.js";
 import { simulate } from "../src/engine/simulate.js";
+import type { Progress } from "../src/engine/result.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const arg = (name: string, fallback: string) => {
@@ -36,12 +37,32 @@ interface Figures {
   peakRssMiB: number;
   phaseSeconds: Record<string, number>;
   workerWaitSeconds: number;
+  /** Most memory seen backed by 2 MB pages during the run (see hugePagesMiB). */
+  hugePagesMiB: number;
   node: string;
   date: string;
 }
 
+/**
+ * Memory the kernel backs with transparent huge pages now (Linux; 0 elsewhere). It tells a run with
+ * glibc's huge-page tunable, which `npm run bench` sets, from one without: a few megabytes of
+ * V8's own heap at most without it.
+ */
+function hugePagesMiB(): number {
+  try {
+    const kb = /AnonHugePages:\s+(\d+) kB/.exec(readFileSync("/proc/self/smaps_rollup", "utf8"));
+    return kb ? Math.round(Number(kb[1]) / 1024) : 0;
+  } catch {
+    return 0;
+  }
+}
+
 function measure(): Figures {
-  const result = simulate(loadScenario(scenarioPath), { seed: 1, population, days, threads });
+  let huge = 0;
+  const onProgress = (p: Progress) => {
+    if (p.phase === "simulate" && p.day % 30 === 29) huge = Math.max(huge, hugePagesMiB());
+  };
+  const result = simulate(loadScenario(scenarioPath), { seed: 1, population, days, threads, onProgress });
   const st = result.stats;
   return {
     scenario: result.scenario.name,
@@ -56,6 +77,7 @@ function measure(): Figures {
     peakRssMiB: Math.round(st.peakRssBytes / 2 ** 20),
     phaseSeconds: Object.fromEntries(Object.entries(st.phaseSeconds).map(([k, v]) => [k, +v.toFixed(2)])),
     workerWaitSeconds: +st.workerWaitSeconds.toFixed(2),
+    hugePagesMiB: huge,
     node: process.version,
     date: new Date().toISOString(),
   };
@@ -85,6 +107,11 @@ function report(figures: Figures): void {
   }
   const waited = figures.workerWaitSeconds;
   console.log(`  of which the calling thread waited for workers ${waited.toFixed(2)} s (${((waited / figures.simulateSeconds) * 100).toFixed(0)}%)`);
+  const tunable = process.env.GLIBC_TUNABLES ?? "not set";
+  console.log(`  memory on 2 MB pages ${figures.hugePagesMiB} MiB of ${figures.peakRssMiB} MiB (GLIBC_TUNABLES: ${tunable})`);
+  if (process.platform === "linux" && figures.hugePagesMiB === 0) {
+    console.log("  (no huge pages: run it as `npm run bench`, or with GLIBC_TUNABLES=glibc.malloc.hugetlb=1, to compare with the saved figures)");
+  }
 }
 
 /** Each size in a child process of its own: peak memory is then that size's, and one failure loses one row. */
