@@ -10,10 +10,13 @@ export function mix32(h: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+/** One more 32-bit integer folded into a hash (hashInts(a, b, x) = hashStep(hashInts(a, b), x)). */
+export const hashStep = (h: number, x: number): number => mix32(h ^ mix32((x >>> 0) + 0x7f4a7c15));
+
 /** Hash of a list of 32-bit integers. */
 export function hashInts(...xs: number[]): number {
   let h = 0x9e3779b9;
-  for (const x of xs) h = mix32(h ^ mix32((x >>> 0) + 0x7f4a7c15));
+  for (const x of xs) h = hashStep(h, x);
   return h;
 }
 

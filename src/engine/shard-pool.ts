@@ -146,7 +146,7 @@ export class ShardPool implements ShardRunner {
     const shared = { coverage: sim.coverage, detect: sim.detect, listBelow: sim.listBelow, listAtLeast: sim.listAtLeast };
     const world: World = {
       s: sim.s, seed: sim.seed, n: sim.n, days: sim.days, day: 0, regions: sim.regions, groups: sim.groups, cells: sim.cells,
-      cellPopulation: sim.cellPopulation, traitLevels: sim.traitLevels, c: sim.c, g: sim.g, regionWatch: sim.regionWatch, streams: sim.streams,
+      cellPopulation: sim.cellPopulation, traitLevels: sim.traitLevels, c: sim.c, g: sim.g, regionWatch: sim.regionWatch, sample: sim.sample, streams: sim.streams,
     };
     const core = createCore(world, new ShardCounters(sim.cells, metricNames), shared);
     this.flowSum = new Float64Array(sim.cells * metricNames.length);

@@ -13,7 +13,7 @@ import { BEHAVIOUR_CLASSES, type Scenario } from "../scenario/schema.js";
 import { BLOCK } from "../engine/shards.js";
 import { lowerBound } from "../engine/order.js";
 import { int32Column, float64Column } from "../io/table.js";
-import { HAZARD_LIMIT, SAMPLED, hazardBoundCode } from "../engine/world.js";
+import { HAZARD_LIMIT, hazardBoundCode, inTrailSample } from "../engine/world.js";
 import { EV, DT } from "../metrics/trail.js";
 import { CHANNEL, CLASS, READ_AHEAD, type Core, type Phase, type Sim } from "./context.js";
 import type { ShardRunner } from "./kernels.js";
@@ -208,7 +208,8 @@ export function behaviourKernel(core: Core): (day: number, candidates: Candidate
 
   return (day, candidates) => {
     buildTables();
-    const { cell, lastPenalty, income, flags, score } = core.c;
+    const { cell, lastPenalty, income, score } = core.c;
+    const { key, cut } = core.sample;
     const [t0, t1, t2, t3, t4] = core.c.trait;
     const [l0, l1, l2, l3, l4] = core.traitLevels;
     const { k: stressK, reference } = stress;
@@ -239,7 +240,7 @@ export function behaviourKernel(core: Core): (day: number, candidates: Candidate
         partial[q + 3] = h3;
         partial[q + 4] = h3 + l4[t4[i]] * rate[r + 4];
         rowOf[p] = row;
-        sampledOf[p] = flags[i] & SAMPLED;
+        sampledOf[p] = inTrailSample(key, cut, i) ? 1 : 0;
       }
       for (let a = from, p = 0; a < to; a++, p++) {
         const u = draw[a], q = p * C;

@@ -4,7 +4,7 @@
 import { BEHAVIOUR_CLASSES, type Scenario } from "../scenario/schema.js";
 import { hashInts } from "../engine/random.js";
 import {
-  type Citizens, type World, FEMALE, URBAN, INFORMANT, PARTY, SAMPLED, MAX_HOUSEHOLD, cellOf, makeStreams, sharedArray,
+  type Citizens, type World, FEMALE, URBAN, INFORMANT, PARTY, SAMPLED, MAX_HOUSEHOLD, cellOf, inTrailSample, makeStreams, sharedArray, type TrailSample,
 } from "../engine/world.js";
 import { buildGraph, emptyGraph } from "./graph.js";
 
@@ -88,8 +88,10 @@ export function createWorld(s: Scenario, seed: number): World {
   const incomeShift = Math.log(inc.median);
   const informantShare = s.observation.informants.enabled ? s.observation.informants.share : 0;
   const partyShare = s.observation.attention.enabled ? s.observation.attention.memberShare : 0;
-  const sampleAll = n <= s.metrics.trailSample;
-  const sampleCut = Math.floor((s.metrics.trailSample / n) * 4294967296);
+  const sample: TrailSample = {
+    key: hashInts(seed, 0x7a11),
+    cut: n <= s.metrics.trailSample ? 4294967296 : Math.floor((s.metrics.trailSample / n) * 4294967296),
+  };
 
   let id = 0;
   for (let r = 0; r < regions; r++) {
@@ -114,7 +116,7 @@ export function createWorld(s: Scenario, seed: number): World {
         if (rng.next() < pop.femaleShare) f |= FEMALE;
         if (rng.next() < informantShare) f |= INFORMANT;
         if (rng.next() < partyShare) f |= PARTY;
-        if (sampleAll || hashInts(seed, 0x7a11, id) < sampleCut) f |= SAMPLED;
+        if (inTrailSample(sample.key, sample.cut, id)) f |= SAMPLED;
         c.flags[id] = f;
         const income = Math.exp(incomeShift + inc.sigma * rng.normal()) * (urban ? inc.urbanPremium : 1);
         c.incomeBase[id] = income;
@@ -133,6 +135,7 @@ export function createWorld(s: Scenario, seed: number): World {
     traitLevels: levels.map((l) => l.values),
     g: emptyGraph(n),
     regionWatch: new Float64Array(regions).fill(1),
+    sample,
     streams,
   };
   w.g = buildGraph(w);
