@@ -168,7 +168,7 @@ test("messages to and from workers carry only the viewed part of a grown buffer"
   const grown = new Float64Array(1000);
   const shared = new Int32Array(new SharedArrayBuffer(400));
   const whole = new Int32Array(5);
-  const { message, transfer } = trimmed({ kind: "points", day: 3, obs: { a: grown.subarray(10, 20) }, list: [grown.subarray(0, 2), shared.subarray(0, 3), whole] });
+  const message = trimmed({ kind: "points", day: 3, obs: { a: grown.subarray(10, 20) }, list: [grown.subarray(0, 2), shared.subarray(0, 3), whole] });
   assert.equal(message.obs.a.buffer.byteLength, 80, "a view of 10 of 1000 values carries 10");
   assert.equal(message.list[0].buffer.byteLength, 16);
   assert.equal(message.list[1].buffer, shared.buffer, "a view on shared memory stays shared");
@@ -176,7 +176,6 @@ test("messages to and from workers carry only the viewed part of a grown buffer"
   assert.equal(message.day, 3);
   grown[10] = 7;
   assert.equal(message.obs.a[0], 0, "a copy, not a view");
-  assert.deepEqual(transfer, [message.obs.a.buffer, message.list[0].buffer], "only the copies made here are handed over, never the caller's own or shared buffers");
 });
 
 test("a shard's counts travel as the entries it touched, and start again from zero", () => {

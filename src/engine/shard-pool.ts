@@ -31,29 +31,18 @@ export interface ShardSetup {
  * A task or answer with every typed array that views part of a larger buffer copied down to
  * that part. postMessage clones a view's whole buffer, and the day's buffers are grown ones
  * reused from day to day: an observation or charge batch would otherwise carry its capacity.
- * The copies are made here, so nobody else holds them: they are handed over (transferred)
- * rather than copied a second time. Arrays on shared memory stay as they are (shared, not copied).
+ * Arrays on shared memory stay as they are (they are shared, not copied).
  */
-export function trimmed<T>(message: T): { message: T; transfer: ArrayBuffer[] } {
-  const transfer: ArrayBuffer[] = [];
+export function trimmed<T>(message: T): T {
   const trim = (v: unknown): unknown => {
     if (ArrayBuffer.isView(v)) {
-      if (v.buffer instanceof SharedArrayBuffer || v.byteLength === v.buffer.byteLength) return v;
-      const copy = (v as unknown as Int8Array).slice();
-      transfer.push(copy.buffer);
-      return copy;
+      return v.buffer instanceof SharedArrayBuffer || v.byteLength === v.buffer.byteLength ? v : (v as unknown as Int8Array).slice();
     }
     if (Array.isArray(v)) return v.map(trim);
     if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, trim(x)]));
     return v;
   };
-  return { message: trim(message) as T, transfer };
-}
-
-/** Post a message with its views trimmed (see trimmed). */
-export function postTrimmed(port: MessagePort, message: unknown): void {
-  const t = trimmed(message);
-  port.postMessage(t.message, t.transfer);
+  return trim(message) as T;
 }
 
 /** Something to Atomics.wait on for a millisecond (nobody ever notifies it). */
@@ -99,7 +88,7 @@ class ShardWorker {
   }
 
   post(task: Task | { kind: "close" }): void {
-    postTrimmed(this.port, task);
+    this.port.postMessage(trimmed(task));
     this.sent++;
     Atomics.store(this.control, 0, this.sent);
     Atomics.notify(this.control, 0);

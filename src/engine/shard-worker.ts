@@ -16,14 +16,14 @@ process.on("exit", () => {
 
 let run: ((task: Task) => ShardResult) | undefined;
 let nextMessage: ((port: MessagePort) => unknown) | undefined;
-let postTrimmed: ((port: MessagePort, message: unknown) => void) | undefined;
+let trimmed = <T>(message: T): T => message;
 let setupError: string | undefined;
 try {
   const [{ ShardCounters }, { createCore }, { shardKernels }, pool, { makeStreams }] = await Promise.all([
     import("../metrics/daily.js"), import("../model/context.js"), import("../model/kernels.js"), import("./shard-pool.js"), import("./world.js"),
   ]);
   nextMessage = pool.nextMessage;
-  postTrimmed = pool.postTrimmed;
+  trimmed = pool.trimmed;
   const world = { ...setup.world, streams: makeStreams(setup.world.seed) };
   const { coverage, detect, listBelow, listAtLeast } = setup;
   const core = createCore(world, new ShardCounters(world.cells, setup.metricNames), { coverage, detect, listBelow, listAtLeast });
@@ -47,7 +47,7 @@ for (;;) {
     } catch (e) {
       answer = { error: e instanceof Error ? e.stack ?? e.message : String(e) };
     }
-    postTrimmed!(port, answer);
+    port.postMessage(trimmed(answer));
   }
   Atomics.add(control, 1, 1);
   Atomics.notify(control, 1);
