@@ -60,7 +60,7 @@ function hugePagesMiB(): number {
 function measure(): Figures {
   let huge = 0;
   const onProgress = (p: Progress) => {
-    if (p.phase === "simulate" && p.day % 30 === 29) huge = Math.max(huge, hugePagesMiB());
+    if (p.phase === "simulate" && (p.day % 30 === 0 || p.day === p.days)) huge = Math.max(huge, hugePagesMiB());
   };
   const result = simulate(loadScenario(scenarioPath), { seed: 1, population, days, threads, onProgress });
   const st = result.stats;
@@ -110,7 +110,7 @@ function report(figures: Figures): void {
   const tunable = process.env.GLIBC_TUNABLES ?? "not set";
   console.log(`  memory on 2 MB pages ${figures.hugePagesMiB} MiB of ${figures.peakRssMiB} MiB (GLIBC_TUNABLES: ${tunable})`);
   if (process.platform === "linux" && figures.hugePagesMiB === 0) {
-    console.log("  (no huge pages: run it as `npm run bench`, or with GLIBC_TUNABLES=glibc.malloc.hugetlb=1, to compare with the saved figures)");
+    console.log("  (no huge pages: `npm run bench` starts Node with GLIBC_TUNABLES=glibc.malloc.hugetlb=1; README, Benchmark)");
   }
 }
 
