@@ -103,9 +103,8 @@ export function friendAt(g: Graph, i: number, e: number): number {
 
 /**
  * Who is in the trail sample: citizen i is when hashStep(key, i) < cut (cut 2^32: everyone). The
- * SAMPLED flag holds the same answer; the hot loops compute it instead, a few multiplies where
- * reading a scattered citizen's flag byte cost a cache miss (a fifth of applying the day's
- * association charges at 1 M).
+ * SAMPLED flag holds the same answer; the hot loops compute it instead: a few multiplies, where
+ * reading a scattered citizen's flag byte is one more cache line to fetch.
  */
 export interface TrailSample {
   key: number;
