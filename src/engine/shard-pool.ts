@@ -119,6 +119,8 @@ export class ShardPool implements ShardRunner {
   /** The shards' counts of a task, summed (kept from task to task, emptied after each). */
   private flowSum = new Float64Array(0);
   private stockSum = new Float64Array(0);
+  /** A task handed out by post(): the calling thread's answer, the workers' still to merge. */
+  private posted: { day: number; result: ShardResult } | undefined;
   /** Background tasks handed out and not yet answered, or their answers once received. */
   private background: "running" | ShardResult[] | undefined;
   /** Time the calling thread spent blocked until workers answered: the cost of uneven shards and of waking threads. */
@@ -150,22 +152,47 @@ export class ShardPool implements ShardRunner {
   }
 
   run(task: Task | ((shard: Shard) => Task)): ShardResult[] {
+    const local = this.handOut(task);
+    this.settlePosted(); // a worker answers in order: the posted task's answer comes first
+    return this.collect(local);
+  }
+
+  post(task: Task | ((shard: Shard) => Task)): void {
+    this.settlePosted();
+    this.posted = this.handOut(task);
+  }
+
+  /** Give the workers their tasks, then run the calling thread's own. */
+  private handOut(task: Task | ((shard: Shard) => Task)): { day: number; result: ShardResult } {
     this.settleBackground(); // a worker answers in order: the background task's answer comes first
     const tasks = this.shards.map((shard) => (typeof task === "function" ? task(shard) : task));
     this.threads.forEach((w, k) => w.post(tasks[k + 1]));
-    const results = [this.local!(tasks[0])];
+    return { day: tasks[0].day, result: this.local!(tasks[0]) };
+  }
+
+  /** The workers' answers to a task handed out, merged after the calling thread's. */
+  private collect(local: { day: number; result: ShardResult }): ShardResult[] {
+    const results = [local.result];
     if (this.threads.length) {
       const t = performance.now();
       this.threads.forEach((w, k) => results.push(w.receive(k + 1)));
       this.waitedMs += performance.now() - t;
     }
-    this.merge(tasks[0].day, results);
+    this.merge(local.day, results);
     return results;
+  }
+
+  private settlePosted(): void {
+    if (!this.posted) return;
+    const posted = this.posted;
+    this.posted = undefined;
+    this.collect(posted);
   }
 
   /** Background tasks must leave no counts, trail rows or touched citizens: their answers are not merged. */
   startInBackground(tasks: Task[]): void {
     if (this.background) throw new Error("a background task is already running");
+    this.settlePosted();
     if (tasks.length !== this.threads.length) throw new Error(`${tasks.length} background tasks for ${this.threads.length} workers`);
     this.threads.forEach((w, k) => w.post(tasks[k]));
     this.background = "running";

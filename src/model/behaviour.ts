@@ -93,7 +93,9 @@ export function behaviourPhase(sim: Sim, shards: ShardRunner): Phase & { drawAhe
       if (aheadDay === day) for (const r of shards.takeBackground()) drawn.push(...r.drawn!);
       aheadDay = -1;
       const candidates = joinCandidates(drawn.sort((a, b) => a[0] - b[0]).map(([, part]) => part));
-      shards.run((shard) => ({ kind: "behave", day, candidates: within(candidates, shard.lo, shard.hi) }));
+      // Nothing this thread does before the observation phase's task needs the acts' counts and
+      // trail rows: they are merged when that task is handed out, and the workers go straight on.
+      shards.post((shard) => ({ kind: "behave", day, candidates: within(candidates, shard.lo, shard.hi) }));
       for (let ce = 0; ce < cells; ce++) M.add(day, ce, SPEECH_BASE, speechTraitSum[ce] * speechPerDay);
     },
     /** Start a day's draws on the workers, if there are any, to make while they would wait. */

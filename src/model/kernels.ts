@@ -50,6 +50,12 @@ export interface ShardRunner {
   /** Worker threads besides the calling one (0: every shard runs on the calling thread). */
   readonly workers: number;
   run(task: Task | ((shard: Shard) => Task)): ShardResult[];
+  /**
+   * Hand a task out without waiting for it: its answers are merged, in shard order, when the next
+   * task is handed out (before that task's own). A worker then goes from this task to the next
+   * one without waiting to be woken in between.
+   */
+  post(task: Task | ((shard: Shard) => Task)): void;
   /** Give each worker one task without waiting: work for their idle time while the calling thread runs its phases. */
   startInBackground(tasks: Task[]): void;
   /** The answers to the tasks started in the background, in worker order (waiting for them if need be). */
