@@ -4,7 +4,7 @@ import type { Scenario } from "../scenario/schema.js";
 import { Stream, hashStep } from "./random.js";
 
 /** Bits of World.flags. */
-export const FEMALE = 1, URBAN = 2, INFORMANT = 4, PARTY = 8, SAMPLED = 16;
+export const FEMALE = 1, URBAN = 2, INFORMANT = 4, PARTY = 8;
 
 export const NO_DAY = -1_000_000;
 
@@ -102,9 +102,9 @@ export function friendAt(g: Graph, i: number, e: number): number {
 }
 
 /**
- * Who is in the trail sample: citizen i is when hashStep(key, i) < cut (cut 2^32: everyone). The
- * SAMPLED flag holds the same answer; the hot loops compute it instead: a few multiplies, where
- * reading a scattered citizen's flag byte is one more cache line to fetch.
+ * Who is in the trail sample: citizen i is when hashStep(key, i) < cut (cut 2^32: everyone). It is
+ * computed, never stored: a few multiplies, where reading a flag of a scattered citizen is one
+ * more cache line to fetch (the hot loops hoist key and cut; others call isSampled).
  */
 export interface TrailSample {
   key: number;
@@ -112,6 +112,8 @@ export interface TrailSample {
 }
 
 export const inTrailSample = (key: number, cut: number, i: number): boolean => hashStep(key, i) < cut;
+
+export const isSampled = (w: Pick<World, "sample">, i: number): boolean => inTrailSample(w.sample.key, w.sample.cut, i);
 
 export interface World {
   s: Scenario;

@@ -2,7 +2,7 @@
 import { BEHAVIOUR_CLASSES, CHANNELS } from "../scenario/schema.js";
 import type { Column, Table } from "../io/table.js";
 import type { Summary } from "../engine/result.js";
-import { FEMALE, URBAN, INFORMANT, PARTY, SAMPLED, groupOfCell, householdOf, regionOfCell } from "../engine/world.js";
+import { FEMALE, URBAN, INFORMANT, PARTY, groupOfCell, isSampled, householdOf, regionOfCell } from "../engine/world.js";
 import type { Sim } from "../model/context.js";
 import type { ListLog, ListState } from "../model/lists.js";
 import type { AppealLog } from "../model/appeals.js";
@@ -80,7 +80,7 @@ export function buildTables(x: TableSources): Table[] {
 
   // The trail sample, described: who they are and how they ended.
   const sampled: number[] = [];
-  for (let i = 0; i < sim.n; i++) if (c.flags[i] & SAMPLED) sampled.push(i);
+  for (let i = 0; i < sim.n; i++) if (isSampled(sim, i)) sampled.push(i);
   const grades = [...s.scoring.grades].sort((a, b) => b.min - a.min);
   const gradeOf = (v: number) => { const k = grades.findIndex((gr) => v >= gr.min); return k; };
   const listLabel = (mask: number) => listIds.filter((_, k) => mask & (1 << k)).join(",");

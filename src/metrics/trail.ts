@@ -1,6 +1,6 @@
 // The trail: every act, observation, point, listing, appeal and dropped tie of the sampled
-// citizens, as growable columns. Callers check the SAMPLED flag first, so unsampled
-// citizens cost one bit test.
+// citizens, as growable columns. Callers check trail-sample membership first (isSampled, a
+// hash of the id), so unsampled citizens cost a few multiplies.
 import { SANCTIONS, PRIVILEGES } from "../scenario/schema.js";
 import { int32Column, float64Column, type Table } from "../io/table.js";
 import { permute, stableOrder } from "../engine/order.js";

@@ -6,7 +6,7 @@
 // possibly on another thread: a kernel sees a Core, the part of the context a shard owns.
 import { BEHAVIOUR_CLASSES, CHANNELS, type Behaviour } from "../scenario/schema.js";
 import type { World } from "../engine/world.js";
-import { SAMPLED, sharedArray } from "../engine/world.js";
+import { isSampled, sharedArray } from "../engine/world.js";
 import { mostlySortedOrder, permute } from "../engine/order.js";
 import { GrowableColumn, int32Column } from "../io/table.js";
 import { DailyCounters } from "../metrics/daily.js";
@@ -117,7 +117,7 @@ export interface Core extends World {
   metrics: Counters;
   trail: Trail;
   behaviours: BehaviourInfo[];
-  /** The day's acts of the shard's citizens, with the actor's cell and SAMPLED flag (read once, by behaviour). */
+  /** The day's acts of the shard's citizens, with the actor's cell and whether they are in the trail sample (found once, by behaviour). */
   acts: { agent: GrowableColumn<Int32Array>; behaviour: GrowableColumn<Int32Array>; cell: GrowableColumn<Int32Array>; sampled: GrowableColumn<Int32Array> };
   obs: Observations;
   /** Citizens whose score changed today into a range where some list could take them (below
@@ -193,7 +193,7 @@ export function createSim(w: World): Sim {
 export const READ_AHEAD = 256;
 
 export function record(sim: Core, i: number, row: TrailRow): void {
-  if (sim.c.flags[i] & SAMPLED) sim.trail.record(i, sim.day, sim.c.score[i], row);
+  if (isSampled(sim, i)) sim.trail.record(i, sim.day, sim.c.score[i], row);
 }
 
 /** v within the scale [lo, hi]. */
@@ -231,7 +231,7 @@ export function markTouched(sim: Core, i: number): void {
 /** changeScore, then the trail row for a sampled citizen. */
 export function changeScoreRecorded(sim: Core, i: number, delta: number, row: TrailRow, scoreSum: number): number {
   const applied = changeScore(sim, i, delta, scoreSum);
-  if (applied !== 0 && sim.c.flags[i] & SAMPLED) sim.trail.record(i, sim.day, sim.c.score[i], { ...row, points: applied });
+  if (applied !== 0 && isSampled(sim, i)) sim.trail.record(i, sim.day, sim.c.score[i], { ...row, points: applied });
   return applied;
 }
 

@@ -1,7 +1,7 @@
 // What the system sees. Channels never see ground truth directly: each act gets a chance to be
 // seen by the channels that can observe it, and may be attributed to the wrong person; some
 // observations are invented outright. Every observation keeps who really acted (or -1).
-import { INFORMANT, PARTY, FEMALE, SAMPLED, friendAt, groupOf, isAlive, regionOf, regionOfCell, slotStart } from "../engine/world.js";
+import { INFORMANT, PARTY, FEMALE, friendAt, isSampled, groupOf, isAlive, regionOf, regionOfCell, slotStart } from "../engine/world.js";
 import { anyAlive } from "./graph.js";
 import type { Rng } from "../engine/random.js";
 import { CHANNELS } from "../scenario/schema.js";
@@ -104,7 +104,7 @@ function observer(core: Core, recorded: Float64Array) {
   });
   const falseMatchWeight = (v: number) => fmGroup[groupOf(core, v)] * (c.flags[v] & FEMALE ? o.cameras.femaleFalseMatchMultiplier : 1);
 
-  /** Record an observation against `target`, whose cell and SAMPLED flag the caller has read. */
+  /** Record an observation against `target`, whose cell and trail-sample membership the caller knows. */
   function observeAt(target: number, cell: number, sampled: number, actor: number, b: number, ch: number, kind: number): void {
     core.obs.push(target, actor, b, ch, kind);
     M.add(core.day, cell, OBS[kind], 1);
@@ -156,7 +156,7 @@ function observer(core: Core, recorded: Float64Array) {
 
     observeAt,
     observe: (target: number, actor: number, b: number, ch: number, kind: number): void =>
-      observeAt(target, c.cell[target], c.flags[target] & SAMPLED, actor, b, ch, kind),
+      observeAt(target, c.cell[target], isSampled(core, target) ? 1 : 0, actor, b, ch, kind),
 
     reward(informant: number): void {
       M.add(core.day, c.cell[informant], REWARDS, o.informants.rewardPerReport);

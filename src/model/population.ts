@@ -4,7 +4,7 @@
 import { BEHAVIOUR_CLASSES, type Scenario } from "../scenario/schema.js";
 import { hashInts } from "../engine/random.js";
 import {
-  type Citizens, type World, FEMALE, URBAN, INFORMANT, PARTY, SAMPLED, MAX_HOUSEHOLD, cellOf, inTrailSample, makeStreams, sharedArray, type TrailSample,
+  type Citizens, type World, FEMALE, URBAN, INFORMANT, PARTY, MAX_HOUSEHOLD, cellOf, makeStreams, sharedArray, type TrailSample,
 } from "../engine/world.js";
 import { buildGraph, emptyGraph } from "./graph.js";
 
@@ -116,7 +116,6 @@ export function createWorld(s: Scenario, seed: number): World {
         if (rng.next() < pop.femaleShare) f |= FEMALE;
         if (rng.next() < informantShare) f |= INFORMANT;
         if (rng.next() < partyShare) f |= PARTY;
-        if (inTrailSample(sample.key, sample.cut, id)) f |= SAMPLED;
         c.flags[id] = f;
         const income = Math.exp(incomeShift + inc.sigma * rng.normal()) * (urban ? inc.urbanPremium : 1);
         c.incomeBase[id] = income;
