@@ -16,6 +16,12 @@ export interface SimulateOptions {
    * passes 1, as its runs are already parallel.
    */
   threads?: number;
+  /**
+   * Where shards beyond the calling thread's run: "threads" (default), worker threads over shared
+   * memory; "processes", a process each, on loopback, exchanging only messages (the boundary a
+   * run over several machines would use; see docs/scale.md). Results are the same either way.
+   */
+  transport?: "threads" | "processes";
   /** Called after every simulated day (and once before day 0 with day = 0). */
   onProgress?: (p: Progress) => void;
   /** Hand over a checkpoint (engine/checkpoint.ts) after every `everyDays` finished days. */
@@ -96,6 +102,9 @@ export interface RunStats {
   phaseSeconds: Record<string, number>;
   /** Of those, seconds the calling thread spent blocked until workers answered (0 on one thread). */
   workerWaitSeconds: number;
+  transport: "threads" | "processes";
+  /** With shards in processes: bytes on the wire, by task, sent to the shard processes and received from them, over the run. */
+  exchangeBytes: Record<string, { sent: number; received: number }>;
 }
 
 export interface RunResult {

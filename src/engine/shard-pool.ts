@@ -10,6 +10,7 @@ import { ShardCounters } from "../metrics/daily.js";
 import { createCore, type Sim } from "../model/context.js";
 import { shardKernels, type KernelState, type ShardResult, type ShardRunner, type Task } from "../model/kernels.js";
 import { partition, type Shard } from "./shards.js";
+import { Replica, replicatedArrays, type Patch } from "./replica.js";
 import type { World } from "./world.js";
 
 /** What a worker needs to build its shard's core: the world without its streams (rebuilt from the seed). */
@@ -27,6 +28,17 @@ export interface ShardSetup {
   port: MessagePort;
 }
 
+/** `message` with every typed array passed through `f` (the rest copied as it is). */
+function mapViews<T>(message: T, f: (view: ArrayBufferView) => ArrayBufferView): T {
+  const map = (v: unknown): unknown => {
+    if (ArrayBuffer.isView(v)) return f(v);
+    if (Array.isArray(v)) return v.map(map);
+    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, map(x)]));
+    return v;
+  };
+  return map(message) as T;
+}
+
 /**
  * A task or answer with every typed array that views part of a larger buffer copied down to
  * that part. postMessage clones a view's whole buffer, and the day's buffers are grown ones
@@ -34,15 +46,12 @@ export interface ShardSetup {
  * Arrays on shared memory stay as they are (they are shared, not copied).
  */
 export function trimmed<T>(message: T): T {
-  const trim = (v: unknown): unknown => {
-    if (ArrayBuffer.isView(v)) {
-      return v.buffer instanceof SharedArrayBuffer || v.byteLength === v.buffer.byteLength ? v : (v as unknown as Int8Array).slice();
-    }
-    if (Array.isArray(v)) return v.map(trim);
-    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, trim(x)]));
-    return v;
-  };
-  return trim(message) as T;
+  return mapViews(message, (v) => (v.buffer instanceof SharedArrayBuffer || v.byteLength === v.buffer.byteLength ? v : (v as Int8Array).slice()));
+}
+
+/** A copy with every array on shared memory copied out of it: for another process, which cannot share it. */
+function unshared<T>(message: T): T {
+  return mapViews(message, (v) => (v.buffer instanceof SharedArrayBuffer ? (v as Int8Array).slice() : v));
 }
 
 /** Something to Atomics.wait on for a millisecond (nobody ever notifies it). */
@@ -65,13 +74,24 @@ export function nextMessage(port: MessagePort): unknown {
 /** How long the caller waits for a worker's answer before deciding it has died. */
 const ANSWER_TIMEOUT_MS = 10 * 60_000;
 
+/** What the calling thread hands a shard: a task, with the world's changes for a shard in another process. */
+interface ShardMessage {
+  task: Task | { kind: "close" };
+  world?: Patch;
+}
+
+/**
+ * A shard on a worker thread of this process. The thread runs the kernels itself over the shared
+ * world (shard-worker.ts), or relays to a shard process over loopback (shard-relay.ts): the calling
+ * thread sees the same port and counters either way.
+ */
 class ShardWorker {
   private readonly worker: Worker;
   private readonly port: MessagePort;
   private readonly control = new Int32Array(new SharedArrayBuffer(12));
   private sent = 0;
 
-  constructor(setup: Omit<ShardSetup, "control" | "port">) {
+  constructor(script: "shard-worker.js" | "shard-relay.js", data: object) {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     // The worker's code is a one-line script that imports its module. A worker inherits the
@@ -79,16 +99,16 @@ class ShardWorker {
     // to load a worker from a file, but not from a script. The options are not given
     // explicitly, because then Node rejects those that only a process may take (such as
     // --max-old-space-size, which large runs need) rather than leave them out.
-    this.worker = new Worker(`import(${JSON.stringify(new URL("./shard-worker.js", import.meta.url).href)});`, {
+    this.worker = new Worker(`import(${JSON.stringify(new URL(`./${script}`, import.meta.url).href)});`, {
       eval: true,
-      workerData: { ...setup, control: this.control, port: port2 } satisfies ShardSetup,
+      workerData: { ...data, control: this.control, port: port2 },
       transferList: [port2],
     });
     this.worker.unref();
   }
 
-  post(task: Task | { kind: "close" }): void {
-    this.port.postMessage(trimmed(task));
+  post(task: ShardMessage["task"], world?: Patch): void {
+    this.port.postMessage(trimmed<ShardMessage>({ task, world }));
     this.sent++;
     Atomics.store(this.control, 0, this.sent);
     Atomics.notify(this.control, 0);
@@ -112,6 +132,30 @@ class ShardWorker {
   }
 }
 
+/**
+ * Where shards other than the calling thread's run: worker threads over the shared world, or
+ * processes of their own on loopback that exchange only messages (the boundary a run over
+ * several machines would use). Results are the same either way.
+ */
+export type Transport = "threads" | "processes";
+
+/**
+ * The tasks that must see what the calling thread changed in the world: a day's first (after
+ * the watch and the phases over the listed) and a restore (a checkpoint's world). A shard in
+ * another process gets those changes with them.
+ */
+const SEES_WORLD_CHANGES = new Set<Task["kind"]>(["behave", "restore"]);
+
+/** Bytes on the wire between the calling process and the shard processes, by task. */
+export type ExchangeBytes = Record<string, { sent: number; received: number }>;
+
+/** A task handed out: its day and kind, and the calling thread's own answer. */
+interface Handed {
+  day: number;
+  kind: Task["kind"];
+  result: ShardResult;
+}
+
 export class ShardPool implements ShardRunner {
   readonly shards: Shard[];
   private local?: (task: Task) => ShardResult;
@@ -120,13 +164,16 @@ export class ShardPool implements ShardRunner {
   private flowSum = new Float64Array(0);
   private stockSum = new Float64Array(0);
   /** A task handed out by post(): the calling thread's answer, the workers' still to merge. */
-  private posted: { day: number; result: ShardResult } | undefined;
+  private posted: Handed | undefined;
   /** Background tasks handed out and not yet answered, or their answers once received. */
   private background: "running" | ShardResult[] | undefined;
   /** Time the calling thread spent blocked until workers answered: the cost of uneven shards and of waking threads. */
   waitedMs = 0;
+  /** Shards in processes: the world's changes since they were last sent (engine/replica.ts). */
+  private replica?: Replica;
+  readonly exchangeBytes: ExchangeBytes = {};
 
-  constructor(private readonly sim: Sim, threads: number) {
+  constructor(private readonly sim: Sim, threads: number, readonly transport: Transport = "threads") {
     this.shards = partition(sim.n, threads);
   }
 
@@ -144,7 +191,14 @@ export class ShardPool implements ShardRunner {
     this.stockSum = new Float64Array(sim.cells * metricNames.length);
     this.local = shardKernels(core, this.shards[0], this.shards);
     const { streams: _streams, ...plain } = world;
-    this.threads = this.shards.slice(1).map((shard) => new ShardWorker({ world: plain, metricNames, ...shared, shards: this.shards, shard }));
+    const setup = (shard: Shard): Omit<ShardSetup, "control" | "port"> => ({ world: plain, metricNames, ...shared, shards: this.shards, shard });
+    if (this.transport === "threads") {
+      this.threads = this.shards.slice(1).map((shard) => new ShardWorker("shard-worker.js", setup(shard)));
+    } else {
+      // The shard processes' copies and the copy changes are found against are taken together, now.
+      this.replica = new Replica(replicatedArrays(world, shared));
+      this.threads = this.shards.slice(1).map((shard) => new ShardWorker("shard-relay.js", { setup: unshared(setup(shard)) }));
+    }
   }
 
   get workers(): number {
@@ -163,23 +217,35 @@ export class ShardPool implements ShardRunner {
   }
 
   /** Give the workers their tasks, then run the calling thread's own. */
-  private handOut(task: Task | ((shard: Shard) => Task)): { day: number; result: ShardResult } {
+  private handOut(task: Task | ((shard: Shard) => Task)): Handed {
     this.settleBackground(); // a worker answers in order: the background task's answer comes first
     const tasks = this.shards.map((shard) => (typeof task === "function" ? task(shard) : task));
-    this.threads.forEach((w, k) => w.post(tasks[k + 1]));
-    return { day: tasks[0].day, result: this.local!(tasks[0]) };
+    const world = this.replica && SEES_WORLD_CHANGES.has(tasks[0].kind) ? this.replica.changes() : undefined;
+    this.threads.forEach((w, k) => w.post(tasks[k + 1], world));
+    return { day: tasks[0].day, kind: tasks[0].kind, result: this.local!(tasks[0]) };
   }
 
   /** The workers' answers to a task handed out, merged after the calling thread's. */
-  private collect(local: { day: number; result: ShardResult }): ShardResult[] {
-    const results = [local.result];
-    if (this.threads.length) {
-      const t = performance.now();
-      this.threads.forEach((w, k) => results.push(w.receive(k + 1)));
-      this.waitedMs += performance.now() - t;
-    }
+  private collect(local: Handed): ShardResult[] {
+    const results = [local.result, ...this.receiveAll(local.kind)];
     this.merge(local.day, results);
     return results;
+  }
+
+  /** Every worker's answer to the task handed out last, with what shard processes changed taken into the world. */
+  private receiveAll(kind: string): ShardResult[] {
+    const t = performance.now();
+    const answers = this.threads.map((w, k) => w.receive(k + 1));
+    this.waitedMs += performance.now() - t;
+    for (const a of answers) {
+      if (a.world) this.replica!.apply(a.world);
+      if (a.wire) {
+        const total = (this.exchangeBytes[kind] ??= { sent: 0, received: 0 });
+        total.sent += a.wire.sent;
+        total.received += a.wire.received;
+      }
+    }
+    return answers;
   }
 
   private settlePosted(): void {
@@ -208,9 +274,7 @@ export class ShardPool implements ShardRunner {
 
   private settleBackground(): void {
     if (this.background !== "running") return;
-    const t = performance.now();
-    this.background = this.threads.map((w, k) => w.receive(k + 1));
-    this.waitedMs += performance.now() - t;
+    this.background = this.receiveAll("draw");
   }
 
   /** Counts are integers (quanta): summed over shards first, they are the same in any order. */

@@ -39,7 +39,7 @@ for (;;) {
   if (!nextMessage) {
     port.postMessage({ error: setupError });
   } else {
-    const task = nextMessage(port) as Task | { kind: "close" };
+    const { task } = nextMessage(port) as { task: Task | { kind: "close" } };
     if (task.kind === "close") break;
     let answer: ShardResult | { error: string };
     try {

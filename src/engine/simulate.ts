@@ -48,7 +48,7 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
 
   report("population", 0, s.startDate);
   const sim = createSim(createWorld(s, seed));
-  const shards = new ShardPool(sim, options.threads ?? defaultThreads(s.population.size));
+  const shards = new ShardPool(sim, options.threads ?? defaultThreads(s.population.size), options.transport);
   const watch = watchPhase(sim);
   const lists = listsPhase(sim);
   const appeals = appealsPhase(sim, lists.lists);
@@ -122,6 +122,8 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
       threads: shards.shards.length,
       phaseSeconds: Object.fromEntries(phases.map((p, k) => [p.name, phaseMs[k] / 1000])),
       workerWaitSeconds: shards.waitedMs / 1000,
+      transport: shards.transport,
+      exchangeBytes: shards.exchangeBytes,
     },
   };
 }

@@ -135,12 +135,18 @@ const CHUNK_BLOCKS = 16;
  * chunks this thread drew, with their numbers; the draws of a block are the same whoever makes them.
  */
 export function drawClaimed(core: Pick<Core, "streams" | "c" | "n">, day: number, claim: Int32Array): [chunk: number, candidates: Candidates][] {
-  const blocks = Math.ceil(core.n / BLOCK);
   const drawn: [number, Candidates][] = [];
-  for (let k = Atomics.add(claim, 0, 1); k * CHUNK_BLOCKS < blocks; k = Atomics.add(claim, 0, 1)) {
-    drawn.push([k, drawCandidates(core, day, k * CHUNK_BLOCKS, Math.min(blocks, (k + 1) * CHUNK_BLOCKS))]);
-  }
+  for (let k = Atomics.add(claim, 0, 1); k < drawChunks(core.n); k = Atomics.add(claim, 0, 1)) drawn.push([k, drawChunk(core, day, k)]);
   return drawn;
+}
+
+/** How many chunks a day's draws come in. */
+export const drawChunks = (n: number): number => Math.ceil(Math.ceil(n / BLOCK) / CHUNK_BLOCKS);
+
+/** The draws of chunk k (CHUNK_BLOCKS blocks). */
+export function drawChunk(core: Pick<Core, "streams" | "c" | "n">, day: number, k: number): Candidates {
+  const blocks = Math.ceil(core.n / BLOCK);
+  return drawCandidates(core, day, k * CHUNK_BLOCKS, Math.min(blocks, (k + 1) * CHUNK_BLOCKS));
 }
 
 /** The draws of blocks [fromBlock, toBlock) that fall below the citizens' hazard bounds. */

@@ -1,0 +1,103 @@
+// The coordinator's end of a shard that runs in another process. To the calling thread it is a
+// shard worker like any other (same port, same counters: see ShardWorker in shard-pool.ts);
+// it starts the shard process (shard-process.ts), listens for it on loopback, and relays each
+// task and its answer as frames over the socket (wire.ts), one at a time and in order.
+// A day's draws are claimed from the calling thread's counter here, a chunk at a time, since
+// the process cannot share it.
+import { spawn } from "node:child_process";
+import { createServer, type Socket } from "node:net";
+import { fileURLToPath } from "node:url";
+import { workerData, type MessagePort } from "node:worker_threads";
+import type { ShardResult, Task } from "../model/kernels.js";
+import { drawChunks } from "../model/behaviour.js";
+import { Trail } from "../metrics/trail.js";
+import type { ProcessSetup, ProcessTask } from "./shard-process.js";
+import { receiveFrames, sendFrame } from "./wire.js";
+
+export interface RelaySetup {
+  setup: ProcessSetup;
+  control: Int32Array;
+  port: MessagePort;
+}
+
+const { setup, control, port } = workerData as RelaySetup;
+const shard = setup.shard.index;
+
+/** Hand the calling thread an answer: the message, then the counter it waits on. */
+function answer(message: ShardResult | { error: string }): void {
+  port.postMessage(message);
+  Atomics.add(control, 1, 1);
+  Atomics.notify(control, 1);
+}
+process.on("exit", () => {
+  Atomics.store(control, 2, 1);
+  Atomics.notify(control, 1);
+});
+
+let closing = false;
+const server = createServer();
+const connected = new Promise<Socket>((resolve) => server.once("connection", resolve));
+server.listen(0, "127.0.0.1", () => {
+  const { port: tcpPort } = server.address() as { port: number };
+  const script = fileURLToPath(new URL("./shard-process.js", import.meta.url));
+  const child = spawn(process.execPath, [script, "127.0.0.1", String(tcpPort)], { stdio: ["ignore", "inherit", "inherit"] });
+  child.on("exit", (code, signal) => {
+    if (closing) return;
+    // The calling thread may be waiting for this shard: tell it, rather than leave it waiting.
+    answer({ error: `its process (pid ${child.pid}) ended with ${signal ? `signal ${signal}` : `exit code ${code}`} before the run did` });
+    process.exit(1);
+  });
+});
+
+const replies: ((value: unknown, bytes: number) => void)[] = [];
+/** Send a frame and wait for its answer (the process answers in order). */
+function ask(socket: Socket, message: ProcessTask): Promise<{ reply: ShardResult | { error: string }; sent: number; received: number }> {
+  return new Promise((resolve) => {
+    const sent = sendFrame(socket, message);
+    replies.push((reply, received) => resolve({ reply: reply as ShardResult | { error: string }, sent, received }));
+  });
+}
+
+const socket = connected.then((s) => {
+  s.setNoDelay(true); // frames are small and each is waited for: do not hold them back
+  receiveFrames(s, (value, bytes) => replies.shift()!(value, bytes));
+  sendFrame(s, setup);
+  return s;
+});
+
+/** The draws: claim chunks from the shared counter until none is left, asking the process for each. */
+async function draw(s: Socket, task: Extract<Task, { kind: "draw" }>): Promise<ShardResult | { error: string }> {
+  let sent = 0, received = 0;
+  const drawn: NonNullable<ShardResult["drawn"]> = [];
+  for (let k = Atomics.add(task.claim, 0, 1); k < drawChunks(setup.world.n); k = Atomics.add(task.claim, 0, 1)) {
+    const r = await ask(s, { task: { kind: "drawChunk", day: task.day, chunk: k } });
+    if ("error" in r.reply) return r.reply;
+    sent += r.sent;
+    received += r.received;
+    drawn.push(...r.reply.drawn!);
+  }
+  // Draws leave no counts, trail rows or touched citizens (background tasks: not merged).
+  const nothing: ShardResult = { counts: { at: new Int32Array(0), flows: new Float64Array(0), stocks: new Float64Array(0) }, trail: new Trail().take(), touched: new Int32Array(0) };
+  return { ...nothing, drawn, wire: { sent, received } };
+}
+
+async function relay(message: ProcessTask): Promise<void> {
+  const s = await socket;
+  if (message.task.kind === "close") {
+    closing = true;
+    sendFrame(s, message);
+    s.end();
+    server.close();
+    port.close();
+    return;
+  }
+  if (message.task.kind === "draw") return answer(await draw(s, message.task));
+  const r = await ask(s, message);
+  answer("error" in r.reply ? r.reply : { ...r.reply, wire: { sent: r.sent, received: r.received } });
+}
+
+// One task at a time, in the order given: the answers go back in that order.
+let chain = Promise.resolve();
+port.on("message", (message: ProcessTask) => {
+  chain = chain.then(() => relay(message)).catch((e) => answer({ error: e instanceof Error ? e.stack ?? e.message : String(e) }));
+});
