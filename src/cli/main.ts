@@ -135,6 +135,7 @@ function program(version: string): Command {
     .option("--json", "print one JSON object (run folder, manifest, summary, stats) and nothing else on stdout")
     .option("-q, --quiet", "no progress on stderr")
     .option("--threads <n>", "threads for the population's shards (default: every core; results do not depend on it)", intArg(1, 256))
+    .addOption(new Option("--transport <how>", "where shards other than the calling thread's run: worker threads over shared memory, or processes of their own on loopback that exchange only messages (results do not depend on it)").choices(["threads", "processes"]).default("threads"))
     .option("--checkpoint-every <days>", "write a checkpoint every N simulated days, so that a stopped or killed run can be resumed (credence resume)", intArg(1, 36_500))
     .action(async (file: string, opts: RunOpts) => setExit(await runCommand(file, opts, version)));
 

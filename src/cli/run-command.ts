@@ -29,6 +29,7 @@ export interface RunOpts {
   quiet?: boolean;
   checkpointEvery?: number;
   threads?: number;
+  transport?: "threads" | "processes";
 }
 
 async function exampleAgent(runDir: string): Promise<{ agent: number; why: string } | null> {
@@ -115,6 +116,7 @@ export async function runCommand(file: string, opts: RunOpts, version: string): 
     quiet: opts.quiet,
     checkpointEvery: opts.checkpointEvery,
     threads: opts.threads,
+    transport: opts.transport,
   });
 }
 
@@ -131,6 +133,8 @@ export interface RunJob {
   checkpointEvery?: number;
   /** Threads for the shards (results do not depend on it). */
   threads?: number;
+  /** Shards on worker threads or in processes of their own (results do not depend on it). */
+  transport?: "threads" | "processes";
   /** Continue the in-progress run at outDir (from its checkpoint, or from day 0 when it has none yet). */
   resume?: { manifest: InProgressManifest; checkpoint: Uint8Array | null; fromDay: number };
 }
@@ -236,7 +240,7 @@ export async function simulateAndWrite(job: RunJob): Promise<number> {
 
   const started = Date.now();
   if (job.resume) progress.note(job.resume.checkpoint ? `resuming ${run} after day ${fmtInt(job.resume.fromDay)} of ${fmtInt(days)}` : `resuming ${run}: no checkpoint yet, starting from day 0`);
-  sim = simulateInWorker(scenario, { seed: job.seed, threads: job.threads, ...(job.resume?.checkpoint ? { resume: job.resume.checkpoint } : {}) }, (p) => {
+  sim = simulateInWorker(scenario, { seed: job.seed, threads: job.threads, transport: job.transport, ...(job.resume?.checkpoint ? { resume: job.resume.checkpoint } : {}) }, (p) => {
     lastDay = p.day;
     progress.update(p);
   }, checkpoints);

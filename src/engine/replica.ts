@@ -92,5 +92,5 @@ export class Replica {
   }
 }
 
-/** How many words a patch changes (for the exchange's statistics). */
-export const patchWords = (p: Patch): number => p.at.reduce((n, a) => n + a.length, 0);
+/** A patch's size in bytes (positions and values; for the exchange's statistics). */
+export const patchBytes = (p: Patch): number => p.at.reduce((n, a, k) => n + a.byteLength + p.values[k].byteLength, 0);

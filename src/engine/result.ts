@@ -103,8 +103,18 @@ export interface RunStats {
   /** Of those, seconds the calling thread spent blocked until workers answered (0 on one thread). */
   workerWaitSeconds: number;
   transport: "threads" | "processes";
-  /** With shards in processes: bytes on the wire, by task, sent to the shard processes and received from them, over the run. */
-  exchangeBytes: Record<string, { sent: number; received: number }>;
+  /** With shards in processes: what went between the processes. */
+  exchange: Exchange;
+}
+
+/** What went between the calling process and the shard processes over a run (nothing with threads). */
+export interface Exchange {
+  /** Bytes on the wire, by task, sent to the shard processes and received from them. */
+  bytes: Record<string, { sent: number; received: number }>;
+  /** Of those, the world's changes (engine/replica.ts): sent with each day's first task, received after the last. */
+  worldChangeBytes: { sent: number; received: number };
+  /** Peak memory of each shard process (shards 1, 2, ...). */
+  peakRssBytes: number[];
 }
 
 export interface RunResult {

@@ -9,8 +9,9 @@ import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from "
 import { ShardCounters } from "../metrics/daily.js";
 import { createCore, type Sim } from "../model/context.js";
 import { shardKernels, type KernelState, type ShardResult, type ShardRunner, type Task } from "../model/kernels.js";
+import type { Exchange } from "./result.js";
 import { partition, type Shard } from "./shards.js";
-import { Replica, replicatedArrays, type Patch } from "./replica.js";
+import { Replica, patchBytes, replicatedArrays, type Patch } from "./replica.js";
 import type { World } from "./world.js";
 
 /** What a worker needs to build its shard's core: the world without its streams (rebuilt from the seed). */
@@ -90,6 +91,7 @@ class ShardWorker {
   private readonly port: MessagePort;
   private readonly control = new Int32Array(new SharedArrayBuffer(12));
   private sent = 0;
+  private received = 0;
 
   constructor(script: "shard-worker.js" | "shard-relay.js", data: object) {
     const { port1, port2 } = new MessageChannel();
@@ -105,7 +107,11 @@ class ShardWorker {
       transferList: [port2],
     });
     this.worker.unref();
+    // An error that escapes the thread ends it (see receive); keep it for the message.
+    this.worker.on("error", (e) => (this.failure = e.message));
   }
+
+  private failure = "";
 
   post(task: ShardMessage["task"], world?: Patch): void {
     this.port.postMessage(trimmed<ShardMessage>({ task, world }));
@@ -114,12 +120,15 @@ class ShardWorker {
     Atomics.notify(this.control, 0);
   }
 
+  /** The answer to the oldest task not yet answered (tasks are answered in order). */
   receive(shard: number): ShardResult {
     const deadline = Date.now() + ANSWER_TIMEOUT_MS;
-    while (Atomics.load(this.control, 1) < this.sent) {
-      if (Atomics.load(this.control, 2)) throw new Error(`shard ${shard}'s worker stopped without answering`);
+    const want = ++this.received;
+    while (Atomics.load(this.control, 1) < want) {
+      // The worker's last answer is counted before it marks its exit: read the count again.
+      if (Atomics.load(this.control, 2) && Atomics.load(this.control, 1) < want) throw new Error(`shard ${shard}'s worker stopped without answering${this.failure && `: ${this.failure}`}`);
       if (Date.now() > deadline) throw new Error(`shard ${shard}'s worker did not answer within ${ANSWER_TIMEOUT_MS / 1000} s`);
-      Atomics.wait(this.control, 1, this.sent - 1, 1000);
+      Atomics.wait(this.control, 1, want - 1, 1000);
     }
     const answer = nextMessage(this.port) as ShardResult | { error: string };
     if ("error" in answer) throw new Error(`shard ${shard}: ${answer.error}`);
@@ -146,8 +155,6 @@ export type Transport = "threads" | "processes";
  */
 const SEES_WORLD_CHANGES = new Set<Task["kind"]>(["behave", "restore"]);
 
-/** Bytes on the wire between the calling process and the shard processes, by task. */
-export type ExchangeBytes = Record<string, { sent: number; received: number }>;
 
 /** A task handed out: its day and kind, and the calling thread's own answer. */
 interface Handed {
@@ -171,7 +178,7 @@ export class ShardPool implements ShardRunner {
   waitedMs = 0;
   /** Shards in processes: the world's changes since they were last sent (engine/replica.ts). */
   private replica?: Replica;
-  readonly exchangeBytes: ExchangeBytes = {};
+  readonly exchange: Exchange = { bytes: {}, worldChangeBytes: { sent: 0, received: 0 }, peakRssBytes: [] };
 
   constructor(private readonly sim: Sim, threads: number, readonly transport: Transport = "threads") {
     this.shards = partition(sim.n, threads);
@@ -221,6 +228,7 @@ export class ShardPool implements ShardRunner {
     this.settleBackground(); // a worker answers in order: the background task's answer comes first
     const tasks = this.shards.map((shard) => (typeof task === "function" ? task(shard) : task));
     const world = this.replica && SEES_WORLD_CHANGES.has(tasks[0].kind) ? this.replica.changes() : undefined;
+    if (world) this.exchange.worldChangeBytes.sent += patchBytes(world) * this.threads.length;
     this.threads.forEach((w, k) => w.post(tasks[k + 1], world));
     return { day: tasks[0].day, kind: tasks[0].kind, result: this.local!(tasks[0]) };
   }
@@ -234,17 +242,23 @@ export class ShardPool implements ShardRunner {
 
   /** Every worker's answer to the task handed out last, with what shard processes changed taken into the world. */
   private receiveAll(kind: string): ShardResult[] {
+    if (!this.threads.length) return [];
     const t = performance.now();
     const answers = this.threads.map((w, k) => w.receive(k + 1));
     this.waitedMs += performance.now() - t;
-    for (const a of answers) {
-      if (a.world) this.replica!.apply(a.world);
+    answers.forEach((a, k) => {
+      const { exchange } = this;
+      if (a.world) {
+        this.replica!.apply(a.world);
+        exchange.worldChangeBytes.received += patchBytes(a.world);
+      }
       if (a.wire) {
-        const total = (this.exchangeBytes[kind] ??= { sent: 0, received: 0 });
+        const total = (exchange.bytes[kind] ??= { sent: 0, received: 0 });
         total.sent += a.wire.sent;
         total.received += a.wire.received;
+        exchange.peakRssBytes[k] = a.wire.peakRssBytes;
       }
-    }
+    });
     return answers;
   }
 

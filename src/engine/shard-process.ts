@@ -59,6 +59,7 @@ receiveFrames(socket, (frame) => {
   } catch (e) {
     answer = { error: e instanceof Error ? e.stack ?? e.message : String(e) };
   }
+  if (!("error" in answer)) answer.wire = { sent: 0, received: 0, peakRssBytes: process.resourceUsage().maxRSS * 1024 }; // the relay adds the bytes
   sendFrame(socket, answer);
 });
 // The coordinator gone (it stopped, or was killed): nothing is left to answer.

@@ -35,18 +35,25 @@ process.on("exit", () => {
 });
 
 let closing = false;
+/** The calling thread may be waiting for this shard: tell it why it will not answer, then stop. */
+function fail(why: string): void {
+  if (closing) return;
+  closing = true;
+  answer({ error: why });
+  process.exit(1);
+}
+
 const server = createServer();
 const connected = new Promise<Socket>((resolve) => server.once("connection", resolve));
 server.listen(0, "127.0.0.1", () => {
   const { port: tcpPort } = server.address() as { port: number };
   const script = fileURLToPath(new URL("./shard-process.js", import.meta.url));
   const child = spawn(process.execPath, [script, "127.0.0.1", String(tcpPort)], { stdio: ["ignore", "inherit", "inherit"] });
-  child.on("exit", (code, signal) => {
-    if (closing) return;
-    // The calling thread may be waiting for this shard: tell it, rather than leave it waiting.
-    answer({ error: `its process (pid ${child.pid}) ended with ${signal ? `signal ${signal}` : `exit code ${code}`} before the run did` });
-    process.exit(1);
-  });
+  child.on("exit", (code, signal) => fail(`its process (pid ${child.pid}) ended with ${signal ? `signal ${signal}` : `exit code ${code}`} before the run did`));
+  // A connection lost with the process still there: say so, if its exit does not come first.
+  void connected.then((s) =>
+    s.on("error", () => undefined).on("close", () => setTimeout(() => fail(`the connection to its process (pid ${child.pid}) closed`), 2000).unref()),
+  );
 });
 
 const replies: ((value: unknown, bytes: number) => void)[] = [];
@@ -67,18 +74,19 @@ const socket = connected.then((s) => {
 
 /** The draws: claim chunks from the shared counter until none is left, asking the process for each. */
 async function draw(s: Socket, task: Extract<Task, { kind: "draw" }>): Promise<ShardResult | { error: string }> {
-  let sent = 0, received = 0;
+  let sent = 0, received = 0, peakRssBytes = 0;
   const drawn: NonNullable<ShardResult["drawn"]> = [];
   for (let k = Atomics.add(task.claim, 0, 1); k < drawChunks(setup.world.n); k = Atomics.add(task.claim, 0, 1)) {
     const r = await ask(s, { task: { kind: "drawChunk", day: task.day, chunk: k } });
     if ("error" in r.reply) return r.reply;
     sent += r.sent;
     received += r.received;
+    peakRssBytes = r.reply.wire!.peakRssBytes;
     drawn.push(...r.reply.drawn!);
   }
   // Draws leave no counts, trail rows or touched citizens (background tasks: not merged).
   const nothing: ShardResult = { counts: { at: new Int32Array(0), flows: new Float64Array(0), stocks: new Float64Array(0) }, trail: new Trail().take(), touched: new Int32Array(0) };
-  return { ...nothing, drawn, wire: { sent, received } };
+  return { ...nothing, drawn, wire: { sent, received, peakRssBytes } };
 }
 
 async function relay(message: ProcessTask): Promise<void> {
@@ -93,7 +101,7 @@ async function relay(message: ProcessTask): Promise<void> {
   }
   if (message.task.kind === "draw") return answer(await draw(s, message.task));
   const r = await ask(s, message);
-  answer("error" in r.reply ? r.reply : { ...r.reply, wire: { sent: r.sent, received: r.received } });
+  answer("error" in r.reply ? r.reply : { ...r.reply, wire: { ...r.reply.wire!, sent: r.sent, received: r.received } });
 }
 
 // One task at a time, in the order given: the answers go back in that order.

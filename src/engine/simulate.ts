@@ -123,7 +123,7 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
       phaseSeconds: Object.fromEntries(phases.map((p, k) => [p.name, phaseMs[k] / 1000])),
       workerWaitSeconds: shards.waitedMs / 1000,
       transport: shards.transport,
-      exchangeBytes: shards.exchangeBytes,
+      exchange: shards.exchange,
     },
   };
 }

@@ -47,8 +47,8 @@ export interface ShardResult {
   state?: KernelState;
   /** A shard in another process: what its task changed in its citizens' arrays (engine/replica.ts). */
   world?: Patch;
-  /** A shard in another process: bytes its task and its answer took on the wire. */
-  wire?: { sent: number; received: number };
+  /** A shard in another process: bytes its task and its answer took on the wire, and the process's peak memory so far. */
+  wire?: { sent: number; received: number; peakRssBytes: number };
 }
 
 /** How phases run kernels: on every shard, merging counts, trail rows and touched citizens into the run. */

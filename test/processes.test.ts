@@ -1,0 +1,155 @@
+// Shards in processes of their own (transport "processes"): each holds a copy of the world kept
+// in step by patches, and exchanges only messages with the coordinator over loopback. The runs
+// must be bit-identical to threads; a shard process that dies must fail the run with a reason,
+// and a coordinator that dies must not leave shard processes behind.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import fc from "fast-check";
+import { simulate } from "../src/engine/simulate.js";
+import { SimulationStopped } from "../src/engine/checkpoint.js";
+import { Replica, replicatedArrays } from "../src/engine/replica.js";
+import { BLOCK } from "../src/engine/shards.js";
+import type { RunResult, SimulateOptions } from "../src/engine/result.js";
+import type { World } from "../src/engine/world.js";
+import { makeScenario, tableDifference } from "./helpers.js";
+
+const here = dirname(fileURLToPath(import.meta.url)); // dist/test
+const CLI = resolve(here, "../src/cli/main.js");
+
+function assertIdentical(a: RunResult, b: RunResult, label: string): void {
+  assert.deepEqual(b.summary, a.summary, `${label}: summary`);
+  assert.equal(b.tables.length, a.tables.length);
+  for (let t = 0; t < a.tables.length; t++) assert.equal(tableDifference(a.tables[t], b.tables[t]), null, `${label}: ${a.tables[t].name}`);
+}
+
+/** Every mechanism that writes the world between the shards' tasks: expiry, decay, pull, appeals, targeting, lists, sanctions, shaming. */
+const busy = makeScenario({
+  population: { size: 5 * BLOCK - 123 },
+  days: 60,
+  metrics: { trailSample: 3_000 },
+  scoring: { decayPerYear: 0.2, expiryDays: 20, association: { enabled: true, householdShare: 0.3, friendShare: 0.2, pull: 0.05, pullEveryDays: 20 } },
+  appeals: { enabled: true },
+  observation: { targeting: { enabled: true, everyDays: 10 } },
+});
+
+/** Ids of this process's shard processes. */
+const shardProcesses = (parent = process.pid): number[] => {
+  try {
+    return execFileSync("pgrep", ["-P", String(parent), "-f", "shard-process.js"], { encoding: "utf8" }).split("\n").filter(Boolean).map(Number);
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
+};
+
+test("processes: 2 and 4 shard processes give the run of one thread, bit for bit, and say what crossed the wire", { timeout: 180_000 }, () => {
+  const one = simulate(busy, { seed: 9, threads: 1 });
+  assert.ok(one.summary.association.charges > 1_000 && one.summary.appeals.filed > 0, JSON.stringify(one.summary.appeals));
+  for (const threads of [3, 5]) {
+    const many = simulate(busy, { seed: 9, threads, transport: "processes" });
+    assert.equal(many.stats.transport, "processes");
+    assert.equal(many.stats.threads, threads);
+    assertIdentical(one, many, `${threads - 1} shard processes`);
+    const { bytes, worldChangeBytes, peakRssBytes } = many.stats.exchange;
+    // Every day the shards get observations and charges and send back charges, counts and their changes.
+    for (const kind of ["behave", "observe", "points", "charges"]) assert.ok(bytes[kind].sent > 0 && bytes[kind].received > 0, `${kind}: ${JSON.stringify(bytes[kind])}`);
+    assert.ok(worldChangeBytes.sent > 0 && worldChangeBytes.received > 0, JSON.stringify(worldChangeBytes));
+    assert.ok(worldChangeBytes.received < bytes.charges.received, "the changes travel inside the charges' answers");
+    assert.equal(peakRssBytes.length, threads - 1);
+    assert.ok(peakRssBytes.every((b) => b > 10e6), `shard processes' peak memory: ${peakRssBytes}`);
+  }
+  assert.deepEqual(one.stats.exchange.bytes, {}, "threads exchange nothing over a wire");
+  assert.deepEqual(shardProcesses(), [], "every shard process has ended with its run");
+});
+
+test("processes: a checkpoint taken with shard processes resumes with processes or threads to the uninterrupted run", { timeout: 180_000 }, () => {
+  const plain = simulate(busy, { seed: 3, threads: 1 });
+  let bytes: Uint8Array | undefined;
+  let calls = 0;
+  const opts: SimulateOptions = { seed: 3, threads: 3, transport: "processes" };
+  assert.throws(
+    () => simulate(busy, { ...opts, checkpoint: { everyDays: 100, write: (b) => (bytes = b) }, shouldStop: () => calls++ === 33 }),
+    (e) => e instanceof SimulationStopped && e.nextDay === 33,
+  );
+  assertIdentical(plain, simulate(busy, { ...opts, resume: bytes! }), "resumed with processes");
+  assertIdentical(plain, simulate(busy, { seed: 3, threads: 2, resume: bytes! }), "resumed on threads");
+});
+
+test("processes: a shard process killed mid-run fails the run with the shard, its process and the signal", { timeout: 120_000 }, () => {
+  let killed: number | undefined;
+  const started = Date.now();
+  assert.throws(
+    () => simulate(busy, {
+      seed: 9, threads: 3, transport: "processes",
+      onProgress: (p) => {
+        if (p.phase !== "simulate" || p.day !== 5) return;
+        killed = shardProcesses()[0];
+        process.kill(killed, "SIGKILL");
+      },
+    }),
+    (e: Error) => new RegExp(`shard \\d: its process \\(pid ${killed}\\) ended with signal SIGKILL`).test(e.message),
+  );
+  assert.ok(killed, "a shard process was found to kill");
+  assert.ok(Date.now() - started < 60_000, "the run failed at once rather than wait for the dead shard");
+  // The other shard processes are told to close with the run.
+  for (let t = 0; t < 50 && shardProcesses().length; t++) execFileSync("sleep", ["0.1"]);
+  assert.deepEqual(shardProcesses(), []);
+});
+
+test("processes: a coordinator killed mid-run leaves no shard process behind", { timeout: 120_000 }, async () => {
+  const child = spawn(process.execPath, [CLI, "run", join(here, "../../scenarios/china-2018.yaml"), "--population", "60000", "--days", "300", "--threads", "3", "--transport", "processes", "--out", join(here, "..", "..", "runs", `.test-processes-${process.pid}`), "--quiet"], { stdio: "ignore" });
+  let shards: number[] = [];
+  for (let t = 0; t < 300 && shards.length < 2; t++) {
+    await new Promise((r) => setTimeout(r, 100));
+    shards = shardProcesses(child.pid);
+  }
+  assert.equal(shards.length, 2, "the run started two shard processes");
+  child.kill("SIGKILL");
+  await new Promise((r) => child.once("exit", r));
+  const alive = () => shards.filter((pid) => { try { process.kill(pid, 0); return true; } catch { return false; } });
+  for (let t = 0; t < 100 && alive().length; t++) await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(alive(), [], "shard processes end when their coordinator's socket closes");
+});
+
+test("property: a replica takes the other side's changes exactly (bit patterns, -0 and NaN too), and a shard sends only its own citizens'", () => {
+  const n = 64;
+  const world = () => ({
+    n,
+    c: { score: new Float32Array(n), listMask: new Uint8Array(n), sanctionMask: new Uint16Array(n), cell: new Uint16Array(n), trait: [new Uint8Array(n)] },
+    g: { alive: new Uint8Array(40) },
+    regionWatch: new Float64Array(3),
+  }) as unknown as Pick<World, "c" | "g" | "regionWatch" | "n">;
+  const shared = () => ({ coverage: [new Float64Array(5)], detect: [new Float64Array(5)] });
+  const special = fc.constantFrom(-0, NaN, Infinity, 1e-40);
+  const change = fc.tuple(fc.nat(5), fc.nat(n - 1), fc.oneof(fc.double(), special));
+  fc.assert(
+    fc.property(fc.array(change, { maxLength: 80 }), fc.array(change, { maxLength: 80 }), fc.nat(n - 1), fc.nat(n), (coordinatorChanges, shardChanges, lo, span) => {
+      const own = { lo, hi: Math.min(n, lo + span) };
+      const [wa, sa, wb, sb] = [world(), shared(), world(), shared()];
+      const coordinator = replicatedArrays(wa, sa), shard = replicatedArrays(wb, sb);
+      assert.deepEqual(coordinator.map((r) => r.name), ["score", "listMask", "sanctionMask", "alive", "regionWatch", "coverage0", "detect0"], "fixed arrays are not replicated");
+      const [a, b] = [new Replica(coordinator), new Replica(shard, own)];
+      const typed = (w: typeof wa, s: typeof sa) => [w.c.score, w.c.listMask, w.c.sanctionMask, w.g.alive, w.regionWatch, s.coverage[0]];
+      // The coordinator writes anything; its changes reach the shard.
+      for (const [k, i, v] of coordinatorChanges) { const arr = typed(wa, sa)[k]; arr[i % arr.length] = v; }
+      b.apply(a.changes());
+      // The shard writes its own citizens; its changes reach the coordinator.
+      for (const [k, i, v] of shardChanges) {
+        if (k > 2 || i < own.lo || i >= own.hi) continue;
+        typed(wb, sb)[k][i] = v;
+      }
+      a.apply(b.changes());
+      coordinator.forEach((r, k) => assert.deepEqual(Buffer.from(r.words.buffer, r.words.byteOffset, r.words.byteLength), Buffer.from(shard[k].words.buffer, shard[k].words.byteOffset, shard[k].words.byteLength), r.name));
+      // Nothing is sent twice: what one side took, it does not send back.
+      assert.ok(a.changes().at.every((x) => x.length === 0) && b.changes().at.every((x) => x.length === 0));
+      // A shard sends only its own citizens' arrays (another shard's are not its to change).
+      if (own.lo > 0) {
+        wb.c.score[0] = 12345;
+        wb.regionWatch[0] = 12345;
+        assert.ok(b.changes().at.every((x) => x.length === 0), "a shard sends no other citizen's change");
+      }
+    }),
+  );
+});
