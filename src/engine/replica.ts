@@ -3,17 +3,23 @@
 // Each side finds what it changed by comparing the arrays that can change with a copy taken at
 // the last exchange, and sends the words that differ: the coordinator once a day, before the
 // shards' first task; a shard after its day's last one. Comparing bit patterns (the arrays
-// seen as integer words) makes a copy exact, -0 and NaN included.
+// seen as 4-byte words) makes a copy exact, -0 and NaN included.
 import { int32Column } from "../io/table.js";
 import type { World } from "./world.js";
 
-type Words = Uint8Array | Uint16Array | Int32Array;
+/**
+ * An array as 4-byte words, whatever its element type, and the bytes after the last whole word:
+ * the comparison loops then see one array type only (several made them four times slower).
+ */
+interface Words {
+  body: Int32Array;
+  tail: Uint8Array;
+}
 
-/** The words of any typed array: 1, 2 or 4 bytes each (8-byte elements as two 4-byte words). */
-function wordsOf(a: ArrayBufferView & { BYTES_PER_ELEMENT: number }): Words {
-  const size = Math.min(4, a.BYTES_PER_ELEMENT);
-  const Type = size === 1 ? Uint8Array : size === 2 ? Uint16Array : Int32Array;
-  return new Type(a.buffer as ArrayBuffer, a.byteOffset, a.byteLength / size);
+function wordsOf(a: ArrayBufferView): Words {
+  const whole = a.byteLength >>> 2;
+  if (a.byteOffset % 4) throw new Error("a replicated array must start on a 4-byte boundary");
+  return { body: new Int32Array(a.buffer as ArrayBuffer, a.byteOffset, whole), tail: new Uint8Array(a.buffer as ArrayBuffer, a.byteOffset + whole * 4, a.byteLength - whole * 4) };
 }
 
 /** Citizen arrays written only while the population is built; every other one is replicated. */
@@ -22,7 +28,7 @@ const FIXED_CITIZEN_ARRAYS = new Set(["regionStart", "cell", "age", "flags", "ho
 export interface Replicated {
   name: string;
   words: Words;
-  /** Words per citizen, for arrays indexed by citizen (0: the array is not). */
+  /** Bytes per citizen, for arrays indexed by citizen (0: the array is not). */
   perCitizen: number;
 }
 
@@ -36,8 +42,7 @@ export function replicatedArrays(w: Pick<World, "c" | "g" | "regionWatch" | "n">
   const out: Replicated[] = [];
   for (const [name, v] of Object.entries(w.c)) {
     if (FIXED_CITIZEN_ARRAYS.has(name) || !ArrayBuffer.isView(v)) continue;
-    const words = wordsOf(v as Float32Array);
-    out.push({ name, words, perCitizen: words.length / w.n });
+    out.push({ name, words: wordsOf(v), perCitizen: v.byteLength / w.n });
   }
   out.push({ name: "alive", words: wordsOf(w.g.alive), perCitizen: 0 });
   out.push({ name: "regionWatch", words: wordsOf(w.regionWatch), perCitizen: 0 });
@@ -46,51 +51,70 @@ export function replicatedArrays(w: Pick<World, "c" | "g" | "regionWatch" | "n">
   return out;
 }
 
-/** Changed words, per replicated array in order: where, and the new bit patterns. */
+/** Changed words, then changed tail bytes, per replicated array in order: where, and the new bit patterns. */
 export interface Patch {
   at: Int32Array[];
-  values: Words[];
+  values: Int32Array[];
+  tailAt: Int32Array[];
+  tailValues: Uint8Array[];
+}
+
+/** Positions in `now` that differ from `old`, within [from, to); `old` is brought up to date. */
+function differing(now: Int32Array, old: Int32Array, from: number, to: number): Int32Array {
+  const where = int32Column();
+  for (let i = from; i < to; i++) {
+    if (now[i] !== old[i]) {
+      where.push(i);
+      old[i] = now[i];
+    }
+  }
+  return where.view().slice();
 }
 
 export class Replica {
   private readonly shadow: Words[];
 
-  /** `lo`..`hi`: the citizens whose arrays this side sends (a shard: its own, and no other array). */
-  constructor(private readonly arrays: Replicated[], private readonly own?: { lo: number; hi: number }) {
-    this.shadow = arrays.map((a) => a.words.slice());
+  /** `own`: the citizens whose arrays this side sends (a shard: its own, and no other array); all if absent. */
+  constructor(private readonly arrays: Replicated[], private readonly own?: { lo: number; hi: number; n: number }) {
+    this.shadow = arrays.map(({ words }) => ({ body: words.body.slice(), tail: words.tail.slice() }));
   }
 
   /** The words that changed since the last exchange; the copy is brought up to date. */
   changes(): Patch {
-    const at: Int32Array[] = [], values: Words[] = [];
+    const p: Patch = { at: [], values: [], tailAt: [], tailValues: [] };
     this.arrays.forEach(({ words, perCitizen }, k) => {
       const old = this.shadow[k];
-      let from = 0, to = words.length;
-      if (this.own) [from, to] = perCitizen ? [this.own.lo * perCitizen, this.own.hi * perCitizen] : [0, 0];
-      const where = int32Column();
-      for (let i = from; i < to; i++) {
-        if (words[i] !== old[i]) {
-          where.push(i);
-          old[i] = words[i];
-        }
+      let [from, to, tail] = [0, words.body.length, words.tail.length];
+      if (this.own) {
+        // Shards start on whole blocks of citizens, so a word never holds two shards' citizens.
+        const { lo, hi, n } = this.own;
+        [from, to, tail] = perCitizen ? [(lo * perCitizen) >>> 2, Math.min(words.body.length, (hi * perCitizen) >>> 2), hi === n ? tail : 0] : [0, 0, 0];
       }
-      const idx = where.view().slice();
-      const v = new (words.constructor as new (n: number) => Words)(idx.length);
-      for (let m = 0; m < idx.length; m++) v[m] = words[idx[m]];
-      at.push(idx);
-      values.push(v);
+      const at = differing(words.body, old.body, from, to);
+      const values = new Int32Array(at.length);
+      for (let m = 0; m < at.length; m++) values[m] = words.body[at[m]];
+      // The tail (under 4 bytes): compared byte by byte, as they are.
+      const tailAt = Int32Array.from({ length: tail }, (_, i) => i).filter((i) => words.tail[i] !== old.tail[i]);
+      const tailValues = Uint8Array.from(tailAt, (i) => (old.tail[i] = words.tail[i]));
+      p.at.push(at);
+      p.values.push(values);
+      p.tailAt.push(tailAt);
+      p.tailValues.push(tailValues);
     });
-    return { at, values };
+    return p;
   }
 
   /** Take the other side's changes (into the copy as well: they are not sent back). */
-  apply(patch: Patch): void {
+  apply(p: Patch): void {
     this.arrays.forEach(({ words }, k) => {
-      const at = patch.at[k], v = patch.values[k], old = this.shadow[k];
-      for (let m = 0; m < at.length; m++) words[at[m]] = old[at[m]] = v[m];
+      const old = this.shadow[k];
+      const at = p.at[k], v = p.values[k];
+      for (let m = 0; m < at.length; m++) words.body[at[m]] = old.body[at[m]] = v[m];
+      const tailAt = p.tailAt[k], tv = p.tailValues[k];
+      for (let m = 0; m < tailAt.length; m++) words.tail[tailAt[m]] = old.tail[tailAt[m]] = tv[m];
     });
   }
 }
 
 /** A patch's size in bytes (positions and values; for the exchange's statistics). */
-export const patchBytes = (p: Patch): number => p.at.reduce((n, a, k) => n + a.byteLength + p.values[k].byteLength, 0);
+export const patchBytes = (p: Patch): number => [...p.at, ...p.values, ...p.tailAt, ...p.tailValues].reduce((n, a) => n + a.byteLength, 0);

@@ -30,7 +30,7 @@ export interface ShardSetup {
 }
 
 /** `message` with every typed array passed through `f` (the rest copied as it is). */
-function mapViews<T>(message: T, f: (view: ArrayBufferView) => ArrayBufferView): T {
+export function mapViews<T>(message: T, f: (view: ArrayBufferView) => ArrayBufferView): T {
   const map = (v: unknown): unknown => {
     if (ArrayBuffer.isView(v)) return f(v);
     if (Array.isArray(v)) return v.map(map);

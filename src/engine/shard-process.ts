@@ -8,7 +8,7 @@ import { ShardCounters } from "../metrics/daily.js";
 import { createCore } from "../model/context.js";
 import { shardKernels, type ShardResult, type Task } from "../model/kernels.js";
 import { Replica, replicatedArrays, type Patch } from "./replica.js";
-import type { ShardSetup } from "./shard-pool.js";
+import { mapViews, type ShardSetup } from "./shard-pool.js";
 import { makeStreams } from "./world.js";
 import { receiveFrames, sendFrame } from "./wire.js";
 
@@ -32,14 +32,21 @@ let replica: Replica | undefined;
 
 let setupError: string | undefined;
 
+/**
+ * The setup with every typed array on a buffer of its own. Deserialized arrays view the frame's
+ * buffer, a byte array at whatever offset their bytes had in it; the replica reads every array
+ * as 4-byte words.
+ */
+const aligned = <T>(setup: T): T => mapViews(setup, (v) => (v.byteOffset % 8 ? (v as Int8Array).slice() : v));
+
 receiveFrames(socket, (frame) => {
   if (!run && !setupError) {
     try {
-      const setup = frame as ProcessSetup;
+      const setup = aligned(frame as ProcessSetup);
       const world = { ...setup.world, streams: makeStreams(setup.world.seed) };
       const { coverage, detect, listBelow, listAtLeast } = setup;
+      replica = new Replica(replicatedArrays(world, { coverage, detect }), { ...setup.shard, n: world.n });
       run = shardKernels(createCore(world, new ShardCounters(world.cells, setup.metricNames), { coverage, detect, listBelow, listAtLeast }), setup.shard, setup.shards);
-      replica = new Replica(replicatedArrays(world, { coverage, detect }), setup.shard);
     } catch (e) {
       setupError = `could not start: ${e instanceof Error ? e.stack ?? e.message : String(e)}`;
     }
