@@ -4,6 +4,8 @@
 // and takes the answers with receiveMessageOnPort. Workers exchange only messages with the
 // caller (tasks in; counts, trail rows, observations and association charges out), never
 // writing another shard's citizens, which is also the boundary a multi-machine run would use.
+// With the "processes" transport a worker thread only relays to a shard process of its own
+// (shard-relay.ts), and the world's copies are kept in step by patches (replica.ts).
 import { performance } from "node:perf_hooks";
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from "node:worker_threads";
 import { ShardCounters } from "../metrics/daily.js";
@@ -92,6 +94,8 @@ class ShardWorker {
   private readonly control = new Int32Array(new SharedArrayBuffer(12));
   private sent = 0;
   private received = 0;
+  /** Why the thread ended, if an error escaped it (see receive). */
+  private failure = "";
 
   constructor(script: "shard-worker.js" | "shard-relay.js", data: object) {
     const { port1, port2 } = new MessageChannel();
@@ -107,11 +111,8 @@ class ShardWorker {
       transferList: [port2],
     });
     this.worker.unref();
-    // An error that escapes the thread ends it (see receive); keep it for the message.
     this.worker.on("error", (e) => (this.failure = e.message));
   }
-
-  private failure = "";
 
   post(task: ShardMessage["task"], world?: Patch): void {
     this.port.postMessage(trimmed<ShardMessage>({ task, world }));
@@ -154,7 +155,6 @@ export type Transport = "threads" | "processes";
  * another process gets those changes with them.
  */
 const SEES_WORLD_CHANGES = new Set<Task["kind"]>(["behave", "restore"]);
-
 
 /** A task handed out: its day and kind, and the calling thread's own answer. */
 interface Handed {
@@ -199,7 +199,7 @@ export class ShardPool implements ShardRunner {
     this.local = shardKernels(core, this.shards[0], this.shards);
     const { streams: _streams, ...plain } = world;
     const setup = (shard: Shard): Omit<ShardSetup, "control" | "port"> => ({ world: plain, metricNames, ...shared, shards: this.shards, shard });
-    if (this.transport === "threads") {
+    if (this.transport === "threads" || this.shards.length === 1) {
       this.threads = this.shards.slice(1).map((shard) => new ShardWorker("shard-worker.js", setup(shard)));
     } else {
       // The shard processes' copies and the copy changes are found against are taken together, now.
