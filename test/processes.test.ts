@@ -5,6 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
+import { rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
@@ -14,6 +15,7 @@ import { Replica, replicatedArrays } from "../src/engine/replica.js";
 import { BLOCK } from "../src/engine/shards.js";
 import type { RunResult, SimulateOptions } from "../src/engine/result.js";
 import type { World } from "../src/engine/world.js";
+import { loadScenario } from "../src/scenario/load.js";
 import { makeScenario, tableDifference } from "./helpers.js";
 
 const here = dirname(fileURLToPath(import.meta.url)); // dist/test
@@ -111,6 +113,34 @@ test("processes: a coordinator killed mid-run leaves no shard process behind", {
   const alive = () => shards.filter((pid) => { try { process.kill(pid, 0); return true; } catch { return false; } });
   for (let t = 0; t < 100 && alive().length; t++) await new Promise((r) => setTimeout(r, 100));
   assert.deepEqual(alive(), [], "shard processes end when their coordinator's socket closes");
+});
+
+test("processes: shard processes started on their own (credence shard --connect, before the run listens) serve a run started with --listen", { timeout: 120_000 }, async () => {
+  const base = 20_000 + (process.pid % 20_000) * 2;
+  const scenario = join(here, "../../scenarios/china-2018.yaml");
+  const out = join(here, "..", "..", "runs", `.test-listen-${process.pid}`);
+  const exited = (p: ReturnType<typeof spawn>) => new Promise<number | null>((r) => p.once("exit", r));
+  // The shards first: they keep trying until the run listens, as they would on other machines.
+  const shards = [0, 1].map((k) => spawn(process.execPath, [CLI, "shard", "--connect", `127.0.0.1:${base + k}`], { stdio: ["ignore", "ignore", "pipe"] }));
+  const shardErr = shards.map((p) => { let e = ""; p.stderr!.on("data", (d) => (e += d)); return () => e; });
+  await new Promise((r) => setTimeout(r, 500));
+  const run = spawn(process.execPath, [CLI, "run", scenario, "--population", "30000", "--days", "25", "--seed", "5", "--threads", "3", "--transport", "processes", "--listen", `127.0.0.1:${base}`, "--out", out, "--json"], { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "", stderr = "";
+  run.stdout!.on("data", (d) => (stdout += d));
+  run.stderr!.on("data", (d) => (stderr += d));
+  const [code, ...shardCodes] = await Promise.all([exited(run), ...shards.map(exited)]);
+  try {
+    assert.equal(code, 0, `the run ends: ${stderr}`);
+    assert.match(stderr, new RegExp(`shard 2: waiting on 127\\.0\\.0\\.1:${base + 1} for its process: credence shard --connect HOST:${base + 1}`));
+    assert.deepEqual(shardCodes, [0, 0], "the shard processes end with the run");
+    shardErr.forEach((e, k) => assert.match(e(), new RegExp(`connected to 127\\.0\\.0\\.1:${base + k}`)));
+    const remote = JSON.parse(stdout) as { summary: RunResult["summary"]; stats: RunResult["stats"] };
+    assert.equal(remote.stats.transport, "processes");
+    const local = simulate(loadScenario(scenario), { seed: 5, population: 30_000, days: 25, threads: 1 });
+    assert.deepEqual(remote.summary, JSON.parse(JSON.stringify(local.summary)));
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 });
 
 test("property: a replica takes the other side's changes exactly (bit patterns, -0 and NaN too), and a shard sends only its own citizens'", () => {

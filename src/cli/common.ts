@@ -51,6 +51,14 @@ export const intArg = (min: number, max: number) => (value: string): number => {
   return n;
 };
 
+/** An address given as HOST:PORT (for the shard processes' connections). */
+export const addressArg = (value: string): { host: string; port: number } => {
+  const m = /^(.+):(\d+)$/.exec(value);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port < 1 || port > 65535) throw new InvalidArgumentError(`expected HOST:PORT with a port from 1 to 65535, got "${value}"`);
+  return { host: m[1], port };
+};
+
 /** JSON with bigint values (DuckDB BIGINT) as numbers. */
 export const toJson = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? Number(x) : x), 2);
 

@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { loadScenario, ScenarioError } from "../scenario/load.js";
 import { writeFileAtomic } from "../io/atomic.js";
-import { CliError, displayPath, intArg, packageRoot, packageVersion, printScenarioError, toJson } from "./common.js";
+import { addressArg, CliError, displayPath, intArg, packageRoot, packageVersion, printScenarioError, toJson } from "./common.js";
 import { registerExperimentCommands } from "./experiment-commands.js";
 import { ExplainError, loadExplanation, renderExplanation } from "./explain.js";
 import { registerReport } from "./report-command.js";
@@ -136,6 +136,7 @@ function program(version: string): Command {
     .option("-q, --quiet", "no progress on stderr")
     .option("--threads <n>", "threads for the population's shards (default: every core; results do not depend on it)", intArg(1, 256))
     .addOption(new Option("--transport <how>", "where shards other than the calling thread's run: worker threads over shared memory, or processes of their own on loopback that exchange only messages (results do not depend on it)").choices(["threads", "processes"]).default("threads"))
+    .option("--listen <host:port>", "with --transport processes: do not start the shard processes here; wait for them on this address (shard k on port + k - 1), each started with `credence shard --connect`", addressArg)
     .option("--checkpoint-every <days>", "write a checkpoint every N simulated days, so that a stopped or killed run can be resumed (credence resume)", intArg(1, 36_500))
     .action(async (file: string, opts: RunOpts) => setExit(await runCommand(file, opts, version)));
 
@@ -164,6 +165,19 @@ function program(version: string): Command {
     .description("generate the scenario field reference (Markdown) from the schema")
     .option("--out <file>", "write to this file instead of stdout (e.g. docs/scenario-reference.md)")
     .action((opts: { out?: string }) => setExit(schemaCommand(opts, version)));
+
+  cmd
+    .command("shard")
+    .description("serve one shard of a run started with --transport processes --listen, from this or another machine")
+    .requiredOption("--connect <host:port>", "the address the run waits on for this shard (its port: the --listen port + shard - 1)", addressArg)
+    .action(async (opts: { connect: { host: string; port: number } }) => {
+      const { serveShard } = await import("../engine/shard-process.js");
+      serveShard(opts.connect.host, opts.connect.port, {
+        retryMs: 120_000, // the run may not be listening yet
+        onConnected: () => process.stderr.write(`credence shard: connected to ${opts.connect.host}:${opts.connect.port}\n`),
+      });
+      await new Promise(() => undefined); // the shard process exits when its run closes the connection
+    });
 
   registerAnalysisCommands(cmd);
   registerServe(cmd, version);

@@ -30,6 +30,7 @@ export interface RunOpts {
   checkpointEvery?: number;
   threads?: number;
   transport?: "threads" | "processes";
+  listen?: { host: string; port: number };
 }
 
 async function exampleAgent(runDir: string): Promise<{ agent: number; why: string } | null> {
@@ -89,6 +90,7 @@ async function cleanPartials(outDir: string, reason: string): Promise<void> {
 }
 
 export async function runCommand(file: string, opts: RunOpts, version: string): Promise<number> {
+  if (opts.listen && opts.transport !== "processes") throw new CliError(`--listen ${opts.listen.host}:${opts.listen.port} is for shards in processes: add --transport processes`);
   let scenario: Scenario;
   try {
     // Limits are checked with the --population and --days overrides, before anything is allocated.
@@ -117,6 +119,7 @@ export async function runCommand(file: string, opts: RunOpts, version: string): 
     checkpointEvery: opts.checkpointEvery,
     threads: opts.threads,
     transport: opts.transport,
+    listen: opts.listen,
   });
 }
 
@@ -135,6 +138,8 @@ export interface RunJob {
   threads?: number;
   /** Shards on worker threads or in processes of their own (results do not depend on it). */
   transport?: "threads" | "processes";
+  /** With processes: the address to wait on for shard processes started elsewhere. */
+  listen?: { host: string; port: number };
   /** Continue the in-progress run at outDir (from its checkpoint, or from day 0 when it has none yet). */
   resume?: { manifest: InProgressManifest; checkpoint: Uint8Array | null; fromDay: number };
 }
@@ -240,7 +245,7 @@ export async function simulateAndWrite(job: RunJob): Promise<number> {
 
   const started = Date.now();
   if (job.resume) progress.note(job.resume.checkpoint ? `resuming ${run} after day ${fmtInt(job.resume.fromDay)} of ${fmtInt(days)}` : `resuming ${run}: no checkpoint yet, starting from day 0`);
-  sim = simulateInWorker(scenario, { seed: job.seed, threads: job.threads, transport: job.transport, ...(job.resume?.checkpoint ? { resume: job.resume.checkpoint } : {}) }, (p) => {
+  sim = simulateInWorker(scenario, { seed: job.seed, threads: job.threads, transport: job.transport, listen: job.listen, ...(job.resume?.checkpoint ? { resume: job.resume.checkpoint } : {}) }, (p) => {
     lastDay = p.day;
     progress.update(p);
   }, checkpoints);

@@ -22,6 +22,11 @@ export interface SimulateOptions {
    * run over several machines would use; see docs/scale.md). Results are the same either way.
    */
   transport?: "threads" | "processes";
+  /**
+   * With "processes": do not start the shard processes, wait for them on this address (shard k on
+   * port + k - 1), each started as `credence shard --connect HOST:PORT` on any machine that reaches it.
+   */
+  listen?: { host: string; port: number };
   /** Called after every simulated day (and once before day 0 with day = 0). */
   onProgress?: (p: Progress) => void;
   /** Hand over a checkpoint (engine/checkpoint.ts) after every `everyDays` finished days. */

@@ -180,7 +180,7 @@ export class ShardPool implements ShardRunner {
   private replica?: Replica;
   readonly exchange: Exchange = { bytes: {}, worldChangeBytes: { sent: 0, received: 0 }, peakRssBytes: [] };
 
-  constructor(private readonly sim: Sim, threads: number, readonly transport: Transport = "threads") {
+  constructor(private readonly sim: Sim, threads: number, readonly transport: Transport = "threads", private readonly listen?: { host: string; port: number }) {
     this.shards = partition(sim.n, threads);
   }
 
@@ -204,7 +204,7 @@ export class ShardPool implements ShardRunner {
     } else {
       // The shard processes' copies and the copy changes are found against are taken together, now.
       this.replica = new Replica(replicatedArrays(world, shared));
-      this.threads = this.shards.slice(1).map((shard) => new ShardWorker("shard-relay.js", { setup: unshared(setup(shard)) }));
+      this.threads = this.shards.slice(1).map((shard) => new ShardWorker("shard-relay.js", { setup: unshared(setup(shard)), listen: this.listen }));
     }
   }
 

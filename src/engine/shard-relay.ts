@@ -1,11 +1,13 @@
 // The coordinator's end of a shard that runs in another process. To the calling thread it is a
 // shard worker like any other (same port, same counters: see ShardWorker in shard-pool.ts);
-// it starts the shard process (shard-process.ts), listens for it on loopback, and relays each
-// task and its answer as frames over the socket (wire.ts), one at a time and in order.
+// it starts the shard process (shard-process.ts) and listens for it on loopback, or, given an
+// address to listen on, waits for one started elsewhere; then it relays each task and its
+// answer as frames over the socket (wire.ts), one at a time and in order.
 // A day's draws are claimed from the calling thread's counter here, a chunk at a time, since
 // the process cannot share it.
 import { spawn } from "node:child_process";
 import { createServer, type Socket } from "node:net";
+import { writeSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { workerData, type MessagePort } from "node:worker_threads";
 import type { ShardResult, Task } from "../model/kernels.js";
@@ -18,9 +20,11 @@ export interface RelaySetup {
   setup: ProcessSetup;
   control: Int32Array;
   port: MessagePort;
+  /** Listen here (shard k on port + k - 1) for a shard process someone else starts, instead of starting one on loopback. */
+  listen?: { host: string; port: number };
 }
 
-const { setup, control, port } = workerData as RelaySetup;
+const { setup, control, port, listen } = workerData as RelaySetup;
 const shard = setup.shard.index;
 
 /** Hand the calling thread an answer: the message, then the counter it waits on. */
@@ -45,14 +49,22 @@ function fail(why: string): void {
 
 const server = createServer();
 const connected = new Promise<Socket>((resolve) => server.once("connection", resolve));
-server.listen(0, "127.0.0.1", () => {
+let who = "its process";
+server.once("error", (e) => fail(`cannot listen for its process: ${e.message}`));
+server.listen(listen ? listen.port + shard - 1 : 0, listen?.host ?? "127.0.0.1", () => {
   const { port: tcpPort } = server.address() as { port: number };
-  const script = fileURLToPath(new URL("./shard-process.js", import.meta.url));
-  const child = spawn(process.execPath, [script, "127.0.0.1", String(tcpPort)], { stdio: ["ignore", "inherit", "inherit"] });
-  child.on("exit", (code, signal) => fail(`its process (pid ${child.pid}) ended with ${signal ? `signal ${signal}` : `exit code ${code}`} before the run did`));
-  // A connection lost with the process still there: say so, if its exit does not come first.
+  if (listen) {
+    // Written straight to stderr: the calling thread is blocked waiting for this shard.
+    writeSync(2, `shard ${shard}: waiting on ${listen.host}:${tcpPort} for its process: credence shard --connect HOST:${tcpPort}\n`);
+  } else {
+    const script = fileURLToPath(new URL("./shard-process.js", import.meta.url));
+    const child = spawn(process.execPath, [script, "127.0.0.1", String(tcpPort)], { stdio: ["ignore", "inherit", "inherit"] });
+    who = `its process (pid ${child.pid})`;
+    child.on("exit", (code, signal) => fail(`${who} ended with ${signal ? `signal ${signal}` : `exit code ${code}`} before the run did`));
+  }
+  // A connection lost: say so (for a process started here, after its exit has had time to say more).
   void connected.then((s) =>
-    s.on("error", () => undefined).on("close", () => setTimeout(() => fail(`the connection to its process (pid ${child.pid}) closed`), 2000).unref()),
+    s.on("error", () => undefined).on("close", () => setTimeout(() => fail(`the connection to ${who} closed`), listen ? 0 : 2000).unref()),
   );
 });
 

@@ -42,13 +42,14 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
   const t0 = performance.now();
   const s = resolveScenario(scenario, options);
   const seed = options.seed >>> 0;
+  if (options.listen && options.transport !== "processes") throw new Error(`listen (${options.listen.host}:${options.listen.port}) is for shards in processes: set transport to "processes"`);
   const elapsed = () => (performance.now() - t0) / 1000;
   const report = (phase: Progress["phase"], day: number, date: string) =>
     options.onProgress?.({ phase, day, days: s.days, date, elapsedSeconds: elapsed() });
 
   report("population", 0, s.startDate);
   const sim = createSim(createWorld(s, seed));
-  const shards = new ShardPool(sim, options.threads ?? defaultThreads(s.population.size), options.transport);
+  const shards = new ShardPool(sim, options.threads ?? defaultThreads(s.population.size), options.transport, options.listen);
   const watch = watchPhase(sim);
   const lists = listsPhase(sim);
   const appeals = appealsPhase(sim, lists.lists);
