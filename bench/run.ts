@@ -145,6 +145,7 @@ function scale(): void {
   for (const size of sizes) {
     const args = [process.argv[1], "--json", "--population", String(size), "--days", String(days), "--scenario", scenarioPath];
     if (threads) args.push("--threads", String(threads));
+    if (transport !== "threads") args.push("--transport", transport);
     const child = spawnSync(process.execPath, ["--max-old-space-size=8192", ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
     if (child.status !== 0) {
       console.log(`  ${size.toLocaleString("en").padStart(12)}  failed (exit ${child.status ?? child.signal})`);
