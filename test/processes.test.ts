@@ -4,8 +4,8 @@
 // and a coordinator that dies must not leave shard processes behind.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
-import { rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
@@ -37,14 +37,21 @@ const busy = makeScenario({
   observation: { targeting: { enabled: true, everyDays: 10 } },
 });
 
-/** Ids of this process's shard processes. */
-const shardProcesses = (parent = process.pid): number[] => {
-  try {
-    return execFileSync("pgrep", ["-P", String(parent), "-f", "shard-process.js"], { encoding: "utf8" }).split("\n").filter(Boolean).map(Number);
-  } catch {
-    return []; // pgrep exits 1 when nothing matches
-  }
-};
+/** Ids of the shard processes started by `parent` (read from /proc: no tool to install). */
+const shardProcesses = (parent = process.pid): number[] =>
+  readdirSync("/proc").filter((d) => /^\d+$/.test(d)).flatMap((d) => {
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]); // after "pid (name) state"
+      const alive = !stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+      return ppid === parent && alive && readFileSync(`/proc/${d}/cmdline`, "utf8").includes("shard-process.js") ? [Number(d)] : [];
+    } catch {
+      return []; // ended while being read
+    }
+  });
+
+/** Block this thread for `ms` (simulate() is synchronous: the test waits the same way). */
+const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
 test("processes: 2 and 4 shard processes give the run of one thread, bit for bit, and say what crossed the wire", { timeout: 180_000 }, () => {
   const one = simulate(busy, { seed: 9, threads: 1 });
@@ -96,7 +103,7 @@ test("processes: a shard process killed mid-run fails the run with the shard, it
   assert.ok(killed, "a shard process was found to kill");
   assert.ok(Date.now() - started < 60_000, "the run failed at once rather than wait for the dead shard");
   // The other shard processes are told to close with the run.
-  for (let t = 0; t < 50 && shardProcesses().length; t++) execFileSync("sleep", ["0.1"]);
+  for (let t = 0; t < 50 && shardProcesses().length; t++) sleep(100);
   assert.deepEqual(shardProcesses(), []);
 });
 
@@ -144,8 +151,8 @@ test("processes: shard processes started on their own (credence shard --connect,
 });
 
 test("property: a replica takes the other side's changes exactly (bit patterns, -0 and NaN too), and a shard sends only its own citizens'", () => {
-  // 63 citizens: the byte and 16-bit arrays end in a part of a 4-byte word. Shards start on
-  // multiples of 4 here, as they start on whole blocks in a run.
+  // 63 citizens: the byte and 16-bit arrays end in a part of a 4-byte word. Shards start and end
+  // on multiples of 4 (or at n) here, as they do on whole blocks in a run.
   const n = 63;
   const world = () => ({
     n,
@@ -159,9 +166,9 @@ test("property: a replica takes the other side's changes exactly (bit patterns, 
   const change = fc.tuple(fc.nat(5), fc.nat(n - 1), fc.oneof(fc.integer({ min: -70_000, max: 70_000 }), fc.double(), special));
   const bytes = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
   fc.assert(
-    fc.property(fc.array(change, { maxLength: 80 }), fc.array(change, { maxLength: 80 }), fc.nat(15), fc.nat(n), (coordinatorChanges, shardChanges, quarter, span) => {
+    fc.property(fc.array(change, { maxLength: 80 }), fc.array(change, { maxLength: 80 }), fc.nat(15), fc.nat(16), (coordinatorChanges, shardChanges, quarter, quarters) => {
       const lo = quarter * 4;
-      const own = { lo, hi: Math.min(n, lo + span), n };
+      const own = { lo, hi: Math.min(n, lo + quarters * 4), n };
       const [wa, sa, wb, sb] = [world(), shared(), world(), shared()];
       const coordinator = replicatedArrays(wa, sa), shard = replicatedArrays(wb, sb);
       assert.deepEqual(coordinator.map((r) => r.name), ["score", "listMask", "sanctionMask", "alive", "regionWatch", "coverage0", "detect0"], "fixed arrays are not replicated");
@@ -180,6 +187,8 @@ test("property: a replica takes the other side's changes exactly (bit patterns, 
       // Nothing is sent twice: what one side took, it does not send back.
       const empty = (p: ReturnType<Replica["changes"]>) => [...p.at, ...p.tailAt].every((x) => x.length === 0);
       assert.ok(empty(a.changes()) && empty(b.changes()));
+      // A shard must own whole words.
+      if (own.hi < n) assert.throws(() => new Replica(shard, { ...own, hi: own.hi + 1 }), /do not start and end on whole words of listMask/);
       // A shard sends only its own citizens' arrays (another shard's are not its to change).
       if (own.hi < n) {
         wb.c.listMask[n - 1] ^= 1; // in the last word's tail

@@ -76,6 +76,11 @@ export class Replica {
 
   /** `own`: the citizens whose arrays this side sends (a shard: its own, and no other array); all if absent. */
   constructor(private readonly arrays: Replicated[], private readonly own?: { lo: number; hi: number; n: number }) {
+    // A word must not hold two sides' citizens: shards start and end on whole blocks (or at n).
+    for (const { name, perCitizen } of own ? arrays : []) {
+      const edge = (i: number) => i === own!.n || (i * perCitizen) % 4 === 0;
+      if (perCitizen && !(edge(own!.lo) && edge(own!.hi))) throw new Error(`replica: citizens ${own!.lo}..${own!.hi} do not start and end on whole words of ${name}`);
+    }
     this.shadow = arrays.map(({ words }) => ({ body: words.body.slice(), tail: words.tail.slice() }));
   }
 
