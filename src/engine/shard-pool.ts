@@ -52,9 +52,19 @@ export function trimmed<T>(message: T): T {
   return mapViews(message, (v) => (v.buffer instanceof SharedArrayBuffer || v.byteLength === v.buffer.byteLength ? v : (v as Int8Array).slice()));
 }
 
-/** A copy with every array on shared memory copied out of it: for another process, which cannot share it. */
-function unshared<T>(message: T): T {
-  return mapViews(message, (v) => (v.buffer instanceof SharedArrayBuffer ? (v as Int8Array).slice() : v));
+/**
+ * A copy with every array on shared memory copied out of it, for another process, which cannot
+ * share it; with the buffers of those copies, which nothing else holds (they can be transferred).
+ */
+function unshared<T>(message: T): { copy: T; buffers: ArrayBuffer[] } {
+  const buffers: ArrayBuffer[] = [];
+  const copy = mapViews(message, (v) => {
+    if (!(v.buffer instanceof SharedArrayBuffer)) return v;
+    const own = (v as Int8Array).slice();
+    buffers.push(own.buffer as ArrayBuffer);
+    return own;
+  });
+  return { copy, buffers };
 }
 
 /** Something to Atomics.wait on for a millisecond (nobody ever notifies it). */
@@ -97,7 +107,7 @@ class ShardWorker {
   /** Why the thread ended, if an error escaped it (see receive). */
   private failure = "";
 
-  constructor(script: "shard-worker.js" | "shard-relay.js", data: object) {
+  constructor(script: "shard-worker.js" | "shard-relay.js", data: object, transfer: ArrayBuffer[] = []) {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     // The worker's code is a one-line script that imports its module. A worker inherits the
@@ -108,7 +118,7 @@ class ShardWorker {
     this.worker = new Worker(`import(${JSON.stringify(new URL(`./${script}`, import.meta.url).href)});`, {
       eval: true,
       workerData: { ...data, control: this.control, port: port2 },
-      transferList: [port2],
+      transferList: [port2, ...transfer],
     });
     this.worker.unref();
     this.worker.on("error", (e) => (this.failure = e.message));
@@ -204,7 +214,10 @@ export class ShardPool implements ShardRunner {
     } else {
       // The shard processes' copies and the copy changes are found against are taken together, now.
       this.replica = new Replica(replicatedArrays(world, shared));
-      this.threads = this.shards.slice(1).map((shard) => new ShardWorker("shard-relay.js", { setup: unshared(setup(shard)), listen: this.listen }));
+      this.threads = this.shards.slice(1).map((shard) => {
+        const { copy, buffers } = unshared(setup(shard)); // handed over, not copied again: a whole world each
+        return new ShardWorker("shard-relay.js", { setup: copy, listen: this.listen }, buffers);
+      });
     }
   }
 

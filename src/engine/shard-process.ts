@@ -27,11 +27,11 @@ export interface ProcessTask {
 const SENDS_CHANGES = "charges";
 
 /**
- * The setup with every typed array on a buffer of its own. Deserialized arrays view the frame's
- * buffer, a byte array at whatever offset their bytes had in it; the replica reads every array
- * as 4-byte words.
+ * The setup with every typed array on a buffer of its own. Deserialized arrays may view the
+ * frame's buffer, at whatever offset their bytes had in it, and the replica reads every array as
+ * 4-byte words; copied, they also let the frame (a whole world) go.
  */
-const aligned = <T>(setup: T): T => mapViews(setup, (v) => (v.byteOffset % 8 ? (v as Int8Array).slice() : v));
+const ownBuffers = <T>(setup: T): T => mapViews(setup, (v) => (v as Int8Array).slice());
 
 /**
  * Connect to the coordinator at host:port, serve its tasks, and exit when it closes the connection.
@@ -68,7 +68,7 @@ function serve(socket: Socket): void {
   receiveFrames(socket, (frame) => {
     if (!run && !setupError) {
       try {
-        const setup = aligned(frame as ProcessSetup);
+        const setup = ownBuffers(frame as ProcessSetup);
         const world = { ...setup.world, streams: makeStreams(setup.world.seed) };
         const { coverage, detect, listBelow, listAtLeast } = setup;
         replica = new Replica(replicatedArrays(world, { coverage, detect }), { ...setup.shard, n: world.n });

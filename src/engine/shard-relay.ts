@@ -24,8 +24,10 @@ export interface RelaySetup {
   listen?: { host: string; port: number };
 }
 
-const { setup, control, port, listen } = workerData as RelaySetup;
-const shard = setup.shard.index;
+const data = workerData as Partial<RelaySetup>;
+const { control, port, listen } = data as RelaySetup;
+const shard = data.setup!.shard.index;
+const chunks = drawChunks(data.setup!.world.n);
 
 /** Hand the calling thread an answer: the message, then the counter it waits on. */
 function answer(message: ShardResult | { error: string }): void {
@@ -80,7 +82,8 @@ function ask(socket: Socket, message: ProcessTask): Promise<{ reply: ShardResult
 const socket = connected.then((s) => {
   s.setNoDelay(true); // frames are small and each is waited for: do not hold them back
   receiveFrames(s, (value, bytes) => replies.shift()!(value, bytes));
-  sendFrame(s, setup);
+  sendFrame(s, data.setup);
+  delete data.setup; // a whole world: the process has it now
   return s;
 });
 
@@ -88,7 +91,7 @@ const socket = connected.then((s) => {
 async function draw(s: Socket, task: Extract<Task, { kind: "draw" }>): Promise<ShardResult | { error: string }> {
   let sent = 0, received = 0, peakRssBytes = 0;
   const drawn: NonNullable<ShardResult["drawn"]> = [];
-  for (let k = Atomics.add(task.claim, 0, 1); k < drawChunks(setup.world.n); k = Atomics.add(task.claim, 0, 1)) {
+  for (let k = Atomics.add(task.claim, 0, 1); k < chunks; k = Atomics.add(task.claim, 0, 1)) {
     const r = await ask(s, { task: { kind: "drawChunk", day: task.day, chunk: k } });
     if ("error" in r.reply) return r.reply;
     sent += r.sent;

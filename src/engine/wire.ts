@@ -8,31 +8,46 @@ import type { Socket } from "node:net";
 /** Write one value as a frame; returns its size on the wire. */
 export function sendFrame(socket: Socket, value: unknown): number {
   const body = serialize(value);
-  const frame = Buffer.allocUnsafe(4 + body.length);
-  frame.writeUInt32LE(body.length, 0);
-  body.copy(frame, 4);
-  socket.write(frame); // one write: two would wait on each other's acknowledgement (Nagle)
-  return frame.length;
+  const head = Buffer.allocUnsafe(4);
+  head.writeUInt32LE(body.length, 0);
+  // Corked, the two writes leave as one (two would wait on each other's acknowledgement), and
+  // the body is not copied into a frame: the first frame carries a whole world.
+  socket.cork();
+  socket.write(head);
+  socket.write(body);
+  socket.uncork();
+  return 4 + body.length;
 }
 
 /** Call `onFrame` with each value that arrives on the socket, in order, with its size on the wire. */
 export function receiveFrames(socket: Socket, onFrame: (value: unknown, bytes: number) => void): void {
-  let pending: Buffer[] = [];
-  let buffered = 0;
+  const head = Buffer.alloc(4);
+  let headFilled = 0;
+  let body: Buffer | undefined; // the frame being received, allocated once its length is known
+  let bodyFilled = 0;
   socket.on("data", (chunk: Buffer) => {
-    pending.push(chunk);
-    buffered += chunk.length;
-    for (;;) {
-      if (buffered < 4) return;
-      if (pending[0].length < 4) pending = [Buffer.concat(pending)];
-      const size = pending[0].readUInt32LE(0);
-      if (buffered < 4 + size) return; // a large frame comes in many chunks: join them once, when all are here
-      const data = pending.length > 1 ? Buffer.concat(pending) : pending[0];
-      const value = deserialize(data.subarray(4, 4 + size));
-      const rest = data.subarray(4 + size);
-      pending = rest.length ? [rest] : [];
-      buffered = rest.length;
-      onFrame(value, 4 + size);
+    let at = 0;
+    while (at < chunk.length) {
+      if (!body) {
+        const n = Math.min(4 - headFilled, chunk.length - at);
+        chunk.copy(head, headFilled, at, at + n);
+        headFilled += n;
+        at += n;
+        if (headFilled < 4) return;
+        // Filled as chunks come: a large frame (the first carries a whole world) is held once, not twice.
+        body = Buffer.allocUnsafe(head.readUInt32LE(0));
+        bodyFilled = 0;
+      }
+      const n = Math.min(body.length - bodyFilled, chunk.length - at);
+      chunk.copy(body, bodyFilled, at, at + n);
+      bodyFilled += n;
+      at += n;
+      if (bodyFilled === body.length) {
+        const done = body;
+        body = undefined;
+        headFilled = 0;
+        onFrame(deserialize(done), 4 + done.length);
+      }
     }
   });
 }
