@@ -93,18 +93,23 @@ export class Replica {
       if (this.own) {
         // Shards start on whole blocks of citizens, so a word never holds two shards' citizens.
         const { lo, hi, n } = this.own;
-        [from, to, tail] = perCitizen ? [(lo * perCitizen) >>> 2, Math.min(words.body.length, (hi * perCitizen) >>> 2), hi === n ? tail : 0] : [0, 0, 0];
+        [from, to, tail] = perCitizen ? [(lo * perCitizen) >>> 2, (hi * perCitizen) >>> 2, hi === n ? tail : 0] : [0, 0, 0];
       }
       const at = differing(words.body, old.body, from, to);
       const values = new Int32Array(at.length);
       for (let m = 0; m < at.length; m++) values[m] = words.body[at[m]];
-      // The tail (under 4 bytes): compared byte by byte, as they are.
-      const tailAt = Int32Array.from({ length: tail }, (_, i) => i).filter((i) => words.tail[i] !== old.tail[i]);
-      const tailValues = Uint8Array.from(tailAt, (i) => (old.tail[i] = words.tail[i]));
       p.at.push(at);
       p.values.push(values);
-      p.tailAt.push(tailAt);
-      p.tailValues.push(tailValues);
+      // The tail (under 4 bytes), byte by byte.
+      const tailAt: number[] = [];
+      for (let i = 0; i < tail; i++) {
+        if (words.tail[i] !== old.tail[i]) {
+          tailAt.push(i);
+          old.tail[i] = words.tail[i];
+        }
+      }
+      p.tailAt.push(Int32Array.from(tailAt));
+      p.tailValues.push(Uint8Array.from(tailAt, (i) => words.tail[i]));
     });
     return p;
   }
