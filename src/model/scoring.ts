@@ -7,7 +7,7 @@ import { QUANTUM } from "../metrics/daily.js";
 import { BLOCK_SHIFT, shardOwners, type Shard } from "../engine/shards.js";
 import { groupStarts, lowerBound } from "../engine/order.js";
 import { FAR, farRank, inTrailSample, isAlive, slotStart } from "../engine/world.js";
-import { changeErrorFree, changeScoreRecorded, clamp, markTouched, type Core, type ObsColumns, type Phase, type Sim } from "./context.js";
+import { READ_AHEAD, changeErrorFree, changeScoreRecorded, clamp, markTouched, type Core, type ObsColumns, type Phase, type Sim } from "./context.js";
 import type { KernelState, ShardRunner } from "./kernels.js";
 
 const PERIODIC_DAYS = 30; // decay is applied monthly: cheap, and finer than any published rule
@@ -165,7 +165,8 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
   const { householdShare, friendShare } = assoc;
   const shift = BLOCK_SHIFT;
 
-  function associate(t: number, applied: number, info: number): void {
+  /** Charges for t's penalty to their household and friends; t's ties start at slot `first`. */
+  function associate(t: number, first: number, applied: number, info: number): void {
     const { householdOffset } = c;
     const h = t - householdOffset[t];
     if (householdShare > 0) {
@@ -176,7 +177,7 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
       const amount = applied * friendShare, friendInfo = info | 2;
       const { near, far } = g;
       const end = slotStart(g, t + 1);
-      for (let e = slotStart(g, t), r = farRank(g, e); e < end; e++) {
+      for (let e = first, r = farRank(g, e); e < end; e++) {
         const d = near[e];
         const j = d !== FAR ? t + d : far[r++];
         if (isAlive(g, e)) outbox[owner[j >>> shift]].push(j, t, amount, friendInfo);
@@ -185,6 +186,9 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
   }
 
   const pointsOf = Float64Array.from(behaviours, (b) => b.points);
+  // A chunk of targets' first slots, and a sum of what the read-ahead touched (kept, so that its reads are not dropped).
+  const slotOf = new Uint32Array(READ_AHEAD);
+  let readAhead = 0;
 
   /** Expiry due today, then points for the day's observations against this shard's citizens. */
   function points(obs: ObsColumns): ChargeColumns[] {
@@ -194,7 +198,24 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
     const { score, errorFree, lastPenalty, cell } = c;
     const lo = sc.min, hi = sc.max, cap = sc.eventCap, Q = QUANTUM;
     const { target, behaviour, channel, kind: kinds, actor: actors } = obs;
-    for (let k = 0; k < target.length; k++) {
+    const { householdOffset } = c, { near, alive, farBefore } = g;
+    for (let k = 0, chunk = 0, next = 0; k < target.length; k++) {
+      if (k === next) {
+        // Each penalty is a chain of dependent misses (the target's slots, then its ties, then
+        // their households), too long for the processor to overlap one observation with the
+        // next. Read the chunk's first links in a loop without branches, many misses in flight
+        // at once; the loop then finds them in the cache (the points task took a third less:
+        // 1 M citizens, 150 days, one thread, three runs in alternation).
+        chunk = k;
+        next = Math.min(target.length, k + READ_AHEAD);
+        let sum = 0;
+        for (let q = chunk; q < next; q++) {
+          const t = target[q], e = slotStart(g, t);
+          slotOf[q - chunk] = e;
+          sum += score[t] + errorFree[t] + lastPenalty[t] + cell[t] + householdOffset[t] + near[e] + alive[e >>> 3] + farBefore[e >>> 5];
+        }
+        readAhead += sum;
+      }
       const t = target[k], b = behaviour[k];
       let pts = pointsOf[b];
       if (pts === 0) continue;
@@ -225,7 +246,7 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
       if (pts < 0) {
         lastPenalty[t] = day + 1;
         penaltyToday[ce] += Math.round(-applied * Q);
-        if (associationOn && applied !== 0) associate(t, applied, (b << 8) | (channel[k] << 4) | (kind === TRUE ? 1 : 0));
+        if (associationOn && applied !== 0) associate(t, slotOf[k - chunk], applied, (b << 8) | (channel[k] << 4) | (kind === TRUE ? 1 : 0));
       } else {
         rewardToday[ce] += Math.round(applied * Q);
       }
