@@ -265,7 +265,7 @@ test("SIGKILL at seeded moments, resume until done: run.duckdb and the summary e
   assert.match(again.stderr, /holds a complete run: there is nothing to resume/);
 });
 
-test("Ctrl-C with --checkpoint-every: stops after the day it was on, with a checkpoint of it and how to resume; resume finishes the same run", { timeout: 300_000 }, async () => {
+test("Ctrl-C with --checkpoint-every: stops after the day it was on, with a checkpoint of it and how to resume; resume (shards in processes) finishes the same run", { timeout: 300_000 }, async () => {
   const scenario = join(root, "scenarios/china-2018.yaml");
   const out = join(tmp, "stopped");
   const child = spawn(process.execPath, [CLI, "run", scenario, "--population", "50000", "--days", "300", "--seed", "5", "--checkpoint-every", "100", "--out", out], { cwd: tmp });
@@ -294,9 +294,11 @@ test("Ctrl-C with --checkpoint-every: stops after the day it was on, with a chec
   assert.equal(manifest.checkpoint.day, day);
   assert.match(manifest.reason, new RegExp(`interrupted after day ${day} of 300 .*credence resume`));
 
-  const r = credence(["resume", out, "--json"]);
+  // Resumed with its shards in processes: a checkpoint does not depend on where shards run.
+  const r = credence(["resume", out, "--json", "--threads", "2", "--transport", "processes"]);
   assert.equal(r.code, 0, r.stderr);
-  const summary = (JSON.parse(r.stdout) as { summary: unknown }).summary;
+  const { summary, stats } = JSON.parse(r.stdout) as { summary: unknown; stats: { transport: string; threads: number } };
+  assert.deepEqual([stats.transport, stats.threads], ["processes", 2]);
   const expected = simulate(loadScenario(scenario), { seed: 5, population: 50_000, days: 300 }).summary;
   assert.deepEqual(summary, JSON.parse(JSON.stringify(expected)));
 });
@@ -351,6 +353,9 @@ test("resume refuses what it cannot continue: a complete run, a run without chec
   assert.match(r.stderr, /was started by Credence 0\.0\.1-elsewhere; this is .*, which cannot promise to continue it identically/);
 
   writeFileSync(join(cp, "manifest.json"), JSON.stringify(manifest));
+  r = credence(["resume", cp, "--listen", "127.0.0.1:9"]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /--listen 127\.0\.0\.1:9 is for shards in processes: add --transport processes/);
   r = credence(["resume", cp, "--quiet"]);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(readManifest(cp).summary, uninterrupted);

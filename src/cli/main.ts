@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { loadScenario, ScenarioError } from "../scenario/load.js";
 import { writeFileAtomic } from "../io/atomic.js";
-import { addressArg, CliError, displayPath, intArg, packageRoot, packageVersion, printScenarioError, toJson } from "./common.js";
+import { addressArg, CliError, listenOption, transportOption, displayPath, intArg, packageRoot, packageVersion, printScenarioError, toJson } from "./common.js";
 import { registerExperimentCommands } from "./experiment-commands.js";
 import { ExplainError, loadExplanation, renderExplanation } from "./explain.js";
 import { registerReport } from "./report-command.js";
@@ -135,8 +135,8 @@ function program(version: string): Command {
     .option("--json", "print one JSON object (run folder, manifest, summary, stats) and nothing else on stdout")
     .option("-q, --quiet", "no progress on stderr")
     .option("--threads <n>", "threads for the population's shards (default: every core; results do not depend on it)", intArg(1, 256))
-    .addOption(new Option("--transport <how>", "where shards other than the calling thread's run: worker threads over shared memory, or processes of their own on loopback that exchange only messages (results do not depend on it)").choices(["threads", "processes"]).default("threads"))
-    .option("--listen <host:port>", "with --transport processes: do not start the shard processes here; wait for them on this address (shard k on port + k - 1), each started with `credence shard --connect`", addressArg)
+    .addOption(transportOption())
+    .addOption(listenOption())
     .option("--checkpoint-every <days>", "write a checkpoint every N simulated days, so that a stopped or killed run can be resumed (credence resume)", intArg(1, 36_500))
     .action(async (file: string, opts: RunOpts) => setExit(await runCommand(file, opts, version)));
 

@@ -9,10 +9,17 @@ import { asInProgress, removeLeftovers } from "../io/checkpoint-folder.js";
 import { readManifest } from "../io/run-folder.js";
 import { parseScenario, ScenarioError } from "../scenario/load.js";
 import { runLimitProblems } from "../scenario/limits.js";
-import { CliError, displayPath, intArg, printScenarioError, shellQuote } from "./common.js";
-import { simulateAndWrite } from "./run-command.js";
+import { CliError, displayPath, intArg, listenOption, printScenarioError, shellQuote, transportOption } from "./common.js";
+import { checkTransport, simulateAndWrite, type TransportOpts } from "./run-command.js";
 
-async function resumeCommand(dir: string, opts: { json?: boolean; quiet?: boolean; threads?: number }, version: string): Promise<number> {
+interface ResumeOpts extends TransportOpts {
+  json?: boolean;
+  quiet?: boolean;
+  threads?: number;
+}
+
+async function resumeCommand(dir: string, opts: ResumeOpts, version: string): Promise<number> {
+  checkTransport(opts);
   const outDir = resolve(dir);
   const run = displayPath(outDir);
   let m;
@@ -70,6 +77,8 @@ async function resumeCommand(dir: string, opts: { json?: boolean; quiet?: boolea
     json: opts.json,
     quiet: opts.quiet,
     threads: opts.threads,
+    transport: opts.transport,
+    listen: opts.listen,
     resume: { manifest: inProgress, checkpoint, fromDay },
   });
 }
@@ -82,7 +91,9 @@ export function registerResume(cmd: Command, version: string): void {
     .option("--json", "print one JSON object (run folder, manifest, summary, stats) and nothing else on stdout")
     .option("-q, --quiet", "no progress on stderr")
     .option("--threads <n>", "threads for the population's shards (any number gives the same run)", intArg(1, 256))
-    .action(async (run: string, opts: { json?: boolean; quiet?: boolean; threads?: number }) => {
+    .addOption(transportOption())
+    .addOption(listenOption())
+    .action(async (run: string, opts: ResumeOpts) => {
       process.exitCode = await resumeCommand(run, opts, version);
     });
 }

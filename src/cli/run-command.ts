@@ -20,7 +20,15 @@ import { fmtDuration, fmtInt, renderSummary, renderTargets } from "./format.js";
 import { createProgress, silentProgress } from "./progress.js";
 import { type SimulationHandle, simulateInWorker } from "./sim-worker.js";
 
-export interface RunOpts {
+/** --transport and --listen, as run and resume take them. */
+export interface TransportOpts {
+  /** Shards on worker threads or in processes of their own (results do not depend on it). */
+  transport?: "threads" | "processes";
+  /** With processes: the address to wait on for shard processes started elsewhere. */
+  listen?: { host: string; port: number };
+}
+
+export interface RunOpts extends TransportOpts {
   population?: number;
   days?: number;
   seed: number;
@@ -29,8 +37,6 @@ export interface RunOpts {
   quiet?: boolean;
   checkpointEvery?: number;
   threads?: number;
-  transport?: "threads" | "processes";
-  listen?: { host: string; port: number };
 }
 
 async function exampleAgent(runDir: string): Promise<{ agent: number; why: string } | null> {
@@ -89,8 +95,13 @@ async function cleanPartials(outDir: string, reason: string): Promise<void> {
   }
 }
 
-export async function runCommand(file: string, opts: RunOpts, version: string): Promise<number> {
+/** Refuse --listen without shards in processes, before any work. */
+export function checkTransport(opts: TransportOpts): void {
   if (opts.listen && opts.transport !== "processes") throw new CliError(`--listen ${opts.listen.host}:${opts.listen.port} is for shards in processes: add --transport processes`);
+}
+
+export async function runCommand(file: string, opts: RunOpts, version: string): Promise<number> {
+  checkTransport(opts);
   let scenario: Scenario;
   try {
     // Limits are checked with the --population and --days overrides, before anything is allocated.
@@ -124,7 +135,7 @@ export async function runCommand(file: string, opts: RunOpts, version: string): 
 }
 
 /** A run to simulate and write: a new one, or (with `resume`) one continued from its folder. */
-export interface RunJob {
+export interface RunJob extends TransportOpts {
   /** Resolved: --population and --days applied. */
   scenario: Scenario;
   seed: number;
@@ -136,10 +147,6 @@ export interface RunJob {
   checkpointEvery?: number;
   /** Threads for the shards (results do not depend on it). */
   threads?: number;
-  /** Shards on worker threads or in processes of their own (results do not depend on it). */
-  transport?: "threads" | "processes";
-  /** With processes: the address to wait on for shard processes started elsewhere. */
-  listen?: { host: string; port: number };
   /** Continue the in-progress run at outDir (from its checkpoint, or from day 0 when it has none yet). */
   resume?: { manifest: InProgressManifest; checkpoint: Uint8Array | null; fromDay: number };
 }
