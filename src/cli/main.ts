@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { loadScenario, ScenarioError } from "../scenario/load.js";
 import { writeFileAtomic } from "../io/atomic.js";
-import { addressArg, CliError, listenOption, transportOption, displayPath, intArg, packageRoot, packageVersion, printScenarioError, toJson } from "./common.js";
+import { addressArg, CliError, displayPath, intArg, listenOption, packageRoot, packageVersion, printScenarioError, toJson, transportOption } from "./common.js";
 import { registerExperimentCommands } from "./experiment-commands.js";
 import { ExplainError, loadExplanation, renderExplanation } from "./explain.js";
 import { registerReport } from "./report-command.js";
