@@ -87,8 +87,11 @@ export function nextMessage(port: MessagePort): unknown {
 /** How long the caller waits for a worker's answer before deciding it has died. */
 const ANSWER_TIMEOUT_MS = 10 * 60_000;
 
-/** What the calling thread hands a shard: a task, with the world's changes for a shard in another process. */
-interface ShardMessage {
+/**
+ * What the calling thread hands a shard: a task, with the world's changes for a shard in another
+ * process (relayed to it as it is: shard-relay.ts, shard-process.ts).
+ */
+export interface ShardMessage {
   task: Task | { kind: "close" };
   world?: Patch;
 }

@@ -9,19 +9,13 @@ import { pathToFileURL } from "node:url";
 import { ShardCounters } from "../metrics/daily.js";
 import { createCore } from "../model/context.js";
 import { shardKernels, type ShardResult, type Task } from "../model/kernels.js";
-import { Replica, replicatedArrays, type Patch } from "./replica.js";
-import { mapViews, type ShardSetup } from "./shard-pool.js";
+import { Replica, replicatedArrays } from "./replica.js";
+import { mapViews, type ShardMessage, type ShardSetup } from "./shard-pool.js";
 import { makeStreams } from "./world.js";
 import { receiveFrames, sendFrame } from "./wire.js";
 
 /** What the coordinator sends first: a shard's setup, its arrays copied out of shared memory. */
 export type ProcessSetup = Omit<ShardSetup, "control" | "port">;
-
-/** A task, with the coordinator's changes to the world when it starts a day or restores one. */
-export interface ProcessTask {
-  task: Task | { kind: "close" };
-  world?: Patch;
-}
 
 /** The task after which a shard's changes go back: its day's last (the phases over the listed read them next). */
 const SENDS_CHANGES = "charges";
@@ -78,7 +72,7 @@ function serve(socket: Socket): void {
       }
       return;
     }
-    const { task, world } = frame as ProcessTask;
+    const { task, world } = frame as ShardMessage;
     if (task.kind === "close") {
       socket.end(() => process.exit(0));
       return;

@@ -13,7 +13,8 @@ import { workerData, type MessagePort } from "node:worker_threads";
 import type { ShardResult, Task } from "../model/kernels.js";
 import { drawChunks } from "../model/behaviour.js";
 import { Trail } from "../metrics/trail.js";
-import type { ProcessSetup, ProcessTask } from "./shard-process.js";
+import type { ProcessSetup } from "./shard-process.js";
+import type { ShardMessage } from "./shard-pool.js";
 import { receiveFrames, sendFrame } from "./wire.js";
 
 export interface RelaySetup {
@@ -72,7 +73,7 @@ server.listen(listen ? listen.port + shard - 1 : 0, listen?.host ?? "127.0.0.1",
 
 const replies: ((value: unknown, bytes: number) => void)[] = [];
 /** Send a frame and wait for its answer (the process answers in order). */
-function ask(socket: Socket, message: ProcessTask): Promise<{ reply: ShardResult | { error: string }; sent: number; received: number }> {
+function ask(socket: Socket, message: ShardMessage): Promise<{ reply: ShardResult | { error: string }; sent: number; received: number }> {
   return new Promise((resolve) => {
     const sent = sendFrame(socket, message);
     replies.push((reply, received) => resolve({ reply: reply as ShardResult | { error: string }, sent, received }));
@@ -104,7 +105,7 @@ async function draw(s: Socket, task: Extract<Task, { kind: "draw" }>): Promise<S
   return { ...nothing, drawn, wire: { sent, received, peakRssBytes } };
 }
 
-async function relay(message: ProcessTask): Promise<void> {
+async function relay(message: ShardMessage): Promise<void> {
   const s = await socket;
   if (message.task.kind === "close") {
     closing = true;
@@ -121,6 +122,6 @@ async function relay(message: ProcessTask): Promise<void> {
 
 // One task at a time, in the order given: the answers go back in that order.
 let chain = Promise.resolve();
-port.on("message", (message: ProcessTask) => {
+port.on("message", (message: ShardMessage) => {
   chain = chain.then(() => relay(message)).catch((e) => answer({ error: e instanceof Error ? e.stack ?? e.message : String(e) }));
 });
