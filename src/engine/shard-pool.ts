@@ -192,9 +192,11 @@ export class ShardPool implements ShardRunner {
   /** Shards in processes: the world's changes since they were last sent (engine/replica.ts). */
   private replica?: Replica;
   readonly exchange: Exchange = { bytes: {}, worldChangeBytes: { sent: 0, received: 0 }, peakRssBytes: [] };
+  readonly sharedWorld: boolean;
 
   constructor(private readonly sim: Sim, threads: number, readonly transport: Transport = "threads", private readonly listen?: { host: string; port: number }) {
     this.shards = partition(sim.n, threads);
+    this.sharedWorld = transport === "threads" || this.shards.length === 1;
   }
 
   /** Build the kernels: call once every phase has declared its metrics and list thresholds. */
@@ -212,7 +214,7 @@ export class ShardPool implements ShardRunner {
     this.local = shardKernels(core, this.shards[0], this.shards);
     const { streams: _streams, ...plain } = world;
     const setup = (shard: Shard): Omit<ShardSetup, "control" | "port"> => ({ world: plain, metricNames, ...shared, shards: this.shards, shard });
-    if (this.transport === "threads" || this.shards.length === 1) {
+    if (this.sharedWorld) {
       this.threads = this.shards.slice(1).map((shard) => new ShardWorker("shard-worker.js", setup(shard)));
     } else {
       // The shard processes' copies and the copy changes are found against are taken together, now.

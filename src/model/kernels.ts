@@ -18,7 +18,8 @@ export type Task =
   | { kind: "drawChunk"; day: number; chunk: number }
   /** The acts of the shard's citizens among the day's candidates (drawCandidates). */
   | { kind: "behave"; day: number; candidates: Candidates }
-  | { kind: "observe"; day: number }
+  /** `invent`: then make the day's invented observations too, after the shard's own (given to the last shard). */
+  | { kind: "observe"; day: number; invent: boolean }
   /** Observations held against the shard's citizens (a contiguous run of the day's, sorted by target). */
   | { kind: "points"; day: number; obs: ObsColumns }
   /** Association charges to the shard's citizens, one batch per sending shard, in shard order (its own batch never left it: empty here). */
@@ -56,6 +57,9 @@ export interface ShardRunner {
   readonly shards: Shard[];
   /** Worker threads besides the calling one (0: every shard runs on the calling thread). */
   readonly workers: number;
+  /** Every shard sees every citizen's state as it is now (threads over shared memory, unlike shard
+   *  processes, whose copies of other shards' citizens lag). */
+  readonly sharedWorld: boolean;
   run(task: Task | ((shard: Shard) => Task)): ShardResult[];
   /**
    * Hand a task out without waiting for it: its answers are merged, in shard order, when the next
@@ -92,7 +96,7 @@ export function shardKernels(core: Core, shard: Shard, shards: Shard[]): (task: 
         behave(task.day, task.candidates);
         break;
       case "observe":
-        observation.day(task.day);
+        observation.day(task.day, task.invent);
         out.obs = core.obs.columns();
         out.recorded = observation.recorded.slice();
         observation.recorded.fill(0);

@@ -167,12 +167,15 @@ function observer(core: Core, recorded: Float64Array) {
 /**
  * The channels' look at one shard's acts (core.acts, from behaviourKernel), into core.obs.
  * Draws come from streams per block of actors, so a shard's draws do not depend on the others.
+ * Told to `invent`, the shard then makes the day's invented observations (inventions()).
  */
-export function observationKernel(core: Core): { day(day: number): void; recorded: Float64Array } {
+export function observationKernel(core: Core): { day(day: number, invent: boolean): void; recorded: Float64Array } {
   const { s, c, behaviours } = core;
   const o = s.observation;
   const recorded = new Float64Array(core.regions);
-  const { observe, observeAt, nearby, faceConfusable, anyone, randomFriend, reward } = observer(core, recorded);
+  const channels = observer(core, recorded);
+  const { observe, observeAt, nearby, faceConfusable, anyone, randomFriend, reward } = channels;
+  let inventToday: ((day: number) => void) | undefined; // built when first asked for: only one shard is
   const shift = BLOCK_SHIFT;
   const cam = core.coverage[CHANNEL.cameras], onl = core.coverage[CHANNEL.online];
 
@@ -185,7 +188,7 @@ export function observationKernel(core: Core): { day(day: number): void; recorde
 
   return {
     recorded,
-    day(day) {
+    day(day, invent) {
       core.obs.clear();
       const { agent, behaviour, cell: actCell, sampled: actSampled } = core.acts;
       const agents = agent.data, bs = behaviour.data, cells = actCell.data, sampledActs = actSampled.data;
@@ -233,25 +236,30 @@ export function observationKernel(core: Core): { day(day: number): void; recorde
           }
         }
       }
+      if (invent) (inventToday ??= inventions(core, channels))(day);
     },
   };
 }
 
-/** Block key of the main thread's draws (invented observations), apart from every shard block. */
+/** Block key of the invented observations' draws, apart from every shard block. */
 const INVENTED_BLOCK = -1;
 
-export function observationPhase(sim: Sim, watch: WatchPhase, shards: ShardRunner): Phase {
-  const { s, c, behaviours } = sim;
+/**
+ * The day's invented observations, into core.obs after whatever is there: cameras' faces matched
+ * where nobody acted (a face on a bus advertisement), online monitoring's innocent posts flagged
+ * (both where the channel looks most), informants' false reports against their own contacts,
+ * and attention analytics at political education (a noisy reading of a real, or not, state).
+ */
+function inventions(core: Core, channels: ReturnType<typeof observer>): (day: number) => void {
+  const { s, c, behaviours } = core;
   const o = s.observation;
-  declareObservationMetrics(sim);
-  const M = sim.metrics;
+  const M = core.metrics;
   const FALSE_REPORTS = M.find("false_reports")!;
-  const recorded = watch.recorded;
-  const { observe, randomIn, randomFriend, reward } = observer(sim, recorded);
+  const { observe, randomIn, randomFriend, reward } = channels;
 
   const informants: number[] = [];
   const members: number[] = [];
-  for (let i = 0; i < sim.n; i++) {
+  for (let i = 0; i < core.n; i++) {
     if (c.flags[i] & INFORMANT) informants.push(i);
     if (c.flags[i] & PARTY) members.push(i);
   }
@@ -278,11 +286,11 @@ export function observationPhase(sim: Sim, watch: WatchPhase, shards: ShardRunne
   /** Invented observations in each region: Poisson in the covered population, victims drawn by coverage. */
   function invent(rng: Rng, cov: Float64Array, perYear: number, pool: { ids: number[]; total: number }, ch: number): void {
     if (perYear <= 0) return;
-    const perRegion = 2 * sim.groups;
-    for (let r = 0; r < sim.regions; r++) {
+    const perRegion = 2 * core.groups;
+    for (let r = 0; r < core.regions; r++) {
       let expected = 0, max = 0;
       for (let cell = r * perRegion; cell < (r + 1) * perRegion; cell++) {
-        expected += sim.cellPopulation[cell] * cov[cell];
+        expected += core.cellPopulation[cell] * cov[cell];
         max = Math.max(max, cov[cell]);
       }
       const count = rng.poisson(expected * perYear / 365);
@@ -293,46 +301,56 @@ export function observationPhase(sim: Sim, watch: WatchPhase, shards: ShardRunne
     }
   }
 
+  return (day) => {
+    if (o.cameras.enabled && phantomPool.ids.length) invent(core.streams.cameras.at(day, INVENTED_BLOCK), core.coverage[CHANNEL.cameras], o.cameras.phantomPerYear, phantomPool, CHANNEL.cameras);
+    if (o.online.enabled && onlinePool.ids.length) invent(core.streams.online.at(day, INVENTED_BLOCK), core.coverage[CHANNEL.online], o.online.falsePositivePerYear, onlinePool, CHANNEL.online);
+    if (o.informants.enabled && informants.length && reportPool.ids.length) {
+      const rngInf = core.streams.informants.at(day, INVENTED_BLOCK);
+      const count = rngInf.poisson(informants.length * o.informants.falseReportsPerYear / 365);
+      for (let k = 0; k < count; k++) {
+        const j = informants[rngInf.int(informants.length)];
+        const v = randomFriend(rngInf, j);
+        if (v < 0) continue;
+        observe(v, -1, pickBehaviour(rngInf, reportPool), CHANNEL.informants, INVENTED);
+        reward(j);
+        M.add(day, c.cell[j], FALSE_REPORTS, 1);
+      }
+    }
+    if (attention && members.length) {
+      const rng = core.streams.attention.at(day);
+      const att = o.attention;
+      const count = rng.poisson(members.length * att.sessionsPerYear / 365);
+      for (let k = 0; k < count; k++) {
+        const m = members[rng.int(members.length)];
+        const really = rng.next() < att.inattentiveRate;
+        const flagged = rng.next() < (really ? att.accuracy : 1 - att.accuracy);
+        if (really) record(core, m, { event: EV.act, behaviour: attention.index, detail: DT["really-did-it"] });
+        if (flagged) observe(m, really ? m : -1, attention.index, CHANNEL.attention, really ? TRUE : INVENTED);
+      }
+    }
+  };
+}
+
+/**
+ * The day's observations: every shard's, in shard order, then the invented ones. Those depend on
+ * no shard's acts, so the last shard, whose answer is merged last, makes them while the calling
+ * thread runs its own shard; but they record their targets' scores in the trail, which a shard
+ * process only holds for its own citizens, so with shard processes the calling thread makes them.
+ */
+export function observationPhase(sim: Sim, watch: WatchPhase, shards: ShardRunner): Phase {
+  declareObservationMetrics(sim);
+  const recorded = watch.recorded;
+  const last = shards.shards.length - 1;
+  const inventHere = shards.sharedWorld ? undefined : inventions(sim, observer(sim, recorded));
   return {
     name: "observation",
     day(sim) {
-      const day = sim.day;
       sim.obs.clear();
-      for (const out of shards.run({ kind: "observe", day })) {
+      for (const out of shards.run((shard) => ({ kind: "observe", day: sim.day, invent: !inventHere && shard.index === last }))) {
         sim.obs.append(out.obs!);
         for (let r = 0; r < sim.regions; r++) recorded[r] += out.recorded![r];
       }
-
-      // Invented observations. Cameras: faces matched where nobody acted (a face on a bus advertisement);
-      // online monitoring: innocent posts flagged. Both fall where the channel looks most.
-      if (o.cameras.enabled && phantomPool.ids.length) invent(sim.streams.cameras.at(day, INVENTED_BLOCK), sim.coverage[CHANNEL.cameras], o.cameras.phantomPerYear, phantomPool, CHANNEL.cameras);
-      if (o.online.enabled && onlinePool.ids.length) invent(sim.streams.online.at(day, INVENTED_BLOCK), sim.coverage[CHANNEL.online], o.online.falsePositivePerYear, onlinePool, CHANNEL.online);
-      // Informants' false reports against their own contacts.
-      if (o.informants.enabled && informants.length && reportPool.ids.length) {
-        const rngInf = sim.streams.informants.at(day, INVENTED_BLOCK);
-        const count = rngInf.poisson(informants.length * o.informants.falseReportsPerYear / 365);
-        for (let k = 0; k < count; k++) {
-          const j = informants[rngInf.int(informants.length)];
-          const v = randomFriend(rngInf, j);
-          if (v < 0) continue;
-          observe(v, -1, pickBehaviour(rngInf, reportPool), CHANNEL.informants, INVENTED);
-          reward(j);
-          M.add(day, c.cell[j], FALSE_REPORTS, 1);
-        }
-      }
-      // Attention analytics at political education: a noisy reading of a real (or not) state.
-      if (attention && members.length) {
-        const rng = sim.streams.attention.at(day);
-        const att = o.attention;
-        const count = rng.poisson(members.length * att.sessionsPerYear / 365);
-        for (let k = 0; k < count; k++) {
-          const m = members[rng.int(members.length)];
-          const really = rng.next() < att.inattentiveRate;
-          const flagged = rng.next() < (really ? att.accuracy : 1 - att.accuracy);
-          if (really) record(sim, m, { event: EV.act, behaviour: attention.index, detail: DT["really-did-it"] });
-          if (flagged) observe(m, really ? m : -1, attention.index, CHANNEL.attention, really ? TRUE : INVENTED);
-        }
-      }
+      inventHere?.(sim.day);
       sim.obs.sortByTarget();
     },
   };
