@@ -4,7 +4,7 @@
 import { SANCTIONS, PRIVILEGES } from "../scenario/schema.js";
 import type { Rng } from "../engine/random.js";
 import { EV, DT } from "../metrics/trail.js";
-import { READ_AHEAD, record, type Phase, type Sim } from "./context.js";
+import { record, type Phase, type Sim } from "./context.js";
 
 /** A set of citizens with O(1) add, remove and dense iteration. */
 export class DenseSet {
@@ -38,6 +38,45 @@ export class DenseSet {
   }
 }
 
+/**
+ * The people holding some sanction (or privilege), in set order (as DenseSet), each with what
+ * their attempts depend on: the kinds held, their means, cell and blocks so far. The daily
+ * attempts read these in sequence: read from the world, a person's four values were four cache
+ * misses (the set's people are scattered over the ids), and those misses were the loop's cost.
+ */
+class Attempters {
+  items: number[] = [];
+  mask: number[] = [];
+  means: number[] = [];
+  cell: number[] = [];
+  blocked: number[] = [];
+  private pos = new Map<number, number>();
+  /** Add i, or update what is kept of them. */
+  set(i: number, mask: number, means: number, cell: number, blocked: number): void {
+    let p = this.pos.get(i);
+    if (p === undefined) {
+      p = this.items.length;
+      this.pos.set(i, p);
+      this.items.push(i);
+    }
+    this.mask[p] = mask;
+    this.means[p] = means;
+    this.cell[p] = cell;
+    this.blocked[p] = blocked;
+  }
+  delete(i: number): void {
+    const p = this.pos.get(i);
+    if (p === undefined) return;
+    const last = this.items.length - 1;
+    for (const col of [this.items, this.mask, this.means, this.cell, this.blocked]) {
+      col[p] = col[last];
+      col.pop();
+    }
+    if (p !== last) this.pos.set(this.items[p], p);
+    this.pos.delete(i);
+  }
+}
+
 export function consequencesPhase(sim: Sim): Phase & { blacklisted: DenseSet; redlisted: DenseSet } {
   const { s, c } = sim;
   const M = sim.metrics;
@@ -59,8 +98,13 @@ export function consequencesPhase(sim: Sim): Phase & { blacklisted: DenseSet; re
   const median = s.population.income.median;
   const INCOME_SUM = M.declare("income_sum", "Sum of daily incomes (divide by population for the mean)", true);
 
-  const sanctioned = new DenseSet();
-  const privileged = new DenseSet();
+  const sanctioned = new Attempters();
+  const privileged = new Attempters();
+  /** People attempt in proportion to their means: the rich fly more (clamped to [0.2, 3]). */
+  const meansOf = (income: number) => Math.max(0.2, Math.min(3, income / median));
+  /** Keep i in the set of those who hold something of `mask`, with what their attempts read. */
+  const keep = (set: Attempters, i: number, mask: number) =>
+    mask ? set.set(i, mask, meansOf(c.income[i]), c.cell[i], c.blockedCount[i]) : set.delete(i);
   const blacklisted = new DenseSet();
   const redlisted = new DenseSet();
 
@@ -74,8 +118,6 @@ export function consequencesPhase(sim: Sim): Phase & { blacklisted: DenseSet; re
     if (!privilegesOn) pm = 0;
     c.sanctionMask[i] = sm;
     c.privilegeMask[i] = pm;
-    if (sm) sanctioned.add(i); else sanctioned.delete(i);
-    if (pm) privileged.add(i); else privileged.delete(i);
     if (c.listMask[i] & blackBits) blacklisted.add(i); else blacklisted.delete(i);
     if (c.listMask[i] & redBits) redlisted.add(i); else redlisted.delete(i);
     let f = 1;
@@ -86,48 +128,30 @@ export function consequencesPhase(sim: Sim): Phase & { blacklisted: DenseSet; re
     const income = Math.fround(c.incomeBase[i] * f);
     M.addStock(c.cell[i], INCOME_SUM, income - c.income[i]);
     c.income[i] = income;
+    keep(sanctioned, i, sm);
+    keep(privileged, i, pm);
   }
   sim.listeners.push((ch) => refresh(ch.agent));
-  // The listed are scattered over the ids, so nearly every read of their state misses the cache.
-  // gather() reads a chunk of them first in a loop without branches, where the processor keeps
-  // many of those misses in flight at once; the loops with draws then read these dense copies (and
-  // lines already fetched, still in the core's cache). The order of people, and so of draws, is unchanged.
-  const incomeOf = new Float64Array(READ_AHEAD);
-  const maskOf = new Int32Array(READ_AHEAD);
-  function gather(items: number[], masks: Uint16Array, from: number, to: number): void {
-    for (let a = from; a < to; a++) {
-      const i = items[a];
-      incomeOf[a - from] = c.income[i];
-      maskOf[a - from] = masks[i] | ((c.blockedCount[i] + c.cell[i]) << 16); // the high bits only fetch those lines
-    }
-  }
-
   const sanctionPerDay = sanctionRate.map((r) => r.attemptsPerYear / 365);
   const privilegePerDay = privilegeRate.map((r) => r.attemptsPerYear / 365);
 
   /**
    * Today's attempts of each person at what their mask allows (one draw per kind, people in set
    * order): a sanction blocks the attempt, and each block makes the next attempt less likely; a
-   * privilege is granted. People attempt in proportion to their means: the rich fly more
-   * (clamped to [0.2, 3]).
+   * privilege is granted.
    */
-  function attempts(rng: Rng, items: number[], masks: Uint16Array, kinds: readonly (keyof typeof DT)[], perDay: number[], counted: number[], sanction: boolean): void {
+  function attempts(rng: Rng, set: Attempters, kinds: readonly (keyof typeof DT)[], perDay: number[], counted: number[], sanction: boolean): void {
     const day = sim.day;
-    for (let from = 0; from < items.length; from += READ_AHEAD) {
-      const to = Math.min(items.length, from + READ_AHEAD);
-      gather(items, masks, from, to);
-      for (let a = from; a < to; a++) {
+    const { items, mask, means, cell, blocked } = set;
+    for (let a = 0; a < items.length; a++) {
+      for (let m = mask[a], k = 0; m !== 0; m >>>= 1, k++) {
+        if (!(m & 1)) continue;
+        const p = sanction ? perDay[k] * means[a] * learned[k][blocked[a]] : perDay[k] * means[a];
+        if (rng.next() >= p) continue;
         const i = items[a];
-        const means = Math.max(0.2, Math.min(3, incomeOf[a - from] / median));
-        const m = maskOf[a - from] & 0xffff;
-        for (let k = 0; k < kinds.length; k++) {
-          if (!(m & (1 << k))) continue;
-          const p = sanction ? perDay[k] * means * learned[k][c.blockedCount[i]] : perDay[k] * means;
-          if (rng.next() >= p) continue;
-          M.add(day, c.cell[i], counted[k], 1);
-          if (sanction && c.blockedCount[i] < 255) c.blockedCount[i]++;
-          record(sim, i, { event: sanction ? EV.blocked : EV.granted, detail: DT[kinds[k]] });
-        }
+        M.add(day, cell[a], counted[k], 1);
+        if (sanction && blocked[a] < 255) c.blockedCount[i] = ++blocked[a];
+        record(sim, i, { event: sanction ? EV.blocked : EV.granted, detail: DT[kinds[k]] });
       }
     }
   }
@@ -139,16 +163,20 @@ export function consequencesPhase(sim: Sim): Phase & { blacklisted: DenseSet; re
     state: {
       save: () => [sanctioned, privileged, blacklisted, redlisted].map((set) => set.items),
       restore(saved) {
-        const v = saved as number[][];
-        [sanctioned, privileged, blacklisted, redlisted].forEach((set, k) => set.assign(v[k]));
+        // In the saved order (it decides the draws); the rest is read back from the restored world.
+        const [s, p, b, r] = saved as number[][];
+        for (const i of s) keep(sanctioned, i, c.sanctionMask[i]);
+        for (const i of p) keep(privileged, i, c.privilegeMask[i]);
+        blacklisted.assign(b);
+        redlisted.assign(r);
       },
     },
     day(sim) {
       const day = sim.day;
       if (day === 0) for (let i = 0; i < sim.n; i++) M.addStock(c.cell[i], INCOME_SUM, c.income[i]);
       const rng = sim.streams.consequences.at(day);
-      attempts(rng, sanctioned.items, c.sanctionMask, SANCTIONS, sanctionPerDay, BLOCKED, true);
-      attempts(rng, privileged.items, c.privilegeMask, PRIVILEGES, privilegePerDay, GRANTED, false);
+      attempts(rng, sanctioned, SANCTIONS, sanctionPerDay, BLOCKED, true);
+      attempts(rng, privileged, PRIVILEGES, privilegePerDay, GRANTED, false);
     },
   };
 }
