@@ -40,6 +40,15 @@ export function stableOrder(keys: Int32Array, n: number): Uint32Array {
  */
 export function mostlySortedOrder(keys: Int32Array, n: number, expected: Int32Array): Uint32Array {
   const run = new Uint32Array(n), rest = new Uint32Array(n);
+  const runLength = splitRun(keys, n, expected, run, rest), restLength = n - runLength;
+  if (restLength === 0) return run;
+  return mergeRun(keys, run, runLength, rest, stableOrder(keysOf(keys, rest, restLength), restLength));
+}
+
+// Each loop a function of its own, with nothing after it (see points() in model/scoring.ts).
+
+/** Rows into the run kept as it is, or the rest; returns the run's length. */
+function splitRun(keys: Int32Array, n: number, expected: Int32Array, run: Uint32Array, rest: Uint32Array): number {
   let runLength = 0, restLength = 0, last = -1;
   for (let k = 0; k < n; k++) {
     const key = keys[k];
@@ -50,18 +59,28 @@ export function mostlySortedOrder(keys: Int32Array, n: number, expected: Int32Ar
       rest[restLength++] = k;
     }
   }
-  if (restLength === 0) return run;
-  const restKeys = new Int32Array(restLength);
-  for (let m = 0; m < restLength; m++) restKeys[m] = keys[rest[m]];
-  const restOrder = stableOrder(restKeys, restLength);
-  const out = new Uint32Array(n);
-  let a = 0, b = 0, o = 0;
-  while (a < runLength && b < restLength) {
-    const r1 = run[a], r2 = rest[restOrder[b]];
-    if (keys[r1] < keys[r2] || (keys[r1] === keys[r2] && r1 < r2)) { out[o++] = r1; a++; } else { out[o++] = r2; b++; }
+  return runLength;
+}
+
+function keysOf(keys: Int32Array, rows: Uint32Array, length: number): Int32Array {
+  const out = new Int32Array(length);
+  for (let m = 0; m < length; m++) out[m] = keys[rows[m]];
+  return out;
+}
+
+/** The run and the rest (in restOrder) merged by (key, row). */
+function mergeRun(keys: Int32Array, run: Uint32Array, runLength: number, rest: Uint32Array, restOrder: Uint32Array): Uint32Array {
+  const restLength = restOrder.length;
+  const out = new Uint32Array(runLength + restLength);
+  // One loop, the ends of either side included: nothing after it (see above).
+  for (let o = 0, a = 0, b = 0; o < out.length; o++) {
+    let fromRun = b === restLength;
+    if (!fromRun && a < runLength) {
+      const r1 = run[a], r2 = rest[restOrder[b]];
+      fromRun = keys[r1] < keys[r2] || (keys[r1] === keys[r2] && r1 < r2);
+    }
+    out[o] = fromRun ? run[a++] : rest[restOrder[b++]];
   }
-  while (a < runLength) out[o++] = run[a++];
-  while (b < restLength) out[o++] = rest[restOrder[b++]];
   return out;
 }
 

@@ -214,8 +214,16 @@ export function behaviourKernel(core: Core): (day: number, candidates: Candidate
   const rowOf = new Int32Array(READ_AHEAD), sampledOf = new Uint8Array(READ_AHEAD);
   const partial = new Float64Array(READ_AHEAD * C);
 
+  // The day's acts, then their counts: the loop is a function of its own, with nothing after it
+  // (see points() in scoring.ts: V8 reuses code compiled while a loop runs, and code after the
+  // loop that had not yet run when it was compiled threw it away).
   return (day, candidates) => {
     buildTables();
+    act(day, candidates);
+    countActs(day);
+  };
+
+  function act(day: number, candidates: Candidates): void {
     const { cell, lastPenalty, income, score } = core.c;
     const { key, cut } = core.sample;
     const [t0, t1, t2, t3, t4] = core.c.trait;
@@ -276,7 +284,10 @@ export function behaviourKernel(core: Core): (day: number, candidates: Candidate
         if (sampledOf[p]) core.trail.record(i, day, score[i], { event: EV.act, behaviour: b, detail: DT["really-did-it"] });
       }
     }
-    // The day's counts per cell, added once.
+  }
+
+  /** The day's counts per cell, added once. */
+  function countActs(day: number): void {
     for (let ce = 0; ce < cells; ce++) {
       if (actsToday[ce]) M.add(day, ce, ACTS, actsToday[ce]);
       if (punishableToday[ce]) M.add(day, ce, PUNISHABLE, punishableToday[ce]);
@@ -285,5 +296,5 @@ export function behaviourKernel(core: Core): (day: number, candidates: Candidate
     actsToday.fill(0);
     punishableToday.fill(0);
     speechToday.fill(0);
-  };
+  }
 }

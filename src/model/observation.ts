@@ -188,57 +188,62 @@ export function observationKernel(core: Core): { day(day: number, invent: boolea
 
   return {
     recorded,
+    // The look is a function of its own, with nothing after its loop (see act() in behaviour.ts).
     day(day, invent) {
       core.obs.clear();
-      const { agent, behaviour, cell: actCell, sampled: actSampled } = core.acts;
-      const agents = agent.data, bs = behaviour.data, cells = actCell.data, sampledActs = actSampled.data;
-      let block = -1;
-      let rngCam!: Rng, rngRec!: Rng, rngOnl!: Rng, rngInf!: Rng;
-      for (let a = 0; a < agent.length; a++) {
-        const i = agents[a], b = bs[a], cell = cells[a], sampled = sampledActs[a];
-        if (i >>> shift !== block) {
-          block = i >>> shift;
-          rngCam = core.streams.cameras.at(day, block);
-          rngRec = core.streams.records.at(day, block);
-          rngOnl = core.streams.online.at(day, block);
-          rngInf = core.streams.informants.at(day, block);
-        }
-        // The first channel that sees the act records it: one act, at most one record.
-        for (const ch of channelsOf[b]) {
-          if (ch === CAMERAS) {
-            if (!cameras) continue;
-            // In view: matched right, matched to someone else nearby, or not matched at all.
-            if (rngCam.next() >= cam[cell]) continue;
-            const u = rngCam.next();
-            if (u < trueMatch) { observeAt(i, cell, sampled, i, b, ch, TRUE); break; }
-            if (u < trueMatch + falseMatch) {
-              const v = nearby(rngCam, i, faceConfusable);
-              if (v >= 0) { observe(v, i, b, ch, MISATTRIBUTED); break; }
-            }
-          } else if (ch === RECORDS) {
-            if (!records || rngRec.next() >= recordsCoverage) continue;
-            if (rngRec.next() < clericalError) {
-              const v = nearby(rngRec, i, anyone);
-              if (v >= 0) { observe(v, i, b, ch, MISATTRIBUTED); break; }
-            }
-            observeAt(i, cell, sampled, i, b, ch, TRUE);
-            break;
-          } else if (ch === ONLINE) {
-            if (rngOnl.next() < onl[cell]) { observeAt(i, cell, sampled, i, b, ch, TRUE); break; }
-          } else if (ch === INFORMANTS) {
-            if (!informants) continue;
-            const j = randomFriend(rngInf, i);
-            if (j >= 0 && flags[j] & INFORMANT && rngInf.next() < reportProbability) {
-              observeAt(i, cell, sampled, i, b, ch, TRUE);
-              reward(j);
-              break;
-            }
-          }
-        }
-      }
+      look(day);
       if (invent) (inventToday ??= inventions(core, channels))(day);
     },
   };
+
+  function look(day: number): void {
+    const { agent, behaviour, cell: actCell, sampled: actSampled } = core.acts;
+    const agents = agent.data, bs = behaviour.data, cells = actCell.data, sampledActs = actSampled.data;
+    let block = -1;
+    let rngCam!: Rng, rngRec!: Rng, rngOnl!: Rng, rngInf!: Rng;
+    for (let a = 0; a < agent.length; a++) {
+      const i = agents[a], b = bs[a], cell = cells[a], sampled = sampledActs[a];
+      if (i >>> shift !== block) {
+        block = i >>> shift;
+        rngCam = core.streams.cameras.at(day, block);
+        rngRec = core.streams.records.at(day, block);
+        rngOnl = core.streams.online.at(day, block);
+        rngInf = core.streams.informants.at(day, block);
+      }
+      // The first channel that sees the act records it: one act, at most one record.
+      for (const ch of channelsOf[b]) {
+        if (ch === CAMERAS) {
+          if (!cameras) continue;
+          // In view: matched right, matched to someone else nearby, or not matched at all.
+          if (rngCam.next() >= cam[cell]) continue;
+          const u = rngCam.next();
+          if (u < trueMatch) { observeAt(i, cell, sampled, i, b, ch, TRUE); break; }
+          if (u < trueMatch + falseMatch) {
+            const v = nearby(rngCam, i, faceConfusable);
+            if (v >= 0) { observe(v, i, b, ch, MISATTRIBUTED); break; }
+          }
+        } else if (ch === RECORDS) {
+          if (!records || rngRec.next() >= recordsCoverage) continue;
+          if (rngRec.next() < clericalError) {
+            const v = nearby(rngRec, i, anyone);
+            if (v >= 0) { observe(v, i, b, ch, MISATTRIBUTED); break; }
+          }
+          observeAt(i, cell, sampled, i, b, ch, TRUE);
+          break;
+        } else if (ch === ONLINE) {
+          if (rngOnl.next() < onl[cell]) { observeAt(i, cell, sampled, i, b, ch, TRUE); break; }
+        } else if (ch === INFORMANTS) {
+          if (!informants) continue;
+          const j = randomFriend(rngInf, i);
+          if (j >= 0 && flags[j] & INFORMANT && rngInf.next() < reportProbability) {
+            observeAt(i, cell, sampled, i, b, ch, TRUE);
+            reward(j);
+            break;
+          }
+        }
+      }
+    }
+  }
 }
 
 /** Block key of the invented observations' draws, apart from every shard block. */

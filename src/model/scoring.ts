@@ -138,6 +138,11 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
     const e = expiring.get(core.day);
     if (!e) return;
     expiring.delete(core.day);
+    reverse(e);
+    flushCounts();
+  }
+
+  function reverse(e: Expiring): void {
     const { score, errorFree, assocPoints, cell } = c;
     const lo = sc.min, hi = sc.max;
     const agents = e.agent.data, amounts = e.amount.data, trues = e.errorFree.data, assocs = e.assoc.data;
@@ -156,7 +161,6 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
       errorFree[i] = clamp(w, lo, hi);
       assocPoints[i] -= assocs[k];
     }
-    flushCounts();
   }
 
   const noCharges: ChargeColumns = { target: new Int32Array(0), source: new Int32Array(0), amount: new Float64Array(0), info: new Int32Array(0) };
@@ -190,11 +194,25 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
   const slotOf = new Uint32Array(READ_AHEAD);
   let readAhead = 0;
 
-  /** Expiry due today, then points for the day's observations against this shard's citizens. */
+  /**
+   * Expiry due today, then points for the day's observations against this shard's citizens.
+   *
+   * Each hot loop here is a function of its own, with nothing after it. V8 compiles a long loop
+   * while it runs (on-stack replacement) and keeps that code for the next call; code after the
+   * loop has not run yet then, and reaching it threw the compiled code away, every day again:
+   * the charges' loops ran unoptimised on most days in some runs (seen with --trace-deopt).
+   */
   function points(obs: ObsColumns): ChargeColumns[] {
-    const day = core.day;
     expire();
     for (const box of outbox) box.length = 0;
+    applyPoints(obs);
+    flushCounts();
+    // Charges to the shard's own citizens (most of them: most ties are near) stay here until charges().
+    return outbox.map((box, k) => (k === shard.index ? noCharges : box.columns()));
+  }
+
+  function applyPoints(obs: ObsColumns): void {
+    const day = core.day;
     const { score, errorFree, lastPenalty, cell } = c;
     const lo = sc.min, hi = sc.max, cap = sc.eventCap, Q = QUANTUM;
     const { target, behaviour, channel, kind: kinds, actor: actors } = obs;
@@ -251,9 +269,6 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
         rewardToday[ce] += Math.round(applied * Q);
       }
     }
-    flushCounts();
-    // Charges to the shard's own citizens (most of them: most ties are near) stay here until charges().
-    return outbox.map((box, k) => (k === shard.index ? noCharges : box.columns()));
   }
 
   // The day's charges received, every sender's batch in shard order, copied grouped by neighbourhood.
@@ -275,27 +290,37 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
    * so that the loop that applies them reads them in sequence.
    */
   function charges(inbox: ChargeColumns[]): void {
-    const day = core.day;
-    const { score, errorFree, assocPoints, cell } = c;
-    const lo = sc.min, hi = sc.max, Q = QUANTUM, base = shard.lo;
     const boxes = inbox.map((box, from) => (from === shard.index ? outbox[from].columns() : box));
-    const n = groupStarts(boxes.map((box) => box.target), base, GROUP_SHIFT, groupStart);
+    const n = groupStarts(boxes.map((box) => box.target), shard.lo, GROUP_SHIFT, groupStart);
     grouped.reserve(n);
-    const { target, source, amount, info: infos } = grouped;
-    for (const box of boxes) {
-      for (let k = 0; k < box.target.length; k++) {
-        const m = groupStart[(box.target[k] - base) >>> GROUP_SHIFT]++;
-        target[m] = box.target[k];
-        source[m] = box.source[k];
-        amount[m] = box.amount[k];
-        infos[m] = box.info[k];
-      }
-    }
+    for (const box of boxes) place(box);
     if (sampledAt.length < n) {
       sampledAt = new Int32Array(n);
       sampledScore = new Float64Array(n);
       sampledPoints = new Float64Array(n);
     }
+    recordSampled(applyCharges(n));
+    flushCounts();
+  }
+
+  /** A batch's charges copied to their grouped places. */
+  function place(box: ChargeColumns): void {
+    const { target, source, amount, info } = grouped;
+    const base = shard.lo;
+    for (let k = 0; k < box.target.length; k++) {
+      const m = groupStart[(box.target[k] - base) >>> GROUP_SHIFT]++;
+      target[m] = box.target[k];
+      source[m] = box.source[k];
+      amount[m] = box.amount[k];
+      info[m] = box.info[k];
+    }
+  }
+
+  /** The n grouped charges applied; returns how many of them went to sampled citizens. */
+  function applyCharges(n: number): number {
+    const { score, errorFree, assocPoints, cell } = c;
+    const lo = sc.min, hi = sc.max, Q = QUANTUM;
+    const { target, amount, info: infos } = grouped;
     let sampled = 0;
     for (let m = 0; m < n; m++) {
       const j = target[m], points = amount[m], info = infos[m];
@@ -327,14 +352,18 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
       // Expiry reverses what was applied on each side, so clamping at the floor never leaves a residue.
       scheduleExpiry(j, applied, appliedTrue, applied);
     }
+    return sampled;
+  }
+
+  function recordSampled(sampled: number): void {
+    const { target, source, info: infos } = grouped;
     for (let k = 0; k < sampled; k++) {
       const m = sampledAt[k], info = infos[m];
-      core.trail.record(target[m], day, sampledScore[k], {
+      core.trail.record(target[m], core.day, sampledScore[k], {
         event: EV.association, other: source[m], behaviour: info >> 8, channel: (info >> 4) & 15,
         detail: info & 2 ? DT.friend : DT.household, points: sampledPoints[k],
       });
     }
-    flushCounts();
   }
 
   /** The shard's pending expiry (each citizen's entries in the order they were made). */
