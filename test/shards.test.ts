@@ -132,8 +132,8 @@ function startedPool(blocks: number): { sim: Sim; pool: ShardPool } {
 test("a shard whose task fails answers with the error, and the caller throws it rather than wait", { timeout: 60_000 }, () => {
   const { pool } = startedPool(3);
   try {
-    assert.equal(pool.run({ kind: "observe", day: 0, invent: false }).length, 3, "three shards answer a good task");
-    const bad = (shard: { index: number }) => (shard.index === 2 ? ({ kind: "no-such-task", day: 1 } as unknown as Task) : ({ kind: "observe", day: 1, invent: false } as Task));
+    assert.equal(pool.run({ kind: "observe", day: 0 }).length, 3, "three shards answer a good task");
+    const bad = (shard: { index: number }) => (shard.index === 2 ? ({ kind: "no-such-task", day: 1 } as unknown as Task) : ({ kind: "observe", day: 1 } as Task));
     assert.throws(() => pool.run(bad), /shard 2: .*no such shard task: "no-such-task"/s);
   } finally {
     pool.close();
@@ -149,7 +149,7 @@ test("background tasks: their answers are kept apart from the tasks run while th
     const claim = new Int32Array(new SharedArrayBuffer(4));
     pool.startInBackground([{ kind: "draw", day: 5, claim }, { kind: "draw", day: 5, claim }]);
     assert.throws(() => pool.startInBackground([]), /already running/);
-    const observed = pool.run({ kind: "observe", day: 0, invent: false });
+    const observed = pool.run({ kind: "observe", day: 0 });
     assert.ok(observed.every((r) => r.obs && !r.drawn), "the run's answers are its own");
     const drawn = [...drawClaimed(sim, 5, claim), ...pool.takeBackground().flatMap((r) => r.drawn!)];
     assert.deepEqual(drawn.map(([k]) => k).sort(), [0, 1, 2], "each chunk drawn once, by one thread");

@@ -192,11 +192,9 @@ export class ShardPool implements ShardRunner {
   /** Shards in processes: the world's changes since they were last sent (engine/replica.ts). */
   private replica?: Replica;
   readonly exchange: Exchange = { bytes: {}, worldChangeBytes: { sent: 0, received: 0 }, peakRssBytes: [] };
-  readonly sharedWorld: boolean;
 
   constructor(private readonly sim: Sim, threads: number, readonly transport: Transport = "threads", private readonly listen?: { host: string; port: number }) {
     this.shards = partition(sim.n, threads);
-    this.sharedWorld = transport === "threads" || this.shards.length === 1;
   }
 
   /** Build the kernels: call once every phase has declared its metrics and list thresholds. */
@@ -214,7 +212,7 @@ export class ShardPool implements ShardRunner {
     this.local = shardKernels(core, this.shards[0], this.shards);
     const { streams: _streams, ...plain } = world;
     const setup = (shard: Shard): Omit<ShardSetup, "control" | "port"> => ({ world: plain, metricNames, ...shared, shards: this.shards, shard });
-    if (this.sharedWorld) {
+    if (this.transport === "threads" || this.shards.length === 1) {
       this.threads = this.shards.slice(1).map((shard) => new ShardWorker("shard-worker.js", setup(shard)));
     } else {
       // The shard processes' copies and the copy changes are found against are taken together, now.
@@ -230,10 +228,11 @@ export class ShardPool implements ShardRunner {
     return this.threads.length;
   }
 
-  run(task: Task | ((shard: Shard) => Task)): ShardResult[] {
+  run(task: Task | ((shard: Shard) => Task), meanwhile?: () => ShardResult): ShardResult[] {
     const local = this.handOut(task);
+    const own = meanwhile?.();
     this.settlePosted(); // a worker answers in order: the posted task's answer comes first
-    return this.collect(local);
+    return this.collect(local, own);
   }
 
   post(task: Task | ((shard: Shard) => Task)): void {
@@ -251,9 +250,10 @@ export class ShardPool implements ShardRunner {
     return { day: tasks[0].day, kind: tasks[0].kind, result: this.local!(tasks[0]) };
   }
 
-  /** The workers' answers to a task handed out, merged after the calling thread's. */
-  private collect(local: Handed): ShardResult[] {
+  /** The workers' answers to a task handed out, merged after the calling thread's (and before `own`, if given). */
+  private collect(local: Handed, own?: ShardResult): ShardResult[] {
     const results = [local.result, ...this.receiveAll(local.kind)];
+    if (own) results.push(own);
     this.merge(local.day, results);
     return results;
   }

@@ -18,8 +18,7 @@ export type Task =
   | { kind: "drawChunk"; day: number; chunk: number }
   /** The acts of the shard's citizens among the day's candidates (drawCandidates). */
   | { kind: "behave"; day: number; candidates: Candidates }
-  /** `invent`: then make the day's invented observations too, after the shard's own (given to the last shard). */
-  | { kind: "observe"; day: number; invent: boolean }
+  | { kind: "observe"; day: number }
   /** Observations held against the shard's citizens (a contiguous run of the day's, sorted by target). */
   | { kind: "points"; day: number; obs: ObsColumns }
   /** Association charges to the shard's citizens, one batch per sending shard, in shard order (its own batch never left it: empty here). */
@@ -57,10 +56,11 @@ export interface ShardRunner {
   readonly shards: Shard[];
   /** Worker threads besides the calling one (0: every shard runs on the calling thread). */
   readonly workers: number;
-  /** Every shard sees every citizen's state as it is now (threads over shared memory, unlike shard
-   *  processes, whose copies of other shards' citizens lag). */
-  readonly sharedWorld: boolean;
-  run(task: Task | ((shard: Shard) => Task)): ShardResult[];
+  /**
+   * `meanwhile`: work of the calling thread's own, done after its shard's task while the workers
+   * finish theirs; its answer is merged after every shard's, and returned last.
+   */
+  run(task: Task | ((shard: Shard) => Task), meanwhile?: () => ShardResult): ShardResult[];
   /**
    * Hand a task out without waiting for it: its answers are merged, in shard order, when the next
    * task is handed out (before that task's own). A worker then goes from this task to the next
@@ -96,7 +96,7 @@ export function shardKernels(core: Core, shard: Shard, shards: Shard[]): (task: 
         behave(task.day, task.candidates);
         break;
       case "observe":
-        observation.day(task.day, task.invent);
+        observation.day(task.day);
         out.obs = core.obs.columns();
         out.recorded = observation.recorded.slice();
         observation.recorded.fill(0);

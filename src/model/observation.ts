@@ -7,8 +7,9 @@ import type { Rng } from "../engine/random.js";
 import { CHANNELS } from "../scenario/schema.js";
 import { EV, TRUE, MISATTRIBUTED, INVENTED, DT } from "../metrics/trail.js";
 import { BLOCK_SHIFT } from "../engine/shards.js";
-import { CHANNEL, record, type Core, type Phase, type Sim } from "./context.js";
-import type { ShardRunner } from "./kernels.js";
+import { CHANNEL, createCore, record, type Core, type Phase, type Sim } from "./context.js";
+import type { ShardResult, ShardRunner } from "./kernels.js";
+import { ShardCounters } from "../metrics/daily.js";
 
 export type WatchPhase = Phase & { recorded: Float64Array };
 
@@ -167,15 +168,12 @@ function observer(core: Core, recorded: Float64Array) {
 /**
  * The channels' look at one shard's acts (core.acts, from behaviourKernel), into core.obs.
  * Draws come from streams per block of actors, so a shard's draws do not depend on the others.
- * Told to `invent`, the shard then makes the day's invented observations (inventions()).
  */
-export function observationKernel(core: Core): { day(day: number, invent: boolean): void; recorded: Float64Array } {
+export function observationKernel(core: Core): { day(day: number): void; recorded: Float64Array } {
   const { s, c, behaviours } = core;
   const o = s.observation;
   const recorded = new Float64Array(core.regions);
-  const channels = observer(core, recorded);
-  const { observe, observeAt, nearby, faceConfusable, anyone, randomFriend, reward } = channels;
-  let inventToday: ((day: number) => void) | undefined; // built when first asked for: only one shard is
+  const { observe, observeAt, nearby, faceConfusable, anyone, randomFriend, reward } = observer(core, recorded);
   const shift = BLOCK_SHIFT;
   const cam = core.coverage[CHANNEL.cameras], onl = core.coverage[CHANNEL.online];
 
@@ -189,10 +187,9 @@ export function observationKernel(core: Core): { day(day: number, invent: boolea
   return {
     recorded,
     // The look is a function of its own, with nothing after its loop (see act() in behaviour.ts).
-    day(day, invent) {
+    day(day) {
       core.obs.clear();
       look(day);
-      if (invent) (inventToday ??= inventions(core, channels))(day);
     },
   };
 
@@ -338,24 +335,40 @@ function inventions(core: Core, channels: ReturnType<typeof observer>): (day: nu
 
 /**
  * The day's observations: every shard's, in shard order, then the invented ones. Those depend on
- * no shard's acts, so the last shard, whose answer is merged last, makes them while the calling
- * thread runs its own shard; but they record their targets' scores in the trail, which a shard
- * process only holds for its own citizens, so with shard processes the calling thread makes them.
+ * no shard's acts, so the calling thread makes them while the workers finish their look, into a
+ * core of its own (its own observations, counts and trail rows), merged after every shard's.
  */
 export function observationPhase(sim: Sim, watch: WatchPhase, shards: ShardRunner): Phase {
   declareObservationMetrics(sim);
   const recorded = watch.recorded;
-  const last = shards.shards.length - 1;
-  const inventHere = shards.sharedWorld ? undefined : inventions(sim, observer(sim, recorded));
+  let inventing: { core: Core; invent: (day: number) => void; recorded: Float64Array } | undefined;
+  /** The day's invented observations, as a shard's answer. */
+  function invented(): ShardResult {
+    if (!inventing) {
+      // Built on the first day, once every phase has declared its metrics.
+      const core = createCore(sim, new ShardCounters(sim.cells, [...sim.metrics.names]), sim);
+      const own = new Float64Array(sim.regions);
+      inventing = { core, invent: inventions(core, observer(core, own)), recorded: own };
+    }
+    const { core } = inventing;
+    core.day = sim.day;
+    core.obs.clear();
+    inventing.invent(sim.day);
+    const out: ShardResult = {
+      counts: (core.metrics as ShardCounters).take(), trail: core.trail.take(), touched: new Int32Array(0),
+      obs: core.obs.columns(), recorded: inventing.recorded.slice(),
+    };
+    inventing.recorded.fill(0);
+    return out;
+  }
   return {
     name: "observation",
     day(sim) {
       sim.obs.clear();
-      for (const out of shards.run((shard) => ({ kind: "observe", day: sim.day, invent: !inventHere && shard.index === last }))) {
+      for (const out of shards.run({ kind: "observe", day: sim.day }, invented)) {
         sim.obs.append(out.obs!);
         for (let r = 0; r < sim.regions; r++) recorded[r] += out.recorded![r];
       }
-      inventHere?.(sim.day);
       sim.obs.sortByTarget();
     },
   };
