@@ -346,7 +346,8 @@ export function observationPhase(sim: Sim, watch: WatchPhase, shards: ShardRunne
   function invented(): ShardResult {
     if (!inventing) {
       // Built on the first day, once every phase has declared its metrics.
-      const core = createCore(sim, new ShardCounters(sim.cells, [...sim.metrics.names]), sim);
+      const shared = { coverage: sim.coverage, detect: sim.detect, listBelow: sim.listBelow, listAtLeast: sim.listAtLeast };
+      const core = createCore(sim, new ShardCounters(sim.cells, [...sim.metrics.names]), shared);
       const own = new Float64Array(sim.regions);
       inventing = { core, invent: inventions(core, observer(core, own)), recorded: own };
     }
