@@ -10,20 +10,24 @@ import { record, type Phase, type Sim } from "./context.js";
 export class DenseSet {
   items: number[] = [];
   private pos = new Map<number, number>();
-  add(i: number): void {
-    if (this.pos.has(i)) return;
-    this.pos.set(i, this.items.length);
-    this.items.push(i);
-  }
-  delete(i: number): void {
+  /** Add i (if absent); returns its position. */
+  add(i: number): number {
     const p = this.pos.get(i);
-    if (p === undefined) return;
+    if (p !== undefined) return p;
+    this.pos.set(i, this.items.length);
+    return this.items.push(i) - 1;
+  }
+  /** Remove i, moving the last item into its place; returns the position it had (-1: absent). */
+  delete(i: number): number {
+    const p = this.pos.get(i);
+    if (p === undefined) return -1;
     const last = this.items.pop()!;
     if (last !== i) {
       this.items[p] = last;
       this.pos.set(last, p);
     }
     this.pos.delete(i);
+    return p;
   }
   has(i: number): boolean {
     return this.pos.has(i);
@@ -45,35 +49,30 @@ export class DenseSet {
  * misses (the set's people are scattered over the ids), and those misses were the loop's cost.
  */
 class Attempters {
-  items: number[] = [];
+  private readonly members = new DenseSet();
   mask: number[] = [];
   means: number[] = [];
   cell: number[] = [];
   blocked: number[] = [];
-  private pos = new Map<number, number>();
+  get items(): number[] {
+    return this.members.items;
+  }
   /** Add i, or update what is kept of them. */
   set(i: number, mask: number, means: number, cell: number, blocked: number): void {
-    let p = this.pos.get(i);
-    if (p === undefined) {
-      p = this.items.length;
-      this.pos.set(i, p);
-      this.items.push(i);
-    }
+    const p = this.members.add(i);
     this.mask[p] = mask;
     this.means[p] = means;
     this.cell[p] = cell;
     this.blocked[p] = blocked;
   }
+  /** Remove i, and what is kept of them, as the set moves its last member into their place. */
   delete(i: number): void {
-    const p = this.pos.get(i);
-    if (p === undefined) return;
-    const last = this.items.length - 1;
-    for (const col of [this.items, this.mask, this.means, this.cell, this.blocked]) {
-      col[p] = col[last];
+    const p = this.members.delete(i);
+    if (p < 0) return;
+    for (const col of [this.mask, this.means, this.cell, this.blocked]) {
+      col[p] = col[col.length - 1];
       col.pop();
     }
-    if (p !== last) this.pos.set(this.items[p], p);
-    this.pos.delete(i);
   }
 }
 

@@ -9,7 +9,8 @@ import type { World } from "../engine/world.js";
 import { isSampled, sharedArray } from "../engine/world.js";
 import { mostlySortedOrder, permute } from "../engine/order.js";
 import { GrowableColumn, int32Column } from "../io/table.js";
-import { DailyCounters } from "../metrics/daily.js";
+import { DailyCounters, type ShardCounters } from "../metrics/daily.js";
+import type { ShardResult } from "./kernels.js";
 import { Trail, type TrailRow } from "../metrics/trail.js";
 
 export interface Phase {
@@ -168,6 +169,11 @@ export function createCore(w: World, metrics: Counters, shared: Pick<Core, "cove
     obs: new Observations(),
     touched: int32Column(),
   };
+}
+
+/** A task's answer: what it produced, with the counts, trail rows and touched citizens it left in the core (taken: the next task starts from none). */
+export function answer(core: Core, out: Partial<ShardResult>): ShardResult {
+  return { ...out, counts: (core.metrics as ShardCounters).take(), trail: core.trail.take(), touched: core.touched.view().slice() };
 }
 
 export function createSim(w: World): Sim {

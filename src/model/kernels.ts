@@ -3,9 +3,9 @@
 // with the same code; what a shard produces (counts, trail rows, touched citizens, and the
 // task's own output) comes back as plain data and is merged in shard order.
 import type { Shard } from "../engine/shards.js";
-import type { ShardCounters, ShardCounts } from "../metrics/daily.js";
+import type { ShardCounts } from "../metrics/daily.js";
 import type { TrailColumns } from "../metrics/trail.js";
-import type { Core, ObsColumns } from "./context.js";
+import { answer, type Core, type ObsColumns } from "./context.js";
 import type { Patch } from "../engine/replica.js";
 import { behaviourKernel, drawChunk, drawClaimed, type Candidates } from "./behaviour.js";
 import { observationKernel } from "./observation.js";
@@ -80,7 +80,6 @@ export function shardKernels(core: Core, shard: Shard, shards: Shard[]): (task: 
   const behave = behaviourKernel(core);
   const observation = observationKernel(core);
   const scoring = scoringKernel(core, shard, shards);
-  const counters = core.metrics as ShardCounters;
   return (task) => {
     core.day = task.day;
     core.touched.length = 0;
@@ -118,6 +117,7 @@ export function shardKernels(core: Core, shard: Shard, shards: Shard[]): (task: 
       default:
         throw new Error(`no such shard task: ${JSON.stringify((task as { kind: unknown }).kind)}`);
     }
-    return { ...out, counts: counters.take(), trail: core.trail.take(), touched: core.touched.view().slice() };
+    return answer(core, out);
   };
 }
+

@@ -7,7 +7,7 @@ import type { Rng } from "../engine/random.js";
 import { CHANNELS } from "../scenario/schema.js";
 import { EV, TRUE, MISATTRIBUTED, INVENTED, DT } from "../metrics/trail.js";
 import { BLOCK_SHIFT } from "../engine/shards.js";
-import { CHANNEL, createCore, record, type Core, type Phase, type Sim } from "./context.js";
+import { CHANNEL, answer, createCore, record, type Core, type Phase, type Sim } from "./context.js";
 import type { ShardResult, ShardRunner } from "./kernels.js";
 import { ShardCounters } from "../metrics/daily.js";
 
@@ -355,10 +355,7 @@ export function observationPhase(sim: Sim, watch: WatchPhase, shards: ShardRunne
     core.day = sim.day;
     core.obs.clear();
     inventing.invent(sim.day);
-    const out: ShardResult = {
-      counts: (core.metrics as ShardCounters).take(), trail: core.trail.take(), touched: new Int32Array(0),
-      obs: core.obs.columns(), recorded: inventing.recorded.slice(),
-    };
+    const out = answer(core, { obs: core.obs.columns(), recorded: inventing.recorded.slice() });
     inventing.recorded.fill(0);
     return out;
   }
