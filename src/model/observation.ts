@@ -7,7 +7,7 @@ import type { Rng } from "../engine/random.js";
 import { CHANNELS } from "../scenario/schema.js";
 import { EV, TRUE, MISATTRIBUTED, INVENTED, DT } from "../metrics/trail.js";
 import { BLOCK_SHIFT } from "../engine/shards.js";
-import { CHANNEL, answer, createCore, record, type Core, type Phase, type Sim } from "./context.js";
+import { CHANNEL, READ_AHEAD, answer, createCore, record, type Core, type Phase, type Sim } from "./context.js";
 import type { ShardResult, ShardRunner } from "./kernels.js";
 import { ShardCounters } from "../metrics/daily.js";
 
@@ -303,6 +303,31 @@ function inventions(core: Core, channels: ReturnType<typeof observer>): (day: nu
     }
   }
 
+  // A chunk of sessions: who sat them and what the kiosk read, drawn first, in the order one at a
+  // time would draw them; the members, then their cells, read in loops of their own, many misses
+  // in flight at once (one at a time, the session's draw, member and cell were a chain of waits:
+  // most of the time the calling thread spent inventing; the member list is cold by then).
+  const memberOf = new Int32Array(READ_AHEAD), reading = new Uint8Array(READ_AHEAD);
+  let cellsRead = 0; // kept, so that the read-ahead is not dropped
+  function attend(rng: Rng, sessions: number): void {
+    const att = o.attention, index = attention!.index;
+    for (let k = 0; k < sessions; k++) {
+      memberOf[k] = rng.int(members.length);
+      const really = rng.next() < att.inattentiveRate;
+      const flagged = rng.next() < (really ? att.accuracy : 1 - att.accuracy);
+      reading[k] = (really ? 1 : 0) | (flagged ? 2 : 0);
+    }
+    for (let k = 0; k < sessions; k++) memberOf[k] = members[memberOf[k]];
+    let sum = 0;
+    for (let k = 0; k < sessions; k++) sum += c.cell[memberOf[k]];
+    cellsRead += sum;
+    for (let k = 0; k < sessions; k++) {
+      const m = memberOf[k], really = reading[k] & 1;
+      if (really) record(core, m, { event: EV.act, behaviour: index, detail: DT["really-did-it"] });
+      if (reading[k] & 2) observe(m, really ? m : -1, index, CHANNEL.attention, really ? TRUE : INVENTED);
+    }
+  }
+
   return (day) => {
     if (o.cameras.enabled && phantomPool.ids.length) invent(core.streams.cameras.at(day, INVENTED_BLOCK), core.coverage[CHANNEL.cameras], o.cameras.phantomPerYear, phantomPool, CHANNEL.cameras);
     if (o.online.enabled && onlinePool.ids.length) invent(core.streams.online.at(day, INVENTED_BLOCK), core.coverage[CHANNEL.online], o.online.falsePositivePerYear, onlinePool, CHANNEL.online);
@@ -320,17 +345,11 @@ function inventions(core: Core, channels: ReturnType<typeof observer>): (day: nu
     }
     if (attention && members.length) {
       const rng = core.streams.attention.at(day);
-      const att = o.attention;
-      const count = rng.poisson(members.length * att.sessionsPerYear / 365);
-      for (let k = 0; k < count; k++) {
-        const m = members[rng.int(members.length)];
-        const really = rng.next() < att.inattentiveRate;
-        const flagged = rng.next() < (really ? att.accuracy : 1 - att.accuracy);
-        if (really) record(core, m, { event: EV.act, behaviour: attention.index, detail: DT["really-did-it"] });
-        if (flagged) observe(m, really ? m : -1, attention.index, CHANNEL.attention, really ? TRUE : INVENTED);
-      }
+      const count = rng.poisson(members.length * o.attention.sessionsPerYear / 365);
+      for (let from = 0; from < count; from += READ_AHEAD) attend(rng, Math.min(count, from + READ_AHEAD) - from);
     }
   };
+
 }
 
 /**
