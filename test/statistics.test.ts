@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { simulate } from "../src/engine/simulate.js";
 import type { RunResult } from "../src/engine/result.js";
-import { column, makeScenario, sum, type Overrides } from "./helpers.js";
+import { column, countTrail, makeScenario, sum, values, type Overrides } from "./helpers.js";
 
 /** Relative deviation of a simulated value from the expected one. */
 const rel = (simulated: number, expected: number) => Math.abs(simulated - expected) / expected;
@@ -104,4 +104,43 @@ test("statistics: invented observations (online false positives, phantom camera 
   // Expected: covered population x yearly rate x years, for each channel.
   const expected = N * (ONLINE * FP + CAM * PHANTOM) * (DAYS / 365);
   assert.ok(rel(o.invented, expected) < 0.03, `invented ${o.invented}, expected ${expected}`);
+});
+
+test("statistics: attention kiosks flag members at the rates their inattention and accuracy give, each reading its own member's", () => {
+  // 10,000 members, 320 sessions a day: a chunk of 256 and one of 64 (a lost or misread chunk moves the counts by a fifth).
+  const N = 20_000, DAYS = 60, MEMBERS = 0.5, SESSIONS = 11.68, INATTENTIVE = 0.2, ACCURACY = 0.7;
+  const r = simulate(makeScenario({
+    population: { groups: [] },
+    behaviours: [{ id: "inattention", class: "misconduct", ratePerYear: 0, points: -1, observedBy: ["attention"] }],
+    lists: [],
+    observation: {
+      cameras: { phantomPerYear: 0 },
+      online: { falsePositivePerYear: 0 },
+      informants: { enabled: false },
+      attention: { enabled: true, behaviour: "inattention", memberShare: MEMBERS, sessionsPerYear: SESSIONS, inattentiveRate: INATTENTIVE, accuracy: ACCURACY },
+    },
+    metrics: { trailSample: N },
+  }), { seed: 31, population: N, days: DAYS });
+  const o = r.summary.observations;
+  const sessions = N * MEMBERS * SESSIONS * (DAYS / 365);
+  assert.equal(o.misattributed, 0);
+  // Really inattentive: an act; flagged and really inattentive: true; flagged though attentive: invented.
+  const acts = countTrail(r, { event: "act", behaviour: "inattention" });
+  assert.ok(rel(acts, sessions * INATTENTIVE) < 0.05, `inattentive sessions ${acts}, expected ${sessions * INATTENTIVE}`);
+  assert.ok(rel(o.true, sessions * INATTENTIVE * ACCURACY) < 0.06, `true ${o.true}, expected ${sessions * INATTENTIVE * ACCURACY}`);
+  assert.ok(rel(o.invented, sessions * (1 - INATTENTIVE) * (1 - ACCURACY)) < 0.06, `invented ${o.invented}, expected ${sessions * (1 - INATTENTIVE) * (1 - ACCURACY)}`);
+  // Every citizen is sampled: each true reading follows that member's inattentive act, the same day.
+  const agent = values(r, "trail", "agent"), day = values(r, "trail", "day"), event = values(r, "trail", "event"), kind = values(r, "trail", "kind");
+  const inattentive = new Set<string>();
+  let checked = 0;
+  for (let k = 0; k < agent.length; k++) {
+    if (event[k] === "act") inattentive.add(`${agent[k]}:${day[k]}`);
+    if (event[k] === "observed" && kind[k] === "true") {
+      assert.ok(inattentive.has(`${agent[k]}:${day[k]}`), `a true reading of citizen ${agent[k]} on day ${day[k]} without their act`);
+      checked++;
+    }
+  }
+  assert.equal(checked, o.true);
+  // A point off for each, against a score far above the floor.
+  assert.equal(sum(column(r, "daily", "penalty_points")), o.true + o.invented);
 });

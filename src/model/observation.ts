@@ -349,7 +349,6 @@ function inventions(core: Core, channels: ReturnType<typeof observer>): (day: nu
       for (let from = 0; from < count; from += READ_AHEAD) attend(rng, Math.min(count, from + READ_AHEAD) - from);
     }
   };
-
 }
 
 /**
