@@ -120,4 +120,3 @@ export function shardKernels(core: Core, shard: Shard, shards: Shard[]): (task: 
     return answer(core, out);
   };
 }
-
