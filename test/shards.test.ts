@@ -10,7 +10,8 @@ import { groupStarts, mostlySortedOrder, stableOrder } from "../src/engine/order
 import { loadScenario } from "../src/scenario/load.js";
 import { makeScenario, tableDifference } from "./helpers.js";
 import type { RunResult } from "../src/engine/result.js";
-import { ShardPool, trimmed } from "../src/engine/shard-pool.js";
+import { ShardPool } from "../src/engine/shard-pool.js";
+import { trimmed } from "../src/engine/sync-worker.js";
 import { QUANTUM, ShardCounters } from "../src/metrics/daily.js";
 import { createWorld } from "../src/model/population.js";
 import { createSim, type Sim } from "../src/model/context.js";

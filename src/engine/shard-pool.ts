@@ -1,13 +1,12 @@
 // Runs the day's kernels on every shard: shard 0 on the calling thread, the others in worker
 // threads over the world's shared arrays. simulate() stays synchronous: the caller hands out
-// the tasks, does its own shard, then blocks (Atomics.wait) until each worker has answered,
-// and takes the answers with receiveMessageOnPort. Workers exchange only messages with the
+// the tasks, does its own shard, then blocks until each worker has answered (sync-worker.ts).
+// Workers exchange only messages with the
 // caller (tasks in; counts, trail rows, observations and association charges out), never
 // writing another shard's citizens, which is also the boundary a multi-machine run would use.
 // With the "processes" transport a worker thread only relays to a shard process of its own
 // (shard-relay.ts), and the world's copies are kept in step by patches (replica.ts).
 import { performance } from "node:perf_hooks";
-import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from "node:worker_threads";
 import { ShardCounters } from "../metrics/daily.js";
 import { createCore, type Sim } from "../model/context.js";
 import { shardKernels, type KernelState, type ShardResult, type ShardRunner, type Task } from "../model/kernels.js";
@@ -15,6 +14,7 @@ import type { Exchange } from "./result.js";
 import { partition, type Shard } from "./shards.js";
 import { Replica, patchBytes, replicatedArrays, type Patch } from "./replica.js";
 import type { World } from "./world.js";
+import { SyncWorker, mapViews } from "./sync-worker.js";
 
 /** What a worker needs to build its shard's core: the world without its streams (rebuilt from the seed). */
 export interface ShardSetup {
@@ -26,30 +26,6 @@ export interface ShardSetup {
   listAtLeast: number;
   shards: Shard[];
   shard: Shard;
-  /** [tasks sent, answers sent, worker exited]: the worker waits on the first, the caller on the second. */
-  control: Int32Array;
-  port: MessagePort;
-}
-
-/** `message` with every typed array passed through `f` (the rest copied as it is). */
-export function mapViews<T>(message: T, f: (view: ArrayBufferView) => ArrayBufferView): T {
-  const map = (v: unknown): unknown => {
-    if (ArrayBuffer.isView(v)) return f(v);
-    if (Array.isArray(v)) return v.map(map);
-    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, map(x)]));
-    return v;
-  };
-  return map(message) as T;
-}
-
-/**
- * A task or answer with every typed array that views part of a larger buffer copied down to
- * that part. postMessage clones a view's whole buffer, and the day's buffers are grown ones
- * reused from day to day: an observation or charge batch would otherwise carry its capacity.
- * Arrays on shared memory stay as they are (they are shared, not copied).
- */
-export function trimmed<T>(message: T): T {
-  return mapViews(message, (v) => (v.buffer instanceof SharedArrayBuffer || v.byteLength === v.buffer.byteLength ? v : (v as Int8Array).slice()));
 }
 
 /**
@@ -67,26 +43,6 @@ function unshared<T>(message: T): { copy: T; buffers: ArrayBuffer[] } {
   return { copy, buffers };
 }
 
-/** Something to Atomics.wait on for a millisecond (nobody ever notifies it). */
-const pause = new Int32Array(new SharedArrayBuffer(4));
-
-/**
- * The next message on a port, read synchronously. The counter that announces a message is
- * raised after postMessage returns, but a port still being handed to a new worker may deliver
- * it a moment later: wait for it rather than take its absence for an answer.
- */
-export function nextMessage(port: MessagePort): unknown {
-  for (let tries = 0; ; tries++) {
-    const received = receiveMessageOnPort(port);
-    if (received) return received.message;
-    if (tries > 60_000) throw new Error("a message announced between threads never arrived");
-    Atomics.wait(pause, 0, 0, 1);
-  }
-}
-
-/** How long the caller waits for a worker's answer before deciding it has died. */
-const ANSWER_TIMEOUT_MS = 10 * 60_000;
-
 /**
  * What the calling thread hands a shard: a task, with the world's changes for a shard in another
  * process (relayed to it as it is: shard-relay.ts, shard-process.ts).
@@ -101,59 +57,7 @@ export interface ShardMessage {
  * world (shard-worker.ts), or relays to a shard process over loopback (shard-relay.ts): the calling
  * thread sees the same port and counters either way.
  */
-class ShardWorker {
-  private readonly worker: Worker;
-  private readonly port: MessagePort;
-  private readonly control = new Int32Array(new SharedArrayBuffer(12));
-  private sent = 0;
-  private received = 0;
-  /** Why the thread ended, if an error escaped it (see receive). */
-  private failure = "";
-
-  constructor(script: "shard-worker.js" | "shard-relay.js", data: object, transfer: ArrayBuffer[] = []) {
-    const { port1, port2 } = new MessageChannel();
-    this.port = port1;
-    // The worker's code is a one-line script that imports its module. A worker inherits the
-    // caller's options, and under --input-type (a script given by -e or on stdin) Node refuses
-    // to load a worker from a file, but not from a script. The options are not given
-    // explicitly, because then Node rejects those that only a process may take (such as
-    // --max-old-space-size, which large runs need) rather than leave them out.
-    this.worker = new Worker(`import(${JSON.stringify(new URL(`./${script}`, import.meta.url).href)});`, {
-      eval: true,
-      workerData: { ...data, control: this.control, port: port2 },
-      transferList: [port2, ...transfer],
-    });
-    this.worker.unref();
-    this.worker.on("error", (e) => (this.failure = e.message));
-  }
-
-  post(task: ShardMessage["task"], world?: Patch): void {
-    this.port.postMessage(trimmed<ShardMessage>({ task, world }));
-    this.sent++;
-    Atomics.store(this.control, 0, this.sent);
-    Atomics.notify(this.control, 0);
-  }
-
-  /** The answer to the oldest task not yet answered (tasks are answered in order). */
-  receive(shard: number): ShardResult {
-    const deadline = Date.now() + ANSWER_TIMEOUT_MS;
-    const want = ++this.received;
-    while (Atomics.load(this.control, 1) < want) {
-      // The worker's last answer is counted before it marks its exit: read the count again.
-      if (Atomics.load(this.control, 2) && Atomics.load(this.control, 1) < want) throw new Error(`shard ${shard}'s worker stopped without answering${this.failure && `: ${this.failure}`}`);
-      if (Date.now() > deadline) throw new Error(`shard ${shard}'s worker did not answer within ${ANSWER_TIMEOUT_MS / 1000} s`);
-      Atomics.wait(this.control, 1, want - 1, 1000);
-    }
-    const answer = nextMessage(this.port) as ShardResult | { error: string };
-    if ("error" in answer) throw new Error(`shard ${shard}: ${answer.error}`);
-    return answer;
-  }
-
-  close(): void {
-    this.post({ kind: "close" });
-    this.port.close();
-  }
-}
+type ShardWorker = SyncWorker<ShardMessage, ShardResult>;
 
 /**
  * Where shards other than the calling thread's run: worker threads over the shared world, or
@@ -211,15 +115,15 @@ export class ShardPool implements ShardRunner {
     this.stockSum = new Float64Array(sim.cells * metricNames.length);
     this.local = shardKernels(core, this.shards[0], this.shards);
     const { streams: _streams, ...plain } = world;
-    const setup = (shard: Shard): Omit<ShardSetup, "control" | "port"> => ({ world: plain, metricNames, ...shared, shards: this.shards, shard });
+    const setup = (shard: Shard): ShardSetup => ({ world: plain, metricNames, ...shared, shards: this.shards, shard });
     if (this.transport === "threads" || this.shards.length === 1) {
-      this.threads = this.shards.slice(1).map((shard) => new ShardWorker("shard-worker.js", setup(shard)));
+      this.threads = this.shards.slice(1).map((shard) => new SyncWorker<ShardMessage, ShardResult>("shard-worker.js", setup(shard)));
     } else {
       // The shard processes' copies and the copy changes are found against are taken together, now.
       this.replica = new Replica(replicatedArrays(world, shared));
       this.threads = this.shards.slice(1).map((shard) => {
         const { copy, buffers } = unshared(setup(shard)); // handed over, not copied again: a whole world each
-        return new ShardWorker("shard-relay.js", { setup: copy, listen: this.listen }, buffers);
+        return new SyncWorker<ShardMessage, ShardResult>("shard-relay.js", { setup: copy, listen: this.listen }, buffers);
       });
     }
   }
@@ -246,7 +150,7 @@ export class ShardPool implements ShardRunner {
     const tasks = this.shards.map((shard) => (typeof task === "function" ? task(shard) : task));
     const world = this.replica && SEES_WORLD_CHANGES.has(tasks[0].kind) ? this.replica.changes() : undefined;
     if (world) this.exchange.worldChangeBytes.sent += patchBytes(world) * this.threads.length;
-    this.threads.forEach((w, k) => w.post(tasks[k + 1], world));
+    this.threads.forEach((w, k) => w.post({ task: tasks[k + 1], world }));
     return { day: tasks[0].day, kind: tasks[0].kind, result: this.local!(tasks[0]) };
   }
 
@@ -262,7 +166,7 @@ export class ShardPool implements ShardRunner {
   private receiveAll(kind: string): ShardResult[] {
     if (!this.threads.length) return [];
     const t = performance.now();
-    const answers = this.threads.map((w, k) => w.receive(k + 1));
+    const answers = this.threads.map((w, k) => w.receive(`shard ${k + 1}`));
     this.waitedMs += performance.now() - t;
     answers.forEach((a, k) => {
       const { exchange } = this;
@@ -292,7 +196,7 @@ export class ShardPool implements ShardRunner {
     if (this.background) throw new Error("a background task is already running");
     this.settlePosted();
     if (tasks.length !== this.threads.length) throw new Error(`${tasks.length} background tasks for ${this.threads.length} workers`);
-    this.threads.forEach((w, k) => w.post(tasks[k]));
+    this.threads.forEach((w, k) => w.post({ task: tasks[k] }));
     this.background = "running";
   }
 
@@ -339,7 +243,7 @@ export class ShardPool implements ShardRunner {
   }
 
   close(): void {
-    for (const w of this.threads) w.close();
+    for (const w of this.threads) w.close({ task: { kind: "close" } });
     this.threads = [];
   }
 }

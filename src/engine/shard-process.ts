@@ -10,7 +10,8 @@ import { ShardCounters } from "../metrics/daily.js";
 import { createCore } from "../model/context.js";
 import { shardKernels, type ShardResult, type Task } from "../model/kernels.js";
 import { Replica, replicatedArrays } from "./replica.js";
-import { mapViews, type ShardMessage, type ShardSetup } from "./shard-pool.js";
+import type { ShardMessage, ShardSetup } from "./shard-pool.js";
+import { mapViews } from "./sync-worker.js";
 import { makeStreams } from "./world.js";
 import { receiveFrames, sendFrame } from "./wire.js";
 

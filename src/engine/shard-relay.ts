@@ -1,5 +1,5 @@
 // The coordinator's end of a shard that runs in another process. To the calling thread it is a
-// shard worker like any other (same port, same counters: see ShardWorker in shard-pool.ts);
+// shard worker like any other (same port, same counters: sync-worker.ts);
 // it starts the shard process (shard-process.ts) and listens for it on loopback, or, given an
 // address to listen on, waits for one started elsewhere; then it relays each task and its
 // answer as frames over the socket (wire.ts), one at a time and in order.
@@ -9,37 +9,28 @@ import { spawn } from "node:child_process";
 import { createServer, type Socket } from "node:net";
 import { writeSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { workerData, type MessagePort } from "node:worker_threads";
+import { workerData } from "node:worker_threads";
 import type { ShardResult, Task } from "../model/kernels.js";
 import { drawChunks } from "../model/behaviour.js";
 import { Trail } from "../metrics/trail.js";
 import type { ProcessSetup } from "./shard-process.js";
 import type { ShardMessage } from "./shard-pool.js";
 import { receiveFrames, sendFrame } from "./wire.js";
+import { answer as answerLink, workerLink } from "./sync-worker.js";
 
 export interface RelaySetup {
   setup: ProcessSetup;
-  control: Int32Array;
-  port: MessagePort;
   /** Listen here (shard k on port + k - 1) for a shard process someone else starts, instead of starting one on loopback. */
   listen?: { host: string; port: number };
 }
 
+const link = workerLink();
 const data = workerData as Partial<RelaySetup>;
-const { control, port, listen } = data as RelaySetup;
+const { listen } = data as RelaySetup;
 const shard = data.setup!.shard.index;
 const chunks = drawChunks(data.setup!.world.n);
 
-/** Hand the calling thread an answer: the message, then the counter it waits on. */
-function answer(message: ShardResult | { error: string }): void {
-  port.postMessage(message);
-  Atomics.add(control, 1, 1);
-  Atomics.notify(control, 1);
-}
-process.on("exit", () => {
-  Atomics.store(control, 2, 1);
-  Atomics.notify(control, 1);
-});
+const answer = (message: ShardResult | { error: string }): void => answerLink(link, message);
 
 let closing = false;
 /** The calling thread may be waiting for this shard: tell it why it will not answer, then stop. */
@@ -112,7 +103,7 @@ async function relay(message: ShardMessage): Promise<void> {
     sendFrame(s, message);
     s.end();
     server.close();
-    port.close();
+    link.port.close();
     return;
   }
   if (message.task.kind === "draw") return answer(await draw(s, message.task));
@@ -122,6 +113,6 @@ async function relay(message: ShardMessage): Promise<void> {
 
 // One task at a time, in the order given: the answers go back in that order.
 let chain = Promise.resolve();
-port.on("message", (message: ShardMessage) => {
+link.port.on("message", (message: ShardMessage) => {
   chain = chain.then(() => relay(message)).catch((e) => answer({ error: e instanceof Error ? e.stack ?? e.message : String(e) }));
 });

@@ -77,7 +77,7 @@ export function behaviourPhase(sim: Sim, shards: ShardRunner): Phase & { drawAhe
   let aheadDay = -1; // the day whose draws the workers are making
   const claim = new Int32Array(new SharedArrayBuffer(4)); // the next chunk of blocks to draw, taken by whoever is free
   // A shard's candidates as views: the calling thread's shard reads them in place, and a
-  // worker's are copied down to their rows when posted (trimmed(), shard-pool.ts).
+  // worker's are copied down to their rows when posted (trimmed(), sync-worker.ts).
   const within = ({ agent, u }: Candidates, lo: number, hi: number): Candidates => {
     const from = lowerBound(agent, agent.length, lo), to = lowerBound(agent, agent.length, hi);
     return { agent: agent.subarray(from, to), u: u.subarray(from, to) };
