@@ -28,8 +28,9 @@ test("graph: symmetric, both readings agree, FAR only for ties beyond 16 bits, t
       fc.double({ min: 0, max: 1, noNaN: true }),
       fc.integer({ min: 2, max: 200_000 }),
       fc.integer({ min: 1, max: 1000 }),
-      (size, friendsMean, longTieShare, neighbourhood, seed) => {
-        const w = createWorld(makeScenario({ population: { size }, graph: { friendsMean, longTieShare, neighbourhood } }), seed);
+      fc.integer({ min: 1, max: 3 }),
+      (size, friendsMean, longTieShare, neighbourhood, seed, threads) => {
+        const w = createWorld(makeScenario({ population: { size }, graph: { friendsMean, longTieShare, neighbourhood } }), seed, threads);
         const g = w.g, n = w.n;
         const ties = new Map<string, number>();
         let slots = 0;

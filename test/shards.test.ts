@@ -87,6 +87,36 @@ function assertIdentical(a: RunResult, b: RunResult, label: string): void {
   for (let t = 0; t < a.tables.length; t++) assert.equal(tableDifference(a.tables[t], b.tables[t]), null, `${label}: ${a.tables[t].name}`);
 }
 
+/** Every array of a world, by name. */
+function worldArrays(w: ReturnType<typeof createWorld>): Map<string, ArrayBufferView> {
+  const out = new Map<string, ArrayBufferView>([["cellPopulation", w.cellPopulation]]);
+  for (const [name, v] of Object.entries({ ...w.c, ...w.g })) {
+    if (ArrayBuffer.isView(v)) out.set(name, v);
+    else if (Array.isArray(v)) v.forEach((x: ArrayBufferView, k) => out.set(`${name}[${k}]`, x));
+  }
+  w.traitLevels.forEach((x, k) => out.set(`traitLevels[${k}]`, x));
+  return out;
+}
+
+test("threads: the population and its graph are the same, array for array, built on 1, 2, 3 or 6 threads", { timeout: 120_000 }, () => {
+  const china = loadScenario(new URL("../../scenarios/china-2018.yaml", import.meta.url).pathname);
+  const city = loadScenario(new URL("../../scenarios/city-pilot.yaml", import.meta.url).pathname);
+  // Sizes with several regions and several blocks of ties per thread, and one with more threads than regions' halves.
+  for (const [s, size] of [[china, 330_000], [city, 150_000]] as const) {
+    const scenario = structuredClone(s);
+    scenario.population.size = size;
+    const one = worldArrays(createWorld(scenario, 11, 1));
+    for (const threads of [2, 3, 6]) {
+      const many = worldArrays(createWorld(scenario, 11, threads));
+      assert.deepEqual([...many.keys()], [...one.keys()]);
+      for (const [name, a] of one) {
+        const b = many.get(name)!;
+        assert.ok(Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength)), `${scenario.name} at ${size}: ${name} differs on ${threads} threads`);
+      }
+    }
+  }
+});
+
 test("threads: 1, 2, 3 and 5 threads give bit-identical tables and summaries (every mechanism on)", { timeout: 120_000 }, () => {
   // 5 blocks of citizens, so that up to 5 shards exist; association, appeals, pull and decay on,
   // every channel erring, a small trail sample: every path that crosses shards is exercised.

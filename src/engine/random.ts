@@ -110,10 +110,15 @@ export class Rng {
    * 0.1% in mean and variance, which is far below the sampling noise of anything it feeds.
    */
   poisson(lambda: number): number {
+    return this.poissonFrom(lambda, lambda > 0 && lambda < 200 ? Math.exp(-lambda) : 0);
+  }
+
+  /** poisson(lambda) given Math.exp(-lambda), for a caller that draws many with one lambda. */
+  poissonFrom(lambda: number, none: number): number {
     if (lambda <= 0) return 0;
     if (lambda < 200) {
       let k = 0;
-      let p = Math.exp(-lambda);
+      let p = none;
       let cdf = p;
       const u = this.next();
       while (u > cdf && k < 10_000) {

@@ -48,8 +48,9 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
     options.onProgress?.({ phase, day, days: s.days, date, elapsedSeconds: elapsed() });
 
   report("population", 0, s.startDate);
-  const sim = createSim(createWorld(s, seed));
-  const shards = new ShardPool(sim, options.threads ?? defaultThreads(s.population.size), options.transport, options.listen);
+  const threads = options.threads ?? defaultThreads(s.population.size);
+  const sim = createSim(createWorld(s, seed, threads));
+  const shards = new ShardPool(sim, threads, options.transport, options.listen);
   const watch = watchPhase(sim);
   const lists = listsPhase(sim);
   const appeals = appealsPhase(sim, lists.lists);

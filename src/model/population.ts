@@ -6,7 +6,9 @@ import { hashInts } from "../engine/random.js";
 import {
   type Citizens, type World, FEMALE, URBAN, INFORMANT, PARTY, MAX_HOUSEHOLD, cellOf, makeStreams, sharedArray, type TrailSample,
 } from "../engine/world.js";
-import { buildGraph, emptyGraph } from "./graph.js";
+import { buildGraph, emptyGraph, tieBlocks } from "./graph.js";
+import { sizedSplit, type BuildTask, type Helpers } from "./build.js";
+import { SyncWorker } from "../engine/sync-worker.js";
 
 /** Split n into parts proportional to weights (largest remainder), so sizes are exact and stable. */
 export function apportion(n: number, weights: number[]): number[] {
@@ -47,57 +49,32 @@ function traitScale(sigma: number, activities: number[]): { values: Float64Array
   };
 }
 
-export function createWorld(s: Scenario, seed: number): World {
-  const n = s.population.size;
-  const regions = s.population.regions.length;
-  const groups = s.population.groups.length + 1;
-  const cells = regions * 2 * groups;
-  const streams = makeStreams(seed);
-  const C = BEHAVIOUR_CLASSES.length;
+/** The propensity levels of each behaviour class (see traitScale). */
+function traitScales(s: Scenario) {
+  const activity = s.population.ageBands.map((b) => BEHAVIOUR_CLASSES.map((k) => b.activity[k] ?? 1));
+  return BEHAVIOUR_CLASSES.map((_, k) => traitScale(s.population.propensitySigma, activity.map((a) => a[k])));
+}
 
-  const c: Citizens = {
-    n,
-    regionStart: sharedArray(Int32Array, regions + 1),
-    cell: sharedArray(Uint16Array, n),
-    age: sharedArray(Uint8Array, n),
-    flags: sharedArray(Uint8Array, n),
-    householdOffset: sharedArray(Uint8Array, n),
-    incomeBase: sharedArray(Float32Array, n),
-    income: sharedArray(Float32Array, n),
-    trait: BEHAVIOUR_CLASSES.map(() => sharedArray(Uint8Array, n)),
-    score: sharedArray(Float32Array, n).fill(s.scoring.initial),
-    errorFree: sharedArray(Float32Array, n).fill(s.scoring.initial),
-    assocPoints: sharedArray(Float32Array, n),
-    lastPenalty: sharedArray(Uint16Array, n),
-    listMask: sharedArray(Uint8Array, n),
-    sanctionMask: sharedArray(Uint16Array, n),
-    privilegeMask: sharedArray(Uint16Array, n),
-    firmRestrictions: sharedArray(Uint8Array, n),
-    blockedCount: sharedArray(Uint8Array, n),
-    hazardBound: sharedArray(Uint8Array, n),
-  };
-
+/** The citizens of regions [from, to), whose ids c.regionStart already gives, each region from its own stream. */
+export function fillCitizens(s: Scenario, seed: number, c: Citizens, from: number, to: number): void {
   const pop = s.population;
-  const sizes = apportion(n, pop.regions.map((r) => r.weight));
+  const groups = pop.groups.length + 1;
+  const C = BEHAVIOUR_CLASSES.length;
   const ageShares = pop.ageBands.map((b) => b.share);
   const activity = pop.ageBands.map((b) => BEHAVIOUR_CLASSES.map((k) => b.activity[k] ?? 1));
   const sigma = pop.propensitySigma;
   const traitShift = -0.5 * sigma * sigma; // keeps each log-normal propensity at mean 1
-  const levels = BEHAVIOUR_CLASSES.map((_, k) => traitScale(sigma, activity.map((a) => a[k])));
+  const levels = traitScales(s);
   const inc = pop.income;
   const incomeShift = Math.log(inc.median);
   const informantShare = s.observation.informants.enabled ? s.observation.informants.share : 0;
   const partyShare = s.observation.attention.enabled ? s.observation.attention.memberShare : 0;
-  const sample: TrailSample = {
-    key: hashInts(seed, 0x7a11),
-    cut: n <= s.metrics.trailSample ? 4294967296 : Math.floor((s.metrics.trailSample / n) * 4294967296),
-  };
+  const stream = makeStreams(seed).population;
 
-  let id = 0;
-  for (let r = 0; r < regions; r++) {
-    c.regionStart[r] = id;
-    const end = id + sizes[r];
-    const rng = streams.population.at(0, r);
+  for (let r = from; r < to; r++) {
+    let id = c.regionStart[r];
+    const end = c.regionStart[r + 1];
+    const rng = stream.at(0, r);
     const groupShares = pop.groups.map((g) => g.shareByRegion?.[pop.regions[r].name] ?? g.share);
     const majority = Math.max(0, 1 - groupShares.reduce((a, b) => a + b, 0));
     const shares = [majority, ...groupShares];
@@ -124,19 +101,67 @@ export function createWorld(s: Scenario, seed: number): World {
       }
     }
   }
-  c.regionStart[regions] = n;
+}
 
-  const cellPopulation = new Float64Array(cells);
-  for (let i = 0; i < n; i++) cellPopulation[c.cell[i]]++;
+/**
+ * A synthetic population and its social graph, built on `threads` threads (the calling one and
+ * helpers: build.ts); the world is the same for any number.
+ */
+export function createWorld(s: Scenario, seed: number, threads = 1): World {
+  const n = s.population.size;
+  const regions = s.population.regions.length;
+  const groups = s.population.groups.length + 1;
+  const cells = regions * 2 * groups;
 
-  const w: World = {
-    s, seed, n, days: s.days, day: 0, regions, groups, cells, cellPopulation, c,
-    traitLevels: levels.map((l) => l.values),
-    g: emptyGraph(n),
-    regionWatch: new Float64Array(regions).fill(1),
-    sample,
-    streams,
+  const c: Citizens = {
+    n,
+    regionStart: sharedArray(Int32Array, regions + 1),
+    cell: sharedArray(Uint16Array, n),
+    age: sharedArray(Uint8Array, n),
+    flags: sharedArray(Uint8Array, n),
+    householdOffset: sharedArray(Uint8Array, n),
+    incomeBase: sharedArray(Float32Array, n),
+    income: sharedArray(Float32Array, n),
+    trait: BEHAVIOUR_CLASSES.map(() => sharedArray(Uint8Array, n)),
+    score: sharedArray(Float32Array, n).fill(s.scoring.initial),
+    errorFree: sharedArray(Float32Array, n).fill(s.scoring.initial),
+    assocPoints: sharedArray(Float32Array, n),
+    lastPenalty: sharedArray(Uint16Array, n),
+    listMask: sharedArray(Uint8Array, n),
+    sanctionMask: sharedArray(Uint16Array, n),
+    privilegeMask: sharedArray(Uint16Array, n),
+    firmRestrictions: sharedArray(Uint8Array, n),
+    blockedCount: sharedArray(Uint8Array, n),
+    hazardBound: sharedArray(Uint8Array, n),
   };
-  w.g = buildGraph(w);
-  return w;
+  const sizes = apportion(n, s.population.regions.map((r) => r.weight));
+  for (let r = 0; r < regions; r++) c.regionStart[r + 1] = c.regionStart[r] + sizes[r];
+  const sample: TrailSample = {
+    key: hashInts(seed, 0x7a11),
+    cut: n <= s.metrics.trailSample ? 4294967296 : Math.floor((s.metrics.trailSample / n) * 4294967296),
+  };
+
+  // A helper is worth starting only for a world of more than one block of ties.
+  const helpers: Helpers = Array.from({ length: Math.min(threads, tieBlocks(n)) - 1 }, () => new SyncWorker<BuildTask, unknown>("build-worker.js", {}));
+  try {
+    const from = sizedSplit(sizes, helpers.length + 1);
+    for (let p = 1; p + 1 < from.length; p++) helpers[p - 1].post({ kind: "citizens", s, seed, c, from: from[p], to: from[p + 1] });
+    fillCitizens(s, seed, c, from[0], from[1]);
+    for (let p = 1; p + 1 < from.length; p++) helpers[p - 1].receive("the population's build");
+
+    const cellPopulation = new Float64Array(cells);
+    for (let i = 0; i < n; i++) cellPopulation[c.cell[i]]++;
+    const w: World = {
+      s, seed, n, days: s.days, day: 0, regions, groups, cells, cellPopulation, c,
+      traitLevels: traitScales(s).map((l) => l.values),
+      g: emptyGraph(n),
+      regionWatch: new Float64Array(regions).fill(1),
+      sample,
+      streams: makeStreams(seed),
+    };
+    w.g = buildGraph(w, helpers);
+    return w;
+  } finally {
+    for (const h of helpers) h.close({ kind: "close" });
+  }
 }
