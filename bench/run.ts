@@ -34,6 +34,9 @@ interface Figures {
   threads: number;
   simulateSeconds: number;
   wallSeconds: number;
+  /** Of the wall time: the population, graph and mechanisms' state before day 1; the summary and tables after the last. */
+  buildSeconds: number;
+  tablesSeconds: number;
   agentDaysPerSecond: number;
   eventsPerSecond: number;
   bytesPerCitizen: number;
@@ -86,6 +89,8 @@ function measure(): Figures {
     threads: st.threads,
     simulateSeconds: +st.simulateSeconds.toFixed(2),
     wallSeconds: +st.wallSeconds.toFixed(2),
+    buildSeconds: +st.buildSeconds.toFixed(2),
+    tablesSeconds: +st.tablesSeconds.toFixed(2),
     agentDaysPerSecond: Math.round(st.agentDaysPerSecond),
     eventsPerSecond: Math.round(st.eventsPerSecond),
     bytesPerCitizen: +st.stateBytesPerCitizen.toFixed(1),
@@ -109,6 +114,8 @@ function report(figures: Figures): void {
     ["peak memory", "peakRssMiB", (v) => v + " MiB"],
     ["simulation time", "simulateSeconds", (v) => v.toFixed(2) + " s"],
     ["wall time (with population and tables)", "wallSeconds", (v) => v.toFixed(2) + " s"],
+    ["  of which building the population", "buildSeconds", (v) => v.toFixed(2) + " s"],
+    ["  of which summary and tables", "tablesSeconds", (v) => v.toFixed(2) + " s"],
   ];
   const where = figures.transport === "processes" ? `, shards beyond the first in ${figures.threads - 1} process${figures.threads > 2 ? "es" : ""} on loopback` : "";
   console.log(`${figures.scenario}: ${population.toLocaleString("en")} citizens x ${days} days (seed 1), ${figures.threads} thread${figures.threads > 1 ? "s" : ""}${where}`);
@@ -141,7 +148,7 @@ function report(figures: Figures): void {
 function scale(): void {
   const sizes = arg("sizes", "1e6,1e7,1e8").split(",").map(Number);
   console.log(`scale: china-2018-like run (${scenarioPath}), ${days} days per size, seed 1`);
-  console.log(`  ${"citizens".padStart(12)} ${"threads".padStart(7)} ${"simulate".padStart(9)} ${"agent-days/s".padStart(13)} ${"bytes/citizen".padStart(13)} ${"peak memory".padStart(12)}`);
+  console.log(`  ${"citizens".padStart(12)} ${"threads".padStart(7)} ${"simulate".padStart(9)} ${"wall".padStart(9)} ${"agent-days/s".padStart(13)} ${"bytes/citizen".padStart(13)} ${"peak memory".padStart(12)}`);
   for (const size of sizes) {
     const args = [process.argv[1], "--json", "--population", String(size), "--days", String(days), "--scenario", scenarioPath];
     if (threads) args.push("--threads", String(threads));
@@ -153,7 +160,7 @@ function scale(): void {
     }
     const f = JSON.parse(child.stdout) as Figures;
     console.log(
-      `  ${size.toLocaleString("en").padStart(12)} ${String(f.threads).padStart(7)} ${(f.simulateSeconds.toFixed(1) + " s").padStart(9)} ` +
+      `  ${size.toLocaleString("en").padStart(12)} ${String(f.threads).padStart(7)} ${(f.simulateSeconds.toFixed(1) + " s").padStart(9)} ${(f.wallSeconds.toFixed(1) + " s").padStart(9)} ` +
         `${((f.agentDaysPerSecond / 1e6).toFixed(2) + " M").padStart(13)} ${f.bytesPerCitizen.toFixed(1).padStart(13)} ${(f.peakRssMiB + " MiB").padStart(12)}`,
     );
   }

@@ -95,7 +95,11 @@ export interface Summary {
 
 export interface RunStats {
   wallSeconds: number;
+  /** Of the wall time: building the population, its graph and the mechanisms' state, before day 1. */
+  buildSeconds: number;
   simulateSeconds: number;
+  /** Of the wall time: the summary and the result tables, after the last day. */
+  tablesSeconds: number;
   agentDaysPerSecond: number;
   /** Observations (true, misattributed, invented) processed per second of simulation. */
   eventsPerSecond: number;

@@ -94,7 +94,8 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
   } finally {
     shards.close();
   }
-  const simulateSeconds = (performance.now() - tSim) / 1000;
+  const tTables = performance.now();
+  const simulateSeconds = (tTables - tSim) / 1000;
 
   report("collect", s.days, sim.dates[s.days - 1]);
   const summary = summarise({
@@ -116,7 +117,9 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
     summary,
     stats: {
       wallSeconds: elapsed(),
+      buildSeconds: (tSim - t0) / 1000,
       simulateSeconds,
+      tablesSeconds: (performance.now() - tTables) / 1000,
       agentDaysPerSecond: (s.population.size * (s.days - firstDay)) / simulateSeconds,
       eventsPerSecond: observations / simulateSeconds,
       stateBytesPerCitizen: stateBytesPerCitizen(sim),
