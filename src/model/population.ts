@@ -36,17 +36,14 @@ function pick(u: number, shares: number[]): number {
  * activity). Neighbouring levels are 3 to 5 % apart, far finer than anything the propensity is
  * calibrated to, and 15 bytes per citizen lighter than five floats.
  */
-function traitScale(sigma: number, activities: number[]): { values: Float64Array; code(v: number): number } {
+function traitScale(sigma: number, activities: number[]): { values: Float64Array; lo: number; step: number } {
   const active = activities.filter((a) => a > 0);
   const shift = -0.5 * sigma * sigma;
   const lo = shift - 4.5 * sigma + Math.log(Math.min(1, ...active));
   const hi = shift + 4.5 * sigma + Math.log(Math.max(1, ...active));
   const step = Math.max((hi - lo) / 254, 1e-9);
   const values = Float64Array.from({ length: 256 }, (_, k) => (k === 0 ? 0 : Math.exp(lo + (k - 1) * step)));
-  return {
-    values,
-    code: (v) => (v > 0 ? Math.min(255, Math.max(1, 1 + Math.round((Math.log(v) - lo) / step))) : 0),
-  };
+  return { values, lo, step };
 }
 
 /** The propensity levels of each behaviour class (see traitScale). */
@@ -61,10 +58,14 @@ export function fillCitizens(s: Scenario, seed: number, c: Citizens, from: numbe
   const groups = pop.groups.length + 1;
   const C = BEHAVIOUR_CLASSES.length;
   const ageShares = pop.ageBands.map((b) => b.share);
-  const activity = pop.ageBands.map((b) => BEHAVIOUR_CLASSES.map((k) => b.activity[k] ?? 1));
+  // Propensities are coded from their logarithm (-Infinity: no activity, code 0), which saves an
+  // exp and a log per class and citizen, a fifth of the citizens' build. (Coding exp(log) instead
+  // could only differ by a level where rounding lands within an ulp of a level's midpoint.)
+  const logActivity = pop.ageBands.map((b) => BEHAVIOUR_CLASSES.map((k) => Math.log(b.activity[k] ?? 1)));
   const sigma = pop.propensitySigma;
   const traitShift = -0.5 * sigma * sigma; // keeps each log-normal propensity at mean 1
   const levels = traitScales(s);
+  const lo = levels.map((l) => l.lo), step = levels.map((l) => l.step);
   const inc = pop.income;
   const incomeShift = Math.log(inc.median);
   const informantShare = s.observation.informants.enabled ? s.observation.informants.share : 0;
@@ -97,7 +98,10 @@ export function fillCitizens(s: Scenario, seed: number, c: Citizens, from: numbe
         const income = Math.exp(incomeShift + inc.sigma * rng.normal()) * (urban ? inc.urbanPremium : 1);
         c.incomeBase[id] = income;
         c.income[id] = income;
-        for (let k = 0; k < C; k++) c.trait[k][id] = levels[k].code(Math.exp(traitShift + sigma * rng.normal()) * activity[age][k]);
+        for (let k = 0; k < C; k++) {
+          const log = traitShift + sigma * rng.normal() + logActivity[age][k];
+          c.trait[k][id] = log === -Infinity ? 0 : Math.min(255, Math.max(1, 1 + Math.round((log - lo[k]) / step[k])));
+        }
       }
     }
   }
