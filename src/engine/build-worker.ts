@@ -10,7 +10,7 @@ try {
   const [{ fillCitizens }, { countTies, fillTies }] = await Promise.all([import("../model/population.js"), import("../model/graph.js")]);
   run = (task) => {
     switch (task.kind) {
-      case "citizens": return fillCitizens(task.s, task.seed, task.c, task.from, task.to), 0;
+      case "citizens": return fillCitizens(task.s, task.seed, task.c, task.claimed), 0;
       case "countTies": return countTies(task.t, task.from, task.to, task.degree);
       case "fillTies": return fillTies(task.t, task.from, task.to, task.fill, task.near, task.farSlot, task.farFriend, task.noted), 0;
       default: throw new Error(`unknown build task ${task.kind}`);

@@ -7,7 +7,7 @@ import {
   type Citizens, type World, FEMALE, URBAN, INFORMANT, PARTY, MAX_HOUSEHOLD, cellOf, makeStreams, sharedArray, type TrailSample,
 } from "../engine/world.js";
 import { buildGraph, emptyGraph, tieBlocks } from "./graph.js";
-import { sizedSplit, type BuildTask, type Helpers } from "./build.js";
+import type { BuildTask, Helpers } from "./build.js";
 import { SyncWorker } from "../engine/sync-worker.js";
 
 /** Split n into parts proportional to weights (largest remainder), so sizes are exact and stable. */
@@ -52,8 +52,12 @@ function traitScales(s: Scenario) {
   return BEHAVIOUR_CLASSES.map((_, k) => traitScale(s.population.propensitySigma, activity.map((a) => a[k])));
 }
 
-/** The citizens of regions [from, to), whose ids c.regionStart already gives, each region from its own stream. */
-export function fillCitizens(s: Scenario, seed: number, c: Citizens, from: number, to: number): void {
+/**
+ * The citizens of regions, whose ids c.regionStart already gives, each region from its own
+ * stream. Regions are taken one at a time, largest first, from a counter that every thread of
+ * the build shares (`claimed`), so that a thread that starts late or runs slower takes fewer.
+ */
+export function fillCitizens(s: Scenario, seed: number, c: Citizens, claimed: Int32Array): void {
   const pop = s.population;
   const groups = pop.groups.length + 1;
   const C = BEHAVIOUR_CLASSES.length;
@@ -72,7 +76,10 @@ export function fillCitizens(s: Scenario, seed: number, c: Citizens, from: numbe
   const partyShare = s.observation.attention.enabled ? s.observation.attention.memberShare : 0;
   const stream = makeStreams(seed).population;
 
-  for (let r = from; r < to; r++) {
+  const regions = pop.regions.length;
+  const bySize = Array.from({ length: regions }, (_, r) => r).sort((a, b) => c.regionStart[b + 1] - c.regionStart[b] - (c.regionStart[a + 1] - c.regionStart[a]) || a - b);
+  for (let k = Atomics.add(claimed, 0, 1); k < regions; k = Atomics.add(claimed, 0, 1)) {
+    const r = bySize[k];
     let id = c.regionStart[r];
     const end = c.regionStart[r + 1];
     const rng = stream.at(0, r);
@@ -148,10 +155,10 @@ export function createWorld(s: Scenario, seed: number, threads = 1): World {
   // A helper is worth starting only for a world of more than one block of ties.
   const helpers: Helpers = Array.from({ length: Math.min(threads, tieBlocks(n)) - 1 }, () => new SyncWorker<BuildTask, unknown>("build-worker.js", {}));
   try {
-    const from = sizedSplit(sizes, helpers.length + 1);
-    for (let p = 1; p + 1 < from.length; p++) helpers[p - 1].post({ kind: "citizens", s, seed, c, from: from[p], to: from[p + 1] });
-    fillCitizens(s, seed, c, from[0], from[1]);
-    for (let p = 1; p + 1 < from.length; p++) helpers[p - 1].receive("the population's build");
+    const claimed = sharedArray(Int32Array, 1);
+    for (const h of helpers) h.post({ kind: "citizens", s, seed, c, claimed });
+    fillCitizens(s, seed, c, claimed);
+    for (const h of helpers) h.receive("the population's build");
 
     const cellPopulation = new Float64Array(cells);
     for (let i = 0; i < n; i++) cellPopulation[c.cell[i]]++;
