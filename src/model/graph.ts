@@ -101,7 +101,7 @@ export function buildGraph(w: World, helpers: Helpers = []): Graph {
   const degrees = Array.from({ length: k }, (_, p) => (p === 0 ? new Uint32Array(n + 1) : sharedArray(Uint32Array, n + 1)));
   for (let p = 1; p < k; p++) helpers[p - 1].post({ kind: "countTies", t, from: from[p], to: from[p + 1], degree: degrees[p] });
   const farCounts = [countTies(t, from[0], from[1], degrees[0])];
-  for (let p = 1; p < k; p++) farCounts.push(helpers[p - 1].receive("the graph's build") as number);
+  for (let p = 1; p < k; p++) farCounts.push(helpers[p - 1].receive("the graph build") as number);
 
   // Each degree array becomes its part's next free slot: after the slots of earlier citizens,
   // and of this citizen in earlier parts.
@@ -120,7 +120,7 @@ export function buildGraph(w: World, helpers: Helpers = []): Graph {
     helpers[p - 1].post({ kind: "fillTies", t, from: from[p], to: from[p + 1], fill: degrees[p], near, farSlot, farFriend, noted });
   }
   fillTies(t, from[0], from[1], degrees[0], near, farSlot, farFriend, 0);
-  for (let p = 1; p < k; p++) helpers[p - 1].receive("the graph's build");
+  for (let p = 1; p < k; p++) helpers[p - 1].receive("the graph build");
 
   // The last part's next free slot, once filled, is where the next citizen's slots start.
   const start = degrees[k - 1];

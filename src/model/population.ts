@@ -158,7 +158,7 @@ export function createWorld(s: Scenario, seed: number, threads = 1): World {
     const claimed = sharedArray(Int32Array, 1);
     for (const h of helpers) h.post({ kind: "citizens", s, seed, c, claimed });
     fillCitizens(s, seed, c, claimed);
-    for (const h of helpers) h.receive("the population's build");
+    for (const h of helpers) h.receive("the population build");
 
     const cellPopulation = new Float64Array(cells);
     for (let i = 0; i < n; i++) cellPopulation[c.cell[i]]++;
