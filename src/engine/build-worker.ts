@@ -5,7 +5,7 @@ import type { BuildTask } from "../model/build.js";
 import { serve, workerLink } from "./sync-worker.js";
 
 const link = workerLink();
-let run: (task: BuildTask) => unknown = () => ({ error: "the build worker did not start" });
+let run: (task: BuildTask) => unknown;
 try {
   const [{ fillCitizens }, { countTies, fillTies }] = await Promise.all([import("../model/population.js"), import("../model/graph.js")]);
   run = (task) => {

@@ -1,9 +1,9 @@
 // Runs the day's kernels on every shard: shard 0 on the calling thread, the others in worker
 // threads over the world's shared arrays. simulate() stays synchronous: the caller hands out
 // the tasks, does its own shard, then blocks until each worker has answered (sync-worker.ts).
-// Workers exchange only messages with the
-// caller (tasks in; counts, trail rows, observations and association charges out), never
-// writing another shard's citizens, which is also the boundary a multi-machine run would use.
+// Workers exchange only messages with the caller (tasks in; counts, trail rows, observations and
+// association charges out), never writing another shard's citizens, which is also the boundary a
+// multi-machine run would use.
 // With the "processes" transport a worker thread only relays to a shard process of its own
 // (shard-relay.ts), and the world's copies are kept in step by patches (replica.ts).
 import { performance } from "node:perf_hooks";

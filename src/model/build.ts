@@ -13,7 +13,7 @@ export type BuildTask =
   | { kind: "fillTies"; t: TieSource; from: number; to: number; fill: Uint32Array; near: Int16Array; farSlot: Uint32Array; farFriend: Uint32Array; noted: number }
   | { kind: "close" };
 
-/** Helper k takes part k + 1 (part 0 is the calling thread's). */
+/** The helper threads of a build; helper k draws the ties of part k + 1 (part 0 is the calling thread's). */
 export type Helpers = SyncWorker<BuildTask, unknown>[];
 
 /** Boundaries of `parts` runs of [0, total) as even as whole units allow (fewer if total is smaller). */

@@ -23,7 +23,7 @@ export interface TieSource {
   graph: Scenario["graph"];
 }
 
-export const tieSource = (w: World): TieSource => ({ n: w.n, seed: w.seed, groups: w.groups, regionStart: w.c.regionStart, cell: w.c.cell, graph: w.s.graph });
+const tieSource = (w: World): TieSource => ({ n: w.n, seed: w.seed, groups: w.groups, regionStart: w.c.regionStart, cell: w.c.cell, graph: w.s.graph });
 
 /** Blocks of citizens whose ties one stream draws (the unit a thread takes). */
 export const tieBlocks = (n: number): number => Math.ceil(n / BLOCK);
