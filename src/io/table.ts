@@ -59,6 +59,9 @@ export class GrowableColumn<T extends NumericArray> {
 // V8 keeps it fast (with five it went megamorphic and was a fifth of a run's time).
 export const int32Column = () => new GrowableColumn((n) => new Int32Array(n));
 export const float64Column = () => new GrowableColumn((n) => new Float64Array(n));
+/** On shared memory: a view of it posted to another thread is shared, not copied (a day's candidates and observations). */
+export const sharedInt32Column = () => new GrowableColumn((n) => new Int32Array(new SharedArrayBuffer(4 * n)));
+export const sharedFloat64Column = () => new GrowableColumn((n) => new Float64Array(new SharedArrayBuffer(8 * n)));
 
 /** Value of row `r` of a column as a plain JS value (codes resolved to labels). */
 export function cellValue(col: Column, r: number): number | string | boolean | null {

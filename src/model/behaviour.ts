@@ -12,7 +12,7 @@
 import { BEHAVIOUR_CLASSES, type Scenario } from "../scenario/schema.js";
 import { BLOCK } from "../engine/shards.js";
 import { lowerBound } from "../engine/order.js";
-import { int32Column, float64Column } from "../io/table.js";
+import { int32Column, float64Column, sharedInt32Column, sharedFloat64Column } from "../io/table.js";
 import { HAZARD_LIMIT, hazardBoundCode, inTrailSample } from "../engine/world.js";
 import { EV, DT } from "../metrics/trail.js";
 import { CHANNEL, CLASS, READ_AHEAD, type Core, type Phase, type Sim } from "./context.js";
@@ -76,12 +76,25 @@ export function behaviourPhase(sim: Sim, shards: ShardRunner): Phase & { drawAhe
 
   let aheadDay = -1; // the day whose draws the workers are making
   const claim = new Int32Array(new SharedArrayBuffer(4)); // the next chunk of blocks to draw, taken by whoever is free
-  // A shard's candidates as views: the calling thread's shard reads them in place, and a
-  // worker's are copied down to their rows when posted (trimmed(), sync-worker.ts).
+  // A shard's candidates as views: every thread reads its shard's in place (a shard in another
+  // process is sent a copy of its rows).
   const within = ({ agent, u }: Candidates, lo: number, hi: number): Candidates => {
     const from = lowerBound(agent, agent.length, lo), to = lowerBound(agent, agent.length, hi);
     return { agent: agent.subarray(from, to), u: u.subarray(from, to) };
   };
+
+  // The day's candidates in citizen order, on shared memory: a worker reads its shard's part in
+  // place. Reused each day: a worker has acted on them before it draws the next day's, which
+  // they are joined from (it answers tasks in order).
+  const joined = { agent: sharedInt32Column(), u: sharedFloat64Column() };
+  function join(parts: Candidates[]): Candidates {
+    joined.agent.length = joined.u.length = 0;
+    for (const p of parts) {
+      joined.agent.append(p.agent);
+      joined.u.append(p.u);
+    }
+    return { agent: joined.agent.view(), u: joined.u.view() };
+  }
 
   return {
     name: "behaviour",
@@ -92,7 +105,7 @@ export function behaviourPhase(sim: Sim, shards: ShardRunner): Phase & { drawAhe
       const drawn = drawClaimed(sim, day, claim);
       if (aheadDay === day) for (const r of shards.takeBackground()) drawn.push(...r.drawn!);
       aheadDay = -1;
-      const candidates = joinCandidates(drawn.sort((a, b) => a[0] - b[0]).map(([, part]) => part));
+      const candidates = join(drawn.sort((a, b) => a[0] - b[0]).map(([, part]) => part));
       // Nothing this thread does before the observation phase's task needs the acts' counts and
       // trail rows: they are merged when that task is handed out, and the workers go straight on.
       shards.post((shard) => ({ kind: "behave", day, candidates: within(candidates, shard.lo, shard.hi) }));
@@ -114,17 +127,10 @@ export interface Candidates {
   u: Float64Array;
 }
 
-function joinCandidates(parts: Candidates[]): Candidates {
-  const agent = int32Column(), u = float64Column();
-  for (const p of parts) {
-    agent.append(p.agent);
-    u.append(p.u);
-  }
-  return { agent: agent.view(), u: u.view() };
-}
-
 /** Blocks drawn as one piece of work (64 K citizens, under a millisecond): fine enough to share the last ones out. */
 const CHUNK_BLOCKS = 16;
+
+type Drawer = Pick<Core, "streams" | "c" | "n" | "draws">;
 
 /**
  * The day's draws, one per citizen, kept only below the citizen's hazard bound (about 3 in 100
@@ -132,31 +138,43 @@ const CHUNK_BLOCKS = 16;
  * bounds, so the workers start tomorrow's while the calling thread runs the phases over the
  * listed (simulate.ts), and the calling thread draws what is left when it gets there: each
  * takes chunks of blocks from the shared counter `claim` until none are left. Returns the
- * chunks this thread drew, with their numbers; the draws of a block are the same whoever makes them.
+ * chunks this thread drew, with their numbers, as views of its `draws` (shared memory, reused
+ * each day: they are joined before the thread draws again); the draws of a block are the same
+ * whoever makes them.
  */
-export function drawClaimed(core: Pick<Core, "streams" | "c" | "n">, day: number, claim: Int32Array): [chunk: number, candidates: Candidates][] {
+export function drawClaimed(core: Drawer, day: number, claim: Int32Array): [chunk: number, candidates: Candidates][] {
+  emptyDraws(core);
   const drawn: [number, Candidates][] = [];
   for (let k = Atomics.add(claim, 0, 1); k < drawChunks(core.n); k = Atomics.add(claim, 0, 1)) drawn.push([k, drawChunk(core, day, k)]);
   return drawn;
 }
 
+/** Start the thread's draws afresh. */
+export function emptyDraws(core: Drawer): void {
+  core.draws.agent.length = core.draws.u.length = 0;
+}
+
 /** How many chunks a day's draws come in. */
 export const drawChunks = (n: number): number => Math.ceil(Math.ceil(n / BLOCK) / CHUNK_BLOCKS);
 
-/** The draws of chunk k (CHUNK_BLOCKS blocks). */
-export function drawChunk(core: Pick<Core, "streams" | "c" | "n">, day: number, k: number): Candidates {
+/** The draws of chunk k (CHUNK_BLOCKS blocks), added to the thread's draws. */
+export function drawChunk(core: Drawer, day: number, k: number): Candidates {
   const blocks = Math.ceil(core.n / BLOCK);
-  return drawCandidates(core, day, k * CHUNK_BLOCKS, Math.min(blocks, (k + 1) * CHUNK_BLOCKS));
+  return drawCandidates(core, day, k * CHUNK_BLOCKS, Math.min(blocks, (k + 1) * CHUNK_BLOCKS), core.draws);
 }
 
-/** The draws of blocks [fromBlock, toBlock) that fall below the citizens' hazard bounds. */
-export function drawCandidates(core: Pick<Core, "streams" | "c" | "n">, day: number, fromBlock: number, toBlock: number): Candidates {
+/** The draws of blocks [fromBlock, toBlock) that fall below the citizens' hazard bounds, added to `into`; returns views of what was added. */
+export function drawCandidates(
+  core: Pick<Core, "streams" | "c" | "n">, day: number, fromBlock: number, toBlock: number,
+  into: Core["draws"] = { agent: int32Column(), u: float64Column() },
+): Candidates {
   const bound = core.c.hazardBound;
-  const agent = int32Column(), draws = float64Column();
+  const { agent, u } = into;
+  const from = agent.length;
   for (let block = fromBlock; block < toBlock; block++) {
-    core.streams.behaviour.at(day, block).below(bound, HAZARD_LIMIT, block * BLOCK, Math.min(core.n, (block + 1) * BLOCK), agent, draws);
+    core.streams.behaviour.at(day, block).below(bound, HAZARD_LIMIT, block * BLOCK, Math.min(core.n, (block + 1) * BLOCK), agent, u);
   }
-  return { agent: agent.view(), u: draws.view() };
+  return { agent: agent.data.subarray(from, agent.length), u: u.data.subarray(from, u.length) };
 }
 
 /** The day's acts of one shard's citizens, into core.acts (in citizen order), from their candidates. */

@@ -8,7 +8,7 @@ import { BEHAVIOUR_CLASSES, CHANNELS, type Behaviour } from "../scenario/schema.
 import type { World } from "../engine/world.js";
 import { isSampled, sharedArray } from "../engine/world.js";
 import { mostlySortedOrder, permute } from "../engine/order.js";
-import { GrowableColumn, int32Column } from "../io/table.js";
+import { GrowableColumn, int32Column, sharedFloat64Column, sharedInt32Column } from "../io/table.js";
 import { DailyCounters, type ShardCounters } from "../metrics/daily.js";
 import type { ShardResult } from "./kernels.js";
 import { Trail, type TrailRow } from "../metrics/trail.js";
@@ -54,13 +54,18 @@ export interface ObsColumns {
 }
 const OBS_FIELDS = ["target", "actor", "behaviour", "channel", "kind"] as const;
 
-/** A buffer of today's observations: who the system holds responsible, who really acted (-1: nobody). */
+/**
+ * A buffer of today's observations: who the system holds responsible, who really acted (-1:
+ * nobody). On shared memory, so that a shard's observations reach the calling thread, and its
+ * share of the sorted day's reaches the shard, without a copy: each is read before the buffer
+ * is next written, on the next day (tasks are answered in order).
+ */
 export class Observations {
-  target = int32Column();
-  actor = int32Column();
-  behaviour = int32Column();
-  channel = int32Column();
-  kind = int32Column();
+  target = sharedInt32Column();
+  actor = sharedInt32Column();
+  behaviour = sharedInt32Column();
+  channel = sharedInt32Column();
+  kind = sharedInt32Column();
   get length(): number {
     return this.target.length;
   }
@@ -74,7 +79,7 @@ export class Observations {
   clear(): void {
     this.target.length = this.actor.length = this.behaviour.length = this.channel.length = this.kind.length = 0;
   }
-  /** Rows [lo, hi) as views (copied when posted to another thread). */
+  /** Rows [lo, hi) as views (shared when posted to another thread, copied when sent to another process). */
   columns(lo = 0, hi = this.length): ObsColumns {
     const out = {} as ObsColumns;
     for (const f of OBS_FIELDS) out[f] = this[f].data.subarray(lo, hi);
@@ -121,6 +126,8 @@ export interface Core extends World {
   /** The day's acts of the shard's citizens, with the actor's cell and whether they are in the trail sample (found once, by behaviour). */
   acts: { agent: GrowableColumn<Int32Array>; behaviour: GrowableColumn<Int32Array>; cell: GrowableColumn<Int32Array>; sampled: GrowableColumn<Int32Array> };
   obs: Observations;
+  /** The day's behaviour draws this thread made (behaviour.ts, drawClaimed), on shared memory: the chunks of another thread's shard reach it without a copy. */
+  draws: { agent: GrowableColumn<Int32Array>; u: GrowableColumn<Float64Array> };
   /** Citizens whose score changed today into a range where some list could take them (below
    *  `listBelow` or at least `listAtLeast`). */
   touched: GrowableColumn<Int32Array>;
@@ -167,6 +174,7 @@ export function createCore(w: World, metrics: Counters, shared: Pick<Core, "cove
     behaviours: behaviourInfo(w.s),
     acts: { agent: int32Column(), behaviour: int32Column(), cell: int32Column(), sampled: int32Column() },
     obs: new Observations(),
+    draws: { agent: sharedInt32Column(), u: sharedFloat64Column() },
     touched: int32Column(),
   };
 }

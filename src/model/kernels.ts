@@ -7,7 +7,7 @@ import type { ShardCounts } from "../metrics/daily.js";
 import type { TrailColumns } from "../metrics/trail.js";
 import { answer, type Core, type ObsColumns } from "./context.js";
 import type { Patch } from "../engine/replica.js";
-import { behaviourKernel, drawChunk, drawClaimed, type Candidates } from "./behaviour.js";
+import { behaviourKernel, drawChunk, drawClaimed, emptyDraws, type Candidates } from "./behaviour.js";
 import { observationKernel } from "./observation.js";
 import { scoringKernel, type ChargeColumns, type ExpiryState } from "./scoring.js";
 
@@ -89,6 +89,7 @@ export function shardKernels(core: Core, shard: Shard, shards: Shard[]): (task: 
         out.drawn = drawClaimed(core, task.day, task.claim);
         break;
       case "drawChunk":
+        emptyDraws(core); // the answer leaves for another process at once: nothing drawn before is needed
         out.drawn = [[task.chunk, drawChunk(core, task.day, task.chunk)]];
         break;
       case "behave":
