@@ -8,14 +8,15 @@
 // the behaviour, are chosen from that same draw.
 //
 // The draws (drawClaimed) start a day ahead on the worker threads, the acts run per shard
-// (behaviourKernel); the phase on the main thread sets the bounds and the chilling baseline.
+// (behaviourKernel); the bounds are set where the world is built (hazardBounds), and the phase
+// on the main thread sets the chilling baseline.
 import { BEHAVIOUR_CLASSES, type Scenario } from "../scenario/schema.js";
 import { BLOCK } from "../engine/shards.js";
 import { lowerBound } from "../engine/order.js";
 import { int32Column, float64Column, sharedInt32Column, sharedFloat64Column } from "../io/table.js";
-import { HAZARD_LIMIT, hazardBoundCode, inTrailSample } from "../engine/world.js";
+import { HAZARD_LIMIT, hazardBoundCode, inTrailSample, type Citizens } from "../engine/world.js";
 import { EV, DT } from "../metrics/trail.js";
-import { CHANNEL, CLASS, READ_AHEAD, type Core, type Phase, type Sim } from "./context.js";
+import { CHANNEL, CLASS, READ_AHEAD, behaviourInfo, type Core, type Phase, type Sim } from "./context.js";
 import type { ShardRunner } from "./kernels.js";
 
 const C = BEHAVIOUR_CLASSES.length;
@@ -46,6 +47,34 @@ function responses(s: Scenario): { published: boolean; det: number; chill: numbe
   };
 }
 
+/**
+ * The citizens' hazard bounds (see the top of this file), filled for ids [from, to): each class's
+ * hazard with every modifier at its largest (deterrence and chilling only lower it; incentives at
+ * full strength) and the financial class at the lowest income the sanctions could bring. Filled
+ * where the world is built (population.ts), region by region on whichever thread fills the
+ * region, while its citizens are still in cache.
+ */
+export function hazardBounds(s: Scenario, traitLevels: Float64Array[]): (c: Citizens, from: number, to: number) => void {
+  const behaviours = behaviourInfo(s);
+  // Lowest income the sanctions can bring, as a share of the base (only negative effects count).
+  const worstIncome = Object.values(s.consequences.sanctions).reduce((f, r) => f * Math.min(1, 1 + r.incomeEffect), 1);
+  const stress = stressModel(s);
+  const { incentive } = responses(s);
+  const upper = BEHAVIOUR_CLASSES.map((_, k) =>
+    behaviours.filter((b) => b.cls === k).reduce((a, b) => a + b.perDay * (b.rewarded ? incentive : 1), 0));
+  // Per class, each trait code's hazard at the class's upper rate (the same product the sum had).
+  const hazardOf = traitLevels.map((levels, k) => levels.map((level) => level * upper[k]));
+  const FINANCIAL = CLASS.financial;
+  return (c, from, to) => {
+    for (let i = from; i < to; i++) {
+      const st = incomeStress(stress.k, stress.reference, c.incomeBase[i] * worstIncome);
+      let h = 0;
+      for (let k = 0; k < C; k++) h += hazardOf[k][c.trait[k][i]] * (k === FINANCIAL ? st : 1);
+      c.hazardBound[i] = hazardBoundCode(h * 1.0001); // rounding margin: the bound must never be below the exact hazard
+    }
+  };
+}
+
 export function behaviourPhase(sim: Sim, shards: ShardRunner): Phase & { drawAhead(day: number): void } {
   const { s, cells, behaviours } = sim;
   const M = sim.metrics;
@@ -60,19 +89,6 @@ export function behaviourPhase(sim: Sim, shards: ShardRunner): Phase & { drawAhe
   for (let i = 0; i < sim.n; i++) speechTraitSum[sim.c.cell[i]] += speechLevels[traitSpeech[i]];
   const speechPerDay = behaviours.filter((b) => b.cls === CLASS.speech).reduce((a, b) => a + b.perDay, 0);
 
-  // Lowest income the sanctions can bring, as a share of the base (only negative effects count).
-  const worstIncome = Object.values(s.consequences.sanctions).reduce((f, r) => f * Math.min(1, 1 + r.incomeEffect), 1);
-  const stress = stressModel(s);
-  const { incentive } = responses(s);
-  // Per-class hazard with every modifier at its largest: deterrence and chilling only lower it.
-  const upper = BEHAVIOUR_CLASSES.map((_, k) =>
-    behaviours.filter((b) => b.cls === k).reduce((a, b) => a + b.perDay * (b.rewarded ? incentive : 1), 0));
-  const bound = sim.c.hazardBound;
-  for (let i = 0; i < sim.n; i++) {
-    let h = 0;
-    for (let k = 0; k < C; k++) h += sim.traitLevels[k][sim.c.trait[k][i]] * upper[k] * (k === CLASS.financial ? incomeStress(stress.k, stress.reference, sim.c.incomeBase[i] * worstIncome) : 1);
-    bound[i] = hazardBoundCode(h * 1.0001); // rounding margin: the bound must never be below the exact hazard
-  }
 
   let aheadDay = -1; // the day whose draws the workers are making
   const claim = new Int32Array(new SharedArrayBuffer(4)); // the next chunk of blocks to draw, taken by whoever is free

@@ -9,6 +9,7 @@ import {
 import { buildGraph, emptyGraph, tieBlocks } from "./graph.js";
 import type { BuildTask, Helpers } from "./build.js";
 import { SyncWorker } from "../engine/sync-worker.js";
+import { hazardBounds } from "./behaviour.js";
 
 /** Split n into parts proportional to weights (largest remainder), so sizes are exact and stable. */
 export function apportion(n: number, weights: number[]): number[] {
@@ -75,6 +76,7 @@ export function fillCitizens(s: Scenario, seed: number, c: Citizens, claimed: In
   const informantShare = s.observation.informants.enabled ? s.observation.informants.share : 0;
   const partyShare = s.observation.attention.enabled ? s.observation.attention.memberShare : 0;
   const stream = makeStreams(seed).population;
+  const fillBounds = hazardBounds(s, levels.map((l) => l.values));
 
   const regions = pop.regions.length;
   const bySize = Array.from({ length: regions }, (_, r) => r).sort((a, b) => c.regionStart[b + 1] - c.regionStart[b] - (c.regionStart[a + 1] - c.regionStart[a]) || a - b);
@@ -111,6 +113,7 @@ export function fillCitizens(s: Scenario, seed: number, c: Citizens, claimed: In
         }
       }
     }
+    fillBounds(c, c.regionStart[r], end);
   }
 }
 
