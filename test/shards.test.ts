@@ -153,8 +153,7 @@ function startedPool(blocks: number): { sim: Sim; pool: ShardPool } {
   const sim = createSim(createWorld(makeScenario({ population: { size: blocks * BLOCK } }), 1));
   const pool = new ShardPool(sim, 3);
   behaviourPhase(sim, pool);
-  observationPhase(sim, watchPhase(sim), pool);
-  scoringPhase(sim, pool);
+  scoringPhase(sim, pool, observationPhase(sim, watchPhase(sim), pool));
   sim.metrics.allocate();
   pool.start();
   return { sim, pool };

@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { workerData } from "node:worker_threads";
 import type { ShardResult, Task } from "../model/kernels.js";
 import { drawChunks } from "../model/behaviour.js";
+import { Observations, type ObsColumns } from "../model/context.js";
 import { Trail } from "../metrics/trail.js";
 import type { ProcessSetup } from "./shard-process.js";
 import type { ShardMessage } from "./shard-pool.js";
@@ -28,6 +29,7 @@ const link = workerLink();
 const data = workerData as Partial<RelaySetup>;
 const { listen } = data as RelaySetup;
 const shard = data.setup!.shard.index;
+const { lo, hi } = data.setup!.shard;
 const chunks = drawChunks(data.setup!.world.n);
 
 const answer = (message: ShardResult | { error: string }): void => answerLink(link, message);
@@ -96,6 +98,13 @@ async function draw(s: Socket, task: Extract<Task, { kind: "draw" }>): Promise<S
   return { ...nothing, drawn, wire: { sent, received, peakRssBytes } };
 }
 
+/** Of the day's observations, only those held against the shard's citizens cross the wire. */
+function heldHere(made: ObsColumns[]): ObsColumns {
+  const held = new Observations();
+  held.appendHeldIn(made, lo, hi);
+  return held.columns();
+}
+
 async function relay(message: ShardMessage): Promise<void> {
   const s = await socket;
   if (message.task.kind === "close") {
@@ -107,6 +116,7 @@ async function relay(message: ShardMessage): Promise<void> {
     return;
   }
   if (message.task.kind === "draw") return answer(await draw(s, message.task));
+  if (message.task.kind === "points") message = { ...message, task: { ...message.task, obs: [heldHere(message.task.obs)] } };
   const r = await ask(s, message);
   answer("error" in r.reply ? r.reply : { ...r.reply, wire: { ...r.reply.wire!, sent: r.sent, received: r.received } });
 }

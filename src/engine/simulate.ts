@@ -59,7 +59,7 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
   const collect = collectPhase(sim, consequences);
   const behaviour = behaviourPhase(sim, shards);
   const observation = observationPhase(sim, watch, shards);
-  const scoring = scoringPhase(sim, shards);
+  const scoring = scoringPhase(sim, shards, observation);
   const phases: Phase[] = [
     watch, behaviour, observation, scoring, lists, appeals,
     consequences, shamingPhase(sim, consequences.blacklisted, collect.tieDropped), firms, collect,

@@ -88,6 +88,16 @@ export class Observations {
   append(o: ObsColumns): void {
     for (const f of OBS_FIELDS) this[f].append(o[f]);
   }
+  /** Only the rows of `parts` (in turn, in order) held against citizens [lo, hi), after what is here. */
+  appendHeldIn(parts: ObsColumns[], lo: number, hi: number): void {
+    for (const o of parts) {
+      const { target } = o;
+      for (let k = 0; k < target.length; k++) {
+        const t = target[k];
+        if (t >= lo && t < hi) this.push(t, o.actor[k], o.behaviour[k], o.channel[k], o.kind[k]);
+      }
+    }
+  }
   /**
    * Order by the person held responsible, keeping the order of each person's observations: then
    * each shard's targets are one contiguous run, and anything done per observation in this

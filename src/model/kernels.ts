@@ -19,8 +19,8 @@ export type Task =
   /** The acts of the shard's citizens among the day's candidates (drawCandidates). */
   | { kind: "behave"; day: number; candidates: Candidates }
   | { kind: "observe"; day: number }
-  /** Observations held against the shard's citizens (a contiguous run of the day's, sorted by target). */
-  | { kind: "points"; day: number; obs: ObsColumns }
+  /** The day's observations as made (every shard's, then the invented): the shard takes those held against its citizens. */
+  | { kind: "points"; day: number; obs: ObsColumns[] }
   /** Association charges to the shard's citizens, one batch per sending shard, in shard order (its own batch never left it: empty here). */
   | { kind: "charges"; day: number; inbox: ChargeColumns[] }
   /** Checkpoints: hand over the shard's state between days, or take this shard's part of a saved one. */
@@ -39,6 +39,7 @@ export interface ShardResult {
   touched: Int32Array;
   /** Chunks of the day's behaviour draws, with their numbers. */
   drawn?: [chunk: number, candidates: Candidates][];
+  /** Observations: those the shard made (observe), or those held against its citizens, sorted by target (points). */
   obs?: ObsColumns;
   /** Punished camera and online observations per region (targeting). */
   recorded?: Float64Array;
@@ -101,9 +102,12 @@ export function shardKernels(core: Core, shard: Shard, shards: Shard[]): (task: 
         out.recorded = observation.recorded.slice();
         observation.recorded.fill(0);
         break;
-      case "points":
-        out.outbox = scoring.points(task.obs);
+      case "points": {
+        const { held, outbox } = scoring.points(task.obs);
+        out.obs = held;
+        out.outbox = outbox;
         break;
+      }
       case "charges":
         scoring.charges(task.inbox);
         break;

@@ -7,7 +7,7 @@ import type { Rng } from "../engine/random.js";
 import { CHANNELS } from "../scenario/schema.js";
 import { EV, TRUE, MISATTRIBUTED, INVENTED, DT } from "../metrics/trail.js";
 import { BLOCK_SHIFT } from "../engine/shards.js";
-import { CHANNEL, READ_AHEAD, answer, createCore, record, type Core, type Phase, type Sim } from "./context.js";
+import { CHANNEL, READ_AHEAD, answer, createCore, record, type Core, type ObsColumns, type Phase, type Sim } from "./context.js";
 import type { ShardResult, ShardRunner } from "./kernels.js";
 import { ShardCounters } from "../metrics/daily.js";
 
@@ -355,8 +355,15 @@ function inventions(core: Core, channels: ReturnType<typeof observer>): (day: nu
  * The day's observations: every shard's, in shard order, then the invented ones. Those depend on
  * no shard's acts, so the calling thread makes them while the workers finish their look, into a
  * core of its own (its own observations, counts and trail rows), merged after every shard's.
+ * They are left as they were made (`made`, views of each thread's buffer on shared memory):
+ * the scoring phase's shards each take and sort those held against their own citizens.
  */
-export function observationPhase(sim: Sim, watch: WatchPhase, shards: ShardRunner): Phase {
+export interface ObservationPhase extends Phase {
+  /** Today's observations, each shard's and then the invented, in the order made. */
+  made(): ObsColumns[];
+}
+
+export function observationPhase(sim: Sim, watch: WatchPhase, shards: ShardRunner): ObservationPhase {
   declareObservationMetrics(sim);
   const recorded = watch.recorded;
   let inventing: { core: Core; invent: (day: number) => void; recorded: Float64Array } | undefined;
@@ -377,15 +384,14 @@ export function observationPhase(sim: Sim, watch: WatchPhase, shards: ShardRunne
     inventing.recorded.fill(0);
     return out;
   }
+  let made: ObsColumns[] = [];
   return {
     name: "observation",
+    made: () => made,
     day(sim) {
-      sim.obs.clear();
-      for (const out of shards.run({ kind: "observe", day: sim.day }, invented)) {
-        sim.obs.append(out.obs!);
-        for (let r = 0; r < sim.regions; r++) recorded[r] += out.recorded![r];
-      }
-      sim.obs.sortByTarget();
+      const outs = shards.run({ kind: "observe", day: sim.day }, invented);
+      for (const out of outs) for (let r = 0; r < sim.regions; r++) recorded[r] += out.recorded![r];
+      made = outs.map((out) => out.obs!);
     },
   };
 }

@@ -5,10 +5,11 @@ import { type GrowableColumn, int32Column, float64Column } from "../io/table.js"
 import { EV, TRUE, DT } from "../metrics/trail.js";
 import { QUANTUM } from "../metrics/daily.js";
 import { BLOCK_SHIFT, shardOwners, type Shard } from "../engine/shards.js";
-import { groupStarts, lowerBound } from "../engine/order.js";
+import { groupStarts } from "../engine/order.js";
 import { FAR, farRank, inTrailSample, isAlive, slotStart } from "../engine/world.js";
-import { READ_AHEAD, changeErrorFree, changeScoreRecorded, clamp, markTouched, type Core, type ObsColumns, type Phase, type Sim } from "./context.js";
+import { Observations, READ_AHEAD, changeErrorFree, changeScoreRecorded, clamp, markTouched, type Core, type ObsColumns, type Phase, type Sim } from "./context.js";
 import type { KernelState, ShardRunner } from "./kernels.js";
+import type { ObservationPhase } from "./observation.js";
 
 const PERIODIC_DAYS = 30; // decay is applied monthly: cheap, and finer than any published rule
 
@@ -190,6 +191,10 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
   }
 
   const pointsOf = Float64Array.from(behaviours, (b) => b.points);
+  // The day's observations held against the shard's citizens, in the order made, then sorted by
+  // target: each citizen's in the same order whatever the number of shards. On shared memory,
+  // and kept until the next day: the calling thread reads them in place (the lists phase).
+  const held = new Observations();
   // A chunk of targets' first slots, and a sum of what the read-ahead touched (kept, so that its reads are not dropped).
   const slotOf = new Uint32Array(READ_AHEAD);
   let readAhead = 0;
@@ -202,13 +207,16 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
    * loop has not run yet then, and reaching it threw the compiled code away, every day again:
    * the charges' loops ran unoptimised on most days in some runs (seen with --trace-deopt).
    */
-  function points(obs: ObsColumns): ChargeColumns[] {
+  function points(made: ObsColumns[]): { held: ObsColumns; outbox: ChargeColumns[] } {
     expire();
     for (const box of outbox) box.length = 0;
-    applyPoints(obs);
+    held.clear();
+    held.appendHeldIn(made, shard.lo, shard.hi);
+    held.sortByTarget();
+    applyPoints(held.columns());
     flushCounts();
     // Charges to the shard's own citizens (most of them: most ties are near) stay here until charges().
-    return outbox.map((box, k) => (k === shard.index ? noCharges : box.columns()));
+    return { held: held.columns(), outbox: outbox.map((box, k) => (k === shard.index ? noCharges : box.columns())) };
   }
 
   function applyPoints(obs: ObsColumns): void {
@@ -393,7 +401,7 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
   return { points, charges, saveExpiry, restoreExpiry };
 }
 
-export function scoringPhase(sim: Sim, shards: ShardRunner): Phase {
+export function scoringPhase(sim: Sim, shards: ShardRunner, observation: Pick<ObservationPhase, "made">): Phase {
   const { s, c, g } = sim;
   const sc = s.scoring;
   const M = sim.metrics;
@@ -459,10 +467,11 @@ export function scoringPhase(sim: Sim, shards: ShardRunner): Phase {
       if (day === 0) for (let cell = 0; cell < sim.cells; cell++) M.setStock(cell, SCORE_SUM, sim.cellPopulation[cell] * sc.initial);
       sim.touched.length = 0;
       sim.allTouched = false;
-      // Observations are sorted by target: each shard gets the contiguous run of its own citizens.
-      const obs = sim.obs;
-      const from = (i: number) => lowerBound(obs.target.data, obs.length, i);
-      const sent = shards.run((shard) => ({ kind: "points", day, obs: obs.columns(from(shard.lo), from(shard.hi)) }));
+      // Each shard takes the observations held against its citizens and sorts them; the day's,
+      // in target order, are then theirs in shard order (for the lists phase).
+      const sent = shards.run({ kind: "points", day, obs: observation.made() });
+      sim.obs.clear();
+      for (const out of sent) sim.obs.append(out.obs!);
       shards.run((shard) => ({ kind: "charges", day, inbox: sent.map((out) => out.outbox![shard.index]) }));
       if (sc.decayPerYear > 0 && day > 0 && day % PERIODIC_DAYS === 0) decay();
       if (associationOn && assoc.pull > 0 && day > 0 && day % assoc.pullEveryDays === 0) pull();
