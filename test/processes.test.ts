@@ -159,7 +159,7 @@ test("property: a replica takes the other side's changes exactly (bit patterns, 
   const n = 63;
   const world = () => ({
     n,
-    c: { score: new Float32Array(n), listMask: new Uint8Array(n), sanctionMask: new Uint16Array(n), cell: new Uint16Array(n), trait: [new Uint8Array(n)] },
+    c: { score: new Float32Array(n), listMask: new Uint8Array(n), sanctionMask: new Uint16Array(n), cell: new Uint16Array(n), traits: new Uint8Array(5 * n) },
     g: { alive: new Uint8Array(41) },
     regionWatch: new Float64Array(3),
   }) as unknown as Pick<World, "c" | "g" | "regionWatch" | "n">;

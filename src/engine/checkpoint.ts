@@ -75,7 +75,7 @@ export const identityOf = (s: Scenario, seed: number): CheckpointIdentity => ({
 const isArrayStore = (v: unknown): v is NumericArray | NumericArray[] =>
   ArrayBuffer.isView(v) || (Array.isArray(v) && v.length > 0 && v.every((x) => ArrayBuffer.isView(x)));
 
-/** Every typed array of the world by a stable name ("c.score", "c.trait.2", "g.near", ...), found by walking its stores. */
+/** Every typed array of the world by a stable name ("c.score", "c.traits", "g.near", ...), found by walking its stores. */
 function worldArrays(sim: Sim): [string, NumericArray][] {
   const out: [string, NumericArray][] = [];
   const walk = (prefix: string, store: object) => {

@@ -23,7 +23,7 @@ function wordsOf(a: ArrayBufferView): Words {
 }
 
 /** Citizen arrays written only while the population is built; every other one is replicated. */
-const FIXED_CITIZEN_ARRAYS = new Set(["regionStart", "cell", "age", "flags", "householdOffset", "incomeBase", "trait"]);
+const FIXED_CITIZEN_ARRAYS = new Set(["regionStart", "cell", "age", "flags", "householdOffset", "incomeBase", "traits"]);
 
 export interface Replicated {
   name: string;

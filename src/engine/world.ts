@@ -1,12 +1,15 @@
 // The world: every citizen's state as structure-of-arrays stores indexed by a dense id,
 // plus the per-run constants mechanisms derive from the scenario. No per-citizen objects.
-import type { Scenario } from "../scenario/schema.js";
+import { BEHAVIOUR_CLASSES, type Scenario } from "../scenario/schema.js";
 import { Stream, hashStep } from "./random.js";
 
 /** Bits of World.flags. */
 export const FEMALE = 1, URBAN = 2, INFORMANT = 4, PARTY = 8;
 
 export const NO_DAY = -1_000_000;
+
+/** Propensity codes per citizen, one per behaviour class (Citizens.traits). */
+export const TRAITS = BEHAVIOUR_CLASSES.length;
 
 /**
  * The values a citizen's hazard bound can take: 0, then 255 steps of 2^(1/16) up to 1. A bound
@@ -41,8 +44,10 @@ export interface Citizens {
   /** Daily income now: the base times the effects of the sanctions and privileges held (model/consequences.ts). */
   income: Float32Array;
   /** Propensity per behaviour class (mean 1, log-normal, times the age band's activity), as a
-   *  byte code into World.traitLevels[class]. */
-  trait: Uint8Array[];
+   *  byte code into World.traitLevels[class]: class k of citizen i at [TRAITS * i + k]. A
+   *  citizen's five side by side, because the behaviour kernel reads them together for people
+   *  scattered over the ids (one cache line, where five arrays cost five). */
+  traits: Uint8Array;
   score: Float32Array;
   /** The score the person would have if every channel were error-free (ground truth beside the record). */
   errorFree: Float32Array;

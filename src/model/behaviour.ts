@@ -14,7 +14,7 @@ import { BEHAVIOUR_CLASSES, type Scenario } from "../scenario/schema.js";
 import { BLOCK } from "../engine/shards.js";
 import { lowerBound } from "../engine/order.js";
 import { int32Column, float64Column, sharedInt32Column, sharedFloat64Column } from "../io/table.js";
-import { HAZARD_LIMIT, hazardBoundCode, inTrailSample, type Citizens } from "../engine/world.js";
+import { HAZARD_LIMIT, TRAITS, hazardBoundCode, inTrailSample, type Citizens } from "../engine/world.js";
 import { EV, DT } from "../metrics/trail.js";
 import { CHANNEL, CLASS, READ_AHEAD, behaviourInfo, type Core, type Phase, type Sim } from "./context.js";
 import type { ShardRunner } from "./kernels.js";
@@ -69,7 +69,7 @@ export function hazardBounds(s: Scenario, traitLevels: Float64Array[]): (c: Citi
     for (let i = from; i < to; i++) {
       const st = incomeStress(stress.k, stress.reference, c.incomeBase[i] * worstIncome);
       let h = 0;
-      for (let k = 0; k < C; k++) h += hazardOf[k][c.trait[k][i]] * (k === FINANCIAL ? st : 1);
+      for (let k = 0; k < C; k++) h += hazardOf[k][c.traits[TRAITS * i + k]] * (k === FINANCIAL ? st : 1);
       c.hazardBound[i] = hazardBoundCode(h * 1.0001); // rounding margin: the bound must never be below the exact hazard
     }
   };
@@ -85,8 +85,8 @@ export function behaviourPhase(sim: Sim, shards: ShardRunner): Phase & { drawAhe
 
   // Chilling baseline: propensity for speech summed per cell, times the unwatched speech rate.
   const speechTraitSum = new Float64Array(cells);
-  const traitSpeech = sim.c.trait[CLASS.speech], speechLevels = sim.traitLevels[CLASS.speech];
-  for (let i = 0; i < sim.n; i++) speechTraitSum[sim.c.cell[i]] += speechLevels[traitSpeech[i]];
+  const { traits } = sim.c, speechLevels = sim.traitLevels[CLASS.speech];
+  for (let i = 0; i < sim.n; i++) speechTraitSum[sim.c.cell[i]] += speechLevels[traits[TRAITS * i + CLASS.speech]];
   const speechPerDay = behaviours.filter((b) => b.cls === CLASS.speech).reduce((a, b) => a + b.perDay, 0);
 
 
@@ -260,7 +260,7 @@ export function behaviourKernel(core: Core): (day: number, candidates: Candidate
   function act(day: number, candidates: Candidates): void {
     const { cell, lastPenalty, income, score } = core.c;
     const { key, cut } = core.sample;
-    const [t0, t1, t2, t3, t4] = core.c.trait;
+    const { traits } = core.c;
     const [l0, l1, l2, l3, l4] = core.traitLevels;
     const { k: stressK, reference } = stress;
     // lastPenalty holds 1 + the day (0: never), so "penalised after day x" is lastPenalty > x + 1.
@@ -280,15 +280,16 @@ export function behaviourKernel(core: Core): (day: number, candidates: Candidate
         const row = cell[i] * 2 + (lastPenalty[i] > alarmAfter ? 1 : 0);
         const r = row * C, q = p * C;
         const st = incomeStress(stressK, reference, income[i]);
-        const h0 = l0[t0[i]] * rate[r];
-        const h1 = h0 + l1[t1[i]] * rate[r + 1] * st;
-        const h2 = h1 + l2[t2[i]] * rate[r + 2];
-        const h3 = h2 + l3[t3[i]] * rate[r + 3];
+        const t = TRAITS * i;
+        const h0 = l0[traits[t]] * rate[r];
+        const h1 = h0 + l1[traits[t + 1]] * rate[r + 1] * st;
+        const h2 = h1 + l2[traits[t + 2]] * rate[r + 2];
+        const h3 = h2 + l3[traits[t + 3]] * rate[r + 3];
         partial[q] = h0;
         partial[q + 1] = h1;
         partial[q + 2] = h2;
         partial[q + 3] = h3;
-        partial[q + 4] = h3 + l4[t4[i]] * rate[r + 4];
+        partial[q + 4] = h3 + l4[traits[t + 4]] * rate[r + 4];
         rowOf[p] = row;
         sampledOf[p] = inTrailSample(key, cut, i) ? 1 : 0;
       }

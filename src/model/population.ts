@@ -4,7 +4,7 @@
 import { BEHAVIOUR_CLASSES, type Scenario } from "../scenario/schema.js";
 import { hashInts } from "../engine/random.js";
 import {
-  type Citizens, type World, FEMALE, URBAN, INFORMANT, PARTY, MAX_HOUSEHOLD, cellOf, makeStreams, sharedArray, type TrailSample,
+  type Citizens, type World, FEMALE, URBAN, INFORMANT, PARTY, MAX_HOUSEHOLD, TRAITS, cellOf, makeStreams, sharedArray, type TrailSample,
 } from "../engine/world.js";
 import { buildGraph, emptyGraph, tieBlocks } from "./graph.js";
 import type { BuildTask, Helpers } from "./build.js";
@@ -109,7 +109,7 @@ export function fillCitizens(s: Scenario, seed: number, c: Citizens, claimed: In
         c.income[id] = income;
         for (let k = 0; k < C; k++) {
           const log = traitShift + sigma * rng.normal() + logActivity[age][k];
-          c.trait[k][id] = log === -Infinity ? 0 : Math.min(255, Math.max(1, 1 + Math.round((log - lo[k]) / step[k])));
+          c.traits[TRAITS * id + k] = log === -Infinity ? 0 : Math.min(255, Math.max(1, 1 + Math.round((log - lo[k]) / step[k])));
         }
       }
     }
@@ -136,7 +136,7 @@ export function createWorld(s: Scenario, seed: number, threads = 1): World {
     householdOffset: sharedArray(Uint8Array, n),
     incomeBase: sharedArray(Float32Array, n),
     income: sharedArray(Float32Array, n),
-    trait: BEHAVIOUR_CLASSES.map(() => sharedArray(Uint8Array, n)),
+    traits: sharedArray(Uint8Array, TRAITS * n),
     score: sharedArray(Float32Array, n).fill(s.scoring.initial),
     errorFree: sharedArray(Float32Array, n).fill(s.scoring.initial),
     assocPoints: sharedArray(Float32Array, n),
