@@ -71,14 +71,20 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
    * discard it. Members are scattered over the ids, so nearly every read misses the cache; here
    * many misses are in flight at once, where the loop of review() (draws, unpredictable branches)
    * would wait for them one by one. A chunk at a time (READ_AHEAD people), so that what was read
-   * is still in the core's own cache when it is used: the whole of a long list is not.
+   * is still in the core's own cache when it is used: the whole of a long list is not. Only
+   * what review() reads of nearly everyone on L: the income for a payment, the scores for a
+   * threshold (the cell only when a count changes). At 100 M a list holds millions, and each
+   * line read is a miss.
    */
   let fetched = 0;
-  function prefetch(people: number[], from: number, to: number): void {
+  function prefetch(L: ListState, people: number[], from: number, to: number): void {
     let sum = 0;
-    for (let p = from; p < to; p++) {
-      const i = people[p];
-      sum += c.score[i] + c.errorFree[i] + c.assocPoints[i] + c.income[i] + c.cell[i];
+    if (L.rule.entry.acts.length > 0 && L.rule.paymentExit.enabled) for (let p = from; p < to; p++) sum += c.income[people[p]];
+    if (L.black ? L.rule.entry.scoreBelow !== undefined : true) {
+      for (let p = from; p < to; p++) {
+        const i = people[p];
+        sum += c.score[i] + c.errorFree[i] + c.assocPoints[i];
+      }
     }
     fetched += sum; // kept, so that the reads are not optimised away
   }
@@ -163,7 +169,7 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
     const rng = sim.streams.lists.at(sim.day, 1 + L.index);
     for (let p = L.members.length - 1; p >= 0; p--) {
       // Walking down, a chunk starts at its top; exits only move members already reviewed.
-      if (p === L.members.length - 1 || (p + 1) % READ_AHEAD === 0) prefetch(L.members, p - (p % READ_AHEAD), p + 1);
+      if (p === L.members.length - 1 || (p + 1) % READ_AHEAD === 0) prefetch(L, L.members, p - (p % READ_AHEAD), p + 1);
       const i = L.members[p];
       const days = sim.day - L.since[p];
       if (L.reason[p] === DT.act) {
@@ -180,9 +186,8 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
       }
       const assessed = assess(L, i, L.reason[p], TRUE);
       const wrongful = assessed & 1, via = assessed >> 1;
-      const cell = c.cell[i];
-      if (wrongful !== L.wrongful[p]) { M.addStock(cell, L.m.wrongful, wrongful - L.wrongful[p]); L.wrongful[p] = wrongful; }
-      if (via !== L.viaAssoc[p]) { M.addStock(cell, L.m.via, via - L.viaAssoc[p]); L.viaAssoc[p] = via; }
+      if (wrongful !== L.wrongful[p]) { M.addStock(c.cell[i], L.m.wrongful, wrongful - L.wrongful[p]); L.wrongful[p] = wrongful; }
+      if (via !== L.viaAssoc[p]) { M.addStock(c.cell[i], L.m.via, via - L.viaAssoc[p]); L.viaAssoc[p] = via; }
     }
   }
 
