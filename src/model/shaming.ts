@@ -32,12 +32,12 @@ export function shamingPhase(sim: Sim, blacklisted: DenseSet, tieDropped: (i: nu
     }
   }
 
-  /** Read and discard the first tie flags of people [from, to), branch-free, before the loop with draws (see READ_AHEAD). */
+  /** Read and discard the first tie flags of people [from, to), branch-free, before the loop with draws (see READ_AHEAD); the cell only on a drop. */
   let fetched = 0;
   function prefetchTies(people: number[], from: number, to: number): void {
     const lastByte = g.alive.length - 1;
     let sum = 0;
-    for (let a = from; a < to; a++) sum += g.alive[Math.min(lastByte, slotStart(g, people[a]) >>> 3)] + c.cell[people[a]];
+    for (let a = from; a < to; a++) sum += g.alive[Math.min(lastByte, slotStart(g, people[a]) >>> 3)];
     fetched += sum; // kept, so that the reads are not optimised away
   }
 
