@@ -56,9 +56,9 @@ const OBS_FIELDS = ["target", "actor", "behaviour", "channel", "kind"] as const;
 
 /**
  * A buffer of today's observations: who the system holds responsible, who really acted (-1:
- * nobody). On shared memory, so that a shard's observations reach the calling thread, and its
- * share of the sorted day's reaches the shard, without a copy: each is read before the buffer
- * is next written, on the next day (tasks are answered in order).
+ * nobody). On shared memory, so that the observations a thread made, or sorted, reach the other
+ * threads without a copy: each buffer is read the same day and written again only the next
+ * (a worker answers its tasks in order).
  */
 export class Observations {
   target = sharedInt32Column();
@@ -99,8 +99,8 @@ export class Observations {
     }
   }
   /**
-   * Order by the person held responsible, keeping the order of each person's observations: then
-   * each shard's targets are one contiguous run, and anything done per observation in this
+   * Order by the person held responsible, keeping the order of each person's observations: a
+   * shard sorts those held against its citizens, and anything done per observation in this
    * order is done in the same order whatever the number of shards.
    */
   sortByTarget(): void {

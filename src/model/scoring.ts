@@ -193,7 +193,7 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
   const pointsOf = Float64Array.from(behaviours, (b) => b.points);
   // The day's observations held against the shard's citizens, in the order made, then sorted by
   // target: each citizen's in the same order whatever the number of shards. On shared memory,
-  // and kept until the next day: the calling thread reads them in place (the lists phase).
+  // and kept until the next day: the calling thread copies them from here for the lists phase.
   const held = new Observations();
   // A chunk of targets' first slots, and a sum of what the read-ahead touched (kept, so that its reads are not dropped).
   const slotOf = new Uint32Array(READ_AHEAD);
