@@ -90,10 +90,7 @@ function assertIdentical(a: RunResult, b: RunResult, label: string): void {
 /** Every array of a world, by name. */
 function worldArrays(w: ReturnType<typeof createWorld>): Map<string, ArrayBufferView> {
   const out = new Map<string, ArrayBufferView>([["cellPopulation", w.cellPopulation]]);
-  for (const [name, v] of Object.entries({ ...w.c, ...w.g })) {
-    if (ArrayBuffer.isView(v)) out.set(name, v);
-    else if (Array.isArray(v)) v.forEach((x: ArrayBufferView, k) => out.set(`${name}[${k}]`, x));
-  }
+  for (const [name, v] of Object.entries({ ...w.c, ...w.g })) if (ArrayBuffer.isView(v)) out.set(name, v);
   w.traitLevels.forEach((x, k) => out.set(`traitLevels[${k}]`, x));
   return out;
 }

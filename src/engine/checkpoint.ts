@@ -72,18 +72,11 @@ export const identityOf = (s: Scenario, seed: number): CheckpointIdentity => ({
 // ---------------------------------------------------------------------------------------
 // Generic copies of typed-array stores
 
-const isArrayStore = (v: unknown): v is NumericArray | NumericArray[] =>
-  ArrayBuffer.isView(v) || (Array.isArray(v) && v.length > 0 && v.every((x) => ArrayBuffer.isView(x)));
-
 /** Every typed array of the world by a stable name ("c.score", "c.traits", "g.near", ...), found by walking its stores. */
 function worldArrays(sim: Sim): [string, NumericArray][] {
   const out: [string, NumericArray][] = [];
   const walk = (prefix: string, store: object) => {
-    for (const [k, v] of Object.entries(store)) {
-      if (!isArrayStore(v)) continue;
-      if (Array.isArray(v)) v.forEach((a, j) => out.push([`${prefix}${k}.${j}`, a]));
-      else out.push([`${prefix}${k}`, v]);
-    }
+    for (const [k, v] of Object.entries(store)) if (ArrayBuffer.isView(v)) out.push([`${prefix}${k}`, v as NumericArray]);
   };
   walk("c.", sim.c);
   walk("g.", sim.g);

@@ -177,10 +177,7 @@ export function makeStreams(seed: number): Record<string, Stream> {
 /** Bytes of state held per citizen, graph included (what `npm run bench` reports). */
 export function stateBytesPerCitizen(w: World): number {
   let bytes = 0;
-  for (const v of Object.values(w.c)) {
-    if (ArrayBuffer.isView(v)) bytes += v.byteLength;
-    else if (Array.isArray(v)) for (const a of v) bytes += (a as Float32Array).byteLength;
-  }
+  for (const v of Object.values(w.c)) if (ArrayBuffer.isView(v)) bytes += v.byteLength;
   for (const v of Object.values(w.g)) if (ArrayBuffer.isView(v)) bytes += v.byteLength;
   return bytes / w.n;
 }
