@@ -64,6 +64,9 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
     },
   }));
   const log = new ListLog();
+  // A redlist is always entered by score; a blacklist by score if it has a threshold, by act if it names acts.
+  const byScore = (L: ListState) => (L.black ? L.rule.entry.scoreBelow !== undefined : true);
+  const byAct = (L: ListState) => L.rule.entry.acts.length > 0;
   const median = s.population.income.median;
 
   /**
@@ -77,10 +80,11 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
    * line read is a miss.
    */
   let fetched = 0;
-  function prefetch(L: ListState, people: number[], from: number, to: number): void {
+  function prefetch(L: ListState, from: number, to: number): void {
+    const people = L.members;
     let sum = 0;
-    if (L.rule.entry.acts.length > 0 && L.rule.paymentExit.enabled) for (let p = from; p < to; p++) sum += c.income[people[p]];
-    if (L.black ? L.rule.entry.scoreBelow !== undefined : true) {
+    if (byAct(L) && L.rule.paymentExit.enabled) for (let p = from; p < to; p++) sum += c.income[people[p]];
+    if (byScore(L)) {
       for (let p = from; p < to; p++) {
         const i = people[p];
         sum += c.score[i] + c.errorFree[i] + c.assocPoints[i];
@@ -169,7 +173,7 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
     const rng = sim.streams.lists.at(sim.day, 1 + L.index);
     for (let p = L.members.length - 1; p >= 0; p--) {
       // Walking down, a chunk starts at its top; exits only move members already reviewed.
-      if (p === L.members.length - 1 || (p + 1) % READ_AHEAD === 0) prefetch(L, L.members, p - (p % READ_AHEAD), p + 1);
+      if (p === L.members.length - 1 || (p + 1) % READ_AHEAD === 0) prefetch(L, p - (p % READ_AHEAD), p + 1);
       const i = L.members[p];
       const days = sim.day - L.since[p];
       if (L.reason[p] === DT.act) {
@@ -192,8 +196,8 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
   }
 
   const lists: Lists = { states, log, exit };
-  const scoreLists = states.filter((L) => (L.black ? L.rule.entry.scoreBelow !== undefined : true));
-  const actLists = states.filter((L) => L.rule.entry.acts.length > 0);
+  const scoreLists = states.filter(byScore);
+  const actLists = states.filter(byAct);
   // Flat copies of the score rules: this check runs for every citizen whose score moved today.
   const nScore = scoreLists.length;
   const bits = Int32Array.from(scoreLists, (L) => 1 << L.index);
