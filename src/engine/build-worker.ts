@@ -7,12 +7,13 @@ import { serve, workerLink } from "./sync-worker.js";
 const link = workerLink();
 let run: (task: BuildTask) => unknown;
 try {
-  const [{ fillCitizens }, { countTies, fillTies }] = await Promise.all([import("../model/population.js"), import("../model/graph.js")]);
+  const [{ fillCitizens }, { countTies, fillTies, placeFar }] = await Promise.all([import("../model/population.js"), import("../model/graph.js")]);
   run = (task) => {
     switch (task.kind) {
       case "citizens": return fillCitizens(task.s, task.seed, task.c, task.claimed), 0;
       case "countTies": return countTies(task.t, task.from, task.to, task.degree);
       case "fillTies": return fillTies(task.t, task.from, task.to, task.fill, task.near, task.farSlot, task.farFriend, task.noted), 0;
+      case "placeFar": return placeFar(task.far, task.from, task.to), 0;
       default: throw new Error(`unknown build task ${task.kind}`);
     }
   };
