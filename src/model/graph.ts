@@ -78,6 +78,9 @@ function forEachTieBatch(t: TieSource, from: number, to: number, visit: (ties: T
   visit(ties, count);
 }
 
+// A sum of what the read-ahead touched, kept so that its reads are not dropped as unused.
+let readAhead = 0;
+
 /** First pass: add to `degree` each tie of blocks [from, to) (both ends); returns how many tie ends are far. */
 export function countTies(t: TieSource, from: number, to: number, degree: Uint32Array): number {
   let far = 0;
@@ -99,9 +102,6 @@ function countBatch({ from, to }: Ties, count: number, degree: Uint32Array): num
   return far;
 }
 
-// A sum of what the read-ahead touched, kept so that its reads are not dropped as unused.
-let readAhead = 0;
-
 /**
  * The friends' entries of a batch, read in a loop without branches before the loop that writes
  * them: a long tie's far end is a miss in arrays of gigabytes at 100 M citizens, and one at a
@@ -121,8 +121,7 @@ function touch(a: Uint32Array | Int16Array, at: Int32Array | Uint32Array, count:
 export function fillTies(t: TieSource, from: number, to: number, fill: Uint32Array, near: Int16Array, farSlot: Uint32Array, farFriend: Uint32Array, noted: number): void {
   const slotAhead = new Uint32Array(TIE_BATCH);
   forEachTieBatch(t, from, to, (ties, count) => {
-    readAhead += touch(fill, ties.to, count);
-    for (let q = 0; q < count; q++) slotAhead[q] = fill[ties.to[q]];
+    for (let q = 0; q < count; q++) slotAhead[q] = fill[ties.to[q]]; // the friends' next free slots, read ahead
     readAhead += touch(near, slotAhead, count);
     noted = fillBatch(ties, count, fill, near, farSlot, farFriend, noted);
   });
