@@ -12,6 +12,7 @@ import { makeScenario, tableDifference } from "./helpers.js";
 import type { RunResult } from "../src/engine/result.js";
 import { ShardPool } from "../src/engine/shard-pool.js";
 import { trimmed } from "../src/engine/sync-worker.js";
+import { IdMap } from "../src/engine/id-map.js";
 import { QUANTUM, ShardCounters } from "../src/metrics/daily.js";
 import { createWorld } from "../src/model/population.js";
 import { createSim, type Sim } from "../src/model/context.js";
@@ -229,4 +230,25 @@ test("threads start whatever options the caller has: a script given with -e (--i
   const run = spawnSync(process.execPath, ["--max-old-space-size=2048", "--input-type=module", "-e", script], { encoding: "utf8", timeout: 90_000 });
   assert.equal(run.status, 0, run.stderr || "timed out: a worker could not load");
   assert.equal(run.stdout.trim(), "2");
+});
+
+test("IdMap answers as a Map would, through any sequence of sets, deletes and growth", () => {
+  // Keys from a pool: random ids collide in the table (as scattered citizens do), and some
+  // consecutive ones (households) do not; ops pick keys from the pool by index.
+  const keys = fc.array(fc.oneof(fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.integer({ min: 0, max: 64 })), { minLength: 1, maxLength: 400 });
+  const op = fc.tuple(fc.constantFrom("set", "set", "delete", "get"), fc.nat(), fc.double({ noNaN: true }));
+  fc.assert(
+    fc.property(keys, fc.array(op, { minLength: 500, maxLength: 4000 }), (pool, ops) => {
+      const map = new IdMap(), expected = new Map<number, number>();
+      for (const [kind, k, v] of ops) {
+        const key = pool[k % pool.length];
+        if (kind === "set") { map.set(key, v); expected.set(key, v); }
+        if (kind === "delete") assert.equal(map.delete(key), expected.delete(key));
+        assert.equal(map.get(key, NaN), expected.has(key) ? expected.get(key) : NaN);
+        assert.equal(map.size, expected.size);
+      }
+      for (const key of pool) assert.equal(map.get(key, NaN), expected.has(key) ? expected.get(key) : NaN);
+    }),
+    { numRuns: 400 },
+  );
 });

@@ -73,7 +73,7 @@ export function appealsPhase(sim: Sim, lists: Lists): Phase & { log: AppealLog; 
       log.agent.push(i); log.list.push(li); log.stage.push(stage); log.filedDay.push(q.filed[k]);
       log.decidedDay.push(sim.day); log.outcome.push(outcome); log.wrongful.push(wrongful);
     };
-    if (p === undefined) { logRow(2, 0); return; }
+    if (p < 0) { logRow(2, 0); return; }
     const wrongful = L.wrongful[p];
     const rightDecision = rng.next() < a.stages[stage].accuracy;
     const won = wrongful ? rightDecision : !rightDecision;

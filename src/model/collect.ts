@@ -7,6 +7,7 @@ import type { Phase, Sim } from "./context.js";
 import { groupOfCell, regionOfCell } from "../engine/world.js";
 import type { DenseSet } from "./consequences.js";
 import { restoreColumns, saveColumns } from "../engine/checkpoint.js";
+import { IdMap } from "../engine/id-map.js";
 
 export class Distribution {
   day = int32Column();
@@ -35,8 +36,8 @@ export function collectPhase(
   // replaced when a list change moves it). Incomes are float32, so their float64 sums are exact
   // while a cell's sum stays under about 2^29 times its smallest income: the order of additions
   // does not change the total, the same as recounting the listed daily (table hashes unchanged).
-  const blackIncome = new Map<number, number>();
-  const redIncome = new Map<number, number>();
+  const blackIncome = new IdMap();
+  const redIncome = new IdMap();
 
   /** Add (sign 1) or take away (sign -1) what person i adds to the blacklisted's stocks, or the redlisted's. */
   function countBlack(i: number, sign: number, income: number): void {
@@ -53,9 +54,9 @@ export function collectPhase(
 
   /** After any list change of i (this listener runs after consequences', which updates the sets and the income). */
   function recount(i: number): void {
-    const black = blackIncome.get(i), red = redIncome.get(i);
-    if (black !== undefined) countBlack(i, -1, black);
-    if (red !== undefined) countRed(i, -1, red);
+    const black = blackIncome.get(i), red = redIncome.get(i); // incomes are never negative (the schema): -1 is none
+    if (black >= 0) countBlack(i, -1, black);
+    if (red >= 0) countRed(i, -1, red);
     blackIncome.delete(i);
     redIncome.delete(i);
     if (sets.blacklisted.has(i)) {

@@ -5,22 +5,23 @@ import { SANCTIONS, PRIVILEGES } from "../scenario/schema.js";
 import type { Rng } from "../engine/random.js";
 import { EV, DT } from "../metrics/trail.js";
 import { record, type Phase, type Sim } from "./context.js";
+import { IdMap } from "../engine/id-map.js";
 
 /** A set of citizens with O(1) add, remove and dense iteration. */
 export class DenseSet {
   items: number[] = [];
-  private pos = new Map<number, number>();
+  private pos = new IdMap();
   /** Add i (if absent); returns its position. */
   add(i: number): number {
     const p = this.pos.get(i);
-    if (p !== undefined) return p;
+    if (p >= 0) return p;
     this.pos.set(i, this.items.length);
     return this.items.push(i) - 1;
   }
   /** Remove i, moving the last item into its place; returns the position it had (-1: absent). */
   delete(i: number): number {
     const p = this.pos.get(i);
-    if (p === undefined) return -1;
+    if (p < 0) return -1;
     const last = this.items.pop()!;
     if (last !== i) {
       this.items[p] = last;
@@ -38,7 +39,8 @@ export class DenseSet {
   /** Replace the contents, in this order (restoring a checkpoint: iteration order decides draws). */
   assign(items: number[]): void {
     this.items = items.slice();
-    this.pos = new Map(items.map((i, p) => [i, p]));
+    this.pos.clear();
+    items.forEach((i, p) => this.pos.set(i, p));
   }
 }
 

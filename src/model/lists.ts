@@ -6,6 +6,7 @@ import { int32Column } from "../io/table.js";
 import { EV, DT, TRUE } from "../metrics/trail.js";
 import { READ_AHEAD, record, type Phase, type Sim } from "./context.js";
 import { restoreColumns, saveColumns } from "../engine/checkpoint.js";
+import { IdMap } from "../engine/id-map.js";
 
 export interface ListState {
   index: number;
@@ -13,14 +14,14 @@ export interface ListState {
   black: boolean;
   /** Per behaviour, 1 if observing it lists a person directly (looked up for every observation). */
   acts: Uint8Array;
-  // Members, as parallel arrays with swap-removal; pos maps a citizen to their row.
+  // Members, as parallel arrays with swap-removal; pos maps a citizen to their row (-1: not a member).
   members: number[];
   since: number[];
   reason: number[];
   wrongful: number[];
   viaAssoc: number[];
   paidDay: number[];
-  pos: Map<number, number>;
+  pos: IdMap;
   everListed: number;
   exited: number;
   m: { on: number; wrongful: number; via: number; entries: number; exits: number; cleared: number; clearDays: number };
@@ -51,7 +52,7 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
   const states: ListState[] = (on ? s.lists : []).map((rule, index) => ({
     index, rule, black: rule.kind === "black",
     acts: Uint8Array.from(behaviours, (b) => (rule.entry.acts.includes(b.id) ? 1 : 0)),
-    members: [], since: [], reason: [], wrongful: [], viaAssoc: [], paidDay: [], pos: new Map(),
+    members: [], since: [], reason: [], wrongful: [], viaAssoc: [], paidDay: [], pos: new IdMap(),
     everListed: 0, exited: 0,
     m: {
       on: M.declare(`on_${rule.id}`, `People on ${rule.id} at the end of the day`, true),
@@ -141,7 +142,7 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
 
   function exit(L: ListState, i: number, reason: number): void {
     const p = L.pos.get(i);
-    if (p === undefined) return;
+    if (p < 0) return;
     const since = L.since[p], wrongful = L.wrongful[p], via = L.viaAssoc[p];
     const last = L.members.length - 1;
     const moved = L.members[last];
@@ -235,7 +236,8 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
         states.forEach((L, k) => {
           // Member order is kept: the daily review walks it, drawing in that order.
           Object.assign(L, v.states[k]);
-          L.pos = new Map(L.members.map((i, p) => [i, p]));
+          L.pos = new IdMap();
+          L.members.forEach((i, p) => L.pos.set(i, p));
         });
       },
     },
