@@ -14,10 +14,22 @@ export class IdMap {
   private shift = 28; // 32 - log2(capacity): the hash's top bits pick the slot
   size = 0;
 
+  /** Each item of a list to its position in it. */
+  static positions(items: number[]): IdMap {
+    const map = new IdMap();
+    items.forEach((i, p) => map.set(i, p));
+    return map;
+  }
+
+  /** The slot a key's search starts from. */
+  private home(key: number): number {
+    return Math.imul(key, 0x9e3779b1) >>> this.shift;
+  }
+
   /** Where key is, or the empty slot where it would go. */
   private find(key: number): number {
     const { slots, mask } = this;
-    let h = Math.imul(key, 0x9e3779b1) >>> this.shift;
+    let h = this.home(key);
     while (slots[2 * h] !== key && slots[2 * h] !== EMPTY) h = (h + 1) & mask;
     return h;
   }
@@ -55,7 +67,7 @@ export class IdMap {
     // Backward shift: move up every later key of the run whose home is not between the hole and
     // it, so that no search meets an empty slot before its key (no tombstones to skip).
     for (let next = (h + 1) & mask; slots[2 * next] !== EMPTY; next = (next + 1) & mask) {
-      const home = Math.imul(slots[2 * next], 0x9e3779b1) >>> this.shift;
+      const home = this.home(slots[2 * next]);
       if (((next - home) & mask) >= ((next - h) & mask)) {
         slots[2 * h] = slots[2 * next];
         slots[2 * h + 1] = slots[2 * next + 1];

@@ -39,8 +39,7 @@ export class DenseSet {
   /** Replace the contents, in this order (restoring a checkpoint: iteration order decides draws). */
   assign(items: number[]): void {
     this.items = items.slice();
-    this.pos.clear();
-    items.forEach((i, p) => this.pos.set(i, p));
+    this.pos = IdMap.positions(items);
   }
 }
 

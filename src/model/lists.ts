@@ -236,8 +236,7 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
         states.forEach((L, k) => {
           // Member order is kept: the daily review walks it, drawing in that order.
           Object.assign(L, v.states[k]);
-          L.pos = new IdMap();
-          L.members.forEach((i, p) => L.pos.set(i, p));
+          L.pos = IdMap.positions(L.members);
         });
       },
     },
