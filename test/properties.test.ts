@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { simulate } from "../src/engine/simulate.js";
 import type { RunResult } from "../src/engine/result.js";
-import { column, countTrail, ERROR_FREE, deepMerge, makeScenario, sum, values, type Overrides } from "./helpers.js";
+import { column, countTrail, ERROR_FREE, deepMerge, makeScenario, rows, sum, values, type Overrides } from "./helpers.js";
 
 const POP = 3_000; // at most metrics.trailSample (20,000): everyone's trail is complete
 const seedArb = fc.integer({ min: 0, max: 0x7fffffff });
@@ -208,5 +208,41 @@ test("property: list stocks in the summary match the list event log", () => {
         `citizens wrongfully listed at the end: ${wrongfulCitizens}; summary wrongful per list: ${ends.join(", ")}`);
     }),
     { numRuns: 8, includeErrorInReport: true, endOnFailure: true },
+  );
+});
+
+// The daily review re-reads only members whose scores changed (or whose minimum stay ends):
+// at the end every listing by score must still be what a review of everyone would leave.
+test("property: at the end, listings by score hold and their ground-truth flags match the final scores", () => {
+  fc.assert(
+    fc.property(seedArb, scoringArb, fc.constantFrom(0, 6, 15), (seed, p, minDays) => {
+      // Appeals change scores after the review, so the end would not be reviewed yet.
+      const o = scoringOverrides({ ...p, appeals: false });
+      const [low, debtors, honour] = o.lists as Record<string, unknown>[];
+      const r = run({ ...o, lists: [{ ...low, minDays }, debtors, honour] }, seed);
+      const score = column(r, "citizens", "score"), errorFree = column(r, "citizens", "error_free_score");
+      const assoc = column(r, "citizens", "association_points"), on = values(r, "citizens", "lists"), agent = column(r, "citizens", "agent");
+      const since = new Map<number, number>();
+      const ev = rows(r, "list_events").filter((e) => e.list === "low-score" && e.event === "enter");
+      for (const e of ev) since.set(e.agent as number, e.day as number);
+      const days = r.summary.days;
+      for (const [id, below, t] of [["low-score", true, 950], ["honour", false, 1020]] as const) {
+        let wrongful = 0, via = 0, members = 0;
+        for (let i = 0; i < score.length; i++) {
+          if (!String(on[i]).split(",").includes(id)) continue;
+          members++;
+          const stay = days - 1 - since.get(agent[i])!;
+          if (below) assert.ok(score[i] < t || stay < minDays, `${agent[i]} on ${id} with ${score[i]} after ${stay} days`);
+          else assert.ok(score[i] >= t, `${agent[i]} on ${id} with ${score[i]}`);
+          wrongful += below ? +(errorFree[i] >= t) : +(errorFree[i] < t);
+          via += below ? +(score[i] - assoc[i] >= t) : +(score[i] - assoc[i] < t);
+        }
+        const l = r.summary.lists.find((x) => x.id === id)!;
+        assert.equal(l.onListEnd, members, `${id} members`);
+        assert.equal(l.wrongfulEnd, wrongful, `${id}: wrongful at the end`);
+        assert.equal(l.viaAssociationEnd, via, `${id}: listed through association at the end`);
+      }
+    }),
+    { numRuns: 10, includeErrorInReport: true, endOnFailure: true },
   );
 });
