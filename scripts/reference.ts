@@ -33,8 +33,8 @@ const started = Date.now();
 const runs = (s: Scenario, n: number) => Promise.all(Array.from({ length: n }, (_, k) => pool({ scenario: s, seed: 1 + k, population, days })));
 const log = (m: string) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0)}s] ${m}\n`);
 
-const pct = (v: number | undefined) => (v === undefined ? "-" : v === 0 ? "0" : `${(v * 100).toFixed(v < 0.001 ? 3 : v < 0.01 ? 2 : 1)}%`);
-const perK = (v: number | undefined) => (v === undefined ? "-" : (v * 1000).toFixed(v * 1000 < 1 ? 2 : 1));
+const pct = (v: number | null | undefined) => (v == null ? "–" : v === 0 ? "0" : `${(v * 100).toFixed(v < 0.001 ? 3 : v < 0.01 ? 2 : 1)}%`);
+const perK = (v: number | null | undefined) => (v == null ? "–" : (v * 1000).toFixed(v * 1000 < 1 ? 2 : 1));
 const sig = (v: number) => (v === 0 ? "0" : Number(v.toPrecision(2)).toString());
 const interval = (e: Estimate, f: (v: number) => string) => (e.n < 2 ? f(e.mean) : `${f(e.mean)} [${f(e.lo)}, ${f(e.hi)}]`);
 
@@ -67,9 +67,9 @@ lines.push(
 );
 for (const { s } of bases) {
   const m = keyRuns.get(s.name)!;
-  const wrong = m.metrics.blacklisted_share ? m.metrics.wrongful_listings_per_capita / m.metrics.blacklisted_share : 0;
+  const wrong = m.metrics.blacklisted_share ? m.metrics.wrongful_listings_per_capita! / m.metrics.blacklisted_share : null;
   const pass = m.targets.filter((t) => t.pass).length;
-  lines.push(`| \`${s.name}\` | ${s.title} | ${m.population.toLocaleString("en")} | ${pct(m.metrics.blacklisted_share)} | ${m.metrics.blacklisted_share ? pct(wrong) : "-"} | ${pct(m.metrics.redlisted_share)} | ${perK(m.metrics["blocked_per_capita.flights"])} | ${pct(m.metrics.chilling)} | ${m.targets.length ? `${pass} of ${m.targets.length}` : "no targets"} |`);
+  lines.push(`| \`${s.name}\` | ${s.title} | ${m.population.toLocaleString("en")} | ${pct(m.metrics.blacklisted_share)} | ${pct(wrong)} | ${pct(m.metrics.redlisted_share)} | ${perK(m.metrics["blocked_per_capita.flights"])} | ${pct(m.metrics.chilling)} | ${m.targets.length ? `${pass} of ${m.targets.length}` : "no targets"} |`);
 }
 
 const HEAD: [string, string, (v: number) => string][] = [

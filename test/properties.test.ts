@@ -193,8 +193,8 @@ test("property: list stocks in the summary match the list event log", () => {
       for (const l of r.summary.lists) {
         let enter = 0, exit = 0;
         for (let k = 0; k < list.length; k++) if (list[k] === l.id) (event[k] === "enter" ? enter++ : exit++);
-        assert.equal(l.everListed, enter, `${l.id} entries`);
-        assert.equal(l.exited, exit, `${l.id} exits`);
+        assert.equal(l.entries, enter, `${l.id} entries`);
+        assert.equal(l.exits, exit, `${l.id} exits`);
         assert.equal(l.onListEnd, enter - exit, `${l.id} on the list at the end`);
         assert.ok(l.wrongfulEnd <= l.onListEnd && l.wrongfulEnd >= 0);
         const onList = values(r, "citizens", "lists").filter((x) => String(x).split(",").includes(l.id)).length;

@@ -44,7 +44,7 @@ test("statistics at 1,000,000 citizens: records observe acts at their coverage; 
   assert.equal(sum(column(r, "daily", "observations_true")), o.true);
   // Points follow the observations one for one (-1 each, no floor reached).
   assert.equal(sum(column(r, "daily", "penalty_points")), o.true);
-  assert.ok(Math.abs(r.summary.metrics.mean_score - (1000 - o.true / N)) < 1e-6);
+  assert.ok(Math.abs(r.summary.metrics.mean_score! - (1000 - o.true / N)) < 1e-6);
 });
 
 test("statistics at 1,000,000 citizens: misattributed share of records matches the clerical error rate", () => {
@@ -54,7 +54,7 @@ test("statistics at 1,000,000 citizens: misattributed share of records matches t
   const recorded = o.true + o.misattributed;
   assert.ok(recorded > 150_000);
   assert.ok(rel(o.misattributed / recorded, ERROR) < 0.03, `misattributed share ${o.misattributed / recorded}, clerical error rate ${ERROR}`);
-  assert.ok(Math.abs(r.summary.metrics.misattributed_share - o.misattributed / recorded) < 1e-12);
+  assert.ok(Math.abs(r.summary.metrics.misattributed_share! - o.misattributed / recorded) < 1e-12);
   // A misfiled record is still a record: coverage is unchanged by errors.
   assert.ok(rel(recorded / r.summary.acts, COVERAGE) < 0.01, `recorded / acts = ${recorded / r.summary.acts}`);
   assert.equal(o.invented, 0);

@@ -146,7 +146,7 @@ export function renderSummary(s: Summary, stats: RunStats | undefined, scenario?
   else {
     out.push(
       table(
-        ["list", "kind", "on list at end", "wrongly", "wrongly %", "via association", "ever listed", "exited"],
+        ["list", "kind", "on list at end", "wrongly", "wrongly %", "via association", "listings made", "people ever listed", "listings ended"],
         s.lists.map((l) => [
           l.id,
           l.kind === "black" ? "blacklist" : "redlist",
@@ -154,10 +154,11 @@ export function renderSummary(s: Summary, stats: RunStats | undefined, scenario?
           fmtInt(l.wrongfulEnd),
           ofTotal(l.wrongfulEnd, l.onListEnd),
           fmtInt(l.viaAssociationEnd),
+          fmtInt(l.entries),
           fmtInt(l.everListed),
-          fmtInt(l.exited),
+          fmtInt(l.exits),
         ]),
-        { align: ["left", "left", "right", "right", "right", "right", "right", "right"] },
+        { align: ["left", "left", "right", "right", "right", "right", "right", "right", "right"] },
       ),
     );
   }
@@ -226,16 +227,16 @@ export function renderSummary(s: Summary, stats: RunStats | undefined, scenario?
   // A status nobody has at the end has no mean income (the summary may hold 0 for it).
   const mi = s.meanIncome;
   const onEnd = (kind: "black" | "red") => s.lists.filter((l) => l.kind === kind).reduce((acc, l) => acc + l.onListEnd, 0);
-  const black = onEnd("black") > 0 ? mi.blacklisted : NaN;
-  const red = onEnd("red") > 0 ? mi.redlisted : NaN;
-  const rel = (v: number) => (isNum(v) && isNum(mi.unlisted) && mi.unlisted > 0 ? `${fmtPct(v / mi.unlisted - 1)} vs unlisted` : "");
+  const black = onEnd("black") > 0 ? mi.blacklisted : null;
+  const red = onEnd("red") > 0 ? mi.redlisted : null;
+  const rel = (v: number | null) => (isNum(v) && isNum(mi.unlisted) && mi.unlisted > 0 ? `${fmtPct(v / mi.unlisted - 1)} vs unlisted` : "");
   out.push("", "Mean daily income by status at the end");
   out.push(
     table(
       ["status", "mean income", ""],
       [
         ["blacklisted", isNum(black) ? fmtNum(black, 1) : `${NONE} (nobody)`, rel(black)],
-        ["unlisted", fmtNum(mi.unlisted, 1), ""],
+        ["unlisted", isNum(mi.unlisted) ? fmtNum(mi.unlisted, 1) : `${NONE} (nobody)`, ""],
         ["redlisted", isNum(red) ? fmtNum(red, 1) : `${NONE} (nobody)`, rel(red)],
       ],
     ),

@@ -78,6 +78,13 @@ export class IdMap {
     return true;
   }
 
+  /** The keys, in slot order (for saving a set; nothing may depend on this order). */
+  keys(): number[] {
+    const out: number[] = [];
+    for (let h = 0; h <= this.mask; h++) if (this.slots[2 * h] !== EMPTY) out.push(this.slots[2 * h]);
+    return out;
+  }
+
   clear(): void {
     this.slots.fill(EMPTY);
     this.size = 0;

@@ -49,11 +49,19 @@ export interface Progress {
 export interface ListSummary {
   id: string;
   kind: "black" | "red";
+  /** People on the list at the end. */
   onListEnd: number;
+  /** Of them, listed wrongly: not on the list the error-free record keeps under the same rules. */
   wrongfulEnd: number;
   viaAssociationEnd: number;
+  /** People the error-free record has on the list at the end. */
+  errorFreeEnd: number;
+  /** Listings made over the run (a person listed twice counts twice). */
+  entries: number;
+  /** Distinct people ever on the list during the run. */
   everListed: number;
-  exited: number;
+  /** Listings ended over the run. */
+  exits: number;
 }
 
 export interface TargetResult {
@@ -78,18 +86,19 @@ export interface Summary {
   /** Granted privilege uses over the run, by privilege. */
   granted: Record<string, number>;
   appeals: { filed: number; decided: number; won: number; wonWrongful: number; queuedEnd: number };
-  association: { charges: number; points: number; shareOfPenaltyPoints: number };
+  // A value whose denominator is empty (nobody listed, nothing decided) is null, never 0.
+  association: { charges: number; points: number; shareOfPenaltyPoints: number | null };
   /** 1 - speech acts / speech expected without any watching, over the run. */
-  chilling: number;
+  chilling: number | null;
   tiesDropped: number;
   /** Share of their initial ties that people blacklisted at the end have lost. */
-  isolationOfListed: number;
+  isolationOfListed: number | null;
   acts: number;
   observations: { true: number; misattributed: number; invented: number };
   informants: { rewardsPaid: number; falseReports: number };
-  meanIncome: { blacklisted: number; unlisted: number; redlisted: number };
-  /** Flat, scale-free metrics (rates and shares): what targets name and what sweeps compare. */
-  metrics: Record<string, number>;
+  meanIncome: { blacklisted: number | null; unlisted: number | null; redlisted: number | null };
+  /** Flat, scale-free metrics (rates and shares): what targets name and what sweeps compare; null where undefined. */
+  metrics: Record<string, number | null>;
   targets: TargetResult[];
 }
 

@@ -55,7 +55,7 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
   const lists = listsPhase(sim);
   const appeals = appealsPhase(sim, lists.lists);
   const consequences = consequencesPhase(sim);
-  const firms = firmsPhase(sim);
+  const firms = firmsPhase(sim, lists.lists);
   const collect = collectPhase(sim, consequences);
   const behaviour = behaviourPhase(sim, shards);
   const observation = observationPhase(sim, watch, shards);
@@ -100,7 +100,7 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
   report("collect", s.days, sim.dates[s.days - 1]);
   const summary = summarise({
     s, seed, metrics: sim.metrics,
-    lists: lists.lists.states.map((L) => ({ id: L.rule.id, kind: L.rule.kind, everListed: L.everListed, exited: L.exited })),
+    lists: lists.lists.states.map((L) => ({ id: L.rule.id, kind: L.rule.kind, entries: L.entries, everListed: L.ever.size, exits: L.exits })),
     appealsQueued: appeals.queued(),
     finalScores: sim.c.score,
     firmScores: firms.firms.score,

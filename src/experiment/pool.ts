@@ -16,8 +16,8 @@ export interface Job {
 }
 
 /** The kept metrics of a summary; a metric that is not a finite number is stored as null. */
-export function pickMetrics(all: Record<string, number>, keys: string[]): Record<string, number | null> {
-  return Object.fromEntries(keys.map((k) => [k, Number.isFinite(all[k]) ? all[k] : null]));
+export function pickMetrics(all: Record<string, number | null>, keys: string[]): Record<string, number | null> {
+  return Object.fromEntries(keys.map((k) => { const v = all[k]; return [k, typeof v === "number" && Number.isFinite(v) ? v : null]; }));
 }
 
 export interface RunningJob {

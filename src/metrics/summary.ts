@@ -8,7 +8,7 @@ export interface SummaryInput {
   s: Scenario;
   seed: number;
   metrics: DailyCounters;
-  lists: { id: string; kind: "black" | "red"; everListed: number; exited: number }[];
+  lists: { id: string; kind: "black" | "red"; entries: number; everListed: number; exits: number }[];
   appealsQueued: number;
   finalScores: Float32Array;
   firmScores: Float32Array;
@@ -26,7 +26,10 @@ const gradeIndex = (grades: { min: number }[], v: number) => {
 
 /** Every metric key a summary of this scenario carries: what a target may name. */
 export function metricKeys(s: Scenario): string[] {
-  const perList = ["listed_share", "wrongful_share", "association_listed_share", "cumulative_listed_share", "exited_share", "mean_days_to_clear_wrongful"];
+  const perList = [
+    "listed_share", "error_free_listed_share", "wrongful_share", "association_listed_share", "entries_per_capita",
+    "cumulative_listed_share", "exited_share", "mean_days_to_clear_wrongful",
+  ];
   return [
     ...s.lists.flatMap((l) => perList.map((p) => `${p}.${l.id}`)),
     ...SANCTIONS.map((k) => `blocked_per_capita.${k}`),
@@ -48,12 +51,13 @@ export function summarise(x: SummaryInput): Summary {
   const idx = (name: string) => M.find(name);
   const total = (name: string) => { const k = idx(name); return k === undefined ? 0 : M.grandTotal(k); };
   const end = (name: string) => { const k = idx(name); return k === undefined ? 0 : M.total(last, k); };
-  const ratio = (a: number, b: number) => (b > 0 ? a / b : 0);
+  // Undefined where the denominator is empty (nobody listed, no appeal decided): null, never 0.
+  const ratio = (a: number, b: number): number | null => (b > 0 ? a / b : null);
 
   const lists = x.lists.map((l) => ({
     id: l.id, kind: l.kind,
     onListEnd: end(`on_${l.id}`), wrongfulEnd: end(`wrongful_${l.id}`), viaAssociationEnd: end(`via_association_${l.id}`),
-    everListed: l.everListed, exited: l.exited,
+    errorFreeEnd: end(`error_free_on_${l.id}`), entries: l.entries, everListed: l.everListed, exits: l.exits,
   }));
   const blocked = Object.fromEntries(SANCTIONS.map((k) => [k, total(`blocked_${k}`)]));
   const granted = Object.fromEntries(PRIVILEGES.map((k) => [k, total(`granted_${k}`)]));
@@ -68,13 +72,16 @@ export function summarise(x: SummaryInput): Summary {
     redlisted: ratio(end("redlisted_income_sum"), redN),
   };
 
-  const m: Record<string, number> = {};
+  const m: Record<string, number | null> = {};
   for (const l of lists) {
     m[`listed_share.${l.id}`] = l.onListEnd / n;
+    m[`error_free_listed_share.${l.id}`] = l.errorFreeEnd / n;
     m[`wrongful_share.${l.id}`] = ratio(l.wrongfulEnd, l.onListEnd);
     m[`association_listed_share.${l.id}`] = ratio(l.viaAssociationEnd, l.onListEnd);
+    m[`entries_per_capita.${l.id}`] = l.entries / n / years;
     m[`cumulative_listed_share.${l.id}`] = l.everListed / n;
-    m[`exited_share.${l.id}`] = ratio(l.exited, l.everListed);
+    // People, not listings: of everyone ever on the list, the share no longer on it at the end.
+    m[`exited_share.${l.id}`] = ratio(l.everListed - l.onListEnd, l.everListed);
     m[`mean_days_to_clear_wrongful.${l.id}`] = ratio(total(`days_to_clear_wrongful_${l.id}`), total(`cleared_wrongful_${l.id}`));
   }
   for (const k of SANCTIONS) m[`blocked_per_capita.${k}`] = blocked[k] / n / years;
@@ -92,7 +99,7 @@ export function summarise(x: SummaryInput): Summary {
     sorted.forEach((g, k) => (m[`firm_grade_share.${g.name}`] = counts[k] / x.firmScores.length));
   }
   const speech = total("speech_acts"), baseline = total("speech_baseline");
-  const chilling = baseline > 0 ? 1 - speech / baseline : 0;
+  const chilling = baseline > 0 ? 1 - speech / baseline : null;
   const allObs = obs.true + obs.misattributed + obs.invented;
   Object.assign(m, {
     blacklisted_share: blackN / n,
@@ -102,15 +109,15 @@ export function summarise(x: SummaryInput): Summary {
     chilling,
     association_penalty_share: ratio(assocPoints, penalty + assocPoints),
     ties_dropped_per_capita: total("ties_dropped") / n / years,
-    isolation_of_listed: ties0 > 0 ? 1 - tiesAlive / ties0 : 0,
+    isolation_of_listed: ties0 > 0 ? 1 - tiesAlive / ties0 : null,
     misattributed_share: ratio(obs.misattributed, allObs),
     invented_share: ratio(obs.invented, allObs),
     informant_rewards_per_capita: total("informant_rewards") / n / years,
     false_reports_per_capita: total("false_reports") / n / years,
     appeals_filed_per_capita: total("appeals_filed") / n / years,
     appeal_success_rate: ratio(total("appeals_won"), total("appeals_decided")),
-    income_ratio_blacklisted: ratio(meanIncome.blacklisted, meanIncome.unlisted),
-    income_ratio_redlisted: ratio(meanIncome.redlisted, meanIncome.unlisted),
+    income_ratio_blacklisted: meanIncome.blacklisted === null ? null : ratio(meanIncome.blacklisted, meanIncome.unlisted ?? 0),
+    income_ratio_redlisted: meanIncome.redlisted === null ? null : ratio(meanIncome.redlisted, meanIncome.unlisted ?? 0),
     acts_per_capita: total("acts") / n / years,
     observations_per_capita: allObs / n / years,
   });
@@ -130,10 +137,10 @@ export function summarise(x: SummaryInput): Summary {
       filed: total("appeals_filed"), decided: total("appeals_decided"), won: total("appeals_won"),
       wonWrongful: total("appeals_won_wrongful"), queuedEnd: x.appealsQueued,
     },
-    association: { charges: total("association_charges"), points: assocPoints, shareOfPenaltyPoints: m.association_penalty_share },
+    association: { charges: total("association_charges"), points: assocPoints, shareOfPenaltyPoints: m.association_penalty_share ?? null },
     chilling,
     tiesDropped: total("ties_dropped"),
-    isolationOfListed: m.isolation_of_listed,
+    isolationOfListed: m.isolation_of_listed ?? null,
     acts: total("acts"),
     observations: obs,
     informants: { rewardsPaid: total("informant_rewards"), falseReports: total("false_reports") },

@@ -217,7 +217,7 @@ export function buildTables(x: TableSources): Table[] {
     name: "summary", description: "Scale-free summary metrics of the run (what targets name)", rows: keys.length,
     columns: [
       { name: "metric", description: "Key", type: "VARCHAR", data: keys },
-      num("value", "Value", keys.map((k) => summary.metrics[k])),
+      num("value", "Value (NULL where undefined: an empty denominator)", keys.map((k) => summary.metrics[k]) as number[]),
     ],
   };
   const T = summary.targets;

@@ -14,6 +14,12 @@ export const EV = Object.fromEntries(TRAIL_EVENTS.map((e, i) => [e, i])) as Reco
 
 export const OBS_KINDS = ["true", "misattributed", "invented"] as const;
 export const TRUE = 0, MISATTRIBUTED = 1, INVENTED = 2;
+/**
+ * Not an observation the system made: the real actor's side of a misattributed one, held against
+ * the actor so that their error-free score is charged as a correct channel would have charged it.
+ * It moves only the ground truth (never the record, the trail or the observation counts).
+ */
+export const REAL_ACTOR = 3;
 
 /** Reasons, outcomes and consequences, shared by the trail's detail column and the list event log. */
 export const DETAILS = [

@@ -88,7 +88,6 @@ export function consequencesPhase(sim: Sim): Phase & { blacklisted: DenseSet; re
   const listPrivileges = s.lists.map((l) => bit(PRIVILEGES, l.privileges));
   const blackBits = s.lists.reduce((m, l, k) => (l.kind === "black" ? m | (1 << k) : m), 0);
   const redBits = s.lists.reduce((m, l, k) => (l.kind === "red" ? m | (1 << k) : m), 0);
-  const firmSanctions = bit(SANCTIONS, s.firms.representativeSanctions);
   const sanctionRate = SANCTIONS.map((k) => s.consequences.sanctions[k]);
   const privilegeRate = PRIVILEGES.map((k) => s.consequences.privileges[k]);
   const BLOCKED = SANCTIONS.map((k) => M.declare(`blocked_${k}`, `Attempts blocked by the ${k} sanction`));
@@ -113,7 +112,6 @@ export function consequencesPhase(sim: Sim): Phase & { blacklisted: DenseSet; re
     for (let k = 0; k < s.lists.length; k++) {
       if (c.listMask[i] & (1 << k)) { sm |= listSanctions[k]; pm |= listPrivileges[k]; }
     }
-    if (c.firmRestrictions[i] > 0) sm |= firmSanctions;
     if (!sanctionsOn) sm = 0;
     if (!privilegesOn) pm = 0;
     c.sanctionMask[i] = sm;

@@ -11,7 +11,7 @@ import { mostlySortedOrder, permute } from "../engine/order.js";
 import { GrowableColumn, int32Column, sharedFloat64Column, sharedInt32Column } from "../io/table.js";
 import { DailyCounters, type ShardCounters } from "../metrics/daily.js";
 import type { ShardResult } from "./kernels.js";
-import { Trail, type TrailRow } from "../metrics/trail.js";
+import { MISATTRIBUTED, REAL_ACTOR, Trail, type TrailRow } from "../metrics/trail.js";
 
 export interface Phase {
   name: string;
@@ -88,13 +88,19 @@ export class Observations {
   append(o: ObsColumns): void {
     for (const f of OBS_FIELDS) this[f].append(o[f]);
   }
-  /** Only the rows of `parts` (in turn, in order) held against citizens [lo, hi), after what is here. */
+  /**
+   * Only the rows of `parts` (in turn, in order) held against citizens [lo, hi), after what is
+   * here; and for each misattributed row whose real actor is in [lo, hi), a REAL_ACTOR row held
+   * against that actor, in the same place of the order (the ground truth charges the actor).
+   */
   appendHeldIn(parts: ObsColumns[], lo: number, hi: number): void {
     for (const o of parts) {
-      const { target } = o;
+      const { target, actor, kind } = o;
       for (let k = 0; k < target.length; k++) {
         const t = target[k];
-        if (t >= lo && t < hi) this.push(t, o.actor[k], o.behaviour[k], o.channel[k], o.kind[k]);
+        if (t >= lo && t < hi) this.push(t, actor[k], o.behaviour[k], o.channel[k], kind[k]);
+        const a = actor[k];
+        if (kind[k] === MISATTRIBUTED && a >= lo && a < hi) this.push(a, a, o.behaviour[k], o.channel[k], REAL_ACTOR);
       }
     }
   }
@@ -110,7 +116,7 @@ export class Observations {
   }
 }
 
-/** A citizen entered or left a list (list -1: a firm they represent was blacklisted or cleared). */
+/** A citizen entered or left a list. */
 export interface ListChange {
   list: number;
   agent: number;
@@ -242,14 +248,15 @@ export function changeScore(sim: Core, i: number, delta: number, scoreSum: numbe
 }
 
 /**
- * Queue a citizen whose score just changed for the lists' entry check, only if the score now
- * lies where some list could take them: most changes are far from every threshold, and
+ * Queue a citizen whose score (or error-free score) just changed for the lists' entry check,
+ * only if it now lies where some list could take them: most changes are far from every threshold, and
  * checking them later, after the day's work has left the cache, cost more than the change.
  * A citizen may be queued more than once a day; the lists phase sorts the queue and skips repeats.
  */
 export function markTouched(sim: Core, i: number): void {
-  const v = sim.c.score[i];
-  if (v < sim.listBelow || v >= sim.listAtLeast) sim.touched.push(i);
+  const v = sim.c.score[i], w = sim.c.errorFree[i];
+  // The error-free score too: the error-free record keeps lists of its own (model/lists.ts).
+  if (v < sim.listBelow || v >= sim.listAtLeast || w < sim.listBelow || w >= sim.listAtLeast) sim.touched.push(i);
 }
 
 /** changeScore, then the trail row for a sampled citizen. */

@@ -1,10 +1,13 @@
 // Scored firms: compliance acts (tax, environment, product safety, court judgments) seen by
-// records, a score with grades, and a blacklist that restricts the firm's legal
-// representative, a citizen, as if they were listed themselves.
+// records, a score with grades, and a blacklist whose firms put their legal representative, a
+// citizen, on the lists with entry.firms (model/lists.ts) for as long as the firm is on it.
+// Beside the record, each firm's error-free score charges every act to the firm that did it (a
+// clerical error files it against another firm): a representative listed for a firm that the
+// error-free record would not blacklist is listed wrongly.
 import { NO_DAY } from "../engine/world.js";
 import { float64Column, int32Column } from "../io/table.js";
-import { DT } from "../metrics/trail.js";
 import type { Phase, Sim } from "./context.js";
+import type { Lists } from "./lists.js";
 import { restoreColumns, saveColumns } from "../engine/checkpoint.js";
 
 const BLOCK = 65536;
@@ -27,7 +30,7 @@ export interface Firms {
   gradeOf(score: number): number;
 }
 
-export function firmsPhase(sim: Sim): Phase & { firms: Firms } {
+export function firmsPhase(sim: Sim, lists: Lists): Phase & { firms: Firms } {
   const { s, c } = sim;
   const f = s.firms;
   const on = s.mechanisms.firms && f.enabled;
@@ -36,15 +39,19 @@ export function firmsPhase(sim: Sim): Phase & { firms: Firms } {
   const representative = new Int32Array(n);
   const trait = new Float32Array(n);
   const shift = -0.5 * f.propensitySigma * f.propensitySigma;
+  // Legal representatives are adults: people whose age band does financial business.
+  const adultBand = s.population.ageBands.map((b) => (b.activity.financial ?? 1) > 0);
+  if (n && !adultBand.some(Boolean)) throw new Error("firms need legal representatives: no age band in population.ageBands does financial acts");
   for (let k = 0; k < n; k++) {
-    // Legal representatives are adults: people whose age band does any financial business.
     let i = rng0.int(sim.n);
-    for (let t = 0; t < 20 && (s.population.ageBands[c.age[i]].activity.financial ?? 1) === 0; t++) i = rng0.int(sim.n);
+    while (!adultBand[c.age[i]]) i = rng0.int(sim.n);
     representative[k] = i;
     trait[k] = Math.exp(shift + f.propensitySigma * rng0.normal());
   }
   const score = new Float32Array(n).fill(f.initial);
   const listed = new Uint8Array(n);
+  const errorFree = new Float32Array(n).fill(f.initial);
+  const listedErrorFree = new Uint8Array(n);
   const rates = f.behaviours.map((b) => b.ratePerYear / 365);
   const totalRate = rates.reduce((a, b) => a + b, 0);
   const grades = [...f.grades].sort((a, b) => b.min - a.min);
@@ -64,7 +71,13 @@ export function firmsPhase(sim: Sim): Phase & { firms: Firms } {
     const i = representative[k];
     c.firmRestrictions[i] += v ? 1 : -1;
     log.day.push(sim.day); log.firm.push(k); log.representative.push(i); log.entered.push(v ? 1 : 0); log.score.push(score[k]);
-    for (const fn of sim.listeners) fn({ list: -1, agent: i, entered: v, wrongful: false, since: sim.day, reason: DT.firm });
+    lists.firmListing(i, v ? 1 : -1, false);
+  }
+
+  function setListedErrorFree(k: number, v: boolean): void {
+    if (Boolean(listedErrorFree[k]) === v) return;
+    listedErrorFree[k] = v ? 1 : 0;
+    lists.firmListing(representative[k], v ? 1 : -1, true);
   }
 
   // Only firms whose score moved can change list or grade: they are noted, and the counts by
@@ -79,9 +92,14 @@ export function firmsPhase(sim: Sim): Phase & { firms: Firms } {
   }
   recount();
 
-  function addPoints(k: number, p: number): void {
+  const bounded = (v: number) => Math.max(f.min, Math.min(f.max, v));
+  /** p points to the record of firm k, and pTrue to the error-free score of the firm `actor` that really acted. */
+  function addPoints(k: number, p: number, actor = k, pTrue = p): void {
+    const before = errorFree[actor];
+    errorFree[actor] = bounded(before + pTrue);
+    if (errorFree[actor] !== before) moved.push(actor);
     const old = score[k];
-    score[k] = Math.max(f.min, Math.min(f.max, old + p));
+    score[k] = bounded(old + p);
     if (score[k] === old) return;
     inGrade[gradeOf(old)]--;
     inGrade[gradeOf(score[k])]++;
@@ -93,11 +111,13 @@ export function firmsPhase(sim: Sim): Phase & { firms: Firms } {
     firms: { n, score, representative, listed, log, gradeOf },
     // Representatives and propensities are drawn again from the seed when the phase is built.
     state: {
-      save: () => ({ score, listed, log: saveColumns(log) }),
+      save: () => ({ score, listed, errorFree, listedErrorFree, log: saveColumns(log) }),
       restore(saved) {
-        const v = saved as { score: Float32Array; listed: Uint8Array; log: unknown };
+        const v = saved as { score: Float32Array; listed: Uint8Array; errorFree: Float32Array; listedErrorFree: Uint8Array; log: unknown };
         score.set(v.score);
         listed.set(v.listed);
+        errorFree.set(v.errorFree);
+        listedErrorFree.set(v.listedErrorFree);
         restoreColumns(log, v.log);
         recount();
       },
@@ -116,7 +136,7 @@ export function firmsPhase(sim: Sim): Phase & { firms: Firms } {
           if (!rec.enabled || rng.next() >= rec.coverage) continue;
           // A clerical error files the act against another firm.
           const target = rng.next() < rec.clericalErrorRate ? rng.int(n) : k;
-          addPoints(target, f.behaviours[b].points);
+          addPoints(target, f.behaviours[b].points, k);
         }
       }
       if (day > 0 && day % RECOVERY_EVERY === 0) {
@@ -125,8 +145,14 @@ export function firmsPhase(sim: Sim): Phase & { firms: Firms } {
       }
       // In firm order, as a pass over every firm would list them (listing drives later draws).
       const changed = day === 0 ? Int32Array.from({ length: n }, (_, k) => k) : moved.view().sort();
+      // The error-free record's listings first, so that a listing made today knows its twin.
       for (let m = 0; m < changed.length; m++) {
-        if (m === 0 || changed[m] !== changed[m - 1]) setListed(changed[m], score[changed[m]] < f.blacklistBelow);
+        const k = changed[m];
+        if (m === 0 || k !== changed[m - 1]) setListedErrorFree(k, errorFree[k] < f.blacklistBelow);
+      }
+      for (let m = 0; m < changed.length; m++) {
+        const k = changed[m];
+        if (m === 0 || k !== changed[m - 1]) setListed(k, score[k] < f.blacklistBelow);
       }
       moved.length = 0;
       inGrade.forEach((v, gi) => sim.global.add(day, 0, GRADE[gi], v));

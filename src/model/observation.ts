@@ -4,7 +4,7 @@
 import { INFORMANT, PARTY, FEMALE, friendAt, isSampled, groupOf, isAlive, regionOf, regionOfCell, slotStart } from "../engine/world.js";
 import { anyAlive } from "./graph.js";
 import type { Rng } from "../engine/random.js";
-import { CHANNELS } from "../scenario/schema.js";
+import { BEHAVIOUR_CLASSES, CHANNELS } from "../scenario/schema.js";
 import { EV, TRUE, MISATTRIBUTED, INVENTED, DT } from "../metrics/trail.js";
 import { BLOCK_SHIFT } from "../engine/shards.js";
 import { CHANNEL, READ_AHEAD, answer, createCore, record, type Core, type ObsColumns, type Phase, type Sim } from "./context.js";
@@ -104,6 +104,14 @@ function observer(core: Core, recorded: Float64Array) {
     return behaviours[Math.floor(k / CHANNELS.length)].punished && (ch === CHANNEL.cameras || ch === CHANNEL.online) ? 1 : 0;
   });
   const falseMatchWeight = (v: number) => fmGroup[groupOf(core, v)] * (c.flags[v] & FEMALE ? o.cameras.femaleFalseMatchMultiplier : 1);
+  // Who an error can fall on for behaviour b: by age band and b's class, 1 if the band does such acts at all.
+  const classes = BEHAVIOUR_CLASSES.length;
+  const plausible = Uint8Array.from({ length: s.population.ageBands.length * classes }, (_, k) => {
+    if (o.errorsFallOn === "anyone") return 1;
+    const band = s.population.ageBands[Math.floor(k / classes)], cls = BEHAVIOUR_CLASSES[k % classes];
+    return (band.activity[cls] ?? 1) > 0 ? 1 : 0;
+  });
+  const canBeSubject = (v: number, b: number) => plausible[c.age[v] * classes + behaviours[b].cls] === 1;
 
   /** Record an observation against `target`, whose cell and trail-sample membership the caller knows. */
   function observeAt(target: number, cell: number, sampled: number, actor: number, b: number, ch: number, kind: number): void {
@@ -119,14 +127,14 @@ function observer(core: Core, recorded: Float64Array) {
   }
 
   return {
-    /** A wrong person near i (same region), drawn in proportion to weight(v) <= 1. */
-    nearby(rng: Rng, i: number, weight: (v: number) => number): number {
+    /** A wrong person near i (same region) who can be subject to act b, drawn in proportion to weight(v) <= 1. */
+    nearby(rng: Rng, i: number, b: number, weight: (v: number) => number): number {
       const r = regionOf(core, i);
       const lo = c.regionStart[r], span = c.regionStart[r + 1] - lo;
       if (span < 2) return -1;
       for (let tries = 0; tries < 200; tries++) {
         const v = lo + rng.int(span);
-        if (v !== i && rng.next() < weight(v)) return v;
+        if (v !== i && canBeSubject(v, b) && rng.next() < weight(v)) return v;
       }
       return -1;
     },
@@ -134,16 +142,18 @@ function observer(core: Core, recorded: Float64Array) {
     faceConfusable: (v: number) => falseMatchWeight(v) / fmMax,
     anyone: () => 1,
 
-    /** A random citizen of region r, accepted in proportion to weight(v) <= 1 (rejection sampling). */
-    randomIn(rng: Rng, r: number, weight: (v: number) => number): number {
+    /** A random citizen of region r who can be subject to act b, accepted in proportion to weight(v) <= 1 (rejection sampling). */
+    randomIn(rng: Rng, r: number, b: number, weight: (v: number) => number): number {
       const lo = c.regionStart[r], span = c.regionStart[r + 1] - lo;
       if (span === 0) return -1;
       for (let tries = 0; tries < 200; tries++) {
         const v = lo + rng.int(span);
-        if (rng.next() < weight(v)) return v;
+        if (canBeSubject(v, b) && rng.next() < weight(v)) return v;
       }
       return -1;
     },
+
+    canBeSubject,
 
     randomFriend(rng: Rng, i: number): number {
       const first = slotStart(g, i), deg = slotStart(g, i + 1) - first;
@@ -216,13 +226,13 @@ export function observationKernel(core: Core): { day(day: number): void; recorde
           const u = rngCam.next();
           if (u < trueMatch) { observeAt(i, cell, sampled, i, b, ch, TRUE); break; }
           if (u < trueMatch + falseMatch) {
-            const v = nearby(rngCam, i, faceConfusable);
+            const v = nearby(rngCam, i, b, faceConfusable);
             if (v >= 0) { observe(v, i, b, ch, MISATTRIBUTED); break; }
           }
         } else if (ch === RECORDS) {
           if (!records || rngRec.next() >= recordsCoverage) continue;
           if (rngRec.next() < clericalError) {
-            const v = nearby(rngRec, i, anyone);
+            const v = nearby(rngRec, i, b, anyone);
             if (v >= 0) { observe(v, i, b, ch, MISATTRIBUTED); break; }
           }
           observeAt(i, cell, sampled, i, b, ch, TRUE);
@@ -257,7 +267,8 @@ function inventions(core: Core, channels: ReturnType<typeof observer>): (day: nu
   const o = s.observation;
   const M = core.metrics;
   const FALSE_REPORTS = M.find("false_reports")!;
-  const { observe, randomIn, randomFriend, reward } = channels;
+  const { observe, randomIn, randomFriend, reward, canBeSubject } = channels;
+  const ACTS = M.find("acts")!, PUNISHABLE = M.find("acts_punishable")!;
 
   const informants: number[] = [];
   const members: number[] = [];
@@ -297,8 +308,9 @@ function inventions(core: Core, channels: ReturnType<typeof observer>): (day: nu
       }
       const count = rng.poisson(expected * perYear / 365);
       for (let k = 0; k < count; k++) {
-        const v = randomIn(rng, r, (x) => cov[c.cell[x]] / max);
-        if (v >= 0) observe(v, -1, pickBehaviour(rng, pool), ch, INVENTED);
+        const b = pickBehaviour(rng, pool);
+        const v = randomIn(rng, r, b, (x) => cov[c.cell[x]] / max);
+        if (v >= 0) observe(v, -1, b, ch, INVENTED);
       }
     }
   }
@@ -321,9 +333,15 @@ function inventions(core: Core, channels: ReturnType<typeof observer>): (day: nu
     let sum = 0;
     for (let k = 0; k < sessions; k++) sum += c.cell[memberOf[k]];
     cellsRead += sum;
+    const punished = attention!.punished ? 1 : 0;
     for (let k = 0; k < sessions; k++) {
       const m = memberOf[k], really = reading[k] & 1;
-      if (really) record(core, m, { event: EV.act, behaviour: index, detail: DT["really-did-it"] });
+      if (really) {
+        // Inattention is an act like any other: ground truth counts it, seen or not.
+        M.add(core.day, c.cell[m], ACTS, 1);
+        if (punished) M.add(core.day, c.cell[m], PUNISHABLE, 1);
+        record(core, m, { event: EV.act, behaviour: index, detail: DT["really-did-it"] });
+      }
       if (reading[k] & 2) observe(m, really ? m : -1, index, CHANNEL.attention, really ? TRUE : INVENTED);
     }
   }
@@ -338,7 +356,9 @@ function inventions(core: Core, channels: ReturnType<typeof observer>): (day: nu
         const j = informants[rngInf.int(informants.length)];
         const v = randomFriend(rngInf, j);
         if (v < 0) continue;
-        observe(v, -1, pickBehaviour(rngInf, reportPool), CHANNEL.informants, INVENTED);
+        const b = pickBehaviour(rngInf, reportPool);
+        if (!canBeSubject(v, b)) continue; // nobody would report a child for a court default
+        observe(v, -1, b, CHANNEL.informants, INVENTED);
         reward(j);
         M.add(day, c.cell[j], FALSE_REPORTS, 1);
       }

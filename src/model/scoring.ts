@@ -1,8 +1,11 @@
 // Scoring: points per observed act to whoever the system holds responsible, association charges
 // to their household and friends, expiry, decay and the pull towards contacts' scores.
-// Beside the record, `errorFree` applies only true observations: the ground-truth score.
+// Beside the record, `errorFree` is the ground-truth score: what the record would be had every
+// channel been right. It is charged for every act a channel saw, to whoever really did it: true
+// observations to their target, misattributed ones to their real actor (REAL_ACTOR rows), and
+// invented ones to nobody. Acts that no channel saw charge neither score.
 import { type GrowableColumn, int32Column, float64Column } from "../io/table.js";
-import { EV, TRUE, DT } from "../metrics/trail.js";
+import { EV, TRUE, DT, REAL_ACTOR } from "../metrics/trail.js";
 import { QUANTUM } from "../metrics/daily.js";
 import { BLOCK_SHIFT, shardOwners, type Shard } from "../engine/shards.js";
 import { groupStarts } from "../engine/order.js";
@@ -29,7 +32,7 @@ export interface ChargeColumns {
   /** Whose penalty it was. */
   source: Int32Array;
   amount: Float64Array;
-  /** Packed: behaviour << 8 | channel << 4 | friend (else household) << 1 | true observation. */
+  /** Packed: behaviour << 8 | channel << 4 | error-free score only << 2 | friend (else household) << 1 | true observation. */
   info: Int32Array;
 }
 
@@ -161,6 +164,7 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
       const w = errorFree[i] - trues[k];
       errorFree[i] = clamp(w, lo, hi);
       assocPoints[i] -= assocs[k];
+      if (applied === 0 && trues[k] !== 0) markTouched(core, i);
     }
   }
 
@@ -246,6 +250,7 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
       let pts = pointsOf[b];
       if (pts === 0) continue;
       if (cap > 0) pts = Math.max(-cap, Math.min(cap, pts));
+      if (kinds[k] === REAL_ACTOR) { chargeRealActor(t, slotOf[k - chunk], pts, (b << 8) | (channel[k] << 4) | 5); continue; }
       // changeScore, with its counts kept per cell (in quanta, as the counters round them).
       const old = score[t];
       const v = old + pts;
@@ -267,6 +272,7 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
         const w = o + pts;
         errorFree[t] = clamp(w, lo, hi);
         appliedTrue = errorFree[t] - o;
+        if (applied === 0 && appliedTrue !== 0) markTouched(core, t);
       }
       scheduleExpiry(t, applied, appliedTrue, 0);
       if (pts < 0) {
@@ -277,6 +283,22 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
         rewardToday[ce] += Math.round(applied * Q);
       }
     }
+  }
+
+  /**
+   * A misattributed act charged to the error-free score of the person who really did it, with
+   * the association charges a correct observation would have made (to the error-free scores of
+   * their household and friends only): the record is not touched.
+   */
+  function chargeRealActor(t: number, first: number, pts: number, info: number): void {
+    const { errorFree } = c;
+    const old = errorFree[t];
+    errorFree[t] = clamp(old + pts, sc.min, sc.max);
+    const appliedTrue = errorFree[t] - old;
+    if (appliedTrue === 0) return;
+    markTouched(core, t);
+    scheduleExpiry(t, 0, appliedTrue, 0);
+    if (pts < 0 && associationOn) associate(t, first, appliedTrue, info);
   }
 
   // The day's charges received, every sender's batch in shard order, copied grouped by neighbourhood.
@@ -332,6 +354,14 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
     let sampled = 0;
     for (let m = 0; m < n; m++) {
       const j = target[m], points = amount[m], info = infos[m];
+      if (info & 4) {
+        // A charge for an act misattributed to someone else: the ground truth's alone.
+        const o = errorFree[j];
+        errorFree[j] = clamp(o + points, lo, hi);
+        const appliedTrue = errorFree[j] - o;
+        if (appliedTrue !== 0) { markTouched(core, j); scheduleExpiry(j, 0, appliedTrue, 0); }
+        continue;
+      }
       const old = score[j];
       const v = old + points;
       score[j] = clamp(v, lo, hi);
@@ -356,6 +386,7 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
         const w = o + points;
         errorFree[j] = clamp(w, lo, hi);
         appliedTrue = errorFree[j] - o;
+        if (applied === 0 && appliedTrue !== 0) markTouched(core, j);
       }
       // Expiry reverses what was applied on each side, so clamping at the floor never leaves a residue.
       scheduleExpiry(j, applied, appliedTrue, applied);

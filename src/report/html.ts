@@ -7,7 +7,8 @@ import { oddSections } from "./odd.js";
 const esc = (s: unknown): string =>
   String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
-const pct = (x: number, d = 2) => `${(x * 100).toFixed(d)}%`;
+// "–" where a value is undefined (an empty denominator): never 0.
+const pct = (x: number | null, d = 2) => (x === null || !Number.isFinite(x) ? "–" : `${(x * 100).toFixed(d)}%`);
 const sig = (x: number | null) => (x === null || !Number.isFinite(x) ? "—" : Math.abs(x) >= 1000 ? int(x) : Number(x.toPrecision(4)).toString());
 const value = (v: unknown): string => (Array.isArray(v) ? (v.length ? v.join(", ") : "[]") : typeof v === "object" && v !== null ? JSON.stringify(v) : String(v));
 const date = (r: DailyRow) => new Date(`${r.date}T00:00:00Z`);
@@ -35,7 +36,7 @@ function scenarioInWords(d: ReportData): string {
   const rules = s.behaviours.map((b) => [`<code>${esc(b.id)}</code>`, esc(b.class), sig(b.ratePerYear), b.points > 0 ? `+${b.points}` : String(b.points), esc(b.observedBy.join(", ") || "—")]);
   const lists = s.lists.map((l) => [
     `<code>${esc(l.id)}</code>`, l.kind === "black" ? "blacklist" : "redlist",
-    esc([l.entry.scoreBelow !== undefined ? `score < ${l.entry.scoreBelow}` : "", l.entry.scoreAtLeast !== undefined ? `score ≥ ${l.entry.scoreAtLeast}` : "", l.entry.acts.length ? `observed ${l.entry.acts.join(", ")}` : ""].filter(Boolean).join(" or ")),
+    esc([l.entry.scoreBelow !== undefined ? `score < ${l.entry.scoreBelow}` : "", l.entry.scoreAtLeast !== undefined ? `score ≥ ${l.entry.scoreAtLeast}` : "", l.entry.acts.length ? `observed ${l.entry.acts.join(", ")}` : "", l.entry.firms ? "representing a blacklisted firm" : ""].filter(Boolean).join(" or ")),
     esc([l.minDays ? `at least ${l.minDays} days` : "", l.durationDays ? `${l.durationDays} days` : "", l.paymentExit.enabled ? `by paying (${l.paymentExit.perYear}/year, ${l.paymentExit.delayDays} days)` : ""].filter(Boolean).join("; ") || "score only"),
     l.published ? "yes" : "no",
     esc([...l.sanctions, ...l.privileges].join(", ") || "—"),

@@ -120,11 +120,11 @@ function crossProblems(s: Scenario): Problem[] {
     });
     if (l.kind === "black") {
       if (l.entry.scoreAtLeast !== undefined) out.push({ path: `${p}.entry.scoreAtLeast`, found: showValue(l.entry.scoreAtLeast), expected: "nothing on a blacklist (use scoreBelow)" });
-      if (l.entry.scoreBelow === undefined && l.entry.acts.length === 0) out.push({ path: `${p}.entry`, found: showValue(l.entry), expected: "scoreBelow and/or acts" });
+      if (l.entry.scoreBelow === undefined && l.entry.acts.length === 0 && !l.entry.firms) out.push({ path: `${p}.entry`, found: showValue(l.entry), expected: "scoreBelow, acts and/or firms" });
       if (l.privileges.length) out.push({ path: `${p}.privileges`, found: showValue(l.privileges), expected: "no privileges on a blacklist" });
     } else {
       if (l.entry.scoreAtLeast === undefined) out.push({ path: `${p}.entry.scoreAtLeast`, found: "nothing", expected: "a score threshold for a redlist" });
-      if (l.entry.scoreBelow !== undefined || l.entry.acts.length) out.push({ path: `${p}.entry`, found: showValue(l.entry), expected: "only scoreAtLeast on a redlist" });
+      if (l.entry.scoreBelow !== undefined || l.entry.acts.length || l.entry.firms) out.push({ path: `${p}.entry`, found: showValue(l.entry), expected: "only scoreAtLeast on a redlist" });
       if (l.sanctions.length) out.push({ path: `${p}.sanctions`, found: showValue(l.sanctions), expected: "no sanctions on a redlist" });
     }
   });

@@ -125,6 +125,9 @@ const Targeting = z.strictObject({
 });
 
 const Observation = z.strictObject({
+  errorsFallOn: z.enum(["plausible", "anyone"]).default("plausible").describe(
+    "Who a misattribution, a clerical error or an invented observation can fall on. plausible: only someone who can be " +
+    "subject to that act (whose age band does acts of its class: no child gets a court or financial act); anyone: whoever is drawn"),
   cameras: Cameras.prefault({}),
   records: Records.prefault({}),
   online: Online.prefault({}),
@@ -167,6 +170,8 @@ const ListEntry = z.strictObject({
   scoreBelow: z.number().optional().describe("Blacklist: enter when the score falls below this"),
   scoreAtLeast: z.number().optional().describe("Redlist: enter when the score reaches this"),
   acts: z.array(id).default([]).describe("Behaviours whose observation lists a person directly"),
+  firms: z.boolean().default(false).describe(
+    "Blacklist: the legal representative of a firm on the firm blacklist (firms.blacklistBelow) is on this list for as long as the firm is"),
 });
 
 const List = z.strictObject({
@@ -266,9 +271,7 @@ const Firms = z.strictObject({
   behaviours: z.array(FirmBehaviour).default([]),
   grades: z.array(Grade).default([{ name: "A", min: 90 }, { name: "B", min: 70 }, { name: "C", min: 40 }, { name: "D", min: -1e9 }])
     .describe("Tax credit grades: A >= 90, D < 40 (tax administration, 2019)"),
-  blacklistBelow: z.number().default(40).describe("Firms below this score are blacklisted"),
-  representativeSanctions: z.array(z.enum(SANCTIONS)).default(["flights", "trains", "hotels", "property"])
-    .describe("Sanctions that a blacklisted firm's legal representative suffers"),
+  blacklistBelow: z.number().default(40).describe("Firms below this score are blacklisted (their representatives go on the lists with entry.firms)"),
   propensitySigma: z.number().min(0).max(3).default(1.2),
 });
 
