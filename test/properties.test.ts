@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { simulate } from "../src/engine/simulate.js";
 import type { RunResult } from "../src/engine/result.js";
+import { citizenHeader } from "../src/cli/explain.js";
 import { column, countTrail, ERROR_FREE, deepMerge, makeScenario, rows, sum, values, type Overrides } from "./helpers.js";
 
 const POP = 3_000; // at most metrics.trailSample (20,000): everyone's trail is complete
@@ -23,8 +24,15 @@ const scoringArb = fc.record({
   association: fc.boolean(),
   pull: fc.constantFrom(0, 0.2),
   appeals: fc.boolean(),
+  minDays: fc.constantFrom(0, 10, 40),
+  durationDays: fc.constantFrom(0, 15),
+  payment: fc.boolean(),
+  firms: fc.boolean(),
 });
-type ScoringParams = { expiryDays: number; decayPerYear: number; eventCap: number; min: number; max: number; association: boolean; pull: number; appeals: boolean };
+type ScoringParams = {
+  expiryDays: number; decayPerYear: number; eventCap: number; min: number; max: number; association: boolean; pull: number; appeals: boolean;
+  minDays?: number; durationDays?: number; payment?: boolean; firms?: boolean;
+};
 
 const scoringOverrides = (p: ScoringParams): Overrides => ({
   scoring: {
@@ -33,10 +41,18 @@ const scoringOverrides = (p: ScoringParams): Overrides => ({
   },
   // A redlist must stay reachable under the lower ceiling.
   lists: [
-    { id: "low-score", kind: "black", entry: { scoreBelow: 950 }, published: true, sanctions: ["flights", "trains", "jobs"] },
-    { id: "debtors", kind: "black", entry: { acts: ["court-default"] }, sanctions: ["flights", "hotels"] },
+    { id: "low-score", kind: "black", entry: { scoreBelow: 950 }, minDays: p.minDays ?? 0, published: true, sanctions: ["flights", "trains", "jobs"] },
+    {
+      id: "debtors", kind: "black", entry: { acts: ["court-default"], firms: p.firms ?? false }, sanctions: ["flights", "hotels"],
+      durationDays: p.durationDays ?? 0, paymentExit: { enabled: p.payment ?? false, perYear: 6, delayDays: 2 },
+    },
     { id: "honour", kind: "red", entry: { scoreAtLeast: 1020 }, privileges: ["deposit-waiver", "transit-discount"] },
   ],
+  // Firms whose blacklisting puts their representative on the debtors' list (entry.firms), often.
+  firms: {
+    enabled: p.firms ?? false, perCitizen: 0.05, initial: 50, recoveryPerYear: 30, blacklistBelow: 40,
+    behaviours: [{ id: "tax-arrears", ratePerYear: 4, points: -5 }],
+  },
   appeals: { enabled: p.appeals, fileRate: 0.3, fileRateWrongful: 0.9, stages: [{ latencyDays: 2, capacityPerMillionPerDay: 50_000, accuracy: 1 }] },
 });
 
@@ -59,11 +75,48 @@ test("property: with every error rate zero nobody is listed wrongly and every ob
         `reason ${values(r, "list_events", "reason")[bad]}, agent ${column(r, "list_events", "agent")[bad]}`);
       assert.equal(sum(column(r, "daily", "wrongful_low-score")) + sum(column(r, "daily", "wrongful_debtors")) + sum(column(r, "daily", "wrongful_honour")), 0);
       assert.ok(values(r, "citizens", "wrongfully_listed").every((w) => w === false));
+      // What `explain` says of each listed citizen.
+      for (const c of rows(r, "citizens").filter((c) => c.lists)) assert.ok(!citizenHeader(c, c.agent as number).includes("YES"), `explain ${c.agent}`);
       // The record and ground truth agree for everyone.
       const score = column(r, "citizens", "score"), truth = column(r, "citizens", "error_free_score");
       for (let k = 0; k < score.length; k++) assert.ok(Math.abs(score[k] - truth[k]) < 1e-3, `citizen row ${k}: score ${score[k]}, error-free ${truth[k]}`);
     }),
-    { numRuns: 12, includeErrorInReport: true, endOnFailure: true },
+    { numRuns: 16, includeErrorInReport: true, endOnFailure: true },
+  );
+});
+
+test("property: with errors on, a listing by act is wrongful exactly when the error-free record, rebuilt from the trail, would not hold it", () => {
+  // The error-free twin of an act list, rebuilt independently: a person is on it from the first
+  // day a channel saw them do the act (seen as theirs, or misattributed to someone else) until
+  // durationDays later, and enters again on the next act seen after that.
+  fc.assert(
+    fc.property(seedArb, fc.constantFrom(0, 12, 30), fc.constantFrom(0.05, 0.3), (seed, durationDays, clerical) => {
+      const r = run({
+        lists: [{ id: "debtors", kind: "black", entry: { acts: ["court-default"] }, durationDays, sanctions: ["flights"] }],
+        behaviours: [{ id: "court-default", class: "financial", ratePerYear: 3, points: 0, observedBy: ["records"] }],
+        observation: { records: { clericalErrorRate: clerical }, attention: { enabled: false } },
+      }, seed);
+      const seenDays = new Map<number, number[]>();
+      const ev = values(r, "trail", "event"), kind = values(r, "trail", "kind"), beh = values(r, "trail", "behaviour");
+      const agent = column(r, "trail", "agent"), other = column(r, "trail", "other"), day = column(r, "trail", "day");
+      for (let k = 0; k < ev.length; k++) {
+        if (ev[k] !== "observed" || beh[k] !== "court-default" || kind[k] === "invented") continue;
+        const who = kind[k] === "true" ? agent[k] : other[k];
+        seenDays.set(who, [...(seenDays.get(who) ?? []), day[k]]);
+      }
+      const onTwin = (i: number, d: number): boolean => {
+        let since = -1;
+        for (const x of (seenDays.get(i) ?? []).sort((a, b) => a - b)) {
+          if (x > d) break;
+          if (since < 0 || (durationDays > 0 && x - since >= durationDays)) since = x;
+        }
+        return since >= 0 && (durationDays === 0 || d - since < durationDays);
+      };
+      const entries = rows(r, "list_events").filter((e) => e.event === "enter");
+      assert.ok(entries.some((e) => e.wrongful === true), "positive control: some listing is wrongful");
+      for (const e of entries) assert.equal(e.wrongful, !onTwin(e.agent as number, e.day as number), `entry of ${e.agent} on day ${e.day}`);
+    }),
+    { numRuns: 6, includeErrorInReport: true, endOnFailure: true },
   );
 });
 
@@ -213,7 +266,7 @@ test("property: list stocks in the summary match the list event log", () => {
 
 // The daily review is what ends a listing by score and re-reads its ground-truth flags: after
 // the last one, every listing must meet its rule and carry the flags the final scores give.
-test("property: at the end, listings by score hold and their ground-truth flags match the final scores", () => {
+test("property: at the end, listings by score hold, the error-free twin holds whoever its score lists, and wrongful means off the twin", () => {
   fc.assert(
     fc.property(seedArb, scoringArb, fc.constantFrom(0, 6, 15), (seed, p, minDays) => {
       // Appeals change scores after the review, so the end would not be reviewed yet.
@@ -222,6 +275,7 @@ test("property: at the end, listings by score hold and their ground-truth flags 
       const r = run({ ...o, lists: [{ ...low, minDays }, debtors, honour] }, seed);
       const score = column(r, "citizens", "score"), errorFree = column(r, "citizens", "error_free_score");
       const assoc = column(r, "citizens", "association_points"), on = values(r, "citizens", "lists"), agent = column(r, "citizens", "agent");
+      const twin = values(r, "citizens", "error_free_lists");
       const since = new Map<number, number>();
       const ev = rows(r, "list_events").filter((e) => e.list === "low-score" && e.event === "enter");
       for (const e of ev) since.set(e.agent as number, e.day as number);
@@ -229,12 +283,16 @@ test("property: at the end, listings by score hold and their ground-truth flags 
       for (const [id, below, t] of [["low-score", true, low.entry.scoreBelow!], ["honour", false, honour.entry.scoreAtLeast!]] as const) {
         let wrongful = 0, via = 0, members = 0;
         for (let i = 0; i < score.length; i++) {
+          // The twin lists everyone whose error-free score is past the line; with no minimum stay, nobody else.
+          const past = below ? errorFree[i] < t : errorFree[i] >= t, onTwin = String(twin[i]).split(",").includes(id);
+          if (past) assert.ok(onTwin, `${agent[i]}: error-free score ${errorFree[i]} past ${t}, not on the twin of ${id}`);
+          if (!below || minDays === 0) assert.equal(onTwin, past, `${agent[i]}: on the twin of ${id} with error-free score ${errorFree[i]}`);
           if (!String(on[i]).split(",").includes(id)) continue;
           members++;
           const stay = days - 1 - since.get(agent[i])!;
           if (below) assert.ok(score[i] < t || stay < minDays, `${agent[i]} on ${id} with ${score[i]} after ${stay} days`);
           else assert.ok(score[i] >= t, `${agent[i]} on ${id} with ${score[i]}`);
-          wrongful += below ? +(errorFree[i] >= t) : +(errorFree[i] < t);
+          wrongful += onTwin ? 0 : 1;
           via += below ? +(score[i] - assoc[i] >= t) : +(score[i] - assoc[i] < t);
         }
         const l = r.summary.lists.find((x) => x.id === id)!;

@@ -199,7 +199,8 @@ export function citizenHeader(c: Row, agent: number): string {
   if (assoc !== null && assoc !== 0) rows.push(["association", `${pointsText(assoc)} charged for other people's acts`]);
   rows.push(
     ["lists at end", lists ?? "none"],
-    ["wrongly listed?", lists ? (wrongly ? "YES: it would not be listed had every channel been right" : "no") : wrongly ? "yes" : "not listed"],
+    ["wrongly listed?", lists ? (wrongly ? "YES: the error-free record, under the same rules, would not list them there" : "no") : wrongly ? "yes" : "not listed"],
+    ["error-free record's lists", str(c.error_free_lists) ?? "none"],
     ["friends", `${fmtInt(num(c.friends_initial))} at start, ${fmtInt(num(c.friends_final))} at end`],
     ["informant", yes(c.informant)],
     ["party member", yes(c.party_member)],

@@ -84,9 +84,10 @@ export function buildTables(x: TableSources): Table[] {
   const grades = [...s.scoring.grades].sort((a, b) => b.min - a.min);
   const gradeOf = (v: number) => { const k = grades.findIndex((gr) => v >= gr.min); return k; };
   const listLabel = (mask: number) => listIds.filter((_, k) => mask & (1 << k)).join(",");
-  // Wrongful as last assessed (a score listing's ground truth is re-read every day).
+  // Wrongful at the end: on a list whose error-free twin does not hold the person (model/lists.ts).
   const wrongfulNow = new Set<number>();
   for (const L of x.listStates) L.members.forEach((i, p) => L.wrongful[p] && wrongfulNow.add(i));
+  const errorFreeLists = (i: number) => x.listStates.filter((L) => L.truth.pos.has(i)).map((L) => L.rule.id).join(",");
   const pick = <T>(f: (i: number) => T) => sampled.map(f);
   const citizens: Table = {
     name: "citizens",
@@ -106,7 +107,8 @@ export function buildTables(x: TableSources): Table[] {
       num("association_points", "Points charged for other people's acts, net", Float64Array.from(pick((i) => c.assocPoints[i]))),
       code("grade", "Final grade", grades.map((gr) => gr.name), pick((i) => gradeOf(c.score[i]))),
       { name: "lists", description: "Lists the citizen is on at the end (comma-separated)", type: "VARCHAR", data: pick((i) => listLabel(c.listMask[i])) },
-      { name: "wrongfully_listed", description: "On a list at the end that ground truth does not justify", type: "BOOLEAN", data: pick((i) => wrongfulNow.has(i)) },
+      { name: "wrongfully_listed", description: "On a list at the end that the error-free record, under the same rules, does not have them on", type: "BOOLEAN", data: pick((i) => wrongfulNow.has(i)) },
+      { name: "error_free_lists", description: "Lists the error-free record has the citizen on at the end (comma-separated)", type: "VARCHAR", data: pick(errorFreeLists) },
       num("friends_initial", "Friends at the start", Int32Array.from(pick((i) => initialDegree(g, i))), "INTEGER"),
       num("friends_final", "Friends at the end", Int32Array.from(pick((i) => aliveDegree(g, i))), "INTEGER"),
       { name: "informant", description: "Informs on others", type: "BOOLEAN", data: pick((i) => (c.flags[i] & INFORMANT) !== 0) },
@@ -125,8 +127,8 @@ export function buildTables(x: TableSources): Table[] {
       num("agent", "Citizen id", L.agent.view(), "INTEGER"),
       code("list", "List", listIds, L.list.view()),
       code("event", "enter or exit", ["exit", "enter"], L.entered.view()),
-      code("reason", "Why (entry: score-below, act, score-at-least; exit: payment, duration, score-recovered, score-fell, appeal-won)", DETAILS, L.reason.view()),
-      { name: "wrongful", description: "The listing is wrong by ground truth (at entry; at exit, as last assessed)", type: "BOOLEAN", data: L.wrongful.view() },
+      code("reason", "Why (entry: score-below, act, score-at-least, firm; exit: payment, duration, score-recovered, score-fell, firm, appeal-won)", DETAILS, L.reason.view()),
+      { name: "wrongful", description: "Wrongful: the error-free record, under the same rules, does not have the person on this list (on entry: that day; on exit: on the last day listed)", type: "BOOLEAN", data: L.wrongful.view() },
       { name: "via_association", description: "Listed only because of association charges", type: "BOOLEAN", data: L.viaAssoc.view() },
       num("days_on_list", "Days on the list (exits)", L.daysOnList.view(), "INTEGER"),
       code("region", "Region", regionNames, Array.from(L.agent.view(), (i) => regionOf(c.cell[i]))),

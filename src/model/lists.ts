@@ -344,10 +344,12 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
       },
     },
     day(sim) {
-      // Ways off first, the error-free record's before the record's (each a walk of its own roster).
+      // Ways off first, the record's before the error-free record's: a listing that ends today
+      // ends as it stood yesterday (a person both leave the same day was not listed wrongly).
+      // Entries go the other way round (below): a listing made today knows today's twin.
       for (const L of states) {
-        review(L, L.truth, c.errorFree, exitTruth);
         review(L, L, c.score, exit);
+        review(L, L.truth, c.errorFree, exitTruth);
         if (byScore(L)) reviewVia(L);
       }
       const obs = sim.obs;

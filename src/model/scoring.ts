@@ -158,13 +158,13 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
       const applied = score[i] - old;
       if (applied !== 0) {
         scoreToday[cell[i]] += Math.round(applied * QUANTUM);
-        markTouched(core, i);
         if (inTrailSample(key, cut, i)) core.trail.record(i, core.day, score[i], { event: EV.expiry, points: applied });
       }
       const w = errorFree[i] - trues[k];
       errorFree[i] = clamp(w, lo, hi);
       assocPoints[i] -= assocs[k];
-      if (applied === 0 && trues[k] !== 0) markTouched(core, i);
+      // Once both scores have moved: either may have crossed a list's line.
+      if (applied !== 0 || trues[k] !== 0) markTouched(core, i);
     }
   }
 
@@ -260,7 +260,6 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
       const kind = kinds[k];
       if (applied !== 0) {
         scoreToday[ce] += Math.round(applied * Q);
-        markTouched(core, t);
         if (inTrailSample(key, cut, t)) {
           const actor = actors[k];
           core.trail.record(t, day, score[t], { event: EV.points, behaviour: b, channel: channel[k], kind, other: actor === t ? -1 : actor, points: applied });
@@ -272,8 +271,8 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
         const w = o + pts;
         errorFree[t] = clamp(w, lo, hi);
         appliedTrue = errorFree[t] - o;
-        if (applied === 0 && appliedTrue !== 0) markTouched(core, t);
       }
+      if (applied !== 0 || appliedTrue !== 0) markTouched(core, t);
       scheduleExpiry(t, applied, appliedTrue, 0);
       if (pts < 0) {
         lastPenalty[t] = day + 1;
@@ -373,7 +372,6 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
         scoreToday[ce] += q;
         pointsToday[ce] -= q;
         assocPoints[j] += applied;
-        markTouched(core, j);
         if (inTrailSample(key, cut, j)) {
           sampledAt[sampled] = m;
           sampledScore[sampled] = score[j];
@@ -386,8 +384,8 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
         const w = o + points;
         errorFree[j] = clamp(w, lo, hi);
         appliedTrue = errorFree[j] - o;
-        if (applied === 0 && appliedTrue !== 0) markTouched(core, j);
       }
+      if (applied !== 0 || appliedTrue !== 0) markTouched(core, j);
       // Expiry reverses what was applied on each side, so clamping at the floor never leaves a residue.
       scheduleExpiry(j, applied, appliedTrue, applied);
     }
