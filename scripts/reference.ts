@@ -33,8 +33,8 @@ const started = Date.now();
 const runs = (s: Scenario, n: number) => Promise.all(Array.from({ length: n }, (_, k) => pool({ scenario: s, seed: 1 + k, population, days })));
 const log = (m: string) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0)}s] ${m}\n`);
 
-const pct = (v: number | null | undefined) => (v == null ? "–" : v === 0 ? "0" : `${(v * 100).toFixed(v < 0.001 ? 3 : v < 0.01 ? 2 : 1)}%`);
-const perK = (v: number | null | undefined) => (v == null ? "–" : (v * 1000).toFixed(v * 1000 < 1 ? 2 : 1));
+const pct = (v: number | null | undefined) => (v == null ? "—" : v === 0 ? "0" : `${(v * 100).toFixed(v < 0.001 ? 3 : v < 0.01 ? 2 : 1)}%`);
+const perK = (v: number | null | undefined) => (v == null ? "—" : (v * 1000).toFixed(v * 1000 < 1 ? 2 : 1));
 const sig = (v: number) => (v === 0 ? "0" : Number(v.toPrecision(2)).toString());
 const interval = (e: Estimate, f: (v: number) => string) => (e.n < 2 ? f(e.mean) : `${f(e.mean)} [${f(e.lo)}, ${f(e.hi)}]`);
 

@@ -98,10 +98,10 @@ async function draw(s: Socket, task: Extract<Task, { kind: "draw" }>): Promise<S
   return { ...nothing, drawn, wire: { sent, received, peakRssBytes } };
 }
 
-/** Of the day's observations, only those held against the shard's citizens cross the wire. */
+/** Of the day's observations, only those held against the shard's citizens, or misattributed acts of its citizens, cross the wire. */
 function heldHere(made: ObsColumns[]): ObsColumns {
   const held = new Observations();
-  held.appendHeldIn(made, lo, hi);
+  held.appendConcerning(made, lo, hi);
   return held.columns();
 }
 

@@ -104,6 +104,16 @@ export class Observations {
       }
     }
   }
+  /** The rows of `parts` that appendHeldIn(parts, lo, hi) would draw on, unchanged (what a shard in another process is sent). */
+  appendConcerning(parts: ObsColumns[], lo: number, hi: number): void {
+    for (const o of parts) {
+      const { target, actor, kind } = o;
+      for (let k = 0; k < target.length; k++) {
+        const t = target[k], a = actor[k];
+        if ((t >= lo && t < hi) || (kind[k] === MISATTRIBUTED && a >= lo && a < hi)) this.push(t, a, o.behaviour[k], o.channel[k], kind[k]);
+      }
+    }
+  }
   /**
    * Order by the person held responsible, keeping the order of each person's observations: a
    * shard sorts those held against its citizens, and anything done per observation in this

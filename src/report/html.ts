@@ -7,8 +7,8 @@ import { oddSections } from "./odd.js";
 const esc = (s: unknown): string =>
   String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
-// "–" where a value is undefined (an empty denominator): never 0.
-const pct = (x: number | null, d = 2) => (x === null || !Number.isFinite(x) ? "–" : `${(x * 100).toFixed(d)}%`);
+// "—" where a value is undefined (an empty denominator): never 0.
+const pct = (x: number | null, d = 2) => (x === null || !Number.isFinite(x) ? "—" : `${(x * 100).toFixed(d)}%`);
 const sig = (x: number | null) => (x === null || !Number.isFinite(x) ? "—" : Math.abs(x) >= 1000 ? int(x) : Number(x.toPrecision(4)).toString());
 const value = (v: unknown): string => (Array.isArray(v) ? (v.length ? v.join(", ") : "[]") : typeof v === "object" && v !== null ? JSON.stringify(v) : String(v));
 const date = (r: DailyRow) => new Date(`${r.date}T00:00:00Z`);

@@ -30,7 +30,7 @@ export interface Overview {
   version: string;
   secrecy: string;
   lists: { id: string; kind: "black" | "red" }[];
-  summary: { metrics: Record<string, number>; lists: Row[] };
+  summary: { metrics: Record<string, number | null>; lists: Row[] };
   metrics: string[];
   regionMetrics: string[];
   trailSample: number;

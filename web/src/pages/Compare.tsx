@@ -53,7 +53,8 @@ export function ComparePage(props: { a: string | null; b: string | null }) {
     ? [...new Set([...Object.keys(A.o.summary.metrics), ...Object.keys(B.o.summary.metrics)])].map((metric) => {
         const a = A.o.summary.metrics[metric];
         const b = B.o.summary.metrics[metric];
-        return { metric, a, b, diff: a !== undefined && b !== undefined ? b - a : null };
+        // Undefined (null) on either side: no difference to show.
+        return { metric, a, b, diff: a != null && b != null ? b - a : null };
       })
     : [];
   const changed = metricRows.filter((r) => r.diff !== null && Math.abs(r.diff) > 1e-12).sort((x, y) => Math.abs(y.diff! / (Math.abs(x.a ?? 0) + 1e-9)) - Math.abs(x.diff! / (Math.abs(y.a ?? 0) + 1e-9)));

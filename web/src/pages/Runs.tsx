@@ -119,7 +119,7 @@ export function RunsPage() {
             { key: "h_blacklisted_share", label: "Blacklisted", align: "right", format: (v) => (v === undefined ? "" : fmtPct(v, 2)) },
             { key: "h_wrongful_listings", label: "Wrongful listings", align: "right", format: (v, r) => (v === undefined ? "" : `${fmtInt(v)} of ${fmtInt((r as Record<string, unknown>).h_listings)}`) },
             { key: "h_chilling", label: "Chilling", align: "right", format: (v) => (v === undefined ? "" : fmtPct(v)) },
-            { key: "h_blocked_flights_per_capita", label: "Flights blocked /1k", align: "right", format: (v) => (v === undefined ? "" : (v * 1000).toFixed(2)) },
+            { key: "h_blocked_flights_per_capita", label: "Flights blocked /1k", align: "right", format: (v) => (v === undefined ? "" : v === null ? "—" : (v * 1000).toFixed(2)) },
           ]}
         />
       </Status>
