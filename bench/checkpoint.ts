@@ -1,6 +1,7 @@
 // `npm run bench:checkpoint [-- --population N --days D --at DAY --scenario FILE]`: the size of a
 // checkpoint and the time to take, write and restore one (defaults: china-2018, 1,000,000
 // citizens, a 365-day run checkpointed after day 180).
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -20,7 +21,7 @@ const population = Number(arg("population", "1000000"));
 const days = Number(arg("days", "365"));
 const at = Number(arg("at", "180"));
 const scenario = loadScenario(arg("scenario", join(root, "scenarios/china-2018.yaml")));
-const options = { seed: 7, population, days };
+const options = { seed: 7, population, days, checkpointKey: randomBytes(32) };
 
 /** Runs until stopped after `stopAfter` days; returns the seconds until the stop and the checkpoint taken. */
 function runTo(stopAfter: number, resume?: Uint8Array): { seconds: number; saveSeconds: number; bytes?: Uint8Array } {

@@ -1,16 +1,23 @@
 // Checkpoints and resume: a run continued from a checkpoint, however often it was stopped or
 // killed, is identical (every table, the summary) to the run that was never interrupted; a
-// checkpoint from another run, or a damaged one, is refused with a reason.
+// checkpoint from another run, or a damaged one, is refused with a reason. A checkpoint carries
+// state, never identity: a forged population is refused, state out of range is refused, and a
+// checkpoint must be signed with the run's key (or be resumed with --trust-copied-checkpoint).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createHash, createHmac } from "node:crypto";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import v8 from "node:v8";
 import fc from "fast-check";
-import { simulate } from "../src/engine/simulate.js";
-import { CheckpointError, SimulationStopped } from "../src/engine/checkpoint.js";
+import { resolveScenario, simulate } from "../src/engine/simulate.js";
+import { builtFingerprint, CheckpointError, SimulationStopped } from "../src/engine/checkpoint.js";
+import { createWorld } from "../src/model/population.js";
+import { createSim } from "../src/model/context.js";
+import { runCheckpointKey, secretPath } from "../src/io/checkpoint-key.js";
 import type { RunResult, SimulateOptions } from "../src/engine/result.js";
 import { Rng } from "../src/engine/random.js";
 import { loadScenario, parseScenario } from "../src/scenario/load.js";
@@ -25,6 +32,10 @@ const root = resolve(here, "../..");
 const CLI = resolve(here, "../src/cli/main.js");
 const tmp = mkdtempSync(join(tmpdir(), "credence-checkpoint-"));
 process.on("exit", () => rmSync(tmp, { recursive: true, force: true }));
+// This user's checkpoint secret, for this process and the CLIs it starts: never the real ~/.config.
+process.env.XDG_CONFIG_HOME = join(tmp, "config");
+/** The key the library runs here sign their checkpoints with. */
+const KEY = new Uint8Array(32).fill(42);
 
 /** china-2018 with every mechanism that keeps state between days switched on (expiry, decay,
  *  pull, appeals, targeting), so that each phase's saved state is exercised. */
@@ -70,9 +81,52 @@ function runAndStop(s: Scenario, options: SimulateOptions, everyDays: number, st
   }
 }
 
+/** The message of the CheckpointError that simulate() refuses the run with. */
+function refused(options: SimulateOptions, scenario: Scenario = makeScenario()): string {
+  try {
+    simulate(scenario, options);
+  } catch (e) {
+    assert.ok(e instanceof CheckpointError, `expected a CheckpointError, got ${(e as Error).stack}`);
+    return e.message;
+  }
+  assert.fail("the checkpoint was accepted");
+}
+
+const HEAD = 1024;
+type ForgedPayload = { world: Record<string, unknown> };
+
+/**
+ * Checkpoint bytes rewritten as a forger would: the payload edited, its size and SHA-256
+ * recomputed, and with `key` (a forger who even has the run's key) the HMAC too, as
+ * docs/checkpoints.md describes it.
+ */
+function reforge(bytes: Uint8Array, edit: (p: ForgedPayload) => void, key?: Uint8Array): Uint8Array {
+  const text = Buffer.from(bytes.subarray(0, HEAD)).toString("utf8");
+  const header = JSON.parse(text.slice(text.indexOf("\n") + 1).trim()) as Record<string, unknown>;
+  // A copy: the deserialized typed arrays are views over the bytes they are read from.
+  const payload = v8.deserialize(Buffer.from(bytes.subarray(HEAD))) as ForgedPayload;
+  edit(payload);
+  const body = v8.serialize(payload);
+  header.payloadBytes = body.length;
+  header.payloadSha256 = createHash("sha256").update(body).digest("hex");
+  if (key) {
+    const signed = ["credence-checkpoint\n", ...["format", "scenarioHash", "seed", "population", "days", "nextDay", "payloadBytes", "payloadSha256", "builtSha256"].map((k) => header[k])];
+    header.hmac = createHmac("sha256", key).update(JSON.stringify(signed)).digest("hex");
+  }
+  return Buffer.concat([Buffer.from(("credence-checkpoint\n" + JSON.stringify(header)).padEnd(HEAD - 1, " ") + "\n"), body]);
+}
+
+/** The header's text of checkpoint bytes with `from` replaced by `to` (same length: the payload stays in place). */
+function editHeader(bytes: Uint8Array, from: string, to: string): Uint8Array {
+  assert.equal(from.length, to.length);
+  const text = Buffer.from(bytes.subarray(0, HEAD)).toString("latin1");
+  assert.ok(text.includes(from), text);
+  return Buffer.concat([Buffer.from(text.replace(from, to), "latin1"), bytes.subarray(HEAD)]);
+}
+
 test("resume from a checkpoint after day 0, a day between checkpoints, or the last day gives the uninterrupted run exactly", { timeout: 180_000 }, () => {
   const s = busyScenario();
-  const opts = { seed: 9, population: 20_000, days: 90 };
+  const opts = { seed: 9, population: 20_000, days: 90, checkpointKey: KEY };
   const plain = simulate(s, opts);
   const { checkpoints, result } = runAndStop(s, opts, 30, null);
   assert.equal(difference(plain, result!), null, "taking checkpoints must not change the run");
@@ -105,7 +159,7 @@ test("property: stopped or killed at any day with any checkpoint interval, then 
     appeals: { enabled: true },
   });
   const days = 36;
-  const opts = { seed: 4, population: 4_000, days };
+  const opts = { seed: 4, population: 4_000, days, checkpointKey: KEY };
   const reference = simulate(s, opts);
   fc.assert(
     fc.property(
@@ -132,18 +186,9 @@ test("property: stopped or killed at any day with any checkpoint interval, then 
 
 test("a checkpoint from another run or a damaged one is refused with a reason", () => {
   const s = makeScenario();
-  const opts = { seed: 2, population: 3_000, days: 20 };
+  const opts = { seed: 2, population: 3_000, days: 20, checkpointKey: KEY };
   const { checkpoints } = runAndStop(s, opts, 10, null);
   const good = checkpoints.get(10)!;
-  const refused = (options: SimulateOptions, scenario = s) => {
-    try {
-      simulate(scenario, options);
-    } catch (e) {
-      assert.ok(e instanceof CheckpointError, `expected a CheckpointError, got ${(e as Error).stack}`);
-      return e.message;
-    }
-    assert.fail("the checkpoint was accepted");
-  };
   assert.match(refused({ ...opts, seed: 3, resume: good }), /another run: seed 2 \(this run 3\)/);
   assert.match(refused({ ...opts, population: 3_001, resume: good }), /population 3000 \(this run 3001\)/);
   assert.match(refused({ ...opts, days: 21, resume: good }), /days 20 \(this run 21\)/);
@@ -155,6 +200,97 @@ test("a checkpoint from another run or a damaged one is refused with a reason", 
   assert.match(refused({ ...opts, resume: new TextEncoder().encode("PK\u0003\u0004 not a checkpoint") }), /not a Credence checkpoint/);
   // The good one still works after all that (nothing was consumed).
   assert.doesNotThrow(() => simulate(s, { ...opts, resume: good }));
+});
+
+// ---------------------------------------------------------------------------------------------
+// State, never identity; signed with the run's key
+
+test("a checkpoint with edited age bands, incomes and friendship graph, its SHA-256 (and even its HMAC) recomputed, cannot bring that population in", () => {
+  const s = makeScenario();
+  const opts = { seed: 2, population: 3_000, days: 20, checkpointKey: KEY };
+  const plain = simulate(s, opts);
+  const good = runAndStop(s, opts, 10, null).checkpoints.get(10)!;
+  const world = createWorld(resolveScenario(s, opts), opts.seed);
+  const n = world.n, oldest = s.population.ageBands.length - 1;
+  // Every citizen the oldest and rich, and one friendship graph of the forger's (same shapes as the seed's).
+  const forgedPopulation = (p: ForgedPayload) => {
+    p.world["c.age"] = new Uint8Array(n).fill(oldest);
+    p.world["c.incomeBase"] = new Float32Array(n).fill(1e6);
+    p.world["c.income"] = new Float32Array(n).fill(1e6);
+    p.world["c.traits"] = new Uint8Array(world.c.traits.length).fill(255);
+    p.world["g.near"] = new Int16Array(world.g.near.length).fill(1);
+  };
+  for (const [who, key] of [["a forger without the key", undefined], ["a forger with the key", KEY]] as const) {
+    const forged = reforge(good, forgedPopulation, key);
+    let resumed: RunResult | undefined;
+    try {
+      resumed = simulate(s, { ...opts, resume: forged, ...(key ? {} : { resumeUnauthenticated: true }) });
+    } catch (e) {
+      assert.ok(e instanceof CheckpointError, (e as Error).stack);
+      assert.match(e.message, /holds world arrays this version never restores \(c\.age, c\.incomeBase, c\.traits, g\.near\): what the seed builds is built again/, who);
+    }
+    // Refused; were it not, the resumed run would have to be the seed's population's.
+    if (resumed) assert.equal(difference(plain, resumed), null, `${who}: the forged population got in`);
+  }
+  // Without the key and without resumeUnauthenticated, the recomputed checksum does not even pass the signature.
+  assert.match(refused({ ...opts, resume: reforge(good, forgedPopulation) }, s), /signature \(HMAC\) does not verify/);
+});
+
+test("state out of its valid range is refused, even when signed with the run's key", () => {
+  const s = makeScenario();
+  const opts = { seed: 2, population: 3_000, days: 20, checkpointKey: KEY };
+  const good = runAndStop(s, opts, 10, null).checkpoints.get(10)!;
+  const edits: [string, (a: { [i: number]: number }) => void, RegExp][] = [
+    ["c.score", (a) => (a[5] = s.scoring.max + 1), /c\.score\[5\] is \d+, expected within \[/],
+    ["c.errorFree", (a) => (a[6] = s.scoring.min - 1), /c\.errorFree\[6\] is -?\d+, expected within/],
+    ["c.income", (a) => (a[7] *= 1000), /c\.income\[7\] is .*, expected between .* times the citizen's base income/],
+    ["c.assocPoints", (a) => (a[8] = NaN), /c\.assocPoints\[8\] is NaN, expected a finite number/],
+    ["c.lastPenalty", (a) => (a[9] = 11), /c\.lastPenalty\[9\] is 11, expected within \[0, 10\]/], // past the day resumed
+    ["c.listMask", (a) => (a[10] = 1 << s.lists.length), /c\.listMask\[10\] is \d+, expected a mask of \d bits/],
+    ["c.sanctionMask", (a) => (a[11] = 0xffff), /c\.sanctionMask\[11\] is 65535, expected a mask of/],
+    ["regionWatch", (a) => (a[0] = -1), /regionWatch\[0\] is -1, expected a finite weight >= 0/],
+  ];
+  for (const [name, edit, message] of edits) {
+    const forged = reforge(good, (p) => edit(p.world[name] as { [i: number]: number }), KEY);
+    assert.match(refused({ ...opts, resume: forged }, s), message, name);
+  }
+  // Shapes: another type, another length, a state array missing.
+  assert.match(refused({ ...opts, resume: reforge(good, (p) => (p.world["c.score"] = new Float64Array(3_000)), KEY) }, s), /c\.score does not fit this run \(a Float64Array of 3000, expected a Float32Array of 3000\)/);
+  assert.match(refused({ ...opts, resume: reforge(good, (p) => (p.world["g.alive"] = new Uint8Array(3)), KEY) }, s), /g\.alive does not fit this run/);
+  assert.match(refused({ ...opts, resume: reforge(good, (p) => delete p.world["c.listMask"], KEY) }, s), /has no c\.listMask/);
+  // The same edits within range are state, and are taken: only what is valid gets in.
+  assert.doesNotThrow(() => simulate(s, { ...opts, resume: reforge(good, (p) => ((p.world["c.score"] as Float32Array)[5] = s.scoring.max), KEY) }));
+});
+
+test("a checkpoint whose HMAC does not verify is refused with a clear message; resumeUnauthenticated takes it, still checked", () => {
+  const s = makeScenario();
+  const opts = { seed: 2, population: 3_000, days: 20, checkpointKey: KEY };
+  const plain = simulate(s, opts);
+  const good = runAndStop(s, opts, 10, null).checkpoints.get(10)!;
+  const otherKey = new Uint8Array(32).fill(7);
+  const why = /the checkpoint's signature \(HMAC\) does not verify with this run's checkpoint key: it was altered, or written under another account or on another machine/;
+  assert.match(refused({ ...opts, checkpointKey: otherKey, resume: good }, s), why);
+  // The header's fields are signed: a later day, or a payload with its checksum recomputed.
+  assert.match(refused({ ...opts, resume: editHeader(good, '"nextDay":10', '"nextDay":11') }, s), why);
+  assert.match(refused({ ...opts, resume: reforge(good, (p) => ((p.world["c.score"] as Float32Array)[0] = s.scoring.min)) }, s), why);
+  assert.match(refused({ ...opts, resume: editHeader(good, '"hmac":"', '"hmac":"'.replace("h", "H")) }, s), /HMAC|hmac/);
+  // Without a key there is nothing to check against.
+  assert.throws(() => simulate(s, { seed: 2, population: 3_000, days: 20, resume: good }), /needs options\.checkpointKey/);
+  assert.throws(() => simulate(s, { seed: 2, population: 3_000, days: 20, checkpoint: { everyDays: 5, write: () => undefined } }), /needs options\.checkpointKey/);
+  // Copied from another machine: taken without the signature, and the run is the same run.
+  assert.equal(difference(plain, simulate(s, { ...opts, checkpointKey: otherKey, resumeUnauthenticated: true, resume: good })), null);
+  // ... but never its damage or a population.
+  const flipped = good.slice();
+  flipped[flipped.length - 5000] ^= 1;
+  assert.match(refused({ ...opts, resumeUnauthenticated: true, resume: flipped }, s), /checksum/);
+});
+
+test("an array of the world classified neither as identity nor as state stops checkpointing and resuming", () => {
+  const s = resolveScenario(makeScenario(), { population: 2_000, days: 5 });
+  const sim = createSim(createWorld(s, 1));
+  assert.match(builtFingerprint(sim), /^[0-9a-f]{64}$/);
+  (sim.c as unknown as Record<string, unknown>).truthScore = new Float32Array(sim.n);
+  assert.throws(() => builtFingerprint(sim), /world arrays c\.truthScore are classified neither as identity nor as state/);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -327,9 +463,11 @@ test("resume refuses what it cannot continue: a complete run, a run without chec
   const cp = join(tmp, "damaged");
   assert.equal(credence(["run", scenario, ...base, "--checkpoint-every", "10", "--out", cp]).code, 0);
   const s = parseScenario(readManifest(cp).scenario, "manifest");
-  const bytes = runAndStop(s, { seed: 1 }, 10, 10).checkpoints.get(10)!;
-  const foreign = runAndStop(s, { seed: 2 }, 10, 10).checkpoints.get(10)!;
-  const manifest = { ...readManifest(cp), status: "incomplete", reason: "interrupted after day 10 of 30", checkpoint: { file: "checkpoint.bin", everyDays: 10, day: 10 } };
+  const runId = "0123456789abcdef0123456789abcdef";
+  const checkpointKey = runCheckpointKey(runId); // this user's key for the run, as the CLI finds it
+  const bytes = runAndStop(s, { seed: 1, checkpointKey }, 10, 10).checkpoints.get(10)!;
+  const foreign = runAndStop(s, { seed: 2, checkpointKey }, 10, 10).checkpoints.get(10)!;
+  const manifest = { ...readManifest(cp), status: "incomplete", reason: "interrupted after day 10 of 30", checkpoint: { file: "checkpoint.bin", everyDays: 10, day: 10, runId } };
   rmSync(join(cp, "run.duckdb"));
   writeFileSync(join(cp, "manifest.json"), JSON.stringify(manifest));
 
@@ -359,4 +497,67 @@ test("resume refuses what it cannot continue: a complete run, a run without chec
   r = credence(["resume", cp, "--quiet"]);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(readManifest(cp).summary, uninterrupted);
+});
+
+test("resume: a checkpoint signed elsewhere is refused until --trust-copied-checkpoint; forged state and population are refused either way; the secret is private", () => {
+  const scenario = join(root, "scenarios/city-pilot.yaml");
+  const cp = join(tmp, "copied");
+  const base = ["--population", "5000", "--days", "30", "--seed", "1", "--quiet"];
+  rmSync(dirname(secretPath()), { recursive: true, force: true });
+  assert.equal(credence(["run", scenario, ...base, "--checkpoint-every", "10", "--out", cp]).code, 0);
+  const uninterrupted = readManifest(cp).summary;
+  const s = parseScenario(readManifest(cp).scenario, "manifest");
+  // This account's secret: made by the CLI run above, private, in a private folder.
+  assert.equal(statSync(secretPath()).mode & 0o777, 0o600);
+  assert.equal(statSync(dirname(secretPath())).mode & 0o777, 0o700);
+
+  // The folder of a run killed after day 10 on another machine (another user's secret).
+  const elsewhere = { ...process.env, XDG_CONFIG_HOME: join(tmp, "elsewhere") };
+  const runId = "fedcba9876543210fedcba9876543210";
+  const theirs = runAndStop(s, { seed: 1, checkpointKey: runCheckpointKey(runId, elsewhere) }, 10, 10).checkpoints.get(10)!;
+  const manifest = { ...readManifest(cp), status: "incomplete", reason: "interrupted after day 10 of 30", checkpoint: { file: "checkpoint.bin", everyDays: 10, day: 10, runId } };
+  rmSync(join(cp, "run.duckdb"));
+  writeFileSync(join(cp, "manifest.json"), JSON.stringify(manifest));
+  const put = (bytes: Uint8Array) => writeFileSync(join(cp, "checkpoint.bin"), bytes);
+
+  put(theirs);
+  let r = credence(["resume", cp]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /copied\/checkpoint\.bin: the checkpoint's signature \(HMAC\) does not verify with this run's checkpoint key: it was altered, or written under another account or on another machine\. .*If you copied this folder from a run of yours elsewhere, resume with --trust-copied-checkpoint/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+
+  // Only a regular file is read: not a FIFO (which would hang), nor a symlink to /dev/zero (which would fill memory).
+  rmSync(join(cp, "checkpoint.bin"));
+  assert.equal(spawnSync("mkfifo", [join(cp, "checkpoint.bin")]).status, 0);
+  r = credence(["resume", cp]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /cannot resume .*: checkpoint\.bin is not a regular file/);
+  rmSync(join(cp, "checkpoint.bin"));
+  symlinkSync("/dev/zero", join(cp, "checkpoint.bin"));
+  r = credence(["resume", cp]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /cannot resume .*: checkpoint\.bin is a symbolic link; a checkpoint is a regular file/);
+  rmSync(join(cp, "checkpoint.bin"));
+
+  // Taken without its signature, a population of the forger's is still refused, and so is state out of range.
+  put(reforge(theirs, (p) => (p.world["c.age"] = new Uint8Array(5_000))));
+  r = credence(["resume", cp, "--trust-copied-checkpoint", "--quiet"]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /cannot resume .*checkpoint\.bin: the checkpoint holds world arrays this version never restores \(c\.age\)/);
+  put(reforge(theirs, (p) => ((p.world["c.score"] as Float32Array)[0] = 1e9)));
+  r = credence(["resume", cp, "--trust-copied-checkpoint", "--quiet"]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /cannot resume .*checkpoint\.bin: the checkpoint's c\.score\[0\] is 1000000000, expected within/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+  assert.equal(readManifest(cp, { allowIncomplete: true }).reason, manifest.reason, "a refused checkpoint leaves the folder as it was");
+
+  put(theirs);
+  r = credence(["resume", cp, "--trust-copied-checkpoint"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /not checking .*checkpoint\.bin's signature \(--trust-copied-checkpoint\)/);
+  assert.deepEqual(readManifest(cp).summary, uninterrupted);
+
+  // A secret others can read signs nothing.
+  chmodSync(secretPath(elsewhere), 0o644);
+  assert.throws(() => runCheckpointKey(runId, elsewhere), /can be read or written by other users \(mode 644\); make it private/);
 });

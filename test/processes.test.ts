@@ -80,13 +80,13 @@ test("processes: a checkpoint taken with shard processes resumes with processes 
   const plain = simulate(busy, { seed: 3, threads: 1 });
   let bytes: Uint8Array | undefined;
   let calls = 0;
-  const opts: SimulateOptions = { seed: 3, threads: 3, transport: "processes" };
+  const opts: SimulateOptions = { seed: 3, threads: 3, transport: "processes", checkpointKey: new Uint8Array(32).fill(3) };
   assert.throws(
     () => simulate(busy, { ...opts, checkpoint: { everyDays: 100, write: (b) => (bytes = b) }, shouldStop: () => calls++ === 33 }),
     (e) => e instanceof SimulationStopped && e.nextDay === 33,
   );
   assertIdentical(plain, simulate(busy, { ...opts, resume: bytes! }), "resumed with processes");
-  assertIdentical(plain, simulate(busy, { seed: 3, threads: 2, resume: bytes! }), "resumed on threads");
+  assertIdentical(plain, simulate(busy, { seed: 3, threads: 2, resume: bytes!, checkpointKey: opts.checkpointKey }), "resumed on threads");
 });
 
 test("processes: a shard process killed mid-run fails the run with the shard, its process and the signal", { timeout: 120_000 }, () => {

@@ -1,21 +1,26 @@
 // credence resume <run folder>: continue a run started with --checkpoint-every that was stopped
 // (Ctrl-C), killed, or failed, from its last checkpoint. The finished run is identical, table
 // for table, to one that was never interrupted (test/checkpoint.test.ts).
+//
+// A run folder may come from anyone: the checkpoint must be signed with this user's key for the
+// run (io/checkpoint-key.ts), or, with --trust-copied-checkpoint, is taken unsigned; either way
+// the population is built again from the seed and only range-checked state is restored.
 import type { Command } from "commander";
-import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { CheckpointError, identityOf, verifyCheckpoint } from "../engine/checkpoint.js";
-import { asInProgress, removeLeftovers } from "../io/checkpoint-folder.js";
+import { CheckpointError, CheckpointSignatureError, identityOf, verifyCheckpoint } from "../engine/checkpoint.js";
+import { asInProgress, readCheckpointFile, removeLeftovers } from "../io/checkpoint-folder.js";
+import { isRunId, secretPath } from "../io/checkpoint-key.js";
 import { readManifest } from "../io/run-folder.js";
 import { parseScenario, ScenarioError } from "../scenario/load.js";
 import { runLimitProblems } from "../scenario/limits.js";
 import { CliError, displayPath, intArg, listenOption, printScenarioError, shellQuote, transportOption } from "./common.js";
-import { checkTransport, simulateAndWrite, type TransportOpts } from "./run-command.js";
+import { checkpointKeyFor, checkTransport, simulateAndWrite, type TransportOpts } from "./run-command.js";
 
 interface ResumeOpts extends TransportOpts {
   json?: boolean;
   quiet?: boolean;
   threads?: number;
+  trustCopiedCheckpoint?: boolean;
 }
 
 async function resumeCommand(dir: string, opts: ResumeOpts, version: string): Promise<number> {
@@ -53,18 +58,36 @@ async function resumeCommand(dir: string, opts: ResumeOpts, version: string): Pr
     throw e;
   }
 
-  // Checked here, before any work, so that a damaged or foreign checkpoint is refused with a
-  // reason; the worker checks it again as it restores.
-  const file = join(outDir, inProgress.checkpoint.file);
-  let checkpoint: Uint8Array | null = null;
+  const runId = inProgress.checkpoint.runId;
+  if (!isRunId(runId)) {
+    throw new CliError(`cannot resume ${run}: its manifest has no run id to find its checkpoint key (an earlier Credence, which did not sign checkpoints, started it). Start the run again with credence run.`);
+  }
+  const key = checkpointKeyFor(runId);
+  const unauthenticated = opts.trustCopiedCheckpoint === true;
+
+  // Checked here, before any work, so that a damaged, foreign or unsigned checkpoint is refused
+  // with a reason; the worker checks it again as it restores, with the state's ranges.
+  const shown = join(run, inProgress.checkpoint.file);
+  let checkpoint: Uint8Array | null;
+  try {
+    checkpoint = readCheckpointFile(outDir, inProgress.checkpoint.file);
+  } catch (e) {
+    throw new CliError(`cannot resume ${run}: ${(e as Error).message}. Start the run again with credence run.`);
+  }
   let fromDay = 0;
-  if (existsSync(file)) {
-    checkpoint = readFileSync(file);
+  if (checkpoint) {
     try {
-      fromDay = verifyCheckpoint(checkpoint, identityOf(scenario, inProgress.seed)).header.nextDay;
+      fromDay = verifyCheckpoint(checkpoint, identityOf(scenario, inProgress.seed), unauthenticated ? null : key).header.nextDay;
     } catch (e) {
+      if (e instanceof CheckpointSignatureError) {
+        throw new CliError(`cannot resume ${run}: ${shown}: ${e.message}. This account's checkpoints are signed with a key made from ${secretPath()}. ` +
+          `If you copied this folder from a run of yours elsewhere, resume with --trust-copied-checkpoint (the population is still rebuilt from the seed and the state range-checked); otherwise start the run again with credence run.`);
+      }
       if (!(e instanceof CheckpointError)) throw e;
-      throw new CliError(`cannot resume ${run}: ${join(run, inProgress.checkpoint.file)}: ${e.message}. Start the run again with credence run.`);
+      throw new CliError(`cannot resume ${run}: ${shown}: ${e.message}. Start the run again with credence run.`);
+    }
+    if (unauthenticated && !opts.quiet) {
+      process.stderr.write(`credence: not checking ${shown}'s signature (--trust-copied-checkpoint); the population is rebuilt from the seed and the state range-checked; new checkpoints are signed with this account's key\n`);
     }
   }
   removeLeftovers(outDir);
@@ -79,7 +102,7 @@ async function resumeCommand(dir: string, opts: ResumeOpts, version: string): Pr
     threads: opts.threads,
     transport: opts.transport,
     listen: opts.listen,
-    resume: { manifest: inProgress, checkpoint, fromDay },
+    resume: { manifest: inProgress, checkpoint, fromDay, key, unauthenticated },
   });
 }
 
@@ -91,6 +114,7 @@ export function registerResume(cmd: Command, version: string): void {
     .option("--json", "print one JSON object (run folder, manifest, summary, stats) and nothing else on stdout")
     .option("-q, --quiet", "no progress on stderr")
     .option("--threads <n>", "threads for the population's shards (any number gives the same run)", intArg(1, 256))
+    .option("--trust-copied-checkpoint", "resume from a checkpoint written under another account or on another machine: its signature is not checked (the population is still rebuilt from the seed, and the state range-checked)")
     .addOption(transportOption())
     .addOption(listenOption())
     .action(async (run: string, opts: ResumeOpts) => {

@@ -15,6 +15,7 @@ import { runLimitProblems } from "../scenario/limits.js";
 import type { Scenario } from "../scenario/schema.js";
 import { scenarioHash } from "../scenario/hash.js";
 import { CHECKPOINT_FILE, saveCheckpointFile, startCheckpointFolder, type InProgressManifest } from "../io/checkpoint-folder.js";
+import { CheckpointKeyError, newRunId, runCheckpointKey } from "../io/checkpoint-key.js";
 import { CliError, displayPath, printScenarioError, shellQuote, toJson } from "./common.js";
 import { fmtDuration, fmtInt, renderSummary, renderTargets } from "./format.js";
 import { createProgress, silentProgress } from "./progress.js";
@@ -147,8 +148,21 @@ export interface RunJob extends TransportOpts {
   checkpointEvery?: number;
   /** Threads for the shards (results do not depend on it). */
   threads?: number;
-  /** Continue the in-progress run at outDir (from its checkpoint, or from day 0 when it has none yet). */
-  resume?: { manifest: InProgressManifest; checkpoint: Uint8Array | null; fromDay: number };
+  /**
+   * Continue the in-progress run at outDir (from its checkpoint, or from day 0 when it has none
+   * yet), signing checkpoints with `key`; `unauthenticated`: the checkpoint's signature is not checked.
+   */
+  resume?: { manifest: InProgressManifest; checkpoint: Uint8Array | null; fromDay: number; key: Uint8Array; unauthenticated: boolean };
+}
+
+/** This user's key for the checkpoints of run `runId` (io/checkpoint-key.ts), or a CliError saying why there is none. */
+export function checkpointKeyFor(runId: string): Uint8Array {
+  try {
+    return runCheckpointKey(runId);
+  } catch (e) {
+    if (e instanceof CheckpointKeyError) throw new CliError(`no checkpoint key: ${e.message}`);
+    throw e;
+  }
 }
 
 export async function simulateAndWrite(job: RunJob): Promise<number> {
@@ -162,7 +176,10 @@ export async function simulateAndWrite(job: RunJob): Promise<number> {
   // The in-progress folder of a checkpointed run, and the day of its last checkpoint.
   let inProgress: InProgressManifest | undefined = job.resume?.manifest;
   let lastCheckpoint: number | null = job.resume ? job.resume.fromDay : null;
+  let checkpointKey = job.resume?.key;
   if (job.checkpointEvery && !inProgress) {
+    const runId = newRunId();
+    checkpointKey = checkpointKeyFor(runId); // before the folder is made: no key, no run
     inProgress = {
       status: "incomplete",
       reason: `interrupted before the first checkpoint; ${resumeHint} (it starts again from day 0)`,
@@ -176,7 +193,7 @@ export async function simulateAndWrite(job: RunJob): Promise<number> {
       days,
       startDate: scenario.startDate,
       createdAt: new Date().toISOString(),
-      checkpoint: { file: CHECKPOINT_FILE, everyDays: job.checkpointEvery, day: null },
+      checkpoint: { file: CHECKPOINT_FILE, everyDays: job.checkpointEvery, day: null, runId },
     };
     startCheckpointFolder(outDir, inProgress);
   }
@@ -252,7 +269,11 @@ export async function simulateAndWrite(job: RunJob): Promise<number> {
 
   const started = Date.now();
   if (job.resume) progress.note(job.resume.checkpoint ? `resuming ${run} after day ${fmtInt(job.resume.fromDay)} of ${fmtInt(days)}` : `resuming ${run}: no checkpoint yet, starting from day 0`);
-  sim = simulateInWorker(scenario, { seed: job.seed, threads: job.threads, transport: job.transport, listen: job.listen, ...(job.resume?.checkpoint ? { resume: job.resume.checkpoint } : {}) }, (p) => {
+  sim = simulateInWorker(scenario, {
+    seed: job.seed, threads: job.threads, transport: job.transport, listen: job.listen,
+    ...(checkpointKey ? { checkpointKey } : {}),
+    ...(job.resume?.checkpoint ? { resume: job.resume.checkpoint, resumeUnauthenticated: job.resume.unauthenticated } : {}),
+  }, (p) => {
     lastDay = p.day;
     progress.update(p);
   }, checkpoints);
@@ -267,6 +288,11 @@ export async function simulateAndWrite(job: RunJob): Promise<number> {
       return exitCode(stopSignal);
     }
     if (stopping) return new Promise<number>(() => undefined); // the signal handler exits
+    if (job.resume?.checkpoint && (e as Error).name === "CheckpointError") {
+      // Refused as it was restored (a value out of range...): the folder stays as it was.
+      unhook();
+      throw new CliError(`cannot resume ${run}: ${join(run, job.resume.manifest.checkpoint.file)}: ${(e as Error).message}. Start the run again with credence run.`);
+    }
     await markFailed(`failed after day ${lastDay} of ${days}: ${(e as Error).message}`);
     unhook();
     throw e;

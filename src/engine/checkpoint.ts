@@ -1,30 +1,42 @@
-// Checkpoints: the whole state of a run between two days, as bytes, and back.
+// Checkpoints: the state of a run between two days, as bytes, and back.
 //
-// Saved: every typed array of the world (citizens, graph, regional watch), the metric stores,
-// the trail, and what each phase carries from day to day (its `state`). Nothing random needs
-// saving: streams are reseeded from (seed, stream, day, block), so a resumed run draws exactly
-// what the uninterrupted one drew. Everything else a phase holds is rebuilt from the scenario
-// and seed when the run is set up again. Arrays are found by walking the world's stores (as
-// stateBytesPerCitizen does) and copied back with .set() into the arrays the new world already
-// has, so this keeps working when the stores move to SharedArrayBuffers. Arrays that are still
-// as the world was built are saved as a fingerprint and checked, not copied.
+// A checkpoint carries state, never identity. What the scenario and seed build (the citizens'
+// traits, regions, groups, households and base incomes, the friendship graph's layout, the
+// firms and their representatives) is built again from the seed on resume and never read from
+// a checkpoint: a checkpoint cannot bring in a population that was not generated. Only what the
+// simulation changes is saved: the arrays classified as state below (scores, masks, incomes,
+// which ties were dropped, the regional watch), the metric stores, the trail, and what each
+// phase carries from day to day (its `state`). Every saved array is checked against the rebuilt
+// world before anything is restored: its type and length, and each value against its valid
+// range (a tie can be dropped, never added; an income stays within what sanctions and
+// privileges can make of the citizen's base income; ...). Nothing random needs saving: streams
+// are reseeded from (seed, stream, day, block), so a resumed run draws exactly what the
+// uninterrupted one drew. Arrays are copied back with .set() into the arrays the new world
+// already has, so this keeps working when the stores are SharedArrayBuffers.
 //
-// Layout: a magic line, a JSON header line (identity, day, payload size and sha256) padded to
-// 1 KiB, then the payload in v8's serialization format. The header can be read without the payload, and a file that
-// was cut short or altered fails its checksum instead of restoring garbage.
-import { createHash } from "node:crypto";
+// Layout: a magic line, a JSON header line (the run, the day, payload size and SHA-256, a
+// fingerprint of the rebuilt world, and an HMAC of all that) padded to 1 KiB, then the payload
+// in v8's serialization format. The header can be read without the payload. The HMAC is keyed
+// by a secret the run's creator keeps outside the run folder (io/checkpoint-key.ts): someone who
+// can edit the file cannot sign it again, and since the header holds the payload's SHA-256, the
+// HMAC covers the whole checkpoint at the cost of hashing the payload once. See docs/checkpoints.md.
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import v8 from "node:v8";
-import type { Scenario } from "../scenario/schema.js";
+import { PRIVILEGES, SANCTIONS, type Scenario } from "../scenario/schema.js";
 import { scenarioHash } from "../scenario/hash.js";
 import { GrowableColumn, type NumericArray } from "../io/table.js";
 import type { Phase, Sim } from "../model/context.js";
 import type { DailyCounters } from "../metrics/daily.js";
+import type { Citizens, Graph } from "./world.js";
 import type { SimulateOptions } from "./result.js";
 
 const MAGIC = "credence-checkpoint\n";
 /** The marker and the header line, padded: the state follows at this offset. */
 const HEAD_BYTES = 1024;
-export const CHECKPOINT_FORMAT = 1;
+/** 2: state arrays only (identity rebuilt from the seed), range-checked, and an HMAC. */
+export const CHECKPOINT_FORMAT = 2;
+/** Shortest key accepted for the HMAC (HMAC-SHA256 keys are 32 bytes; io/checkpoint-key.ts makes those). */
+export const MIN_KEY_BYTES = 16;
 
 /** What a checkpoint belongs to: it restores only into a run with the same four. */
 export interface CheckpointIdentity {
@@ -40,20 +52,32 @@ export interface CheckpointHeader extends CheckpointIdentity {
   nextDay: number;
   payloadBytes: number;
   payloadSha256: string;
+  /** SHA-256 of the world's identity arrays as built from the scenario and seed (never restored: compared). */
+  builtSha256: string;
+  /** HMAC-SHA256 (hex) of the fields above (signedText), with the run's checkpoint key. */
+  hmac: string;
 }
 
 interface Payload {
-  world: Record<string, NumericArray | { sha256: string }>;
+  world: Record<string, NumericArray>;
   stores: Record<string, { data: Float64Array; stock: Float64Array }>;
   trail: Record<string, NumericArray>;
   phases: Record<string, unknown>;
 }
 
-/** A checkpoint that cannot be used: unreadable, damaged, or from another run. */
+/** A checkpoint that cannot be used: unreadable, damaged, out of range, or from another run. */
 export class CheckpointError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "CheckpointError";
+  }
+}
+
+/** A checkpoint whose HMAC does not verify with the key given: altered, or signed with another account's or machine's key. */
+export class CheckpointSignatureError extends CheckpointError {
+  constructor(message: string) {
+    super(message);
+    this.name = "CheckpointSignatureError";
   }
 }
 
@@ -70,58 +94,164 @@ export const identityOf = (s: Scenario, seed: number): CheckpointIdentity => ({
 });
 
 // ---------------------------------------------------------------------------------------
-// Generic copies of typed-array stores
+// Identity and state: every typed array of the world, classified
 
-/** Every typed array of the world by a stable name ("c.score", "c.traits", "g.near", ...), found by walking its stores. */
-function worldArrays(sim: Sim): [string, NumericArray][] {
-  const out: [string, NumericArray][] = [];
-  const walk = (prefix: string, store: object) => {
-    for (const [k, v] of Object.entries(store)) if (ArrayBuffer.isView(v)) out.push([`${prefix}${k}`, v as NumericArray]);
-  };
-  walk("c.", sim.c);
-  walk("g.", sim.g);
-  walk("", { regionWatch: sim.regionWatch });
-  return out;
+/** What a state array's values are checked against, in the world rebuilt from the seed. */
+interface Rebuilt {
+  s: Scenario;
+  c: Citizens;
+  /** The day the checkpoint resumes with. */
+  nextDay: number;
 }
 
-const sha256 = (a: ArrayBufferView) => createHash("sha256").update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).digest("hex");
-
-/** Fingerprints of the world's arrays as built from the scenario and seed (see saveCheckpoint). */
-export function worldFingerprints(sim: Sim): Map<string, string> {
-  return new Map(worldArrays(sim).map(([name, a]) => [name, sha256(a)]));
+/** A valid value of a state array (`built`: the same array as the seed built it, before the restore). */
+interface Valid {
+  what: string;
+  ok(v: number, i: number, built: NumericArray): boolean;
 }
 
 /**
- * The world's arrays for a checkpoint: a copy of each, except those still as they were built
- * (traits, households, the friendship graph's layout...), which are rebuilt from the seed on
- * resume and so are saved as their fingerprint only: nearly half of the world, at the cost of
- * hashing it, which is cheaper than copying it.
+ * IDENTITY: built from the scenario and seed, rebuilt on resume and never read from a
+ * checkpoint. Otherwise state: changed by the simulation, saved, and restored only after every
+ * value passes `valid` (for the rebuilt world and the day resumed).
  */
-function saveWorld(sim: Sim, built: Map<string, string> | undefined): Record<string, NumericArray | { sha256: string }> {
-  const out: Record<string, NumericArray | { sha256: string }> = {};
-  for (const [name, a] of worldArrays(sim)) {
-    const h = built?.get(name);
-    // No copy needed: v8's serializer copies a view's bytes, whatever its buffer (shared or not).
-    out[name] = h !== undefined && sha256(a) === h ? { sha256: h } : a;
+type Class = typeof IDENTITY | { valid: (w: Rebuilt) => Valid };
+const IDENTITY = "identity";
+const state = (valid: (w: Rebuilt) => Valid): Class => ({ valid });
+
+const within = (lo: number, hi: number): Valid => ({ what: `within [${lo}, ${hi}]`, ok: (v) => v >= lo && v <= hi });
+const bitsBelow = (bits: number): Valid => ({ what: `a mask of ${bits} bits`, ok: (v) => v < 2 ** bits });
+const FINITE: Valid = { what: "a finite number", ok: Number.isFinite };
+/** The type's own range is the valid one (counts in a byte). */
+const ANY: Valid = { what: "any value of its type", ok: () => true };
+const onScale = ({ s }: Rebuilt) => within(Math.fround(s.scoring.min), Math.fround(s.scoring.max));
+
+/**
+ * An income is the citizen's base income (identity) times the effects of the sanctions and
+ * privileges held (model/consequences.ts): between the product of every lowering effect and
+ * that of every raising one (a margin for Float32 rounding).
+ */
+function incomeRange({ s, c }: Rebuilt): Valid {
+  let lo = 1, hi = 1;
+  if (s.mechanisms.incomeFeedback) {
+    for (const r of [...SANCTIONS.map((k) => s.consequences.sanctions[k]), ...PRIVILEGES.map((k) => s.consequences.privileges[k])]) {
+      lo *= Math.min(1, 1 + r.incomeEffect);
+      hi *= Math.max(1, 1 + r.incomeEffect);
+    }
+  }
+  const base = c.incomeBase;
+  return {
+    what: `between ${lo} and ${hi} times the citizen's base income`,
+    ok: (v, i) => v >= base[i] * lo * (1 - 1e-6) && v <= base[i] * hi * (1 + 1e-6),
+  };
+}
+
+/** The typed-array fields of T: each must be classified (a new one fails to compile until it is). */
+type ArrayFields<T> = { [K in keyof T]-?: T[K] extends ArrayBufferView ? K : never }[keyof T] & string;
+
+/** The citizens' arrays (World.c). A new state array is one line here. */
+const CITIZEN_ARRAYS: { [K in ArrayFields<Citizens>]: Class } = {
+  regionStart: IDENTITY,
+  cell: IDENTITY, // region, urban or rural, group
+  age: IDENTITY,
+  flags: IDENTITY, // sex, urban, informant, party member
+  householdOffset: IDENTITY,
+  incomeBase: IDENTITY,
+  traits: IDENTITY,
+  hazardBound: IDENTITY, // derived from the traits as the population is built
+  income: state(incomeRange),
+  score: state(onScale),
+  errorFree: state(onScale),
+  assocPoints: state(() => FINITE),
+  lastPenalty: state(({ nextDay }) => within(0, nextDay)), // 1 + the day of the last penalty
+  listMask: state(({ s }) => bitsBelow(s.lists.length)),
+  sanctionMask: state(() => bitsBelow(SANCTIONS.length)),
+  privilegeMask: state(() => bitsBelow(PRIVILEGES.length)),
+  firmRestrictions: state(() => ANY),
+  blockedCount: state(() => ANY),
+};
+
+/** The friendship graph's arrays (World.g): its layout is identity; which ties were dropped is state. */
+const GRAPH_ARRAYS: { [K in ArrayFields<Graph>]: Class } = {
+  base: IDENTITY,
+  offset: IDENTITY,
+  near: IDENTITY,
+  far: IDENTITY,
+  farBefore: IDENTITY,
+  alive: state(() => ({ what: "a tie of the rebuilt graph (ties can be dropped, never added)", ok: (v, i, built) => (v & ~built[i]) === 0 })),
+};
+
+/** The typed arrays at the top of the simulation's context (World and the day's buffers). */
+const TOP_ARRAYS: { [K in ArrayFields<Sim>]: Class } = {
+  cellPopulation: IDENTITY,
+  regionWatch: state(() => ({ what: "a finite weight >= 0", ok: (v) => v >= 0 && v < Infinity })),
+};
+
+/**
+ * Every typed array of the world by a stable name ("c.score", "g.alive", "regionWatch", ...)
+ * with its class, found by walking the stores (as stateBytesPerCitizen does), so that an array
+ * added to a store without a class is found too: saving or restoring then refuses.
+ */
+function worldArrays(sim: Sim): { name: string; array: NumericArray; cls: Class | undefined }[] {
+  const out: { name: string; array: NumericArray; cls: Class | undefined }[] = [];
+  const walk = (prefix: string, store: object, classes: Record<string, Class>) => {
+    for (const [k, v] of Object.entries(store)) {
+      if (ArrayBuffer.isView(v)) out.push({ name: `${prefix}${k}`, array: v as NumericArray, cls: Object.hasOwn(classes, k) ? classes[k] : undefined });
+    }
+  };
+  walk("", sim, TOP_ARRAYS);
+  walk("c.", sim.c, CITIZEN_ARRAYS);
+  walk("g.", sim.g, GRAPH_ARRAYS);
+  const unclassified = out.filter((a) => a.cls === undefined).map((a) => a.name);
+  if (unclassified.length) {
+    // A bug, not a bad checkpoint: refused before the first day of a checkpointed or resumed run.
+    throw new Error(`world arrays ${unclassified.join(", ")} are classified neither as identity nor as state (engine/checkpoint.ts): checkpoints refuse to save or restore them`);
   }
   return out;
 }
 
-function restoreWorld(sim: Sim, saved: Record<string, NumericArray | { sha256: string }> | undefined): void {
-  const live = worldArrays(sim);
-  const names = live.map(([n]) => n);
-  if (!saved || names.length !== Object.keys(saved).length || names.some((n) => !(n in saved))) {
-    throw new CheckpointError(`the checkpoint's world arrays (${Object.keys(saved ?? {}).join(", ")}) are not this version's (${names.join(", ")})`);
-  }
-  for (const [name, dst] of live) {
-    const src = saved[name];
-    if (ArrayBuffer.isView(src)) {
-      if (src.length !== dst.length || src.constructor !== dst.constructor) throw new CheckpointError(`the checkpoint's ${name} does not fit this run (length or type differs)`);
-      dst.set(src as never);
-    } else if (src?.sha256 !== sha256(dst)) {
-      throw new CheckpointError(`the world built from the scenario and seed differs from the checkpoint's (${name}): was it written by another version of Credence?`);
+const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+/** SHA-256 of the identity arrays as built from the scenario and seed: a checkpoint records it, a resume compares it. */
+export function builtFingerprint(sim: Sim): string {
+  const h = createHash("sha256");
+  for (const { name, array, cls } of worldArrays(sim)) if (cls === IDENTITY) h.update(name).update(bytesOf(array));
+  return h.digest("hex");
+}
+
+/** The state arrays, by name (views: v8's serializer copies their bytes, whatever their buffer). */
+function saveWorld(sim: Sim): Record<string, NumericArray> {
+  const out: Record<string, NumericArray> = {};
+  for (const { name, array, cls } of worldArrays(sim)) if (cls !== IDENTITY) out[name] = array;
+  return out;
+}
+
+/**
+ * Puts the saved state arrays into the freshly built world, after checking every one of them
+ * (and that there is no other) against it: nothing is copied unless all pass.
+ */
+function restoreWorld(sim: Sim, saved: unknown, nextDay: number): void {
+  const live = worldArrays(sim).filter((a) => a.cls !== IDENTITY);
+  if (typeof saved !== "object" || saved === null) throw new CheckpointError("damaged checkpoint: it has no world state");
+  const savedNames = Object.keys(saved);
+  const extra = savedNames.filter((n) => !live.some((a) => a.name === n));
+  if (extra.length) throw new CheckpointError(`the checkpoint holds world arrays this version never restores (${extra.join(", ")}): what the seed builds is built again, never read from a checkpoint`);
+  const rebuilt: Rebuilt = { s: sim.s, c: sim.c, nextDay };
+  const checked: [NumericArray, NumericArray][] = [];
+  for (const { name, array: dst, cls } of live) {
+    const src = (saved as Record<string, unknown>)[name];
+    if (!ArrayBuffer.isView(src)) throw new CheckpointError(`the checkpoint has no ${name}`);
+    if (src.constructor !== dst.constructor || (src as NumericArray).length !== dst.length) {
+      throw new CheckpointError(`the checkpoint's ${name} does not fit this run (a ${src.constructor.name} of ${(src as NumericArray).length}, expected a ${dst.constructor.name} of ${dst.length})`);
     }
+    const valid = (cls as Exclude<Class, typeof IDENTITY>).valid(rebuilt);
+    const a = src as NumericArray;
+    for (let i = 0; i < a.length; i++) {
+      if (!valid.ok(a[i], i, dst)) throw new CheckpointError(`the checkpoint's ${name}[${i}] is ${a[i]}, expected ${valid.what}`);
+    }
+    checked.push([dst, a]);
   }
+  for (const [dst, src] of checked) dst.set(src as never);
 }
 
 /**
@@ -149,12 +279,13 @@ export function saveColumns(holder: object): Record<string, NumericArray> {
   return out;
 }
 
-/** Puts columns saved by saveColumns back into `holder`'s columns of the same names. */
+/** Puts columns saved by saveColumns back into `holder`'s columns of the same names (and types). */
 export function restoreColumns(holder: object, saved: unknown): void {
   const cols = saved as Record<string, NumericArray>;
   for (const [k, v] of Object.entries(holder)) {
     if (!(v instanceof GrowableColumn)) continue;
     if (!cols || !ArrayBuffer.isView(cols[k])) throw new CheckpointError(`the checkpoint has no column ${k}`);
+    if (cols[k].constructor !== v.data.constructor) throw new CheckpointError(`the checkpoint's column ${k} is a ${cols[k].constructor.name}, expected a ${v.data.constructor.name}`);
     v.assign(cols[k]);
   }
 }
@@ -171,13 +302,26 @@ function phaseMap(phases: Phase[]): Map<string, Phase> {
   return m;
 }
 
+/** What the HMAC covers: every header field but the HMAC, in a fixed order (the payload through its SHA-256). */
+const signedText = (h: Omit<CheckpointHeader, "hmac">): string =>
+  JSON.stringify([MAGIC, h.format, h.scenarioHash, h.seed, h.population, h.days, h.nextDay, h.payloadBytes, h.payloadSha256, h.builtSha256]);
+
+const hmacOf = (key: Uint8Array, h: Omit<CheckpointHeader, "hmac">): string => createHmac("sha256", key).update(signedText(h)).digest("hex");
+
+function checkKey(key: Uint8Array | undefined, what: string): Uint8Array {
+  if (!(key instanceof Uint8Array) || key.byteLength < MIN_KEY_BYTES) {
+    throw new RangeError(`${what} needs options.checkpointKey, a key of at least ${MIN_KEY_BYTES} bytes (checkpoints are signed with it; see io/checkpoint-key.ts)`);
+  }
+  return key;
+}
+
 /**
- * The run's state after `nextDay` days, as checkpoint bytes. Reads the state, never changes it.
- * `built`: worldFingerprints() of the freshly built world; arrays still equal to it are not copied.
+ * The run's state after `nextDay` days, as checkpoint bytes signed with `key`. Reads the
+ * state, never changes it. `builtSha256`: builtFingerprint() of the freshly built world.
  */
-export function saveCheckpoint(sim: Sim, phases: Phase[], id: CheckpointIdentity, nextDay: number, built?: Map<string, string>): Uint8Array {
+export function saveCheckpoint(sim: Sim, phases: Phase[], id: CheckpointIdentity, nextDay: number, builtSha256: string, key: Uint8Array): Uint8Array {
   const payload: Payload = {
-    world: saveWorld(sim, built),
+    world: saveWorld(sim),
     stores: { metrics: finishedRows(sim.metrics, nextDay), global: finishedRows(sim.global, nextDay) },
     trail: saveColumns(sim.trail),
     phases: {},
@@ -191,11 +335,13 @@ export function saveCheckpoint(sim: Sim, phases: Phase[], id: CheckpointIdentity
   ser.writeValue(payload);
   const out = ser.releaseBuffer();
   const body = out.subarray(HEAD_BYTES);
-  const header: CheckpointHeader = {
+  const unsigned = {
     format: CHECKPOINT_FORMAT, ...id, nextDay,
     payloadBytes: body.byteLength,
     payloadSha256: createHash("sha256").update(body).digest("hex"),
+    builtSha256,
   };
+  const header: CheckpointHeader = { ...unsigned, hmac: hmacOf(key, unsigned) };
   const head = MAGIC + JSON.stringify(header);
   if (Buffer.byteLength(head) >= HEAD_BYTES) throw new Error(`checkpoint header longer than ${HEAD_BYTES} bytes`);
   out.write(head.padEnd(HEAD_BYTES - 1, " ") + "\n", 0, "utf8");
@@ -203,7 +349,9 @@ export function saveCheckpoint(sim: Sim, phases: Phase[], id: CheckpointIdentity
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
-/** The header of checkpoint bytes, without reading the payload. */
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** The header of checkpoint bytes, without reading the payload (not yet authenticated: see verifyCheckpoint). */
 export function readCheckpointHeader(bytes: Uint8Array): CheckpointHeader {
   const magic = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.byteLength, MAGIC.length)).toString("latin1");
   if (magic !== MAGIC) throw new CheckpointError("not a Credence checkpoint (it does not start with the checkpoint marker)");
@@ -221,6 +369,9 @@ export function readCheckpointHeader(bytes: Uint8Array): CheckpointHeader {
   for (const k of ["seed", "population", "days", "nextDay", "payloadBytes"] as const) {
     if (!Number.isInteger(header[k]) || header[k] < 0) throw new CheckpointError(`damaged checkpoint: header field ${k} is ${JSON.stringify(header[k])}, expected a whole number`);
   }
+  for (const k of ["scenarioHash", "payloadSha256", "builtSha256", "hmac"] as const) {
+    if (typeof header[k] !== "string" || !HEX64.test(header[k])) throw new CheckpointError(`damaged checkpoint: header field ${k} is not a SHA-256 in hex`);
+  }
   return header;
 }
 
@@ -232,11 +383,18 @@ export function identityMismatch(header: CheckpointIdentity, id: CheckpointIdent
   return diff.length ? `the checkpoint belongs to another run: ${diff.join("; ")}` : null;
 }
 
-/** Checks checkpoint bytes (header, that they belong to the run `id`, size, checksum) without decoding the state. */
-export function verifyCheckpoint(bytes: Uint8Array, id: CheckpointIdentity): { header: CheckpointHeader; body: Uint8Array } {
+/**
+ * Checks checkpoint bytes without decoding the state: the header, that they belong to the run
+ * `id`, the HMAC with `key` (null: not authenticated, for a checkpoint copied from another
+ * account or machine; the state is still range-checked as it is restored), size and checksum.
+ */
+export function verifyCheckpoint(bytes: Uint8Array, id: CheckpointIdentity, key: Uint8Array | null): { header: CheckpointHeader; body: Uint8Array } {
   const header = readCheckpointHeader(bytes);
   const mismatch = identityMismatch(header, id);
   if (mismatch) throw new CheckpointError(mismatch);
+  if (key !== null && !timingSafeEqual(Buffer.from(header.hmac, "hex"), Buffer.from(hmacOf(checkKey(key, "resuming"), header), "hex"))) {
+    throw new CheckpointSignatureError("the checkpoint's signature (HMAC) does not verify with this run's checkpoint key: it was altered, or written under another account or on another machine");
+  }
   if (header.nextDay > id.days) throw new CheckpointError(`damaged checkpoint: day ${header.nextDay} is past the run's ${id.days} days`);
   const body = bytes.subarray(HEAD_BYTES);
   if (body.byteLength !== header.payloadBytes) {
@@ -246,16 +404,24 @@ export function verifyCheckpoint(bytes: Uint8Array, id: CheckpointIdentity): { h
   return { header, body };
 }
 
-/** Checks `bytes` against the run `id` and puts the state into a freshly built sim; returns the day to start with. */
-export function restoreCheckpoint(bytes: Uint8Array, sim: Sim, phases: Phase[], id: CheckpointIdentity): number {
-  const { header, body } = verifyCheckpoint(bytes, id);
+/**
+ * Checks `bytes` against the run `id` (and `key`, see verifyCheckpoint) and puts the state into
+ * a sim freshly built from the scenario and seed, whose identity arrays it only compares with
+ * the fingerprint `builtSha256`; returns the day to start with.
+ */
+export function restoreCheckpoint(bytes: Uint8Array, sim: Sim, phases: Phase[], id: CheckpointIdentity, builtSha256: string, key: Uint8Array | null): number {
+  const { header, body } = verifyCheckpoint(bytes, id, key);
+  if (header.builtSha256 !== builtSha256) {
+    throw new CheckpointError("the world built from the scenario and seed differs from the checkpoint's: was it written by another version of Credence?");
+  }
   let p: Payload;
   try {
     p = v8.deserialize(body) as Payload;
   } catch (e) {
     throw new CheckpointError(`damaged checkpoint: ${(e as Error).message}`);
   }
-  restoreWorld(sim, p.world);
+  if (typeof p !== "object" || p === null) throw new CheckpointError("damaged checkpoint: no state");
+  restoreWorld(sim, p.world, header.nextDay);
   setFinishedRows(sim.metrics, p.stores?.metrics, header.nextDay, "metrics");
   setFinishedRows(sim.global, p.stores?.global, header.nextDay, "global metrics");
   restoreColumns(sim.trail, p.trail);
@@ -263,7 +429,7 @@ export function restoreCheckpoint(bytes: Uint8Array, sim: Sim, phases: Phase[], 
   const live = phaseMap(phases);
   for (const [name, phase] of live) {
     if (!phase.state) continue;
-    if (!(name in saved)) throw new CheckpointError(`the checkpoint has no state for the ${name} phase`);
+    if (!Object.hasOwn(saved, name)) throw new CheckpointError(`the checkpoint has no state for the ${name} phase`);
     phase.state.restore(saved[name]);
   }
   const extra = Object.keys(saved).filter((n) => !live.get(n)?.state);
@@ -281,14 +447,17 @@ export function restoreCheckpoint(bytes: Uint8Array, sim: Sim, phases: Phase[], 
 export function checkpointer(s: Scenario, seed: number, sim: Sim, phases: Phase[], options: SimulateOptions): { firstDay: number; afterDay(nextDay: number): void } {
   const cp = options.checkpoint;
   if (cp && !(Number.isInteger(cp.everyDays) && cp.everyDays >= 1)) throw new RangeError(`checkpoint.everyDays is ${cp.everyDays}, expected a whole number >= 1`);
+  const key = cp ? checkKey(options.checkpointKey, "checkpointing") : undefined;
+  const resumeKey = options.resume && !options.resumeUnauthenticated ? checkKey(options.checkpointKey, "resuming") : null;
   const needsId = cp || options.resume;
   const id = needsId ? identityOf(s, seed) : undefined;
-  const built = cp ? worldFingerprints(sim) : undefined; // before a restore changes the world
-  const firstDay = options.resume ? restoreCheckpoint(options.resume, sim, phases, id!) : 0;
+  const built = needsId ? builtFingerprint(sim) : "";
+  const firstDay = options.resume ? restoreCheckpoint(options.resume, sim, phases, id!, built, resumeKey) : 0;
+  const save = (nextDay: number) => cp!.write(saveCheckpoint(sim, phases, id!, nextDay, built, key!), nextDay);
   const stopIfAsked = (nextDay: number, written: boolean) => {
     if (!options.shouldStop?.()) return;
     // Stopping writes the last finished day, so that no simulated day is lost.
-    if (cp && !written) cp.write(saveCheckpoint(sim, phases, id!, nextDay, built), nextDay);
+    if (cp && !written) save(nextDay);
     throw new SimulationStopped(nextDay, s.days, cp !== undefined);
   };
   // A stop asked for while the population was being built stops before the first day.
@@ -297,7 +466,7 @@ export function checkpointer(s: Scenario, seed: number, sim: Sim, phases: Phase[
     firstDay,
     afterDay(nextDay) {
       const due = cp !== undefined && nextDay % cp.everyDays === 0;
-      if (due) cp.write(saveCheckpoint(sim, phases, id!, nextDay, built), nextDay);
+      if (due) save(nextDay);
       stopIfAsked(nextDay, due);
     },
   };

@@ -29,10 +29,20 @@ export interface SimulateOptions {
   listen?: { host: string; port: number };
   /** Called after every simulated day (and once before day 0 with day = 0). */
   onProgress?: (p: Progress) => void;
-  /** Hand over a checkpoint (engine/checkpoint.ts) after every `everyDays` finished days. */
+  /** Hand over a checkpoint (engine/checkpoint.ts), signed with checkpointKey, after every `everyDays` finished days. */
   checkpoint?: { everyDays: number; write(bytes: Uint8Array, nextDay: number): void };
-  /** Checkpoint bytes to continue from, instead of starting at day 0. */
+  /** Checkpoint bytes to continue from, instead of starting at day 0: must be signed with checkpointKey. */
   resume?: Uint8Array;
+  /**
+   * The run's checkpoint key (HMAC-SHA256, at least 16 bytes; io/checkpoint-key.ts keeps one per
+   * run outside the run folder): signs the checkpoints written, and the resumed one must verify with it.
+   */
+  checkpointKey?: Uint8Array;
+  /**
+   * Resume without checking the checkpoint's signature (one copied from another account or
+   * machine). The population is rebuilt from the seed and the state range-checked all the same.
+   */
+  resumeUnauthenticated?: boolean;
   /** Asked after every finished day; true stops the run with SimulationStopped (after a checkpoint, if checkpointing). */
   shouldStop?: () => boolean;
 }

@@ -29,6 +29,9 @@ export function hazardBoundCode(h: number): number {
   return k;
 }
 
+/** Every typed array here, in Graph and in World is classified for checkpoints as identity (built from
+ *  the seed, never restored) or state (changed by the run, restored within its range): one line
+ *  each in engine/checkpoint.ts (CITIZEN_ARRAYS, GRAPH_ARRAYS, TOP_ARRAYS); an unclassified one does not compile. */
 export interface Citizens {
   n: number;
   /** Region-major order: the citizens of a region, and of a household, are contiguous ids. */

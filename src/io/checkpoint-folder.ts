@@ -1,8 +1,9 @@
 // The run folder of a checkpointed run while it is being simulated: manifest.json says
-// "incomplete" (with the day of the last checkpoint and how to resume) from the start, and
-// checkpoint.bin holds the last checkpoint. A kill at any moment leaves either the previous
-// checkpoint or the new one, never half of one (both files are written with the atomic
-// writer). When the run finishes, writeRunFolder swaps the complete run in its place.
+// "incomplete" (with the day of the last checkpoint, how to resume, and the run's id) from the
+// start, and checkpoint.bin holds the last checkpoint, signed with the run's key (see
+// io/checkpoint-key.ts). A kill at any moment leaves either the previous checkpoint or the new
+// one, never half of one (both files are written with the atomic writer). When the run
+// finishes, writeRunFolder swaps the complete run in its place.
 import fs from "node:fs";
 import path from "node:path";
 import { writeFileAtomic } from "./atomic.js";
@@ -19,6 +20,8 @@ export interface InProgressManifest extends RunIdentity {
     everyDays: number;
     /** Days simulated when the last checkpoint was taken (null: none yet). */
     day: number | null;
+    /** The run's id: with the user's secret, it gives the key its checkpoints are signed with (io/checkpoint-key.ts). */
+    runId: string;
   };
 }
 
@@ -41,7 +44,33 @@ export function saveCheckpointFile(dir: string, bytes: Uint8Array, manifest: InP
   writeManifest(dir, manifest);
 }
 
-/** The in-progress manifest of a checkpointed run, or null when `m` is not one. */
+/**
+ * The checkpoint file `file` of the run folder `dir`, or null when there is none. Only a regular
+ * file is read (checked on the open file: a FIFO, a device or a symlink put in its place is
+ * refused, not read), and only as many bytes as it had when opened.
+ */
+export function readCheckpointFile(dir: string, file: string): Uint8Array | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(path.join(dir, file), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return null;
+    throw new Error(code === "ELOOP" ? `${file} is a symbolic link; a checkpoint is a regular file` : `cannot open ${file} (${code ?? (e as Error).message})`);
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new Error(`${file} is not a regular file`);
+    const bytes = Buffer.alloc(st.size);
+    let at = 0;
+    for (let n; at < bytes.length && (n = fs.readSync(fd, bytes, at, bytes.length - at, at)) > 0;) at += n;
+    return bytes.subarray(0, at);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The in-progress manifest of a checkpointed run, or null when `m` is not one (its runId is checked by the resume). */
 export function asInProgress(m: Manifest | InProgressManifest): InProgressManifest | null {
   const x = m as Partial<InProgressManifest>;
   const cp = x.checkpoint;
