@@ -16,6 +16,13 @@ import { queryRows } from "../src/io/duckdb.js";
 import { startServer, type DashboardServer } from "../src/server/server.js";
 import { ClientLimiter } from "../src/server/limits.js";
 import { DuckDBInstance } from "@duckdb/node-api";
+import { spawnSync } from "node:child_process";
+import { loadReportData } from "../src/report/data.js";
+import { openExperimentDatabase } from "../src/io/open-db.js";
+import { parseExperiment } from "../src/experiment/spec.js";
+import { plan } from "../src/experiment/points.js";
+import { startSweep } from "../src/experiment/sweep.js";
+import { baseInput } from "./helpers.js";
 
 let tmp: string;
 let runs: string;
@@ -327,4 +334,25 @@ test("a run started from the page can be cancelled: the worker ends and no run f
   const again = await raw(srv.url, "/api/runs", { method: "POST", headers: JSON_POST, body: JSON.stringify({ scenario: "city-pilot", population: 200_000, days: 3650, seed: 10 }) });
   assert.equal(again.status, 202, again.body);
   assert.equal((await raw(srv.url, `/api/jobs/${JSON.parse(again.body).id}/cancel`, { method: "POST", headers: CREDENCE })).status, 200);
+});
+
+test("report, explain and experiment.duckdb refuse a database Credence did not write", async () => {
+  await assert.doesNotReject(loadReportData(join(runs, "pilot")));
+  const explain = spawnSync(process.execPath, ["dist/src/cli/main.js", "explain", join(runs, "forged-table"), "--agent", "1"], { encoding: "utf8" });
+  assert.notEqual(explain.status, 0, explain.stdout);
+  assert.match(explain.stderr, /table "people" is not one Credence writes/);
+  await assert.rejects(loadReportData(join(runs, "forged-view")), /run\.duckdb: "targets" is a view, not a table Credence writes/);
+
+  writeFileSync(join(tmp, "base.yaml"), JSON.stringify(baseInput()));
+  const sweep = plan(parseExperiment({
+    name: "open-db", scenario: "base.yaml", population: 300, days: 3, replicates: 1,
+    parameters: { "observation.cameras.falseMatchRate": [0, 0.01], "appeals.enabled": [false, true] }, metrics: ["misattributed_share"],
+  }, "experiment", tmp));
+  const out = join(tmp, "experiment");
+  const { manifest } = await startSweep(sweep, { out, version: "test", workers: 1 }).done;
+  const db = await openExperimentDatabase(out, manifest);
+  assert.equal((await db.query("SELECT count(*) AS n FROM runs"))[0].n, 4);
+  db.close();
+  await doctor(join(out, "experiment.duckdb"), "ALTER TABLE summary RENAME TO summary_; CREATE VIEW summary AS SELECT * FROM summary_");
+  await assert.rejects(openExperimentDatabase(out, manifest), /experiment\.duckdb: "summary" is a view, not a table Credence writes/);
 });
