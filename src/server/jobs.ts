@@ -147,7 +147,10 @@ export class Jobs {
   }
 
   async stopAll(): Promise<void> {
-    await Promise.all([...this.jobs.values()].map((j) => j.sim?.stop()));
+    await Promise.all([...this.jobs.values()].filter((j) => j.sim).map((j) => {
+      j.abandon(new Cancelled("the server stopped"));
+      return j.sim!.stop();
+    }));
   }
 }
 
