@@ -141,7 +141,14 @@ function runCatalogue(manifest: Manifest): Promise<Catalogue> {
   const key = scenarioHash(scenario);
   let expected = runCatalogues.get(key);
   if (!expected) {
-    expected = writtenCatalogue(simulate(scenario, { seed: 1, population: 200, days: 1, threads: 1 }).tables);
+    let tables: Table[];
+    try {
+      tables = simulate(scenario, { seed: 1, population: 200, days: 1, threads: 1 }).tables;
+    } catch (e) {
+      throw new ForeignDatabaseError(`manifest.json: its scenario does not run (${(e as Error).message.split("\n")[0].slice(0, 200)})`);
+    }
+    expected = writtenCatalogue(tables);
+    expected.catch(() => runCatalogues.delete(key)); // a failure to write the scratch file is not remembered
     runCatalogues.set(key, expected);
     if (runCatalogues.size > 64) runCatalogues.delete(runCatalogues.keys().next().value!);
   }

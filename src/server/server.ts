@@ -64,7 +64,7 @@ export async function startServer(options: ServeOptions): Promise<DashboardServe
   function checkCaller(req: IncomingMessage): void {
     const host = String(req.headers.host ?? "").toLowerCase();
     if (!hosts.has(host)) {
-      throw new HttpError(421, `this server answers to ${[...hosts].join(", ")}, not ${JSON.stringify(host.slice(0, 80))} (add a name with credence serve --allow-host)`);
+      throw new HttpError(421, `this server answers only to its loopback names (and those given with credence serve --allow-host), not ${JSON.stringify(host.slice(0, 80))}`);
     }
     const origin = req.headers.origin;
     if (origin !== undefined) {
