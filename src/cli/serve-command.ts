@@ -29,7 +29,7 @@ export function registerServe(cmd: Command, version: string): void {
             throw new InvalidArgumentError((e as Error).message);
           }
         })
-        .default([]),
+        .default([], "none"),
     )
     .action(async (opts: ServeOpts) => {
       const root = packageRoot() ?? process.cwd();

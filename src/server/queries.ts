@@ -46,9 +46,9 @@ export class RunCache {
    * Credence wrote), or null. Checked once per version of its files; a refusal is logged then.
    */
   async problem(dir: string): Promise<string | null> {
-    const key = filesKey(dir);
-    if (this.verdicts.get(dir)?.key === key) return this.verdicts.get(dir)!.problem;
     try {
+      const known = this.verdicts.get(dir);
+      if (known && known.key === filesKey(dir)) return known.problem;
       await this.open(dir);
       return null;
     } catch (e) {
