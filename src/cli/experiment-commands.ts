@@ -276,8 +276,8 @@ interface PlotOpts {
 }
 
 async function plotCommand(dir: string, opts: PlotOpts): Promise<number> {
-  const [{ readExperimentManifest, EXPERIMENT_DB }, { queryRows }, { writeChart }] = await Promise.all([
-    import("../experiment/results.js"), import("../io/duckdb.js"), import("../plot/chart.js"),
+  const [{ readExperimentManifest, EXPERIMENT_DB }, { openExperimentDatabase }, { writeChart }] = await Promise.all([
+    import("../experiment/results.js"), import("../io/open-db.js"), import("../plot/chart.js"),
   ]);
   let m;
   try {
@@ -301,9 +301,17 @@ async function plotCommand(dir: string, opts: PlotOpts): Promise<number> {
   });
 
   const db = join(dir, EXPERIMENT_DB);
-  const rows = await queryRows(db, `SELECT * FROM summary WHERE metric = ? ORDER BY point`, [metric.key]).catch((e: Error) => {
-    throw new CliError(`${displayPath(db)}: ${e.message} (has the sweep finished writing?)`);
-  });
+  const rows = await openExperimentDatabase(dir, m)
+    .then(async (opened) => {
+      try {
+        return await opened.query(`SELECT * FROM summary WHERE metric = ? ORDER BY point`, [metric.key]);
+      } finally {
+        opened.close();
+      }
+    })
+    .catch((e: Error) => {
+      throw new CliError(`${displayPath(db)}: ${e.message} (has the sweep finished writing?)`);
+    });
   const kept = rows.filter((r) => fixed.every(({ p, value }) => String(r[p.column]) === value));
   if (!kept.length) throw new CliError(`no points match${fixed.length ? ` --where ${opts.where.join(" ")}` : ""}`);
   // Every other parameter must be fixed, or the chart would mix points that differ in it.

@@ -40,9 +40,9 @@ function validateCommand(files: string[]): number {
 // credence explain
 
 async function explainCommand(runDir: string, opts: { agent: number; json?: boolean }): Promise<number> {
-  const [{ readManifest }, { queryRows }] = await Promise.all([import("../io/run-folder.js"), import("../io/duckdb.js")]);
+  const [{ readManifest }, { queryRunRows }] = await Promise.all([import("../io/run-folder.js"), import("../io/open-db.js")]);
   try {
-    const x = await loadExplanation(runDir, opts.agent, { readManifest, queryRows });
+    const x = await loadExplanation(runDir, opts.agent, { readManifest, queryRows: queryRunRows });
     if (opts.json) process.stdout.write(toJson({ citizen: x.citizen, events: x.events }) + "\n");
     else process.stdout.write(renderExplanation(x, opts.agent) + "\n");
     return 0;

@@ -505,10 +505,13 @@ export interface ReadOnlyDatabase {
   close(): void;
 }
 
-/** Opens a DuckDB file read-only (access_mode READ_ONLY). Close it when done. */
-export async function openDatabase(dbPath: string): Promise<ReadOnlyDatabase> {
+/**
+ * Opens a DuckDB file read-only (access_mode READ_ONLY), with any further DuckDB settings in
+ * `config` (see ./open-db.ts for files that are not trusted). Close it when done.
+ */
+export async function openDatabase(dbPath: string, config: Record<string, string> = {}): Promise<ReadOnlyDatabase> {
   if (!fs.existsSync(dbPath)) throw new Error(`No such database: ${dbPath}`);
-  const instance = await DuckDBInstance.create(dbPath, { access_mode: "READ_ONLY" });
+  const instance = await DuckDBInstance.create(dbPath, { ...config, access_mode: "READ_ONLY" });
   let connection: DuckDBConnection;
   try {
     connection = await instance.connect();

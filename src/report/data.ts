@@ -2,9 +2,8 @@
 // summary, targets, statistics), the scenario file's sources when it is still the file that
 // ran, and the daily tables of run.duckdb. Every number the report prints comes from here.
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { queryRows } from "../io/duckdb.js";
-import { DATABASE_FILE, readManifest, scenarioHash, type Manifest } from "../io/run-folder.js";
+import { openRunDatabase } from "../io/open-db.js";
+import { readManifest, scenarioHash, type Manifest } from "../io/run-folder.js";
 import { resolveScenario } from "../engine/simulate.js";
 import { parseScenarioText, pathString } from "../scenario/load.js";
 import type { Scenario } from "../scenario/schema.js";
@@ -95,19 +94,23 @@ export async function loadReportData(runDir: string): Promise<ReportData> {
     };
   });
 
-  const db = join(runDir, DATABASE_FILE);
   const listCols = s.lists.flatMap((l) => [col("on", l.id), col("wrongful", l.id)]);
   const metrics = ["population", ...listCols, "blacklisted", "ties_dropped", "chilling", "mean_score", "observations_true", "observations_misattributed", "observations_invented"];
   const blocked = `(${["flights", "trains", "hotels", "property", "private_schools", "jobs", "loans", "social_media", "internet", "deposits"].map((k) => `blocked_${k}`).join(" + ")})`;
   const select = [...metrics.map((c) => `"${c}"`), `${blocked} AS blocked_total`].join(", ");
-  const daily = (await queryRows(db, `SELECT day, date, ${select} FROM daily ORDER BY day`)).map(normalise);
   const last = `(SELECT max(day) FROM daily)`;
   const groupCols = ["population", ...listCols, "blacklisted", "ties_dropped", "mean_score"].map((c) => `"${c}"`).join(", ");
-  const byGroup = (await queryRows(db, `SELECT day, date, "group", ${groupCols} FROM daily_group WHERE day = ${last} ORDER BY "group"`)).map(normalise);
-  const byRegion = (await queryRows(db, `SELECT day, date, region, ${groupCols} FROM daily_region WHERE day = ${last} ORDER BY region`)).map(normalise);
-  const [t] = await queryRows(db, `SELECT sum(${blocked}) AS blocked_total, sum(ties_dropped) AS ties_dropped, sum(observations_true) AS observations_true, ` +
-    `sum(observations_misattributed) AS observations_misattributed, sum(observations_invented) AS observations_invented FROM daily`);
-  return { runDir, manifest, scenario: s, parameters, sourcesNote: typeof sources === "string" ? sources : null, daily, byGroup, byRegion, totals: Object.fromEntries(Object.entries(t).map(([k, v]) => [k, num(v)])) };
+  const db = await openRunDatabase(runDir, manifest);
+  try {
+    const daily = (await db.query(`SELECT day, date, ${select} FROM daily ORDER BY day`)).map(normalise);
+    const byGroup = (await db.query(`SELECT day, date, "group", ${groupCols} FROM daily_group WHERE day = ${last} ORDER BY "group"`)).map(normalise);
+    const byRegion = (await db.query(`SELECT day, date, region, ${groupCols} FROM daily_region WHERE day = ${last} ORDER BY region`)).map(normalise);
+    const [t] = await db.query(`SELECT sum(${blocked}) AS blocked_total, sum(ties_dropped) AS ties_dropped, sum(observations_true) AS observations_true, ` +
+      `sum(observations_misattributed) AS observations_misattributed, sum(observations_invented) AS observations_invented FROM daily`);
+    return { runDir, manifest, scenario: s, parameters, sourcesNote: typeof sources === "string" ? sources : null, daily, byGroup, byRegion, totals: Object.fromEntries(Object.entries(t).map(([k, v]) => [k, num(v)])) };
+  } finally {
+    db.close();
+  }
 }
 
 function normalise(r: Record<string, unknown>): DailyRow {

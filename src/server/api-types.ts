@@ -31,7 +31,7 @@ export interface Job {
   population: number;
   days: number;
   seed: number;
-  status: "running" | "writing" | "complete" | "failed";
+  status: "running" | "writing" | "complete" | "failed" | "cancelled";
   progress: { day: number; days: number; date: string; phase: string; elapsedSeconds: number } | null;
   error?: string;
 }

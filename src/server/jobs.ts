@@ -1,10 +1,12 @@
-// Runs started from the dashboard: simulated in a worker thread (the server stays responsive),
-// written with writeRunFolder (atomic: the folder appears only once complete), and followed
-// by any number of listeners (the server-sent event streams).
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+// Runs started from the dashboard: checked against free memory, simulated in a worker thread
+// (the server stays responsive), written with writeRunFolder (atomic: the folder appears only
+// once complete), followed by any number of listeners (the server-sent event streams), and
+// cancelled on request (the worker is ended; nothing has been written yet).
+import { existsSync, lstatSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import type { Progress } from "../engine/result.js";
-import { loadScenario } from "../scenario/load.js";
+import { formatProblem, loadScenario } from "../scenario/load.js";
+import { runLimitProblems, thisMachine, type Machine } from "../scenario/limits.js";
 import { writeRunFolder } from "../io/run-folder.js";
 import { simulateInWorker, type SimulationHandle } from "../cli/sim-worker.js";
 import { HttpError } from "./http.js";
@@ -34,11 +36,22 @@ export function bundledScenarios(dir: string): BundledScenario[] {
 
 type Listener = (job: JobState) => void;
 
+/** Why a job's simulation was abandoned: cancelled from the page. */
+class Cancelled extends Error {}
+
+interface JobEntry {
+  state: JobState;
+  listeners: Set<Listener>;
+  sim: SimulationHandle | null;
+  /** Ends the wait for the simulation's result (a stopped worker never delivers one). */
+  abandon: (why: Error) => void;
+}
+
 export class Jobs {
-  private jobs = new Map<string, { state: JobState; listeners: Set<Listener>; sim: SimulationHandle | null }>();
+  private jobs = new Map<string, JobEntry>();
   private counter = 0;
 
-  constructor(private runsRoot: string, private scenariosDir: string, private version: string, private maxRunning = 1) {}
+  constructor(private runsRoot: string, private scenariosDir: string, private version: string, private machine: () => Machine = thisMachine, private maxRunning = 1) {}
 
   list(): JobState[] {
     return [...this.jobs.values()].map((j) => j.state);
@@ -53,7 +66,7 @@ export class Jobs {
   /** A free run folder name for this scenario and size. */
   private folderName(scenario: string, population: number, days: number, seed: number): string {
     const base = `${scenario}-${population}x${days}-s${seed}`.replace(/[^A-Za-z0-9._-]/g, "-");
-    const taken = (n: string) => existsSync(join(this.runsRoot, n)) || this.list().some((j) => j.run === n && j.status !== "failed");
+    const taken = (n: string) => existsSync(join(this.runsRoot, n)) || this.list().some((j) => j.run === n && (j.status === "running" || j.status === "writing" || j.status === "complete"));
     let name = base;
     for (let i = 2; taken(name); i++) name = `${base}-${i}`;
     return name;
@@ -69,13 +82,18 @@ export class Jobs {
     if (!sc) throw new HttpError(400, `parameter "scenario": expected one of ${scenarios.map((s) => s.name).join(", ")}, got ${JSON.stringify(String(req.scenario).slice(0, 80))}`);
     const file = join(this.scenariosDir, sc.file);
     const scenario = loadScenario(file);
+    // The same estimate `credence run` makes: a run that cannot fit would take the server down with it.
+    const tooBig = runLimitProblems(scenario, { population: req.population, days: req.days, where: { population: "population", days: "days" } }, this.machine());
+    if (tooBig.length) throw new HttpError(422, `the run does not fit in this machine's free memory:\n${tooBig.map(formatProblem).join("\n")}`);
     const id = `job-${++this.counter}`;
     const run = this.folderName(sc.name, req.population, req.days, req.seed);
     const state: JobState = {
       id, run, scenario: sc.name, population: req.population, days: req.days, seed: req.seed,
       status: "running", progress: null, startedAt: new Date().toISOString(),
     };
-    const job = { state, listeners: new Set<Listener>(), sim: null as SimulationHandle | null };
+    let abandon: (why: Error) => void = () => undefined;
+    const abandoned = new Promise<never>((_, reject) => (abandon = reject));
+    const job: JobEntry = { state, listeners: new Set<Listener>(), sim: null, abandon };
     this.jobs.set(id, job);
     const emit = () => {
       for (const l of job.listeners) l(state);
@@ -91,19 +109,33 @@ export class Jobs {
     });
     void (async () => {
       try {
-        const result = await job.sim!.result;
+        const result = await Promise.race([job.sim!.result, abandoned]);
         state.status = "writing";
         emit();
         await writeRunFolder(result, join(this.runsRoot, run), { version: this.version, scenarioPath: file });
         state.status = "complete";
       } catch (e) {
-        state.status = "failed";
+        state.status = e instanceof Cancelled ? "cancelled" : "failed";
         state.error = (e as Error).message;
       }
       job.sim = null;
       emit();
     })();
     return state;
+  }
+
+  /**
+   * Cancels job `id` while it simulates: its worker is ended and no run folder is written. 409
+   * once it is writing (the folder appears complete in a moment, or not at all) or has ended.
+   */
+  async cancel(id: string): Promise<JobState> {
+    const j = this.jobs.get(id);
+    if (!j) throw new HttpError(404, `no job ${JSON.stringify(id.slice(0, 40))}`);
+    if (j.state.status !== "running" || !j.sim) throw new HttpError(409, `job ${id} is ${j.state.status}; only a run still simulating can be cancelled`);
+    const sim = j.sim;
+    j.abandon(new Cancelled("cancelled from the dashboard"));
+    await sim.stop();
+    return j.state;
   }
 
   /** Calls `listener` on every change of job `id` until it returns; returns the unsubscribe. */
@@ -115,12 +147,18 @@ export class Jobs {
   }
 
   async stopAll(): Promise<void> {
-    await Promise.all([...this.jobs.values()].map((j) => j.sim?.stop()));
+    await Promise.all([...this.jobs.values()].filter((j) => j.sim).map((j) => {
+      j.abandon(new Cancelled("the server stopped"));
+      return j.sim!.stop();
+    }));
   }
 }
 
 
-/** Every run folder directly inside `runsRoot` (by its manifest), newest first, and the runs in progress. */
+/**
+ * Every run folder directly inside `runsRoot` (by its manifest), newest first, and the runs in
+ * progress. Symbolic links are not followed (neither a linked folder nor a linked manifest).
+ */
 export function listRuns(runsRoot: string, jobs: JobState[]): RunListing[] {
   const out: RunListing[] = [];
   for (const name of existsSync(runsRoot) ? readdirSync(runsRoot) : []) {
@@ -128,7 +166,7 @@ export function listRuns(runsRoot: string, jobs: JobState[]): RunListing[] {
     const dir = join(runsRoot, name);
     let m: Record<string, any>;
     try {
-      if (!statSync(dir).isDirectory()) continue;
+      if (!lstatSync(dir).isDirectory() || !lstatSync(join(dir, "manifest.json")).isFile()) continue;
       m = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8"));
     } catch {
       continue;

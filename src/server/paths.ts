@@ -1,8 +1,10 @@
 // The only two places the server reads files from: run folders directly inside the runs
 // folder, and the static bundle. Every path is checked twice: the name must be a plain folder
 // or file name (no separators, no "..", nothing absolute), and the real path, after symlinks,
-// must still lie inside the root. Anything else is refused before a file is opened.
-import { realpathSync, statSync } from "node:fs";
+// must still lie inside the root. A run folder must moreover be a folder, not a symbolic link
+// (and its files are checked the same way where they are opened). Anything else is refused
+// before a file is opened.
+import { lstatSync, realpathSync, statSync } from "node:fs";
 import { extname, isAbsolute, join, relative, sep } from "node:path";
 import { HttpError } from "./http.js";
 
@@ -21,16 +23,18 @@ function escapes(name: string): boolean {
 }
 
 /**
- * The real path of run folder `id` in `runsRoot` (itself a real path). 403 for a name or a
- * symlink that leads outside the runs folder, 400 for a malformed name, 404 when absent.
+ * The real path of run folder `id` in `runsRoot` (itself a real path). 403 for a name that
+ * leads outside the runs folder or a symbolic link, 400 for a malformed name, 404 when absent.
  */
 export function runFolder(runsRoot: string, id: string): string {
   if (escapes(id) || id.startsWith(".")) throw new HttpError(403, `parameter "run": ${JSON.stringify(id.slice(0, 80))} is outside the run folder`);
   if (!RUN_ID.test(id) || id.includes(".partial-")) throw new HttpError(400, `parameter "run": ${JSON.stringify(id.slice(0, 80))} is not a run name (letters, digits, . _ -)`);
   let real: string;
   try {
+    if (lstatSync(join(runsRoot, id)).isSymbolicLink()) throw new HttpError(403, `parameter "run": ${JSON.stringify(id)} is a symbolic link, not a run folder`);
     real = realpathSync(join(runsRoot, id));
-  } catch {
+  } catch (e) {
+    if (e instanceof HttpError) throw e;
     throw new HttpError(404, `no run named ${JSON.stringify(id)}`);
   }
   if (!inside(runsRoot, real)) throw new HttpError(403, `parameter "run": ${JSON.stringify(id)} leads outside the run folder`);

@@ -1,9 +1,11 @@
 // What the dashboard asks of a run: small aggregate queries on run.duckdb, never a whole
-// population. Each database is opened read-only once and kept in a small cache; a run that
-// is replaced (a new manifest) gets a fresh connection.
-import { statSync } from "node:fs";
+// population. Each database is opened read-only once, through openRunDatabase (which refuses
+// a file Credence did not write), and kept in a small cache; a run that is replaced (a new
+// manifest or database) gets a fresh connection.
+import { lstatSync } from "node:fs";
 import { join } from "node:path";
-import { openDatabase, type ReadOnlyDatabase } from "../io/duckdb.js";
+import type { ReadOnlyDatabase } from "../io/duckdb.js";
+import { ForeignDatabaseError, openRunDatabase } from "../io/open-db.js";
 import { readManifest, type Manifest } from "../io/run-folder.js";
 import { describeEvents, loadExplanation, type Row } from "../cli/explain.js";
 import { columnName } from "../metrics/daily.js";
@@ -20,16 +22,55 @@ interface Entry {
   columns: Map<string, Set<string>>;
 }
 
+/**
+ * What identifies the files of run folder `dir` as they are now (null without a manifest).
+ * A manifest that is a symbolic link is refused: the server serves no link inside a run folder.
+ */
+function filesKey(dir: string): string | null {
+  const manifest = lstatSync(join(dir, "manifest.json"), { throwIfNoEntry: false });
+  if (!manifest) return null;
+  if (!manifest.isFile()) throw new HttpError(403, `${dir.split(/[\\/]/).pop()}: manifest.json is not a regular file`);
+  const db = lstatSync(join(dir, "run.duckdb"), { throwIfNoEntry: false });
+  return `${dir}\0${manifest.mtimeMs}\0${db?.mtimeMs}\0${db?.size}`;
+}
+
 /** The open runs, least recently used first. */
 export class RunCache {
   private entries = new Map<string, Entry>();
+  /** Why a run folder's database was refused (null: accepted), by folder, for its files as they were. */
+  private verdicts = new Map<string, { key: string; problem: string | null }>();
   constructor(private max = 8) {}
 
-  /** The complete run in real folder `dir` (409 when it is not complete). */
+  /**
+   * Why the complete run in real folder `dir` cannot be shown (its database is not one
+   * Credence wrote), or null. Checked once per version of its files; a refusal is logged then.
+   */
+  async problem(dir: string): Promise<string | null> {
+    try {
+      const known = this.verdicts.get(dir);
+      if (known && known.key === filesKey(dir)) return known.problem;
+      await this.open(dir);
+      return null;
+    } catch (e) {
+      if (e instanceof HttpError) return e.message;
+      throw e;
+    }
+  }
+
+  private remember(dir: string, key: string, problem: string | null): void {
+    if (problem !== null && this.verdicts.get(dir)?.problem !== problem) {
+      process.stderr.write(`credence serve: not showing ${dir.split(/[\\/]/).pop()}: ${problem}\n`);
+    }
+    this.verdicts.set(dir, { key, problem });
+    if (this.verdicts.size > 10_000) this.verdicts.delete(this.verdicts.keys().next().value!);
+  }
+
+  /** The complete run in real folder `dir` (409 when it is not complete, 422 when Credence did not write it). */
   async open(dir: string): Promise<Run> {
-    const mtime = statSync(join(dir, "manifest.json"), { throwIfNoEntry: false })?.mtimeMs;
-    if (mtime === undefined) throw new HttpError(404, `${dir.split(/[\\/]/).pop()} is not a run folder (no manifest.json)`);
-    const key = `${dir}\0${mtime}`;
+    const key = filesKey(dir);
+    if (key === null) throw new HttpError(404, `${dir.split(/[\\/]/).pop()} is not a run folder (no manifest.json)`);
+    const refused = this.verdicts.get(dir);
+    if (refused?.key === key && refused.problem !== null) throw new HttpError(422, refused.problem);
     let e = this.entries.get(dir);
     if (e && e.key !== key) {
       this.entries.delete(dir);
@@ -44,7 +85,16 @@ export class RunCache {
         throw new HttpError(404, (err as Error).message);
       }
       if (manifest.status !== "complete") throw new HttpError(409, `the run is ${manifest.status} (${manifest.reason ?? "no reason recorded"}); only complete runs can be shown`);
-      const db = await openDatabase(join(dir, "run.duckdb"));
+      let db: ReadOnlyDatabase;
+      try {
+        db = await openRunDatabase(dir, manifest);
+      } catch (err) {
+        if (!(err instanceof ForeignDatabaseError)) throw err;
+        const problem = `not a run Credence wrote: ${err.message}`;
+        this.remember(dir, key, problem);
+        throw new HttpError(422, problem);
+      }
+      this.remember(dir, key, null);
       e = { key, manifest, db, chain: Promise.resolve(), columns: new Map() };
       const cols = await db.query("SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = 'main'");
       for (const c of cols) {

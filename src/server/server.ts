@@ -1,12 +1,21 @@
 // The dashboard's HTTP server (node:http, no framework): a JSON API over the run folder, a
 // server-sent event stream per run in progress, and the static bundle of web/ (dist/web).
 // It reads nothing but the run folders directly inside the runs folder and the bundle.
+//
+// A page on another site must not be able to use it: a request must name the server by a
+// loopback name (or one allowed with --allow-host) in its Host header, which defeats DNS
+// rebinding; an Origin header, when sent, must be this server; and every POST must carry the
+// header X-Credence: 1, which a cross-site form cannot send and a cross-site script can send
+// only after a CORS preflight that this server never grants.
 import { createReadStream, mkdirSync, realpathSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import { enumParam, HttpError, intParam, intValue, readJsonBody, SECURITY_HEADERS, sendError, sendJson } from "./http.js";
 import { bundledScenarios, Jobs, listRuns } from "./jobs.js";
 import { ClientLimiter, DEFAULT_LIMITS, type LimitOptions } from "./limits.js";
+import type { Machine } from "../scenario/limits.js";
+import { allowedHosts, hostName, LOOPBACK_NAMES } from "./hosts.js";
 import { contentType, runFolder, staticFile } from "./paths.js";
 import { RunCache } from "./queries.js";
 
@@ -22,6 +31,10 @@ export interface ServeOptions {
   maxBody?: number;
   /** Largest population a run started from the page may have. */
   maxPopulation?: number;
+  /** Host names besides the loopback ones that requests may address the server by. */
+  allowHosts?: string[];
+  /** The memory a run started from the page must fit in (default: this machine now). */
+  machine?: () => Machine;
 }
 
 export interface DashboardServer {
@@ -39,11 +52,35 @@ export async function startServer(options: ServeOptions): Promise<DashboardServe
   const maxBody = options.maxBody ?? 4096;
   const maxPopulation = options.maxPopulation ?? 20_000_000;
   const cache = new RunCache();
-  const jobs = new Jobs(runsRoot, options.scenariosDir, options.version);
+  const jobs = new Jobs(runsRoot, options.scenariosDir, options.version, options.machine);
   const limiter = new ClientLimiter(options.limits ?? DEFAULT_LIMITS);
   const streams = new Set<ServerResponse>();
   // Validating the bundled scenarios takes a moment; they do not change while serving.
   let scenarios: ReturnType<typeof bundledScenarios> | null = null;
+  // Known once listening (the port may be chosen by the system).
+  let hosts = new Set<string>();
+
+  /** 421 for a Host that is not this server's, 403 for a foreign Origin or a POST without X-Credence. */
+  function checkCaller(req: IncomingMessage): void {
+    const host = String(req.headers.host ?? "").toLowerCase();
+    if (!hosts.has(host)) {
+      throw new HttpError(421, `this server answers only to its loopback names (and those given with credence serve --allow-host), not ${JSON.stringify(host.slice(0, 80))}`);
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined) {
+      let same = false;
+      try {
+        const u = new URL(origin);
+        same = u.protocol === "http:" && hosts.has(u.host);
+      } catch {
+        // "null" and other opaque origins are foreign
+      }
+      if (!same) throw new HttpError(403, `requests from ${JSON.stringify(origin.slice(0, 80))} are refused: only the dashboard's own pages may call this server`);
+    }
+    if (req.method !== "GET" && req.method !== "HEAD" && req.headers["x-credence"] !== "1") {
+      throw new HttpError(403, `${req.method} requests need the header "X-Credence: 1" (the dashboard's pages send it)`);
+    }
+  }
 
   async function api(req: IncomingMessage, res: ServerResponse, parts: string[], params: URLSearchParams): Promise<void> {
     const method = req.method ?? "GET";
@@ -60,9 +97,17 @@ export async function startServer(options: ServeOptions): Promise<DashboardServe
       });
       return sendJson(res, 202, job);
     }
+    if (method === "POST" && parts[0] === "jobs" && parts.length === 3 && parts[2] === "cancel") return sendJson(res, 200, await jobs.cancel(parts[1]));
     if (method !== "GET" && method !== "HEAD") throw new HttpError(405, `${method} is not allowed on /api/${route}`, { Allow: "GET" });
 
-    if (route === "runs") return sendJson(res, 200, { runs: listRuns(runsRoot, jobs.list()), jobs: jobs.list() });
+    if (route === "runs") {
+      // A complete run whose database Credence did not write is left out (the cache logs why, once).
+      const runs = [];
+      for (const r of listRuns(runsRoot, jobs.list())) {
+        if (r.status !== "complete" || (await cache.problem(join(runsRoot, r.id))) === null) runs.push(r);
+      }
+      return sendJson(res, 200, { runs, jobs: jobs.list() });
+    }
     if (route === "scenarios") return sendJson(res, 200, { scenarios: (scenarios ??= bundledScenarios(options.scenariosDir)) });
     if (parts[0] === "jobs" && parts.length === 3 && parts[2] === "events") return jobEvents(req, res, parts[1]);
     if (parts[0] === "jobs" && parts.length === 2) return sendJson(res, 200, jobs.get(parts[1]));
@@ -120,7 +165,7 @@ export async function startServer(options: ServeOptions): Promise<DashboardServe
     streams.add(res);
     const send = (state: typeof first) => {
       res.write(`event: progress\ndata: ${JSON.stringify(state)}\n\n`);
-      if (state.status === "complete" || state.status === "failed") end();
+      if (state.status === "complete" || state.status === "failed" || state.status === "cancelled") end();
     };
     let unsubscribe = () => undefined as unknown;
     const end = () => {
@@ -155,6 +200,7 @@ export async function startServer(options: ServeOptions): Promise<DashboardServe
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    checkCaller(req);
     const rawUrl = req.url ?? "/";
     if (rawUrl.length > MAX_URL) throw new HttpError(414, `the address is longer than ${MAX_URL} characters`);
     if (!rawUrl.startsWith("/")) throw new HttpError(400, "the request target must be a path starting with /");
@@ -179,7 +225,8 @@ export async function startServer(options: ServeOptions): Promise<DashboardServe
       return sendError(res, new HttpError(429, `too many requests; try again in ${admitted.retryAfter} s`, { "Retry-After": String(admitted.retryAfter) }));
     }
     // An event stream holds its connection open: it counts against the rate, not the concurrency.
-    const isStream = /\/events(\?|$)/.test(req.url ?? "");
+    // Only the path says what is asked for; the query is the client's to fill.
+    const isStream = /^\/api\/jobs\/[^/]+\/events$/.test((req.url ?? "").split("?", 1)[0]);
     if (isStream) admitted.release();
     res.on("close", admitted.release);
     handle(req, res).catch((e: unknown) => {
@@ -203,6 +250,9 @@ export async function startServer(options: ServeOptions): Promise<DashboardServe
   });
   const addr = server.address() as AddressInfo;
   const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+  // The address listened on is a name for this server too, unless it is every address.
+  const listenedOn = addr.address === "0.0.0.0" || addr.address === "::" ? [] : [host];
+  hosts = allowedHosts([...new Set([...LOOPBACK_NAMES, ...listenedOn, ...(options.allowHosts ?? []).map(hostName)])], addr.port);
   return {
     server,
     url: `http://${host}:${addr.port}/`,

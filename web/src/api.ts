@@ -6,7 +6,9 @@ export class ApiError extends Error {
 }
 
 export async function api<T>(path: string, init?: RequestInit): Promise<T> {
-  const res = await fetch(`api/${path}`, init);
+  // The server refuses a POST without this header: a page on another site cannot send it.
+  const headers = init?.method && init.method !== "GET" ? { ...init.headers, "X-Credence": "1" } : init?.headers;
+  const res = await fetch(`api/${path}`, { ...init, headers });
   const body = await res.json().catch(() => ({ error: res.statusText }));
   if (!res.ok) throw new ApiError(res.status, (body as { error?: string }).error ?? res.statusText);
   return body as T;

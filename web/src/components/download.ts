@@ -76,7 +76,10 @@ export async function downloadPng(node: Element, title: string): Promise<void> {
 }
 
 const csvCell = (v: unknown): string => {
-  const s = v === null || v === undefined ? "" : String(v);
+  let s = v === null || v === undefined ? "" : String(v);
+  // A spreadsheet runs a text cell that begins with = + - @ (or tab, CR) as a formula: a quote
+  // makes it text. Numbers are written as numbers (a negative one is not text).
+  if (typeof v !== "number" && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 

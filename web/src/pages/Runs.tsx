@@ -25,7 +25,7 @@ function NewRun(props: { onDone: () => void }) {
     es.addEventListener("progress", (ev) => {
       const s = JSON.parse((ev as MessageEvent).data) as Job;
       setJob(s);
-      if (s.status === "complete" || s.status === "failed") {
+      if (s.status === "complete" || s.status === "failed" || s.status === "cancelled") {
         es.close();
         props.onDone();
       }
@@ -39,6 +39,13 @@ function NewRun(props: { onDone: () => void }) {
     try {
       follow(await api<Job>("runs", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(form) }));
       props.onDone();
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
+  const cancel = async () => {
+    try {
+      setJob(await api<Job>(`jobs/${encodeURIComponent(job!.id)}/cancel`, { method: "POST" }));
     } catch (err) {
       setError((err as Error).message);
     }
@@ -72,7 +79,9 @@ function NewRun(props: { onDone: () => void }) {
             {job.status === "writing" && `${job.run}: writing run.duckdb…`}
             {job.status === "complete" && <>Finished: <a href={href("run", job.run)}>{job.run}</a></>}
             {job.status === "failed" && `Failed: ${job.error}`}
+            {job.status === "cancelled" && `${job.run}: cancelled; nothing was written`}
           </span>
+          {job.status === "running" && <button type="button" class="ghost" id="cancel-run" onClick={() => void cancel()}>Cancel</button>}
         </div>
       )}
     </section>
