@@ -7,6 +7,7 @@ import { openRun, queryRows, writeParquet, writeTables } from "../src/io/duckdb.
 import { canonicalJson, markIncomplete, readManifest, scenarioHash, writeRunFolder } from "../src/io/run-folder.js";
 import { cellValue, int32Column, type Column, type Table } from "../src/io/table.js";
 import type { RunResult } from "../src/engine/result.js";
+import { SYNTHETIC_STATEMENT, SYNTHETIC_TABLE_NOTE } from "../src/io/synthetic.js";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "credence-io-test-"));
 process.on("exit", () => fs.rmSync(root, { recursive: true, force: true }));
@@ -132,8 +133,9 @@ test("_tables and _columns document every table and column; names are quoted saf
     }
   }
   const tables = await queryRows(db, "SELECT * FROM _tables");
-  assert.deepEqual(tables.find((x) => x.table_name === weird.name), { table_name: weird.name, description: weird.description, rows: 3 });
-  assert.deepEqual(tables.find((x) => x.table_name === "all_types"), { table_name: "all_types", description: t.description, rows: 10 });
+  // A table's own description comes first, then the statement that its citizens are synthetic.
+  assert.deepEqual(tables.find((x) => x.table_name === weird.name), { table_name: weird.name, description: `${weird.description}. ${SYNTHETIC_TABLE_NOTE}`, rows: 3 });
+  assert.deepEqual(tables.find((x) => x.table_name === "all_types"), { table_name: "all_types", description: `${t.description}. ${SYNTHETIC_TABLE_NOTE}`, rows: 10 });
   const data = await queryRows(db, `SELECT "sel'ect ""x""" AS v, c FROM "we""ird table; DROP"`);
   assert.deepEqual(data, [{ v: 1, c: "a" }, { v: 2, c: "a" }, { v: 3, c: null }]);
   const comments = await queryRows(db, "SELECT comment FROM duckdb_columns() WHERE table_name = ? AND column_name = ?", [weird.name, `sel'ect "x"`]);
@@ -296,4 +298,31 @@ test("scenarioHash ignores key order and nothing else", () => {
     scenarioHash({ regions: [{ name: "r" }, { name: "s" }] }),
     scenarioHash({ regions: [{ name: "s" }, { name: "r" }] }),
   );
+});
+
+// ---------------------------------------------------------------------------------------
+// Every output says the population is synthetic
+
+test("synthetic: the manifest says so, every table's comment says so, and so do Parquet files", async () => {
+  const dir = tmp("synthetic-run");
+  const m = await writeRunFolder(fakeResult(1, [allTypes(10), { ...allTypes(3), name: "second", description: "" }]), dir, { version: "0.1.0" });
+  const onDisk = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8")) as Record<string, unknown>;
+  assert.equal(onDisk.synthetic, true);
+  assert.equal(onDisk.note, SYNTHETIC_STATEMENT);
+  assert.equal(m.synthetic, true);
+
+  const db = path.join(dir, "run.duckdb");
+  const tables = await queryRows(db, "SELECT table_name, comment FROM duckdb_tables() ORDER BY table_name");
+  assert.deepEqual(tables.map((t) => t.table_name), ["_columns", "_tables", "all_types", "second"]);
+  for (const t of tables) assert.match(String(t.comment), /synthetic citizens/i, `table ${String(t.table_name)}: ${String(t.comment)}`);
+  // _tables documents the same descriptions as the comments.
+  for (const t of await queryRows(db, "SELECT description FROM _tables")) assert.match(String(t.description), /synthetic citizens/i);
+
+  const files = await writeParquet(db, tmp("synthetic-parquet"));
+  assert.equal(files.length, 2);
+  for (const f of files) {
+    const kv = await queryRows(db, "SELECT decode(key) AS key, decode(value) AS value FROM parquet_kv_metadata(?)", [f]);
+    assert.deepEqual(kv.filter((r) => r.key === "synthetic").map((r) => r.value), ["true"], `${f}: ${JSON.stringify(kv)}`);
+    assert.deepEqual(kv.filter((r) => r.key === "note").map((r) => r.value), [SYNTHETIC_STATEMENT]);
+  }
 });

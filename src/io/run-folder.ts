@@ -12,6 +12,7 @@ import type { RunResult, RunStats, Summary } from "../engine/result.js";
 import type { Scenario } from "../scenario/schema.js";
 import { writeTables } from "./duckdb.js";
 import { scenarioHash } from "../scenario/hash.js";
+import { SYNTHETIC_STATEMENT } from "./synthetic.js";
 
 export const MANIFEST_FILE = "manifest.json";
 export const DATABASE_FILE = "run.duckdb";
@@ -36,6 +37,10 @@ export interface RunIdentity {
 }
 
 export interface Manifest extends RunIdentity {
+  /** Always true: the population is generated from the seed, never read from people. */
+  synthetic: true;
+  /** The same in words (SYNTHETIC_STATEMENT), for whoever opens the file. */
+  note: string;
   status: "complete" | "incomplete";
   /** Why the run is incomplete ("writing" while the folder is being written). */
   reason?: string;
@@ -77,6 +82,8 @@ export async function writeRunFolder(
   try {
     const scenario = result.scenario;
     manifest = {
+      synthetic: true,
+      note: SYNTHETIC_STATEMENT,
       status: "incomplete",
       reason: "writing",
       name: scenario.name,
