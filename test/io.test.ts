@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -325,4 +326,26 @@ test("synthetic: the manifest says so, every table's comment says so, and so do 
     assert.deepEqual(kv.filter((r) => r.key === "synthetic").map((r) => r.value), ["true"], `${f}: ${JSON.stringify(kv)}`);
     assert.deepEqual(kv.filter((r) => r.key === "note").map((r) => r.value), [SYNTHETIC_STATEMENT]);
   }
+});
+
+test("a manifest.json that is a FIFO: readManifest refuses it at once, markIncomplete replaces it", () => {
+  const dir = tmp("fifo-run");
+  fs.mkdirSync(dir);
+  execFileSync("mkfifo", [path.join(dir, "manifest.json")]);
+  // In a child killed after 3 s: the old reader waited for a writer forever.
+  const script = `
+    const { markIncomplete, readManifest } = await import(${JSON.stringify(new URL("../src/io/run-folder.js", import.meta.url).href)});
+    const messages = [];
+    for (const f of [() => readManifest(${JSON.stringify(dir)}), () => markIncomplete(${JSON.stringify(dir)}, "test")]) {
+      try { f(); messages.push("no error"); } catch (e) { messages.push(e.message); }
+    }
+    process.stdout.write(JSON.stringify(messages));`;
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", timeout: 3000, killSignal: "SIGKILL" });
+  assert.equal(r.signal, null, "reading a FIFO manifest.json did not finish within 3 s");
+  const [read, mark] = JSON.parse(r.stdout) as string[];
+  assert.match(read, /manifest\.json.*a FIFO, not a regular file/);
+  // markIncomplete treats it as unreadable: a minimal manifest takes its place.
+  assert.equal(mark, "no error");
+  assert.ok(fs.statSync(path.join(dir, "manifest.json")).isFile());
+  assert.equal(readManifest(dir, { allowIncomplete: true }).reason, "test");
 });

@@ -13,9 +13,12 @@ import type { Scenario } from "../scenario/schema.js";
 import { writeTables } from "./duckdb.js";
 import { scenarioHash } from "../scenario/hash.js";
 import { SYNTHETIC_STATEMENT } from "./synthetic.js";
+import { readUserText } from "./read-file.js";
 
 export const MANIFEST_FILE = "manifest.json";
 export const DATABASE_FILE = "run.duckdb";
+/** A manifest holds a scenario (at most 256 KB of YAML) and its summary: far less than this. */
+const MAX_MANIFEST_BYTES = 16 * 2 ** 20;
 
 /** What identifies a run, in a finished manifest and in one of a run still going (io/checkpoint-folder.ts). */
 export interface RunIdentity {
@@ -219,7 +222,7 @@ export function markIncomplete(dir: string, reason: string): void {
   const file = path.join(dir, MANIFEST_FILE);
   let manifest: Record<string, unknown> = {};
   try {
-    const parsed: unknown = JSON.parse(fs.readFileSync(file, "utf8"));
+    const parsed: unknown = JSON.parse(readUserText(file, { maxBytes: MAX_MANIFEST_BYTES }));
     if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)) manifest = parsed as Record<string, unknown>;
   } catch {
     // missing or unreadable: write a minimal manifest
@@ -249,7 +252,7 @@ export function readManifest(runDir: string, options: { allowIncomplete?: boolea
   if (!fs.existsSync(file)) throw new Error(`Not a run folder: ${runDir} has no ${MANIFEST_FILE}`);
   let manifest: Manifest;
   try {
-    manifest = JSON.parse(fs.readFileSync(file, "utf8")) as Manifest;
+    manifest = JSON.parse(readUserText(file, { maxBytes: MAX_MANIFEST_BYTES })) as Manifest;
   } catch (e) {
     throw new Error(`Unreadable ${MANIFEST_FILE} in ${runDir}: ${e instanceof Error ? e.message : String(e)}`);
   }
