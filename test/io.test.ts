@@ -9,6 +9,7 @@ import { canonicalJson, markIncomplete, readManifest, scenarioHash, writeRunFold
 import { cellValue, int32Column, type Column, type Table } from "../src/io/table.js";
 import type { RunResult } from "../src/engine/result.js";
 import { SYNTHETIC_STATEMENT, SYNTHETIC_TABLE_NOTE } from "../src/io/synthetic.js";
+import { FileRefused, readUserFile } from "../src/io/read-file.js";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "credence-io-test-"));
 process.on("exit", () => fs.rmSync(root, { recursive: true, force: true }));
@@ -348,4 +349,20 @@ test("a manifest.json that is a FIFO: readManifest refuses it at once, markIncom
   assert.equal(mark, "no error");
   assert.ok(fs.statSync(path.join(dir, "manifest.json")).isFile());
   assert.equal(readManifest(dir, { allowIncomplete: true }).reason, "test");
+});
+
+test("readUserFile: the limit is on the bytes read, exactly; a link is refused only when asked", () => {
+  const file = tmp("ten.txt");
+  fs.writeFileSync(file, "0123456789");
+  assert.equal(readUserFile(file, { maxBytes: 10 }).toString(), "0123456789");
+  assert.throws(() => readUserFile(file, { maxBytes: 9 }), (e: unknown) => e instanceof FileRefused && e.message === "a file of more than 9 bytes");
+  const big = tmp("big.bin");
+  fs.writeFileSync(big, Buffer.alloc(200_000, 7)); // several read chunks
+  assert.equal(readUserFile(big, { maxBytes: 200_000 }).length, 200_000);
+  assert.throws(() => readUserFile(big, { maxBytes: 199_999 }), FileRefused);
+  const link = tmp("link.txt");
+  fs.symlinkSync(file, link);
+  assert.equal(readUserFile(link, { maxBytes: 10 }).length, 10);
+  assert.throws(() => readUserFile(link, { maxBytes: 10, followSymlinks: false }), /symbolic link/);
+  assert.throws(() => readUserFile(tmp("missing"), { maxBytes: 10 }), /no readable file \(ENOENT\)/);
 });

@@ -161,7 +161,7 @@ export function loadExperiment(file: string): Experiment {
   try {
     text = readUserText(path, { maxBytes: MAX_SCENARIO_BYTES });
   } catch (e) {
-    if (e instanceof FileRefused) throw new ScenarioError(file, [{ path: "", found: e.reason, expected: "a YAML experiment file" }]);
+    if (e instanceof FileRefused) throw new ScenarioError(file, [{ path: "", found: e.message, expected: "a YAML experiment file" }]);
     throw e;
   }
   return parseExperimentText(text, file, dirname(path));

@@ -9,9 +9,9 @@
 //     written inside a file rather than named by the user.
 import fs from "node:fs";
 
-/** Why a file was not read; `message` is the reason alone, `file` the path. */
+/** Why a file was not read: `message` is the reason alone (callers name the file their own way). */
 export class FileRefused extends Error {
-  constructor(readonly file: string, readonly reason: string) {
+  constructor(readonly file: string, reason: string) {
     super(reason);
     this.name = "FileRefused";
   }
@@ -25,6 +25,8 @@ export interface ReadOptions {
 }
 
 const { O_RDONLY, O_NONBLOCK = 0, O_NOFOLLOW = 0 } = fs.constants;
+/** Read in pieces, so that a small file under a large bound costs a small buffer. */
+const CHUNK_BYTES = 64 * 1024;
 
 function kindOf(st: fs.Stats): string {
   if (st.isDirectory()) return "a folder";
@@ -54,15 +56,16 @@ export function readUserFile(file: string, { maxBytes, followSymlinks = true }: 
   try {
     const st = fs.fstatSync(fd);
     if (!st.isFile()) throw new FileRefused(file, `${kindOf(st)}, not a regular file`);
-    const buf = Buffer.allocUnsafe(maxBytes + 1);
-    let n = 0;
-    while (n < buf.length) {
-      const got = fs.readSync(fd, buf, n, buf.length - n, null);
-      if (got === 0) break;
-      n += got;
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, maxBytes + 1 - total));
+      const got = fs.readSync(fd, chunk, 0, chunk.length, null);
+      if (got === 0) return Buffer.concat(chunks, total);
+      chunks.push(chunk.subarray(0, got));
+      total += got;
+      if (total > maxBytes) throw new FileRefused(file, `a file of more than ${maxBytes.toLocaleString("en-US")} bytes`);
     }
-    if (n > maxBytes) throw new FileRefused(file, `a file of more than ${maxBytes.toLocaleString("en-US")} bytes, over the limit`);
-    return buf.subarray(0, n);
   } finally {
     fs.closeSync(fd);
   }

@@ -270,7 +270,7 @@ export function loadScenario(path: string, options: LoadOptions = {}): Scenario 
   try {
     text = readUserText(path, { maxBytes: MAX_SCENARIO_BYTES });
   } catch (e) {
-    if (e instanceof FileRefused) throw new ScenarioError(path, [{ path: "", found: e.reason, expected: `a YAML scenario file of at most ${MAX_SCENARIO_BYTES.toLocaleString("en-US")} bytes` }]);
+    if (e instanceof FileRefused) throw new ScenarioError(path, [{ path: "", found: e.message, expected: `a YAML scenario file of at most ${MAX_SCENARIO_BYTES.toLocaleString("en-US")} bytes` }]);
     throw e;
   }
   return parseScenarioText(text, path, { ...options, file: resolve(path) });
