@@ -398,9 +398,12 @@ test("files: an extends: or an experiment's scenario: that is not a scenario is 
     ].join("\n"));
     const secretJson = join(dir, "secrets.json");
     writeFileSync(secretJson, JSON.stringify({ name: "prod", token, population: { size: token } }));
+    // Scenario-shaped but for one key that only Object.prototype has.
+    const inherited = join(dir, "inherited.json");
+    writeFileSync(inherited, JSON.stringify({ name: "x", population: {}, behaviours: [], toString: token }));
     const broken = join(dir, "broken.yaml");
     writeFileSync(broken, `token: ${token}\n  bad: [indent\n`);
-    for (const target of [kubeconfig, secretJson, broken]) {
+    for (const target of [kubeconfig, secretJson, inherited, broken]) {
       const overlay = join(dir, "overlay.yaml");
       writeFileSync(overlay, `extends: ${target}\nname: overlay\n`);
       let e: Problem[] = [];

@@ -227,7 +227,7 @@ export function parseYamlData(text: string, source = "scenario"): unknown {
 export function notScenarioReason(data: unknown): string | undefined {
   if (data === null || typeof data !== "object" || Array.isArray(data)) return "its top level is not a mapping";
   const keys = Object.keys(data);
-  const unknown = keys.filter((k) => k !== "extends" && !(k in ScenarioSchema.shape)).length;
+  const unknown = keys.filter((k) => k !== "extends" && !Object.hasOwn(ScenarioSchema.shape, k)).length;
   if (unknown) return `${unknown} of its top-level keys ${unknown === 1 ? "is not a scenario field" : "are not scenario fields"}`;
   if (!keys.includes("extends") && !["name", "population", "behaviours"].every((k) => keys.includes(k))) return "it lacks name, population or behaviours";
   return undefined;
