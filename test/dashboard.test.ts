@@ -12,6 +12,7 @@ import { loadScenario } from "../src/scenario/load.js";
 import { simulate } from "../src/engine/simulate.js";
 import { writeRunFolder } from "../src/io/run-folder.js";
 import { queryRows } from "../src/io/duckdb.js";
+import { SYNTHETIC_CAPTION, SYNTHETIC_CSV_LINE } from "../src/io/synthetic.js";
 import { startServer, type DashboardServer } from "../src/server/server.js";
 import { makeScenario } from "./helpers.js";
 
@@ -144,12 +145,14 @@ test("run page: charts drawn, figures equal the database, downloads work", { ski
   const svg = readFileSync(await svgDownload.path(), "utf8");
   assert.match(svg, /^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
   assert.match(svg, /low-score/);
+  assert.ok(svg.includes(SYNTHETIC_CAPTION), "the SVG download says the population is synthetic");
   const [pngDownload] = await Promise.all([page.waitForEvent("download"), page.locator('[data-chart="People on each list"] button', { hasText: "PNG" }).click()]);
   assert.deepEqual([...readFileSync(await pngDownload.path()).subarray(1, 4)], [...Buffer.from("PNG")]);
   const [csvDownload] = await Promise.all([page.waitForEvent("download"), page.locator("#targets button", { hasText: "CSV" }).click()]);
   const csv = readFileSync(await csvDownload.path(), "utf8").trim().split("\n");
-  assert.equal(csv[0], "metric,target,simulated,tolerance,pass");
-  assert.equal(csv.length - 1, targets[0].n);
+  assert.equal(csv[0], SYNTHETIC_CSV_LINE);
+  assert.equal(csv[1], "metric,target,simulated,tolerance,pass");
+  assert.equal(csv.length - 2, targets[0].n);
 
   await page.selectOption("#map-metric", "chilling");
   await page.locator('[data-chart="Regions: chilling"] svg').first().waitFor();

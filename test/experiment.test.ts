@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Rng } from "../src/engine/random.js";
@@ -15,6 +15,7 @@ import { startSweep } from "../src/experiment/sweep.js";
 import { RESULTS_FILE } from "../src/experiment/store.js";
 import { queryRows } from "../src/io/duckdb.js";
 import { chartSvg, svgToPng } from "../src/plot/chart.js";
+import { SYNTHETIC_CAPTION, SYNTHETIC_STATEMENT } from "../src/io/synthetic.js";
 import { baseInput, problemsOf } from "./helpers.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "credence-experiment-"));
@@ -169,6 +170,14 @@ test("sweep: tables and manifest; a re-run after losing results runs exactly the
     assert.ok(Number(s.ci_low) <= Number(s.mean) && Number(s.mean) <= Number(s.ci_high));
   }
   assert.equal(readExperimentManifest(out).status, "complete");
+  // Every output says its citizens are synthetic: manifest, table comments, Parquet metadata.
+  const written = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")) as { synthetic?: unknown; note?: unknown };
+  assert.deepEqual([written.synthetic, written.note], [true, SYNTHETIC_STATEMENT]);
+  for (const t of await queryRows(db, "SELECT table_name, comment FROM duckdb_tables()")) assert.match(String(t.comment), /synthetic citizens/i, String(t.table_name));
+  for (const f of readdirSync(join(out, "parquet"))) {
+    const kv = await queryRows(db, "SELECT decode(value) AS value FROM parquet_kv_metadata(?) WHERE decode(key) = 'synthetic'", [join(out, "parquet", f)]);
+    assert.deepEqual(kv, [{ value: "true" }], f);
+  }
 
   // Lose three results (as a kill would), then re-run: exactly those three run again.
   const file = join(out, RESULTS_FILE);
@@ -197,7 +206,7 @@ test("chart: SVG with title, axis labels and legend; PNG rendered from it", () =
     ]),
   });
   assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
-  for (const text of ["Wrongful listings", "false-match rate (per act in view)", "wrongfully listed (%)", "no appeals", "appeals:"]) assert.ok(svg.includes(text), `no "${text}" in the SVG`);
+  for (const text of ["Wrongful listings", "false-match rate (per act in view)", "wrongfully listed (%)", "no appeals", "appeals:", SYNTHETIC_CAPTION]) assert.ok(svg.includes(text), `no "${text}" in the SVG`);
   const png = svgToPng(svg);
   assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   assert.equal(png.readUInt32BE(16), 2 * 860); // width, at twice the SVG's size

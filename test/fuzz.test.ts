@@ -7,14 +7,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { parse, stringify } from "yaml";
 import { MAX_SCENARIO_BYTES, parseScenarioText, ScenarioError } from "../src/scenario/load.js";
 import { estimateRun, runLimitProblems, thisMachine, type Machine } from "../src/scenario/limits.js";
-import type { Scenario } from "../src/scenario/schema.js";
+import { ScenarioSchema, type Scenario } from "../src/scenario/schema.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const BUNDLED = ["china-2018.yaml", "city-pilot.yaml"].map((f) => ({ file: f, text: readFileSync(join(root, "scenarios", f), "utf8") }));
@@ -312,6 +313,37 @@ test("limits: `credence run --population 2000000000` exits 2 at once without all
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /--population: found 2,000,000,000, expected at most [\d,]+ citizens/);
   assert.ok(ms < 10_000, `took ${ms} ms`);
+});
+
+test("fuzz: a file under extends: that is not scenario-shaped never has a word of it in the error", () => {
+  const dir = mkdtempSync(join(tmpdir(), "credence-fuzz-extends-"));
+  const SECRET = "Z9SECRETz9";
+  const scenarioKeys = Object.keys(ScenarioSchema.shape);
+  // Keys near the scenario's (so that some targets are scenario-shaped, and may be echoed), the secret, and any.
+  const key = fc.oneof(fc.constantFrom(...scenarioKeys, "extends", "token", SECRET), fc.string({ maxLength: 12 }));
+  const value = fc.oneof(fc.constant(SECRET), fc.jsonValue({ maxDepth: 3 }), fc.array(fc.constant(SECRET), { maxLength: 2 }), fc.dictionary(key, fc.constant(SECRET), { maxKeys: 3 }));
+  const scenarioShaped = (doc: unknown): boolean => {
+    if (doc === null || typeof doc !== "object" || Array.isArray(doc)) return false;
+    const keys = Object.keys(doc);
+    return keys.every((k) => k === "extends" || scenarioKeys.includes(k)) && (keys.includes("extends") || ["name", "population", "behaviours"].every((k) => keys.includes(k)));
+  };
+  try {
+    const target = join(dir, "target.yaml");
+    fc.assert(
+      fc.property(fc.oneof(fc.dictionary(key, value, { maxKeys: 8 }), value), fc.boolean(), (doc, asYaml) => {
+        const text = asYaml ? stringify(doc) : JSON.stringify(doc);
+        writeFileSync(target, text);
+        const r = check(`extends: ${target}\nname: overlay\n`, "overlay");
+        if (scenarioShaped(doc)) return; // a scenario's own values may be shown
+        assert.ok(r instanceof ScenarioError);
+        assert.ok(!r.message.includes(SECRET), `echoed ${text.slice(0, 200)}: ${r.message}`);
+        assert.equal(r.problems[0].path, "extends");
+      }),
+      { numRuns: 600, seed: 21 },
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("fuzz summary", () => {

@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -7,6 +8,8 @@ import { openRun, queryRows, writeParquet, writeTables } from "../src/io/duckdb.
 import { canonicalJson, markIncomplete, readManifest, scenarioHash, writeRunFolder } from "../src/io/run-folder.js";
 import { cellValue, int32Column, type Column, type Table } from "../src/io/table.js";
 import type { RunResult } from "../src/engine/result.js";
+import { SYNTHETIC_STATEMENT, SYNTHETIC_TABLE_NOTE } from "../src/io/synthetic.js";
+import { FileRefused, readUserFile } from "../src/io/read-file.js";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "credence-io-test-"));
 process.on("exit", () => fs.rmSync(root, { recursive: true, force: true }));
@@ -132,8 +135,9 @@ test("_tables and _columns document every table and column; names are quoted saf
     }
   }
   const tables = await queryRows(db, "SELECT * FROM _tables");
-  assert.deepEqual(tables.find((x) => x.table_name === weird.name), { table_name: weird.name, description: weird.description, rows: 3 });
-  assert.deepEqual(tables.find((x) => x.table_name === "all_types"), { table_name: "all_types", description: t.description, rows: 10 });
+  // A table's own description comes first, then the statement that its citizens are synthetic.
+  assert.deepEqual(tables.find((x) => x.table_name === weird.name), { table_name: weird.name, description: `${weird.description}. ${SYNTHETIC_TABLE_NOTE}`, rows: 3 });
+  assert.deepEqual(tables.find((x) => x.table_name === "all_types"), { table_name: "all_types", description: `${t.description}. ${SYNTHETIC_TABLE_NOTE}`, rows: 10 });
   const data = await queryRows(db, `SELECT "sel'ect ""x""" AS v, c FROM "we""ird table; DROP"`);
   assert.deepEqual(data, [{ v: 1, c: "a" }, { v: 2, c: "a" }, { v: 3, c: null }]);
   const comments = await queryRows(db, "SELECT comment FROM duckdb_columns() WHERE table_name = ? AND column_name = ?", [weird.name, `sel'ect "x"`]);
@@ -296,4 +300,69 @@ test("scenarioHash ignores key order and nothing else", () => {
     scenarioHash({ regions: [{ name: "r" }, { name: "s" }] }),
     scenarioHash({ regions: [{ name: "s" }, { name: "r" }] }),
   );
+});
+
+// ---------------------------------------------------------------------------------------
+// Every output says the population is synthetic
+
+test("synthetic: the manifest says so, every table's comment says so, and so do Parquet files", async () => {
+  const dir = tmp("synthetic-run");
+  const m = await writeRunFolder(fakeResult(1, [allTypes(10), { ...allTypes(3), name: "second", description: "" }]), dir, { version: "0.1.0" });
+  const onDisk = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8")) as Record<string, unknown>;
+  assert.equal(onDisk.synthetic, true);
+  assert.equal(onDisk.note, SYNTHETIC_STATEMENT);
+  assert.equal(m.synthetic, true);
+
+  const db = path.join(dir, "run.duckdb");
+  const tables = await queryRows(db, "SELECT table_name, comment FROM duckdb_tables() ORDER BY table_name");
+  assert.deepEqual(tables.map((t) => t.table_name), ["_columns", "_tables", "all_types", "second"]);
+  for (const t of tables) assert.match(String(t.comment), /synthetic citizens/i, `table ${String(t.table_name)}: ${String(t.comment)}`);
+  // _tables documents the same descriptions as the comments.
+  for (const t of await queryRows(db, "SELECT description FROM _tables")) assert.match(String(t.description), /synthetic citizens/i);
+
+  const files = await writeParquet(db, tmp("synthetic-parquet"));
+  assert.equal(files.length, 2);
+  for (const f of files) {
+    const kv = await queryRows(db, "SELECT decode(key) AS key, decode(value) AS value FROM parquet_kv_metadata(?)", [f]);
+    assert.deepEqual(kv.filter((r) => r.key === "synthetic").map((r) => r.value), ["true"], `${f}: ${JSON.stringify(kv)}`);
+    assert.deepEqual(kv.filter((r) => r.key === "note").map((r) => r.value), [SYNTHETIC_STATEMENT]);
+  }
+});
+
+test("a manifest.json that is a FIFO: readManifest refuses it at once, markIncomplete replaces it", () => {
+  const dir = tmp("fifo-run");
+  fs.mkdirSync(dir);
+  execFileSync("mkfifo", [path.join(dir, "manifest.json")]);
+  // In a child killed after 3 s: the old reader waited for a writer forever.
+  const script = `
+    const { markIncomplete, readManifest } = await import(${JSON.stringify(new URL("../src/io/run-folder.js", import.meta.url).href)});
+    const messages = [];
+    for (const f of [() => readManifest(${JSON.stringify(dir)}), () => markIncomplete(${JSON.stringify(dir)}, "test")]) {
+      try { f(); messages.push("no error"); } catch (e) { messages.push(e.message); }
+    }
+    process.stdout.write(JSON.stringify(messages));`;
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", timeout: 3000, killSignal: "SIGKILL" });
+  assert.equal(r.signal, null, "reading a FIFO manifest.json did not finish within 3 s");
+  const [read, mark] = JSON.parse(r.stdout) as string[];
+  assert.match(read, /manifest\.json.*a FIFO, not a regular file/);
+  // markIncomplete treats it as unreadable: a minimal manifest takes its place.
+  assert.equal(mark, "no error");
+  assert.ok(fs.statSync(path.join(dir, "manifest.json")).isFile());
+  assert.equal(readManifest(dir, { allowIncomplete: true }).reason, "test");
+});
+
+test("readUserFile: the limit is on the bytes read, exactly; a link is refused only when asked", () => {
+  const file = tmp("ten.txt");
+  fs.writeFileSync(file, "0123456789");
+  assert.equal(readUserFile(file, { maxBytes: 10 }).toString(), "0123456789");
+  assert.throws(() => readUserFile(file, { maxBytes: 9 }), (e: unknown) => e instanceof FileRefused && e.message === "a file of more than 9 bytes");
+  const big = tmp("big.bin");
+  fs.writeFileSync(big, Buffer.alloc(200_000, 7)); // several read chunks
+  assert.equal(readUserFile(big, { maxBytes: 200_000 }).length, 200_000);
+  assert.throws(() => readUserFile(big, { maxBytes: 199_999 }), FileRefused);
+  const link = tmp("link.txt");
+  fs.symlinkSync(file, link);
+  assert.equal(readUserFile(link, { maxBytes: 10 }).length, 10);
+  assert.throws(() => readUserFile(link, { maxBytes: 10, followSymlinks: false }), /symbolic link/);
+  assert.throws(() => readUserFile(tmp("missing"), { maxBytes: 10 }), /no readable file \(ENOENT\)/);
 });

@@ -13,6 +13,7 @@ import { writeRunFolder } from "../src/io/run-folder.js";
 import { queryRows } from "../src/io/duckdb.js";
 import { loadReportData } from "../src/report/data.js";
 import { CHROMIUM, htmlToPdf, writeReport } from "../src/report/report.js";
+import { SYNTHETIC_CAPTION } from "../src/io/synthetic.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const work = mkdtempSync(join(tmpdir(), "credence-report-"));
@@ -33,6 +34,9 @@ test("the HTML report is self-contained: no external URL, inline SVG charts, wri
   assert.doesNotMatch(html, /(src|href)\s*=\s*["']?\s*(https?:)?\/\//i);
   assert.doesNotMatch(html, /<script|<link|@import|url\(/i);
   assert.ok((html.match(/<svg/g) ?? []).length >= 5, "charts are inline SVG");
+  const captions = html.match(/<figcaption>.*?<\/figcaption>/gs) ?? [];
+  assert.ok(captions.length >= 5);
+  for (const c of captions) assert.ok(c.includes(SYNTHETIC_CAPTION), `a chart's caption does not say the population is synthetic: ${c}`);
 });
 
 test("the report names every target metric and every parameter path, with sources from the scenario file", async () => {

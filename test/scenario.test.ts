@@ -2,13 +2,14 @@
 // found and what was expected; shipped scenarios validate; nothing but ScenarioError escapes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { stringify } from "yaml";
-import { loadScenario, parseScenario, parseScenarioText, ScenarioError, type Problem } from "../src/scenario/load.js";
+import { loadScenario, MAX_SCENARIO_BYTES, parseScenario, parseScenarioText, ScenarioError, type Problem } from "../src/scenario/load.js";
 import { baseInput, deepMerge, makeScenario, type Overrides } from "./helpers.js";
 
 const here = dirname(fileURLToPath(import.meta.url)); // dist/test
@@ -306,4 +307,119 @@ test("fuzz: a valid scenario with random numeric fields either parses into a run
     }),
     { numRuns: 300 },
   );
+});
+
+// ---------------------------------------------------------------------------------------------
+// Files: only regular files are read, within the size limit, and a file an `extends:` points at
+// is never echoed unless it looks like a scenario.
+
+/**
+ * Loads `file` (a scenario, or an experiment when `kind` says so) in a child process killed after
+ * 3 s: the old loader grew memory on /dev/zero and hung on a FIFO, which would take the test
+ * runner with it. Returns the error message and the milliseconds the load took.
+ */
+function loadInChild(file: string, kind: "scenario" | "experiment" = "scenario"): { message: string; ms: number } {
+  const module = kind === "scenario" ? "../src/scenario/load.js" : "../src/experiment/spec.js";
+  const call = kind === "scenario" ? "loadScenario" : "loadExperiment";
+  const script = `
+    const m = await import(${JSON.stringify(new URL(module, import.meta.url).href)});
+    const t0 = performance.now();
+    let message = "loaded";
+    try { m.${call}(${JSON.stringify(file)}); } catch (e) { message = e.message; }
+    process.stdout.write(JSON.stringify({ message, ms: performance.now() - t0 }));`;
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", timeout: 3000, killSignal: "SIGKILL" });
+  assert.equal(r.signal, null, `loading ${file} did not finish within 3 s (killed)`);
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout) as { message: string; ms: number };
+}
+
+test("files: /dev/zero and a FIFO are refused within a second, named or under extends:", () => {
+  const dir = mkdtempSync(join(tmpdir(), "credence-special-"));
+  try {
+    const fifo = join(dir, "pipe.yaml");
+    execFileSync("mkfifo", [fifo]);
+    for (const special of ["/dev/zero", fifo]) {
+      const named = loadInChild(special);
+      assert.match(named.message, /not a regular file/, special);
+      assert.ok(named.ms < 1000, `${special}: ${named.ms} ms`);
+      const overlay = join(dir, "overlay.yaml");
+      writeFileSync(overlay, `extends: ${special}\nname: overlay\n`);
+      const extended = loadInChild(overlay);
+      assert.match(extended.message, /extends: found .*not a regular file/, special);
+      assert.ok(extended.ms < 1000, `extends ${special}: ${extended.ms} ms`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("files: the size limit holds for what is read, whatever stat says; a folder is refused", () => {
+  const dir = mkdtempSync(join(tmpdir(), "credence-size-"));
+  try {
+    const big = join(dir, "big.yaml");
+    writeFileSync(big, "# " + "x".repeat(MAX_SCENARIO_BYTES) + "\n");
+    assert.throws(() => loadScenario(big), (e: unknown) => e instanceof ScenarioError && /more than 262,144 bytes/.test(e.problems[0].found));
+    assert.throws(() => loadScenario(dir), (e: unknown) => e instanceof ScenarioError && /a folder, not a regular file/.test(e.problems[0].found));
+    // /proc files say they hold 0 bytes: a check of stat's size before reading lets them through.
+    if (existsSync("/proc/kallsyms") && readFileSync("/proc/kallsyms").length > MAX_SCENARIO_BYTES) {
+      const overlay = join(dir, "overlay.yaml");
+      writeFileSync(overlay, "extends: /proc/kallsyms\nname: overlay\n");
+      assert.throws(() => loadScenario(overlay), (e: unknown) => e instanceof ScenarioError && /more than 262,144 bytes/.test(e.problems[0].found));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("files: a scenario named through a symbolic link loads; an extends: that is a link is refused", () => {
+  const dir = mkdtempSync(join(tmpdir(), "credence-link-"));
+  try {
+    writeFileSync(join(dir, "real.yaml"), stringify(baseInput()));
+    symlinkSync(join(dir, "real.yaml"), join(dir, "link.yaml"));
+    assert.equal(loadScenario(join(dir, "link.yaml")).name, "test-minimal");
+    writeFileSync(join(dir, "overlay.yaml"), "extends: link.yaml\nname: overlay\n");
+    assert.throws(() => loadScenario(join(dir, "overlay.yaml")), (e: unknown) => e instanceof ScenarioError && e.problems[0].path === "extends" && /symbolic link/.test(e.problems[0].found));
+    writeFileSync(join(dir, "overlay.yaml"), "extends: real.yaml\nname: overlay\n");
+    assert.equal(loadScenario(join(dir, "overlay.yaml")).name, "overlay");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("files: an extends: or an experiment's scenario: that is not a scenario is named, its contents never shown", () => {
+  const dir = mkdtempSync(join(tmpdir(), "credence-secret-"));
+  const token = "eyJhbGciOiJSUzI1NiIsImtpZCI6IlRPUFNFQ1JFVCJ9";
+  try {
+    const kubeconfig = join(dir, "config");
+    writeFileSync(kubeconfig, [
+      "apiVersion: v1", "kind: Config", "current-context: prod",
+      "clusters:", "  - name: prod", "    cluster:", "      server: https://10.1.2.3:6443",
+      "users:", "  - name: admin", "    user:", `      token: ${token}`, "",
+    ].join("\n"));
+    const secretJson = join(dir, "secrets.json");
+    writeFileSync(secretJson, JSON.stringify({ name: "prod", token, population: { size: token } }));
+    // Scenario-shaped but for one key that only Object.prototype has.
+    const inherited = join(dir, "inherited.json");
+    writeFileSync(inherited, JSON.stringify({ name: "x", population: {}, behaviours: [], toString: token }));
+    const broken = join(dir, "broken.yaml");
+    writeFileSync(broken, `token: ${token}\n  bad: [indent\n`);
+    for (const target of [kubeconfig, secretJson, inherited, broken]) {
+      const overlay = join(dir, "overlay.yaml");
+      writeFileSync(overlay, `extends: ${target}\nname: overlay\n`);
+      let e: Problem[] = [];
+      assert.throws(() => loadScenario(overlay), (err: unknown) => err instanceof ScenarioError && Boolean(e = err.problems));
+      const text = JSON.stringify(e);
+      assert.ok(!text.includes(token.slice(0, 8)) && !text.includes("10.1.2.3") && !text.includes("admin"), `${target} echoed: ${text}`);
+      assert.equal(e[0].path, "extends");
+      assert.match(e[0].found, new RegExp(`${target.replace(/[.\\]/g, "\\$&")}.*(does not look like a Credence scenario|not well-formed YAML)`));
+
+      const experiment = join(dir, "experiment.yaml");
+      writeFileSync(experiment, stringify({ name: "x", scenario: target, replicates: 1, parameters: { days: [1, 2] }, metrics: ["chilling"] }));
+      const x = loadInChild(experiment, "experiment");
+      assert.ok(!x.message.includes(token.slice(0, 8)) && !x.message.includes("10.1.2.3") && !x.message.includes("admin"), `${target} echoed: ${x.message}`);
+      assert.match(x.message, /does not look like a Credence scenario|not well-formed YAML/);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -1,7 +1,6 @@
 // Writing a calibration down: the fitted values go into a copy of the scenario file, comments
 // and layout kept, each changed value annotated with what it was; the report says what each
 // target was before and after.
-import { readFileSync } from "node:fs";
 import { writeFileAtomic } from "../io/atomic.js";
 import { isMap, isScalar, parseDocument } from "yaml";
 import { resolvePath, type Segment } from "../scenario/paths.js";
@@ -91,7 +90,8 @@ export function calibrationReport(name: string, result: CalibrationResult, opts:
   ].join("\n");
 }
 
-export function writeCalibration(sourceFile: string, resolved: unknown, outFile: string, reportFile: string, result: CalibrationResult, report: string, date: string): void {
-  writeFileAtomic(outFile, calibratedYaml(readFileSync(sourceFile, "utf8"), result, date, resolved));
+/** `sourceText`: the scenario file as read once by the caller (the fit's file, not one changed since). */
+export function writeCalibration(sourceText: string, resolved: unknown, outFile: string, reportFile: string, result: CalibrationResult, report: string, date: string): void {
+  writeFileAtomic(outFile, calibratedYaml(sourceText, result, date, resolved));
   writeFileAtomic(reportFile, report);
 }

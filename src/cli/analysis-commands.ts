@@ -1,14 +1,15 @@
 // `credence calibrate` (fit a scenario's marked parameters to its targets) and `credence
 // compare` (two regimes side by side, with intervals over replicates).
 import type { Command } from "commander";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { calibrate, type CalibrationResult } from "../calibrate/calibrate.js";
 import { calibratedYaml, calibrationReport, writeCalibration } from "../calibrate/write.js";
 import { compareSummaries, sharedMetrics, type Estimate, type MetricComparison } from "../analysis/compare.js";
 import type { Summary } from "../engine/result.js";
 import { readManifest } from "../io/run-folder.js";
-import { loadScenario, ScenarioError } from "../scenario/load.js";
+import { loadScenario, MAX_SCENARIO_BYTES, ScenarioError } from "../scenario/load.js";
+import { readUserText } from "../io/read-file.js";
 import { CliError, displayPath, intArg, printScenarioError, toJson } from "./common.js";
 import { fmtDuration, renderTargets, table } from "./format.js";
 import { defaultWorkers, summaryPool } from "./run-pool.js";
@@ -41,8 +42,9 @@ async function calibrateCommand(file: string, opts: CalibrateOpts): Promise<numb
   // Fail now, not after the fit, if a fitted value could not be written into the file.
   const date = new Date().toISOString().slice(0, 10);
   const unchanged = cal.parameters.map((p) => ({ ...p, before: 0, after: 0 }));
+  const sourceText = readUserText(file, { maxBytes: MAX_SCENARIO_BYTES });
   try {
-    calibratedYaml(readFileSync(file, "utf8"), { parameters: unchanged } as unknown as CalibrationResult, date, s);
+    calibratedYaml(sourceText, { parameters: unchanged } as unknown as CalibrationResult, date, s);
   } catch (e) {
     throw new CliError(`cannot calibrate ${displayPath(file)}: ${(e as Error).message}`);
   }
@@ -55,7 +57,7 @@ async function calibrateCommand(file: string, opts: CalibrateOpts): Promise<numb
     process.stderr.write(`  #${String(e.evaluation).padStart(3)}  loss ${e.loss.toFixed(3).padStart(9)}  ${passing}/${e.targets.length} pass  [${e.values.join(", ")}]  ${fmtDuration((Date.now() - t0) / 1000)}\n`);
   });
   const report = calibrationReport(s.name, result, { population: cal.population, days: cal.days ?? s.days, seeds: cal.seeds });
-  writeCalibration(resolve(file), s, out, reportFile, result, report, date);
+  writeCalibration(sourceText, s, out, reportFile, result, report, date);
   process.stdout.write(
     [
       `Parameters`,

@@ -3,9 +3,10 @@
 // citizen's trail, list the bundled scenarios, and generate the scenario field reference.
 // `run` simulates in a worker thread (run-command.ts, sim-worker.ts), so that Ctrl-C stops it at once.
 import { Command, Option } from "commander";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { loadScenario, ScenarioError } from "../scenario/load.js";
+import { loadScenario, MAX_SCENARIO_BYTES, ScenarioError } from "../scenario/load.js";
+import { readUserText } from "../io/read-file.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { addressArg, CliError, displayPath, intArg, listenOption, packageRoot, packageVersion, printScenarioError, toJson, transportOption } from "./common.js";
 import { registerExperimentCommands } from "./experiment-commands.js";
@@ -82,8 +83,12 @@ function scenariosCommand(opts: { dir?: string }): number {
     } catch (e) {
       if (!(e instanceof ScenarioError)) throw e;
       let name = basename(f).replace(/\.ya?ml$/i, "");
-      const m = /^name:\s*["']?([^"'\s#]+)/m.exec(readFileSync(path, "utf8"));
-      if (m) name = m[1];
+      try {
+        const m = /^name:\s*["']?([^"'\s#]+)/m.exec(readUserText(path, { maxBytes: MAX_SCENARIO_BYTES }));
+        if (m) name = m[1];
+      } catch {
+        // not a readable regular file (a FIFO, a device): the loader's problem already says so
+      }
       return { file: f, name, title: "", status: `INVALID (${e.problems.length} problem${e.problems.length === 1 ? "" : "s"}; credence validate ${displayPath(path)})` };
     }
   });

@@ -124,6 +124,9 @@ export function buildTables(plan: Plan, results: TaskResult[]): Table[] {
 // The folder
 
 export interface ExperimentManifest {
+  /** Always true, with `note` saying it in words (SYNTHETIC_STATEMENT): the runs' citizens are generated. */
+  synthetic: true;
+  note: string;
   status: "complete" | "incomplete";
   reason?: string;
   name: string;

@@ -2,10 +2,10 @@
 // or a Latin hypercube), replicates (seeds), population and days, and the metrics to keep.
 // Validated with zod like scenarios, and with the same errors: field path, value found,
 // what was expected (a ScenarioError whose source is the experiment file).
-import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { z } from "zod";
-import { parseScenario, parseYamlData, ScenarioError, zodProblems, type Problem } from "../scenario/load.js";
+import { MAX_SCENARIO_BYTES, parseScenario, parseYamlData, readScenarioData, ScenarioError, zodProblems, type Problem } from "../scenario/load.js";
+import { FileRefused, readUserText } from "../io/read-file.js";
 import type { Scenario } from "../scenario/schema.js";
 import { metricKeys } from "../metrics/summary.js";
 
@@ -122,15 +122,11 @@ export function parseExperiment(data: unknown, source: string, dir: string): Exp
   if (!parsed.success) throw new ScenarioError(source, zodProblems(parsed.error, data));
   const x = parsed.data;
   const scenarioPath = resolve(dir, x.scenario);
-  let text: string;
+  let baseData: unknown;
   try {
-    text = readFileSync(scenarioPath, "utf8");
+    baseData = readScenarioData(scenarioPath); // a file that is not a scenario is named, never shown
   } catch (e) {
-    throw new ScenarioError(source, [{ path: "scenario", found: `${show(x.scenario)} (${(e as NodeJS.ErrnoException).code ?? "unreadable"} at ${scenarioPath})`, expected: "a scenario file, relative to the experiment file" }]);
-  }
-  const baseData = parseYamlData(text, scenarioPath);
-  if (baseData === null || typeof baseData !== "object" || Array.isArray(baseData)) {
-    throw new ScenarioError(scenarioPath, [{ path: "", found: show(baseData), expected: "a scenario (a YAML mapping)" }]);
+    throw new ScenarioError(source, [{ path: "scenario", found: `${show(x.scenario)} (${(e as Error).message} at ${scenarioPath})`, expected: "a scenario file, relative to the experiment file" }]);
   }
   const baseScenario = parseScenario(baseData, scenarioPath);
   const problems = crossProblems(x, baseScenario);
@@ -163,9 +159,10 @@ export function loadExperiment(file: string): Experiment {
   const path = resolve(file);
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = readUserText(path, { maxBytes: MAX_SCENARIO_BYTES });
   } catch (e) {
-    throw new ScenarioError(file, [{ path: "", found: `no readable file (${(e as NodeJS.ErrnoException).code ?? String(e)})`, expected: "a YAML experiment file" }]);
+    if (e instanceof FileRefused) throw new ScenarioError(file, [{ path: "", found: e.message, expected: "a YAML experiment file" }]);
+    throw e;
   }
   return parseExperimentText(text, file, dirname(path));
 }

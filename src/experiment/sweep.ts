@@ -17,6 +17,7 @@ import {
   type ExperimentManifest,
 } from "./results.js";
 import { RESULTS_FILE, ResultLog, type TaskResult } from "./store.js";
+import { SYNTHETIC_STATEMENT } from "../io/synthetic.js";
 
 export interface SweepEvents {
   /** Before anything runs: the tasks in all, how many were already finished, and how many points. */
@@ -92,6 +93,8 @@ export function startSweep(plan: Plan, opts: SweepOptions): Sweep {
   }
   const map = columnMap(plan);
   const manifest = (status: ExperimentManifest["status"], reason: string | undefined, tables: Record<string, number>): ExperimentManifest => ({
+    synthetic: true,
+    note: SYNTHETIC_STATEMENT,
     status,
     ...(reason ? { reason } : {}),
     name: x.name,

@@ -30,6 +30,7 @@ import {
 } from "@duckdb/node-api";
 import type { Column, NumericArray, Table } from "./table.js";
 import { readManifest, type Manifest } from "./run-folder.js";
+import { SYNTHETIC_STATEMENT, SYNTHETIC_TABLE_NOTE } from "./synthetic.js";
 
 // ---------------------------------------------------------------------------------------
 // Native vector access.
@@ -135,6 +136,10 @@ function validateTables(tables: Table[]): void {
   }
 }
 
+/** A table's description as stored (comment and `_tables`): its own words, then that its citizens are synthetic. */
+const storedDescription = (description: string): string =>
+  description ? `${description.replace(/\.$/, "")}. ${SYNTHETIC_TABLE_NOTE}` : SYNTHETIC_TABLE_NOTE;
+
 /** The `_tables` and `_columns` tables, documenting `tables` and themselves. */
 function metaTables(tables: Table[]): Table[] {
   const tablesCols = [
@@ -161,7 +166,7 @@ function metaTables(tables: Table[]): Table[] {
     rows: docs.length,
     columns: [
       { name: "table_name", description: tablesCols[0].description, type: "VARCHAR", data: docs.map((d) => d.name) },
-      { name: "description", description: tablesCols[1].description, type: "VARCHAR", data: docs.map((d) => d.description) },
+      { name: "description", description: tablesCols[1].description, type: "VARCHAR", data: docs.map((d) => storedDescription(d.description)) },
       { name: "rows", description: tablesCols[2].description, type: "BIGINT", data: docs.map((d) => d.rows) },
     ],
   };
@@ -205,7 +210,7 @@ async function writeTable(connection: DuckDBConnection, table: Table): Promise<v
   const q = quotedIdentifier(table.name);
   const defs = table.columns.map((c) => `${quotedIdentifier(c.name)} ${sqlType(c)}`).join(", ");
   let ddl = `CREATE TABLE ${q} (${defs});\n`;
-  if (table.description) ddl += `COMMENT ON TABLE ${q} IS ${quotedString(table.description)};\n`;
+  ddl += `COMMENT ON TABLE ${q} IS ${quotedString(storedDescription(table.description))};\n`;
   for (const c of table.columns) {
     if (c.description) ddl += `COMMENT ON COLUMN ${q}.${quotedIdentifier(c.name)} IS ${quotedString(c.description)};\n`;
   }
@@ -591,9 +596,12 @@ function plain(value: unknown): unknown {
 // ---------------------------------------------------------------------------------------
 // Parquet
 
+/** Key-value metadata of every Parquet file: the population is synthetic. */
+const PARQUET_METADATA = `{synthetic: 'true', note: ${quotedString(SYNTHETIC_STATEMENT)}}`;
+
 /**
  * Exports every table whose name does not start with "_" to `<outDir>/<table>.parquet`
- * (zstd-compressed). Returns the paths written.
+ * (zstd-compressed, with PARQUET_METADATA). Returns the paths written.
  */
 export async function writeParquet(dbPath: string, outDir: string): Promise<string[]> {
   const db = await openDatabase(dbPath);
@@ -610,7 +618,7 @@ export async function writeParquet(dbPath: string, outDir: string): Promise<stri
       while (used.has(base.toLowerCase())) base += "_";
       used.add(base.toLowerCase());
       const file = path.join(outDir, `${base}.parquet`);
-      await db.query(`COPY ${quotedIdentifier(name)} TO ${quotedString(file)} (FORMAT parquet, COMPRESSION zstd)`);
+      await db.query(`COPY ${quotedIdentifier(name)} TO ${quotedString(file)} (FORMAT parquet, COMPRESSION zstd, KV_METADATA ${PARQUET_METADATA})`);
       written.push(file);
     }
     return written;

@@ -12,9 +12,13 @@ import type { RunResult, RunStats, Summary } from "../engine/result.js";
 import type { Scenario } from "../scenario/schema.js";
 import { writeTables } from "./duckdb.js";
 import { scenarioHash } from "../scenario/hash.js";
+import { SYNTHETIC_STATEMENT } from "./synthetic.js";
+import { readUserText } from "./read-file.js";
 
 export const MANIFEST_FILE = "manifest.json";
 export const DATABASE_FILE = "run.duckdb";
+/** A manifest holds a scenario (at most 256 KB of YAML) and its summary: far less than this. */
+const MAX_MANIFEST_BYTES = 16 * 2 ** 20;
 
 /** What identifies a run, in a finished manifest and in one of a run still going (io/checkpoint-folder.ts). */
 export interface RunIdentity {
@@ -36,6 +40,10 @@ export interface RunIdentity {
 }
 
 export interface Manifest extends RunIdentity {
+  /** Always true: the population is generated from the seed, never read from people. */
+  synthetic: true;
+  /** The same in words (SYNTHETIC_STATEMENT), for whoever opens the file. */
+  note: string;
   status: "complete" | "incomplete";
   /** Why the run is incomplete ("writing" while the folder is being written). */
   reason?: string;
@@ -77,6 +85,8 @@ export async function writeRunFolder(
   try {
     const scenario = result.scenario;
     manifest = {
+      synthetic: true,
+      note: SYNTHETIC_STATEMENT,
       status: "incomplete",
       reason: "writing",
       name: scenario.name,
@@ -212,7 +222,7 @@ export function markIncomplete(dir: string, reason: string): void {
   const file = path.join(dir, MANIFEST_FILE);
   let manifest: Record<string, unknown> = {};
   try {
-    const parsed: unknown = JSON.parse(fs.readFileSync(file, "utf8"));
+    const parsed: unknown = JSON.parse(readUserText(file, { maxBytes: MAX_MANIFEST_BYTES }));
     if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)) manifest = parsed as Record<string, unknown>;
   } catch {
     // missing or unreadable: write a minimal manifest
@@ -242,7 +252,7 @@ export function readManifest(runDir: string, options: { allowIncomplete?: boolea
   if (!fs.existsSync(file)) throw new Error(`Not a run folder: ${runDir} has no ${MANIFEST_FILE}`);
   let manifest: Manifest;
   try {
-    manifest = JSON.parse(fs.readFileSync(file, "utf8")) as Manifest;
+    manifest = JSON.parse(readUserText(file, { maxBytes: MAX_MANIFEST_BYTES })) as Manifest;
   } catch (e) {
     throw new Error(`Unreadable ${MANIFEST_FILE} in ${runDir}: ${e instanceof Error ? e.message : String(e)}`);
   }

@@ -1,5 +1,6 @@
 // Charts for files, not browsers: Observable Plot renders into jsdom's document, the SVG is
-// framed with a title, subtitle and legend, and resvg turns it into a PNG. One small spec
+// framed with a title, subtitle and legend above and a caption saying the population is
+// synthetic below, and resvg turns it into a PNG. One small spec
 // (points with optional intervals and series) serves sweeps and reports alike.
 import fs from "node:fs";
 import path from "node:path";
@@ -7,6 +8,7 @@ import * as Plot from "@observablehq/plot";
 import { Resvg } from "@resvg/resvg-js";
 import { JSDOM } from "jsdom";
 import { writeFileAtomic } from "../io/atomic.js";
+import { SYNTHETIC_CAPTION } from "../io/synthetic.js";
 
 export interface ChartPoint {
   x: number | string;
@@ -58,10 +60,11 @@ export function chartSvg(spec: ChartSpec): string {
   const band = numericX ? withInterval : [];
 
   const headerHeight = 28 + (spec.subtitle ? 22 : 0) + (hasSeries ? 28 : 0) + 10;
+  const captionHeight = 22;
   const plot = Plot.plot({
     document,
     width,
-    height: height - headerHeight,
+    height: height - headerHeight - captionHeight,
     marginLeft: 70,
     marginBottom: 50,
     marginRight: 30,
@@ -104,6 +107,7 @@ export function chartSvg(spec: ChartSpec): string {
       x += 20 + name.length * 7.6 + 22;
     }
   }
+  parts.push(`<text x="20" y="${height - 8}" font-size="12" fill="#555">${esc(SYNTHETIC_CAPTION)}</text>`);
   return `<svg xmlns="${SVG_NS}" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="${FONT}">${parts.join("")}${plot.outerHTML}</svg>\n`;
 }
 

@@ -1,11 +1,11 @@
 // Everything a report shows, gathered from a run folder: the manifest (resolved scenario,
 // summary, targets, statistics), the scenario file's sources when it is still the file that
 // ran, and the daily tables of run.duckdb. Every number the report prints comes from here.
-import { existsSync, readFileSync } from "node:fs";
 import { openRunDatabase } from "../io/open-db.js";
 import { readManifest, scenarioHash, type Manifest } from "../io/run-folder.js";
 import { resolveScenario } from "../engine/simulate.js";
-import { parseScenarioText, pathString } from "../scenario/load.js";
+import { MAX_SCENARIO_BYTES, parseScenarioText, pathString } from "../scenario/load.js";
+import { readUserText } from "../io/read-file.js";
 import type { Scenario } from "../scenario/schema.js";
 import { fieldRows } from "../cli/schema-doc.js";
 import { scenarioSources, type SourceNote } from "./sources.js";
@@ -67,8 +67,13 @@ function schemaRow(rows: Map<string, { default: string; description: string }>, 
 
 function readSources(m: Manifest): { notes: Map<string, SourceNote>; setInFile: Set<string> } | string {
   if (!m.scenarioPath) return "the run does not record its scenario file";
-  if (!existsSync(m.scenarioPath)) return `the scenario file ${m.scenarioPath} no longer exists`;
-  const text = readFileSync(m.scenarioPath, "utf8");
+  let text: string;
+  try {
+    // The path comes from the manifest: a crafted one may name a FIFO or /dev/zero.
+    text = readUserText(m.scenarioPath, { maxBytes: MAX_SCENARIO_BYTES });
+  } catch (e) {
+    return `the scenario file ${m.scenarioPath} cannot be read (${(e as Error).message})`;
+  }
   try {
     const again = resolveScenario(parseScenarioText(text, m.scenarioPath, { checkLimits: false, file: m.scenarioPath }), { population: m.population, days: m.days });
     if (scenarioHash(again) !== m.scenarioHash) return `the scenario file ${m.scenarioPath} has changed since the run`;

@@ -1,6 +1,7 @@
 // The report as one self-contained HTML page: inline CSS, inline SVG charts, no script, no
 // external resource, laid out for the screen and for A4 print (the PDF is this page printed).
 import { barChart, lineChart, type Bar, type SeriesPoint } from "./charts.js";
+import { SYNTHETIC_CAPTION } from "../io/synthetic.js";
 import { col, type DailyRow, type ReportData } from "./data.js";
 import { oddSections } from "./odd.js";
 
@@ -19,7 +20,9 @@ function table(head: string[], rows: string[][], cls = ""): string {
     .join("")}</tbody></table>`;
 }
 
-const figure = (svg: string, caption: string, n: number) => `<figure><div class="chart">${svg}</div><figcaption><b>Figure ${n}.</b> ${esc(caption)}</figcaption></figure>`;
+/** A chart and its caption, which says (as every chart Credence draws does) that the population is synthetic. */
+const figure = (svg: string, caption: string, n: number) =>
+  `<figure><div class="chart">${svg}</div><figcaption><b>Figure ${n}.</b> ${esc(caption)} ${esc(SYNTHETIC_CAPTION)}</figcaption></figure>`;
 
 function scenarioInWords(d: ReportData): string {
   const s = d.scenario;

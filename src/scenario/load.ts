@@ -1,6 +1,5 @@
 // Loading a scenario: YAML text -> validated, defaulted Scenario, or a list of problems that
 // each name the field path, the value found and what was expected.
-import { readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseDocument } from "yaml";
 import type { z } from "zod";
@@ -9,6 +8,7 @@ import { metricKeys } from "../metrics/summary.js";
 import { runLimitProblems } from "./limits.js";
 import { resolveExtends } from "./overlay.js";
 import { getAt, pathString, resolvePath } from "./paths.js";
+import { FileRefused, readUserText } from "../io/read-file.js";
 export { pathString };
 
 /**
@@ -218,14 +218,44 @@ export function parseYamlData(text: string, source = "scenario"): unknown {
   return data;
 }
 
+/**
+ * Why `data` does not look like a Credence scenario (undefined when it does): a mapping of
+ * scenario fields only, with the required name, population and behaviours, or `extends`. Only
+ * a file that looks like one may have its values shown in an error: any other file an
+ * `extends:` names (a kubeconfig, a .env as YAML) is named without a word of its contents.
+ */
+export function notScenarioReason(data: unknown): string | undefined {
+  if (data === null || typeof data !== "object" || Array.isArray(data)) return "its top level is not a mapping";
+  const keys = Object.keys(data);
+  const unknown = keys.filter((k) => k !== "extends" && !Object.hasOwn(ScenarioSchema.shape, k)).length;
+  if (unknown) return `${unknown} of its top-level keys ${unknown === 1 ? "is not a scenario field" : "are not scenario fields"}`;
+  if (!keys.includes("extends") && !["name", "population", "behaviours"].every((k) => keys.includes(k))) return "it lacks name, population or behaviours";
+  return undefined;
+}
+
+/**
+ * A scenario file an `extends:` (or an experiment) names, as plain data, or an Error whose
+ * message names the problem without echoing the file: YAML errors give their line and code
+ * only, and a file that does not look like a scenario is not validated further.
+ */
+export function readScenarioData(file: string): unknown {
+  const text = readUserText(file, { maxBytes: MAX_SCENARIO_BYTES, followSymlinks: false });
+  let data: unknown;
+  try {
+    data = parseYamlData(text, file);
+  } catch (e) {
+    if (!(e instanceof ScenarioError)) throw e;
+    // Lines and error codes only: the parser's messages may quote the text.
+    throw new Error(`not well-formed YAML (${e.problems.slice(0, 5).map((p) => (p.path ? `${p.path}: ${p.found}` : p.found)).join("; ")})`);
+  }
+  const reason = notScenarioReason(data);
+  if (reason) throw new Error(`does not look like a Credence scenario (${reason})`);
+  return data;
+}
+
 /** Parse and validate scenario text, resolving `extends:` from options.file. */
 export function parseScenarioText(text: string, source = "scenario", options: LoadOptions = {}): Scenario {
-  const readBase = (p: string) => {
-    const size = statSync(p).size;
-    if (size > MAX_SCENARIO_BYTES) throw new Error(`a file of ${size.toLocaleString("en-US")} bytes, over the ${MAX_SCENARIO_BYTES.toLocaleString("en-US")} allowed`);
-    return parseYamlData(readFileSync(p, "utf8"), p);
-  };
-  const { data, problems } = resolveExtends(parseYamlData(text, source), options.file ?? resolve("scenario.yaml"), readBase);
+  const { data, problems } = resolveExtends(parseYamlData(text, source), options.file ?? resolve("scenario.yaml"), readScenarioData);
   if (problems.length) throw new ScenarioError(source, problems);
   const scenario = parseScenario(data, source);
   if (options.checkLimits ?? true) {
@@ -238,14 +268,10 @@ export function parseScenarioText(text: string, source = "scenario", options: Lo
 export function loadScenario(path: string, options: LoadOptions = {}): Scenario {
   let text: string;
   try {
-    const size = statSync(path).size;
-    if (size > MAX_SCENARIO_BYTES) {
-      throw new ScenarioError(path, [{ path: "", found: `a file of ${size.toLocaleString("en-US")} bytes`, expected: `a scenario of at most ${MAX_SCENARIO_BYTES.toLocaleString("en-US")} bytes` }]);
-    }
-    text = readFileSync(path, "utf8");
+    text = readUserText(path, { maxBytes: MAX_SCENARIO_BYTES });
   } catch (e) {
-    if (e instanceof ScenarioError) throw e;
-    throw new ScenarioError(path, [{ path: "", found: `no readable file (${(e as NodeJS.ErrnoException).code ?? String(e)})`, expected: "a YAML scenario file" }]);
+    if (e instanceof FileRefused) throw new ScenarioError(path, [{ path: "", found: e.message, expected: `a YAML scenario file of at most ${MAX_SCENARIO_BYTES.toLocaleString("en-US")} bytes` }]);
+    throw e;
   }
   return parseScenarioText(text, path, { ...options, file: resolve(path) });
 }

@@ -1,4 +1,6 @@
 // Downloads: a chart as SVG or PNG (the SVG drawn on a canvas at twice the size), a table as CSV.
+// Each says that the population is synthetic: a caption under the chart, a comment line atop the CSV.
+import { SYNTHETIC_CAPTION, SYNTHETIC_CSV_LINE } from "../../../src/io/synthetic";
 
 function save(blob: Blob, filename: string): void {
   const a = document.createElement("a");
@@ -12,7 +14,8 @@ function save(blob: Blob, filename: string): void {
 
 /**
  * One standalone SVG from a chart node: Plot returns an <svg>, or a <figure> holding a legend
- * and the plot as separate SVGs; those are stacked into one, with the title on top.
+ * and the plot as separate SVGs; those are stacked into one, with the title on top and the
+ * synthetic-population caption below.
  */
 export function chartSvg(node: Element, title: string): string {
   const svgs = node.tagName.toLowerCase() === "svg" ? [node as SVGSVGElement] : [...node.querySelectorAll("svg")].filter((s) => !s.parentElement?.closest("svg"));
@@ -42,6 +45,15 @@ export function chartSvg(node: Element, title: string): string {
     out.append(c);
     y += h + 8;
   }
+  const caption = document.createElementNS(NS, "text");
+  caption.setAttribute("x", "4");
+  caption.setAttribute("y", String(y + 12));
+  caption.setAttribute("font-family", "system-ui, sans-serif");
+  caption.setAttribute("font-size", "12");
+  caption.setAttribute("fill", "#555");
+  caption.textContent = SYNTHETIC_CAPTION;
+  out.append(caption);
+  y += 22;
   out.setAttribute("width", String(width));
   out.setAttribute("height", String(y));
   out.setAttribute("viewBox", `0 0 ${width} ${y}`);
@@ -87,6 +99,7 @@ export function toCsv(columns: string[], rows: Record<string, unknown>[]): strin
   return [columns.map(csvCell).join(","), ...rows.map((r) => columns.map((c) => csvCell(r[c])).join(","))].join("\n") + "\n";
 }
 
+/** The CSV file of a table: a comment line saying the population is synthetic, then the table. */
 export function downloadCsv(columns: string[], rows: Record<string, unknown>[], title: string): void {
-  save(new Blob([toCsv(columns, rows)], { type: "text/csv" }), `${slug(title)}.csv`);
+  save(new Blob([`${SYNTHETIC_CSV_LINE}\n${toCsv(columns, rows)}`], { type: "text/csv" }), `${slug(title)}.csv`);
 }
