@@ -425,8 +425,9 @@ test("Ctrl-C with --checkpoint-every: stops after the day it was on, with a chec
   assert.ok(m, stderr);
   const day = Number(m[1]);
   assert.ok(day >= 30 && day < 300, stderr);
-  const manifest = readManifest(out, { allowIncomplete: true }) as unknown as { status: string; reason: string; checkpoint: { day: number } };
+  const manifest = readManifest(out, { allowIncomplete: true }) as unknown as { status: string; reason: string; checkpoint: { day: number }; synthetic: boolean };
   assert.equal(manifest.status, "incomplete");
+  assert.equal(manifest.synthetic, true, "a run in progress says its people are synthetic");
   assert.equal(manifest.checkpoint.day, day);
   assert.match(manifest.reason, new RegExp(`interrupted after day ${day} of 300 .*credence resume`));
 

@@ -135,7 +135,7 @@ test("run page: charts drawn, figures equal the database, downloads work", { ski
   assert.ok(charts >= 7, `${charts} charts`);
 
   const db = join(runs, "china", "run.duckdb");
-  const [end] = await queryRows(db, `SELECT on_dishonest_debtors + on_low_score AS listed, wrongful_dishonest_debtors + wrongful_low_score AS wrongful FROM daily ORDER BY day DESC LIMIT 1`);
+  const [end] = await queryRows(db, `SELECT on_dishonest_debtors + on_low_score + on_firm_representatives AS listed, wrongful_dishonest_debtors + wrongful_low_score + wrongful_firm_representatives AS wrongful FROM daily ORDER BY day DESC LIMIT 1`);
   assert.equal(num(await page.locator("#kpi-listed").textContent()), end.listed);
   assert.equal(num(await page.locator("#kpi-wrongful").textContent()), end.wrongful);
   const targets = await queryRows(db, `SELECT count(*) AS n FROM targets`);

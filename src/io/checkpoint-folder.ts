@@ -8,6 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { writeFileAtomic } from "./atomic.js";
 import { DATABASE_FILE, MANIFEST_FILE, type Manifest, type RunIdentity } from "./run-folder.js";
+import { SYNTHETIC_STATEMENT } from "./synthetic.js";
 
 export const CHECKPOINT_FILE = "checkpoint.bin";
 
@@ -25,8 +26,9 @@ export interface InProgressManifest extends RunIdentity {
   };
 }
 
+// A run in progress says what every run folder says: its people are synthetic.
 const writeManifest = (dir: string, m: InProgressManifest) =>
-  writeFileAtomic(path.join(dir, MANIFEST_FILE), JSON.stringify(m, null, 2) + "\n");
+  writeFileAtomic(path.join(dir, MANIFEST_FILE), JSON.stringify({ synthetic: true, note: SYNTHETIC_STATEMENT, ...m }, null, 2) + "\n");
 
 /**
  * Makes `dir` the folder of a checkpointed run that is starting: first the manifest (so that
