@@ -85,7 +85,7 @@ test("property: with every error rate zero nobody is listed wrongly and every ob
   );
 });
 
-test("property: with errors on, a listing by act is wrongful exactly when the error-free record, rebuilt from the trail, would not hold it", () => {
+test("property: with errors on, a listing by act is wrongful exactly when the error-free record, rebuilt from the trail, would not hold it, at entry and at exit", () => {
   // The error-free twin of an act list, rebuilt independently: a person is on it from the first
   // day a channel saw them do the act (seen as theirs, or misattributed to someone else) until
   // durationDays later, and enters again on the next act seen after that.
@@ -112,9 +112,13 @@ test("property: with errors on, a listing by act is wrongful exactly when the er
         }
         return since >= 0 && (durationDays === 0 || d - since < durationDays);
       };
-      const entries = rows(r, "list_events").filter((e) => e.event === "enter");
-      assert.ok(entries.some((e) => e.wrongful === true), "positive control: some listing is wrongful");
-      for (const e of entries) assert.equal(e.wrongful, !onTwin(e.agent as number, e.day as number), `entry of ${e.agent} on day ${e.day}`);
+      const events = rows(r, "list_events");
+      assert.ok(events.some((e) => e.wrongful === true), "positive control: some listing is wrongful");
+      // An entry is assessed on its day; an exit as the listing stood on its last day listed.
+      for (const e of events) {
+        const asOf = e.event === "enter" ? (e.day as number) : (e.day as number) - 1;
+        assert.equal(e.wrongful, !onTwin(e.agent as number, asOf), `${e.event} of ${e.agent} on day ${e.day}`);
+      }
     }),
     { numRuns: 6, includeErrorInReport: true, endOnFailure: true },
   );
