@@ -1,6 +1,6 @@
 // Where each parameter comes from. Scenario files record sources in two ways (see
 // scenarios/china-2018.yaml): a comment on the line of a value or on the lines just before its
-// key ("# MODEL.md: ...", "# assumption", "# calibrate: ..."), and `source` fields on
+// key ("# docs/model.md §8: ...", "# assumption", "# calibrate: ..."), and `source` fields on
 // behaviours, firm behaviours and targets. This reads both from the file's YAML syntax tree and
 // maps them to field paths such as `observation.cameras.coverageUrban` or `behaviours[3].points`.
 import { isMap, isPair, isScalar, isSeq, parseDocument, type Node } from "yaml";
