@@ -140,7 +140,7 @@ function report(figures: Figures): void {
   const tunable = process.env.GLIBC_TUNABLES ?? "not set";
   console.log(`  memory on 2 MB pages ${figures.hugePagesMiB} MiB of ${figures.peakRssMiB} MiB (GLIBC_TUNABLES: ${tunable})`);
   if (process.platform === "linux" && figures.hugePagesMiB === 0) {
-    console.log("  (no huge pages: `npm run bench` starts Node with GLIBC_TUNABLES=glibc.malloc.hugetlb=1; README, Benchmark)");
+    console.log("  (no huge pages: `npm run bench` starts Node with GLIBC_TUNABLES=glibc.malloc.hugetlb=1; see docs/performance.md, Huge pages)");
   }
 }
 

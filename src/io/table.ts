@@ -1,6 +1,6 @@
 // A column-oriented table: the one shape in which the model hands results to the writers.
-// Writers never know what a table means; every table documents itself, so the README's
-// output reference and the `_columns` table in run.duckdb come from the same place.
+// Writers never know what a table means; every table documents itself, so the output reference
+// in docs/outputs.md and the `_columns` table in run.duckdb come from the same place.
 
 export type NumericArray =
   | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array
