@@ -8,6 +8,12 @@
 // removes them from Redis. A job whose simulation throws is retried (attempts, exponential
 // backoff) and then reported as failed; a job whose worker died (SIGKILL, power cut) loses
 // its lock and BullMQ's stalled-job check hands it to another worker.
+//
+// Neither side trusts the other (validate.ts): a worker unpacks a job within bounds and
+// refuses one that is not a valid point or does not fit its machine; the coordinator stores a
+// result only if it is a plausible result of the job it was given, and queues the job again
+// otherwise. A worker that loses Redis gives up after a bounded time, and a stopped worker
+// hands its running jobs back at once.
 import { gunzipSync, gzipSync } from "node:zlib";
 import { hostname } from "node:os";
 import { DelayedError, Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job as BullJob } from "bullmq";
@@ -253,6 +259,9 @@ export function startQueueWorker(opts: QueueWorkerOptions): QueueWorker {
   const redisTimeoutMs = (opts.redisTimeoutSeconds ?? 30) * 1000;
   const running = new Map<RunningJob, Job>();
   let completed = 0;
+  let stopped = false;
+  let halt = () => {};
+  const halted = new Promise<void>((r) => (halt = r));
   const worker = new Worker<WireJob, TaskResult>(
     queueName,
     async (bull, token, signal) => {
@@ -310,9 +319,6 @@ export function startQueueWorker(opts: QueueWorkerOptions): QueueWorker {
   probe.on("error", () => undefined);
   const queue = new Queue(queueName, { connection: probe });
   queue.on("error", () => undefined);
-  let stopped = false;
-  let halt = () => {};
-  const halted = new Promise<void>((r) => (halt = r));
 
   const loop = async (): Promise<number> => {
     await ready(worker, opts.url, redisTimeoutMs / 1000, halted);
