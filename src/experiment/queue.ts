@@ -18,7 +18,7 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import { hostname } from "node:os";
 import { DelayedError, Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job as BullJob } from "bullmq";
 import { Redis as IORedis, type RedisOptions } from "ioredis";
-import { estimateRun, thisMachine } from "../scenario/limits.js";
+import { estimateRun, runLimitProblems, thisMachine } from "../scenario/limits.js";
 import { MAX_SCENARIO_BYTES } from "../scenario/load.js";
 import { runJob, type Job, type RunningJob } from "./pool.js";
 import type { TaskResult } from "./store.js";
@@ -250,6 +250,8 @@ export interface QueueWorker {
 
 /** How long stopping waits for Redis (to release running jobs) before it drops the connection. */
 const STOP_GRACE_MS = 2000;
+/** A job that does not fit beside the running ones goes back on the queue for this long. */
+const BUSY_RETRY_MS = 5000;
 
 /** Takes jobs from the queue until it has been empty (nothing waiting, delayed or running) for idleSeconds. */
 export function startQueueWorker(opts: QueueWorkerOptions): QueueWorker {
@@ -259,6 +261,13 @@ export function startQueueWorker(opts: QueueWorkerOptions): QueueWorker {
   const redisTimeoutMs = (opts.redisTimeoutSeconds ?? 30) * 1000;
   const running = new Map<RunningJob, Job>();
   let completed = 0;
+  /** Whether `job` fits this machine beside this worker's running simulations (it fits alone: decodeJob checked). */
+  const fitsBeside = (job: Job): boolean => {
+    if (!running.size) return true;
+    const machine = thisMachine();
+    const reserved = [...running.values()].reduce((a, j) => a + estimateRun(j.scenario, j.population, j.days).totalBytes, 0);
+    return runLimitProblems(job.scenario, job, { ...machine, availableBytes: Math.max(0, machine.availableBytes - reserved) }).length === 0;
+  };
   let stopped = false;
   let halt = () => {};
   const halted = new Promise<void>((r) => (halt = r));
@@ -267,21 +276,19 @@ export function startQueueWorker(opts: QueueWorkerOptions): QueueWorker {
     async (bull, token, signal) => {
       let job: Job;
       try {
-        // Memory taken by this worker's running simulations is not free for this one.
-        const machine = thisMachine();
-        const reserved = [...running.values()].reduce((a, j) => a + estimateRun(j.scenario, j.population, j.days).totalBytes, 0);
-        job = decodeJob(bull.data, { ...machine, availableBytes: Math.max(0, machine.availableBytes - reserved) });
+        job = decodeJob(bull.data);
       } catch (e) {
         if (!(e instanceof Refused)) throw e;
         opts.onRefused?.(e.message);
         throw new UnrecoverableError(e.message); // no retry: another try would be refused the same way
       }
-      // Back to the queue now, for another worker, without using up one of its attempts.
-      const release = async (): Promise<never> => {
-        await within(bull.moveToDelayed(Date.now(), token), STOP_GRACE_MS, "Redis did not answer").catch(() => undefined);
+      // Back to the queue, for another worker, without using up one of its attempts.
+      const release = async (afterMs = 0): Promise<never> => {
+        await within(bull.moveToDelayed(Date.now() + afterMs, token), STOP_GRACE_MS, "Redis did not answer").catch(() => undefined);
         throw new DelayedError();
       };
       if (stopped) return release(); // taken while this worker was stopping
+      if (!fitsBeside(job)) return release(BUSY_RETRY_MS);
       opts.onStart?.(job);
       const run = runJob(job, name);
       running.set(run, job);
