@@ -261,6 +261,13 @@ test("a rogue worker's results are refused and never stored; the sweep completes
       forge(result, metrics);
       await job.moveToCompleted(result, "rogue-token", false);
     }
+    // And a job of its own, finished with a result that names a real point: ignored, and said so.
+    const rogueQueue = new Queue("rogue", { connection: connection(redis) });
+    await rogueQueue.add("forged", {}, { jobId: "forged-job", lifo: true });
+    await rogueQueue.close();
+    const own = await rogueWorker.getNextJob("rogue-token");
+    assert.equal(own?.id, "forged-job");
+    await own!.moveToCompleted({ id: "x", point: 0, replicate: 0, seed: 3, metrics: {}, seconds: 1, by: "rogue" }, "rogue-token", false);
     await rogueWorker.close();
     const honest = await startWorker(redis, "rogue", ["--idle", "2"]);
 
@@ -273,6 +280,7 @@ test("a rogue worker's results are refused and never stored; the sweep completes
     assert.match(coordinator.err(), /chilling: 12345 is outside its possible range/);
     assert.match(coordinator.err(), /unknown metric "made_up_metric"/);
     assert.match(coordinator.err(), /claims point 99/);
+    assert.match(coordinator.err(), /ignored a finished job "forged-job" on the queue: not a point-replicate of this sweep/);
     const rs = results(out);
     assert.equal(rs.length, 6);
     assert.ok(rs.every((r) => r.by !== "rogue" && r.point < 3), "a rogue result was stored");

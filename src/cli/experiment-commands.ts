@@ -152,6 +152,9 @@ async function sweepCommand(file: string, opts: SweepOpts, version: string): Pro
         onRejected: (task, reason, retried) => {
           process.stderr.write(`\ncredence: point ${task.point + 1} replicate ${task.replicate}: ${reason}; not stored, ${retried ? "queued again" : "reported as failed"}\n`);
         },
+        onUnknownJob: (id) => {
+          process.stderr.write(`\ncredence: warning: ignored a finished job ${JSON.stringify(id)} on the queue: not a point-replicate of this sweep\n`);
+        },
         onSkippedLine: (file, line, reason) => {
           process.stderr.write(`credence: warning: ${displayPath(file)} line ${line} skipped (${reason}); its point-replicate runs again\n`);
         },

@@ -137,6 +137,8 @@ export interface CoordinatorOptions {
   onDone: (r: TaskResult) => void;
   /** A worker's result was refused; `retried` says whether the job went back on the queue (or failed). */
   onRejected?: (job: Job, reason: string, retried: boolean) => void;
+  /** A finished job on the queue that is not one of this sweep's (its id, made printable). */
+  onUnknown?: (id: string) => void;
   onFailed: (job: Job, reason: string) => void;
   /** Said once when no worker is connected to the queue. */
   onNoWorkers?: () => void;
@@ -168,9 +170,17 @@ export function coordinate(jobs: Job[], opts: CoordinatorOptions): Coordinator {
     const list = [...pending.values()];
     for (let i = 0; i < list.length; i += 500) await queue.addBulk(bulk(list.slice(i, i + 500)));
     const rejections = new Map<string, number>();
+    const strangers = new Set<string>();
     if (opts.onNoWorkers && (await queue.getWorkersCount()) === 0) opts.onNoWorkers();
     while (!stopped && pending.size) {
-      const finished: BullJob[] = (await queue.getCompleted(0, 999)).filter((j): j is BullJob => Boolean(j?.id && pending.has(j.id)));
+      const completed = (await queue.getCompleted(0, 999)).filter((j): j is BullJob => Boolean(j?.id));
+      for (const j of completed) {
+        // Not a job of this sweep (another sweep's, or forged): left alone, never stored; said once.
+        if (pending.has(j.id!) || strangers.has(j.id!)) continue;
+        strangers.add(j.id!);
+        opts.onUnknown?.(printable(j.id!, 100));
+      }
+      const finished = completed.filter((j) => pending.has(j.id!));
       for (const j of finished) {
         const job = pending.get(j.id!)!;
         let result: TaskResult;

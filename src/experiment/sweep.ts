@@ -28,6 +28,8 @@ export interface SweepEvents {
   onFailed?: (task: Task, reason: string) => void;
   /** A queue worker's result was refused and not stored; `retried`: its job went back on the queue (else it failed). */
   onRejected?: (task: Task, reason: string, retried: boolean) => void;
+  /** A finished job on the queue that is not a point-replicate of this sweep was ignored. */
+  onUnknownJob?: (id: string) => void;
   /** A line of results.jsonl was skipped on resume (its task runs again). */
   onSkippedLine?: (file: string, line: number, reason: string) => void;
   /** Fraction simulated of a running task (local runs only). */
@@ -160,6 +162,7 @@ export function startSweep(plan: Plan, opts: SweepOptions): Sweep {
       onDone,
       onFailed,
       onRejected: (job, reason, retried) => ev.onRejected?.(job.task, reason, retried),
+      onUnknown: ev.onUnknownJob,
       onNoWorkers: ev.onNoWorkers,
     });
     stop = c.stop;
