@@ -423,3 +423,11 @@ test("files: an extends: or an experiment's scenario: that is not a scenario is 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("defaults: appeals switched on with no stages get one whole default stage, not an empty object", () => {
+  // zod's .default() hands back its value unparsed: a stage of {} made every latency and accuracy undefined.
+  const s = parseScenario({ ...baseInput(), appeals: { enabled: true } });
+  assert.equal(s.appeals.stages.length, 1);
+  for (const [k, v] of Object.entries(s.appeals.stages[0])) assert.equal(typeof v, "number", `stages[0].${k}`);
+  assert.ok(s.appeals.stages[0].capacityPerMillionPerDay > 0 && s.appeals.stages[0].accuracy > 0);
+});
