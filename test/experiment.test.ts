@@ -250,14 +250,14 @@ test("queue results: only the job's own point, every asked metric and no other, 
   refused("an unknown metric", (r) => ((r.metrics as Record<string, unknown>).made_up = 0.1), /unknown metric "made_up"/);
   refused("a missing metric", (r) => delete (r.metrics as Record<string, unknown>).misattributed_share, /misattributed_share: missing/);
   refused("a share below 0", (r) => (r.metrics["grade_share.A"] = -0.1), /grade_share.A: -0.1 is outside/);
-  refused("null where a run always has a value", (r) => ((r.metrics as Record<string, unknown>).misattributed_share = null), /not a finite number/);
+  refused("null where a run always has a value", (r) => ((r.metrics as Record<string, unknown>).acts_per_capita = null), /not a finite number/);
   refused("a string", (r) => ((r.metrics as Record<string, unknown>).misattributed_share = "0.1"), /not a finite number/);
   refused("a forged point", (r) => (r.point = 99), /claims point 99/);
   refused("another task's id", (r) => (r.id = p.tasks[0].id), /claims id/);
   refused("another seed", (r) => (r.seed = task.seed + 1), /claims seed/);
   refused("a worker name with control characters", (r) => (r.by = "x\u001b[2J"), /by: not a worker name/);
   refused("a negative duration", (r) => (r.seconds = -1), /seconds/);
-  assert.deepEqual(metricRange("cumulative_listed_share.low-score", scenario), [0, Infinity]); // entries, not people
+  assert.deepEqual(metricRange("cumulative_listed_share.low-score", scenario), [0, 1]); // people, not entries
   assert.deepEqual(metricRange("grade_share.A", scenario), [0, 1]);
 });
 

@@ -8,7 +8,7 @@ import { z } from "zod";
 import { runLimitProblems, type Machine } from "../scenario/limits.js";
 import { formatProblem, parseScenario, ScenarioError } from "../scenario/load.js";
 import type { Scenario } from "../scenario/schema.js";
-import { metricKeys } from "../metrics/summary.js";
+import { mayBeUndefined, metricKeys } from "../metrics/summary.js";
 import type { Job } from "./pool.js";
 import type { Task } from "./points.js";
 import { ExperimentSchema } from "./spec.js";
@@ -75,19 +75,17 @@ export function checkJob(wire: WireJob, scenarioData: unknown, machine?: Machine
  * The values a summary metric can take (see metrics/summary.ts): shares and rates of success
  * are in [0, 1]; counts per capita, days and income ratios are never negative; the mean score
  * stays on the scenario's scale; chilling (1 - speech / its baseline) is at most 1.
- * cumulative_listed_share counts entries, so it can pass 1.
  */
 export function metricRange(key: string, s: Scenario): [number, number] {
   const base = key.split(".")[0];
   if (base === "mean_score") return [s.scoring.min, s.scoring.max];
   if (base === "chilling") return [-Infinity, 1];
-  if (base === "cumulative_listed_share") return [0, Infinity];
   if (/_share$|^isolation_of_listed$|^appeal_success_rate$/.test(base)) return [0, 1];
   return [0, Infinity];
 }
 
-/** A run leaves a metric undefined (stored as null) when its scenario lacks it, or when it scores no firms. */
-const mayBeNull = (key: string, s: Scenario) => key.startsWith("firm_grade_share.") || !metricKeys(s).includes(key);
+/** A run leaves a metric undefined (stored as null) when its scenario lacks it, or when its denominator is empty. */
+const mayBeNull = (key: string, s: Scenario) => mayBeUndefined(key) || !metricKeys(s).includes(key);
 
 /** Tolerance for the rounding of sums of float32 values (shares and mean scores). */
 const SLACK = 1e-9;
