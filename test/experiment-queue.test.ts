@@ -232,7 +232,7 @@ days: 30
 replicates: 2
 seed: 3
 parameters:
-  observation.cameras.falseMatchRate: [0, 0.02, 0.05]
+  observation.cameras.falseMatchRate: [0, 0.02, 0.04]
 metrics: [${METRICS.join(", ")}]
 `);
 

@@ -431,3 +431,10 @@ test("defaults: appeals switched on with no stages get one whole default stage, 
   for (const [k, v] of Object.entries(s.appeals.stages[0])) assert.equal(typeof v, "number", `stages[0].${k}`);
   assert.ok(s.appeals.stages[0].capacityPerMillionPerDay > 0 && s.appeals.stages[0].accuracy > 0);
 });
+
+test("cameras: a false-match rate above what the true-match rate leaves is refused, naming the bound", () => {
+  // A face in view is matched right (trueMatchRate), matched wrong (falseMatchRate) or not at all: one draw.
+  const problems = problemsOf({ observation: { cameras: { trueMatchRate: 0.955, falseMatchRate: 0.1 } } });
+  assert.ok(problems.some((p) => p.path === "observation.cameras.falseMatchRate" && /at most 1 - trueMatchRate \(0\.045\)/.test(p.expected)), JSON.stringify(problems));
+  makeScenario({ observation: { cameras: { trueMatchRate: 0.955, falseMatchRate: 0.045 } } });
+});
