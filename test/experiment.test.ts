@@ -61,7 +61,7 @@ test("a parameter path that is not a scenario field is rejected, naming the path
   const noList = problemsOf(() => plan(experiment({ parameters: { "lists.nope.minDays": [1, 2] } })));
   assert.equal(noList[0].path, "parameters.lists.nope.minDays");
   assert.match(noList[0].expected, /no element "nope".*low-score/);
-  const badValue = problemsOf(() => plan(experiment({ parameters: { "observation.cameras.falseMatchRate": [0.1, 2] } })));
+  const badValue = problemsOf(() => plan(experiment({ parameters: { "observation.cameras.falseMatchRate": [0.01, 2] } })));
   assert.equal(badValue[0].path, "parameters.observation.cameras.falseMatchRate");
   assert.equal(badValue[0].found, "2");
   assert.match(badValue[0].expected, /<= 1/);

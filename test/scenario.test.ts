@@ -54,8 +54,8 @@ test("the test scenario builder gives a valid scenario with defaults filled", ()
   assert.equal(s.consequences.sanctions.flights.attemptsPerYear, 2.4);
   assert.equal(s.mechanisms.deterrence, true);
   // Overrides merge deeply: untouched siblings keep their values.
-  const t = makeScenario({ observation: { cameras: { falseMatchRate: 0.5 } } });
-  assert.equal(t.observation.cameras.falseMatchRate, 0.5);
+  const t = makeScenario({ observation: { cameras: { falseMatchRate: 0.03 } } });
+  assert.equal(t.observation.cameras.falseMatchRate, 0.03);
   assert.equal(t.observation.cameras.trueMatchRate, 0.955);
   assert.equal(t.observation.attention.enabled, true);
 });
