@@ -1,8 +1,7 @@
 // `npm run bench`: the reference national run at 1 M citizens for a year, reported as
 // agent-days per second, observed events per second, bytes of state per citizen and peak
 // memory, beside the figures of the previous saved run (bench/last.json) for comparison.
-// Options: --population N --days N --scenario FILE --threads N --transport processes (shards in
-// processes on loopback; prints what crossed the wire per day) --save (store these figures as
+// Options: --population N --days N --scenario FILE --threads N --save (store these figures as
 // the new reference); --scale [--sizes 1e6,1e7,1e8] runs each size in its own process and prints
 // the curve (agent-days per second should stay flat if cost grows linearly with size).
 import { readFileSync, existsSync } from "node:fs";
@@ -23,8 +22,6 @@ const scenarioPath = arg("scenario", join(root, "scenarios", "china-2018.yaml"))
 const population = Number(arg("population", "1000000"));
 const days = Number(arg("days", "365"));
 const threads = process.argv.includes("--threads") ? Number(arg("threads", "1")) : undefined;
-const transport = arg("transport", "threads") as "threads" | "processes";
-if (transport !== "threads" && transport !== "processes") throw new Error(`--transport: found ${JSON.stringify(transport)}, expected threads or processes`);
 const lastPath = join(root, "bench", "last.json");
 
 interface Figures {
@@ -45,10 +42,6 @@ interface Figures {
   workerWaitSeconds: number;
   /** Most memory seen backed by 2 MB pages during the run (see hugePagesMiB). */
   hugePagesMiB: number;
-  transport: "threads" | "processes";
-  /** Shards in processes: bytes a simulated day, by task, to the shard processes and back; and their peak memory. */
-  exchangePerDay?: Record<string, { sentKiB: number; receivedKiB: number }>;
-  shardProcessPeakMiB?: number[];
   node: string;
   date: string;
 }
@@ -72,16 +65,8 @@ function measure(): Figures {
   const onProgress = (p: Progress) => {
     if (p.phase === "simulate" && (p.day % 30 === 0 || p.day === p.days)) huge = Math.max(huge, hugePagesMiB());
   };
-  const result = simulate(loadScenario(scenarioPath), { seed: 1, population, days, threads, transport, onProgress });
+  const result = simulate(loadScenario(scenarioPath), { seed: 1, population, days, threads, onProgress });
   const st = result.stats;
-  const kib = (bytes: number) => Math.round(bytes / days / 1024);
-  const exchange = transport === "processes" ? {
-    exchangePerDay: Object.fromEntries([
-      ...Object.entries(st.exchange.bytes).map(([k, b]) => [k, { sentKiB: kib(b.sent), receivedKiB: kib(b.received) }]),
-      ["of which world changes", { sentKiB: kib(st.exchange.worldChangeBytes.sent), receivedKiB: kib(st.exchange.worldChangeBytes.received) }],
-    ]),
-    shardProcessPeakMiB: st.exchange.peakRssBytes.map((b) => Math.round(b / 2 ** 20)),
-  } : {};
   return {
     scenario: result.scenario.name,
     population,
@@ -98,8 +83,6 @@ function measure(): Figures {
     phaseSeconds: Object.fromEntries(Object.entries(st.phaseSeconds).map(([k, v]) => [k, +v.toFixed(2)])),
     workerWaitSeconds: +st.workerWaitSeconds.toFixed(2),
     hugePagesMiB: huge,
-    transport,
-    ...exchange,
     node: process.version,
     date: new Date().toISOString(),
   };
@@ -117,11 +100,10 @@ function report(figures: Figures): void {
     ["  of which building the population", "buildSeconds", (v) => v.toFixed(2) + " s"],
     ["  of which summary and tables", "tablesSeconds", (v) => v.toFixed(2) + " s"],
   ];
-  const where = figures.transport === "processes" ? `, shards beyond the first in ${figures.threads - 1} process${figures.threads > 2 ? "es" : ""} on loopback` : "";
-  console.log(`${figures.scenario}: ${population.toLocaleString("en")} citizens x ${days} days (seed 1), ${figures.threads} thread${figures.threads > 1 ? "s" : ""}${where}`);
+  console.log(`${figures.scenario}: ${population.toLocaleString("en")} citizens x ${days} days (seed 1), ${figures.threads} thread${figures.threads > 1 ? "s" : ""}`);
   for (const [label, key, fmt] of rows) {
     const now = figures[key] as number;
-    const comparable = previous && previous.population === population && previous.days === days && (previous.transport ?? "threads") === figures.transport;
+    const comparable = previous && previous.population === population && previous.days === days;
     const before = comparable ? (previous[key] as number) : undefined;
     const change = before ? `  (previous ${fmt(before)}, ${now >= before ? "+" : ""}${(((now - before) / before) * 100).toFixed(1)}%)` : "";
     console.log(`  ${label.padEnd(40)} ${fmt(now).padStart(12)}${change}`);
@@ -132,11 +114,6 @@ function report(figures: Figures): void {
   }
   const waited = figures.workerWaitSeconds;
   console.log(`  of which the calling thread waited for workers ${waited.toFixed(2)} s (${((waited / figures.simulateSeconds) * 100).toFixed(0)}%)`);
-  if (figures.exchangePerDay) {
-    console.log("  on the wire per simulated day (to the shard processes / back):");
-    for (const [task, b] of Object.entries(figures.exchangePerDay)) console.log(`    ${task.padEnd(24)} ${(b.sentKiB + " KiB").padStart(10)} / ${(b.receivedKiB + " KiB").padStart(10)}`);
-    console.log(`  peak memory of the shard processes: ${figures.shardProcessPeakMiB!.map((m) => m + " MiB").join(", ")} (beside the ${figures.peakRssMiB} MiB above)`);
-  }
   const tunable = process.env.GLIBC_TUNABLES ?? "not set";
   console.log(`  memory on 2 MB pages ${figures.hugePagesMiB} MiB of ${figures.peakRssMiB} MiB (GLIBC_TUNABLES: ${tunable})`);
   if (process.platform === "linux" && figures.hugePagesMiB === 0) {
@@ -152,7 +129,6 @@ function scale(): void {
   for (const size of sizes) {
     const args = [process.argv[1], "--json", "--population", String(size), "--days", String(days), "--scenario", scenarioPath];
     if (threads) args.push("--threads", String(threads));
-    if (transport !== "threads") args.push("--transport", transport);
     const child = spawnSync(process.execPath, ["--max-old-space-size=8192", ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
     if (child.status !== 0) {
       console.log(`  ${size.toLocaleString("en").padStart(12)}  failed (exit ${child.status ?? child.signal})`);

@@ -101,6 +101,11 @@ test("calibration fits a rate to its target, and the fitted file keeps its comme
   const out = calibratedYaml(yaml, r, "2026-11-23", s);
   assert.match(out, /# the id/);
   assert.match(out, new RegExp(`ratePerYear: ${r.parameters[0].after} # calibrated 2026-11-23 by credence calibrate \\(was 4\\); assumption: a guess`));
+  // Calibrated again: the earlier note is replaced, what the comment said besides it is kept, and nothing trails.
+  const again = calibratedYaml(out, r, "2026-12-06", s);
+  assert.match(again, new RegExp(`# calibrated 2026-12-06 by credence calibrate \\(was 4\\); assumption: a guess\n`));
+  const bare = calibratedYaml(yaml.replace(" # assumption: a guess", ""), r, "2026-11-23", s);
+  assert.match(calibratedYaml(bare, r, "2026-12-06", s), /by credence calibrate \(was 4\)\n/, "no trailing separator");
 });
 
 const fakeSummary = (metrics: Record<string, number>) => ({ metrics }) as unknown as Summary;

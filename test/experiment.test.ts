@@ -1,9 +1,11 @@
 // Experiments: the experiment file's validation, the designs (grid, Latin hypercube), every
-// point validated as a scenario, the t-intervals, resuming a sweep, and the chart renderer.
+// point validated as a scenario, the t-intervals, resuming a sweep, and the chart renderer;
+// what crosses the queue (Redis URLs with passwords, jobs and results checked on arrival).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Rng } from "../src/engine/random.js";
@@ -13,6 +15,9 @@ import { readExperimentManifest } from "../src/experiment/results.js";
 import { meanInterval, tQuantile } from "../src/analysis/stats.js";
 import { startSweep } from "../src/experiment/sweep.js";
 import { RESULTS_FILE } from "../src/experiment/store.js";
+import { connectionFor, decodeJob, encodeJob, MAX_JOB_SCENARIO_JSON, redactUrl } from "../src/experiment/queue.js";
+import { checkResult, metricRange } from "../src/experiment/validate.js";
+import { thisMachine } from "../src/scenario/limits.js";
 import { queryRows } from "../src/io/duckdb.js";
 import { chartSvg, svgToPng } from "../src/plot/chart.js";
 import { SYNTHETIC_CAPTION, SYNTHETIC_STATEMENT } from "../src/io/synthetic.js";
@@ -56,7 +61,7 @@ test("a parameter path that is not a scenario field is rejected, naming the path
   const noList = problemsOf(() => plan(experiment({ parameters: { "lists.nope.minDays": [1, 2] } })));
   assert.equal(noList[0].path, "parameters.lists.nope.minDays");
   assert.match(noList[0].expected, /no element "nope".*low-score/);
-  const badValue = problemsOf(() => plan(experiment({ parameters: { "observation.cameras.falseMatchRate": [0.1, 2] } })));
+  const badValue = problemsOf(() => plan(experiment({ parameters: { "observation.cameras.falseMatchRate": [0.01, 2] } })));
   assert.equal(badValue[0].path, "parameters.observation.cameras.falseMatchRate");
   assert.equal(badValue[0].found, "2");
   assert.match(badValue[0].expected, /<= 1/);
@@ -210,4 +215,73 @@ test("chart: SVG with title, axis labels and legend; PNG rendered from it", () =
   const png = svgToPng(svg);
   assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   assert.equal(png.readUInt32BE(16), 2 * 860); // width, at twice the SVG's size
+});
+
+test("queue URL: user, password and database from the URL; the password is never shown", () => {
+  const c = connectionFor("redis://worker:p%40ss%3Aword@queue.example:6380/2") as Record<string, unknown>;
+  assert.deepEqual([c.host, c.port, c.username, c.password, c.db, c.maxRetriesPerRequest], ["queue.example", 6380, "worker", "p@ss:word", 2, null]);
+  const only = connectionFor("redis://:secret@127.0.0.1") as Record<string, unknown>;
+  assert.deepEqual([only.host, only.port, only.username, only.password], ["127.0.0.1", 6379, undefined, "secret"]);
+  assert.ok((connectionFor("rediss://h:1") as Record<string, unknown>).tls, "rediss:// is TLS");
+  assert.equal(redactUrl("redis://worker:secret@h:6379/0"), "redis://worker:***@h:6379/0");
+  assert.equal(redactUrl("redis://h:6379"), "redis://h:6379");
+  for (const bad of ["redis://:secret@h:6379/x", "http://:secret@h", "redis//:secret@"]) {
+    assert.throws(() => connectionFor(bad), (e: Error) => !e.message.includes("secret"), bad);
+  }
+});
+
+test("queue results: only the job's own point, every asked metric and no other, each in its possible range", () => {
+  const p = plan(experiment({ metrics: ["wrongful_share.low-score", "misattributed_share", "chilling", "mean_score", "acts_per_capita", "grade_share.A"] }));
+  const task = p.tasks[1];
+  const scenario = p.scenarios[task.point];
+  const keys = p.experiment.metrics;
+  const honest = { id: task.id, point: task.point, replicate: task.replicate, seed: task.seed, seconds: 1.5, by: "host:42",
+    metrics: { "wrongful_share.low-score": 0.5, misattributed_share: 0, chilling: -0.01, mean_score: 990, acts_per_capita: 12, "grade_share.A": 0.2 } };
+  assert.deepEqual(checkResult(structuredClone(honest), task, keys, scenario), honest);
+  const refused = (what: string, edit: (r: typeof honest & Record<string, unknown>) => void, reason: RegExp) => {
+    const r = structuredClone(honest) as typeof honest & Record<string, unknown>;
+    edit(r);
+    assert.throws(() => checkResult(r, task, keys, scenario), reason, what);
+  };
+  refused("a share over 1", (r) => (r.metrics["wrongful_share.low-score"] = 1.2), /outside its possible range \[0, 1\]/);
+  refused("chilling 12345", (r) => (r.metrics.chilling = 12345), /chilling: 12345 is outside/);
+  refused("a negative rate", (r) => (r.metrics.acts_per_capita = -1), /outside/);
+  refused("a mean score off the scale", (r) => (r.metrics.mean_score = scenario.scoring.max + 1), /outside/);
+  refused("an unknown metric", (r) => ((r.metrics as Record<string, unknown>).made_up = 0.1), /unknown metric "made_up"/);
+  refused("a missing metric", (r) => delete (r.metrics as Record<string, unknown>).misattributed_share, /misattributed_share: missing/);
+  refused("a share below 0", (r) => (r.metrics["grade_share.A"] = -0.1), /grade_share.A: -0.1 is outside/);
+  refused("null where a run always has a value", (r) => ((r.metrics as Record<string, unknown>).acts_per_capita = null), /not a finite number/);
+  refused("a string", (r) => ((r.metrics as Record<string, unknown>).misattributed_share = "0.1"), /not a finite number/);
+  refused("a forged point", (r) => (r.point = 99), /claims point 99/);
+  refused("another task's id", (r) => (r.id = p.tasks[0].id), /claims id/);
+  refused("another seed", (r) => (r.seed = task.seed + 1), /claims seed/);
+  refused("a worker name with control characters", (r) => (r.by = "x\u001b[2J"), /by: not a worker name/);
+  refused("a negative duration", (r) => (r.seconds = -1), /seconds/);
+  assert.deepEqual(metricRange("cumulative_listed_share.low-score", scenario), [0, 1]); // people, not entries
+  assert.deepEqual(metricRange("grade_share.A", scenario), [0, 1]);
+});
+
+test("queue jobs: a worker unpacks and checks a job before it runs it; bombs, bad scenarios and oversized runs are refused", () => {
+  const p = plan(experiment());
+  const job = { task: p.tasks[0], scenario: p.scenarios[0], population: 1500, days: 20, metrics: p.experiment.metrics };
+  const wire = encodeJob(job);
+  assert.deepEqual(decodeJob(structuredClone(wire)), job);
+  const refused = (data: unknown, reason: RegExp, machine = thisMachine()) => assert.throws(() => decodeJob(data, machine), reason);
+
+  // 64 MiB of zeros in 64 KB: cut off at the unpacked bound, in well under a second.
+  const t0 = performance.now();
+  refused({ ...wire, scenario: gzipSync(Buffer.alloc(64 * 2 ** 20)).toString("base64") }, new RegExp(`unpacks to more than ${MAX_JOB_SCENARIO_JSON.toLocaleString("en-US")} bytes`));
+  assert.ok(performance.now() - t0 < 1500, `took ${performance.now() - t0} ms`);
+  refused({ ...wire, scenario: "A".repeat(2 ** 21) }, /characters packed, over the/);
+  refused({ ...wire, scenario: "bm90IGd6aXA=" }, /not gzipped JSON/);
+  refused({ ...wire, scenario: gzipSync("{").toString("base64") }, /not gzipped JSON/);
+  refused({ ...wire, scenario: gzipSync(JSON.stringify({ ...job.scenario, days: -3 })).toString("base64") }, /scenario is not valid:\n\s+days: found -3/);
+  refused({ ...wire, metrics: ["listed_share.nope"] }, /"listed_share.nope" not a metric of its scenario/);
+  refused({ ...wire, days: 36_501 }, /not a point of an experiment \(days:/);
+  refused({ ...wire, command: "rm -rf /" }, /not a point of an experiment/);
+  refused({ ...wire, task: { ...wire.task, point: -1 } }, /task.point/);
+  // The same limits as `credence run`: 1 GiB free does not hold 20 million citizens.
+  const small = { ...thisMachine(), availableBytes: 2 ** 30 };
+  refused({ ...wire, population: 20_000_000 }, /too large for this machine:\n\s+population: found 20,000,000, expected at most/, small);
+  assert.ok(decodeJob({ ...wire, population: 100_000 }, small), "a run that fits is taken");
 });

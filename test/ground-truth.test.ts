@@ -12,7 +12,7 @@ const run = (overrides: Overrides, seed: number, population = 6_000, days = 90):
 
 // Every kind of error, far above any published rate, and firms whose blacklisting lists their representative.
 const MANY_ERROR_RATES = {
-    cameras: { falseMatchRate: 0.3, phantomPerYear: 0.5, coverageUrban: 0.8, coverageRural: 0.5 },
+    cameras: { trueMatchRate: 0.6, falseMatchRate: 0.3, phantomPerYear: 0.5, coverageUrban: 0.8, coverageRural: 0.5 },
     records: { clericalErrorRate: 0.4 },
     online: { falsePositivePerYear: 0.5 },
     informants: { falseReportsPerYear: 5 },

@@ -423,7 +423,7 @@ test("association: charges flow to household and friends and are counted as asso
 
 test("trail: listings carry their ground truth, and a dropped tie says who dropped whom", () => {
   // Everyone is sampled (population below trailSample), so the trail and list_events cover the same listings.
-  const r = run({ observation: { cameras: { falseMatchRate: 0.3 } }, shaming: { enabled: true, dropOnPublishedListing: 0.5, dropOnListing: 0.5 } }, 4, 6_000, 90);
+  const r = run({ observation: { cameras: { trueMatchRate: 0.6, falseMatchRate: 0.3 } }, shaming: { enabled: true, dropOnPublishedListing: 0.5, dropOnListing: 0.5 } }, 4, 6_000, 90);
   const trail = rows(r, "trail");
   const entries = rows(r, "list_events").filter((e) => e.event === "enter");
   const listed = trail.filter((t) => t.event === "listed");

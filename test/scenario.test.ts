@@ -54,8 +54,8 @@ test("the test scenario builder gives a valid scenario with defaults filled", ()
   assert.equal(s.consequences.sanctions.flights.attemptsPerYear, 2.4);
   assert.equal(s.mechanisms.deterrence, true);
   // Overrides merge deeply: untouched siblings keep their values.
-  const t = makeScenario({ observation: { cameras: { falseMatchRate: 0.5 } } });
-  assert.equal(t.observation.cameras.falseMatchRate, 0.5);
+  const t = makeScenario({ observation: { cameras: { falseMatchRate: 0.03 } } });
+  assert.equal(t.observation.cameras.falseMatchRate, 0.03);
   assert.equal(t.observation.cameras.trueMatchRate, 0.955);
   assert.equal(t.observation.attention.enabled, true);
 });
@@ -422,4 +422,19 @@ test("files: an extends: or an experiment's scenario: that is not a scenario is 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("defaults: appeals switched on with no stages get one whole default stage, not an empty object", () => {
+  // zod's .default() hands back its value unparsed: a stage of {} made every latency and accuracy undefined.
+  const s = parseScenario({ ...baseInput(), appeals: { enabled: true } });
+  assert.equal(s.appeals.stages.length, 1);
+  for (const [k, v] of Object.entries(s.appeals.stages[0])) assert.equal(typeof v, "number", `stages[0].${k}`);
+  assert.ok(s.appeals.stages[0].capacityPerMillionPerDay > 0 && s.appeals.stages[0].accuracy > 0);
+});
+
+test("cameras: a false-match rate above what the true-match rate leaves is refused, naming the bound", () => {
+  // A face in view is matched right (trueMatchRate), matched wrong (falseMatchRate) or not at all: one draw.
+  const problems = problemsOf({ observation: { cameras: { trueMatchRate: 0.955, falseMatchRate: 0.1 } } });
+  assert.ok(problems.some((p) => p.path === "observation.cameras.falseMatchRate" && /at most 1 - trueMatchRate \(0\.045\)/.test(p.expected)), JSON.stringify(problems));
+  makeScenario({ observation: { cameras: { trueMatchRate: 0.955, falseMatchRate: 0.045 } } });
 });

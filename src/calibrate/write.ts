@@ -39,8 +39,11 @@ export function calibratedYaml(sourceText: string, result: CalibrationResult, da
     const nl = sourceText.indexOf("\n", i);
     return nl < 0 ? sourceText.length : nl;
   };
-  const note = (p: { before: number }, old: string) =>
-    `# calibrated ${date} by credence calibrate (was ${p.before})${old ? "; " + old.replace(/^calibrated .*?\)(; )?/, "") : ""}`;
+  const note = (p: { before: number }, old: string) => {
+    // What the comment said besides an earlier calibration's note (nothing: no trailing "; ").
+    const kept = old.replace(/^calibrated .*?\)(; )?/, "").trim();
+    return `# calibrated ${date} by credence calibrate (was ${p.before})${kept ? "; " + kept : ""}`;
+  };
   for (const p of result.parameters) {
     const keys = keysInFile(data, resolved, p.path);
     const node = doc.getIn(keys, true);

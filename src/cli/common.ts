@@ -1,6 +1,6 @@
 // What every command shares: the package's root and version, errors that end a command with
 // a message and an exit code, argument parsers and small display helpers.
-import { InvalidArgumentError, Option } from "commander";
+import { InvalidArgumentError } from "commander";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -50,20 +50,6 @@ export const intArg = (min: number, max: number) => (value: string): number => {
   }
   return n;
 };
-
-/** An address given as HOST:PORT (for the shard processes' connections). */
-export const addressArg = (value: string): { host: string; port: number } => {
-  const m = /^(.+):(\d+)$/.exec(value);
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || port < 1 || port > 65535) throw new InvalidArgumentError(`expected HOST:PORT with a port from 1 to 65535, got "${value}"`);
-  return { host: m[1], port };
-};
-
-// Where the shards run, as run and resume take it (fresh Options: commander binds one to one command).
-export const transportOption = (): Option =>
-  new Option("--transport <how>", "where shards other than the calling thread's run: worker threads over shared memory, or processes of their own on loopback that exchange only messages (results do not depend on it)").choices(["threads", "processes"]).default("threads");
-export const listenOption = (): Option =>
-  new Option("--listen <host:port>", "with --transport processes: do not start the shard processes here; wait for them on this address (shard k on port + k - 1), each started with `credence shard --connect`").argParser(addressArg);
 
 /** JSON with bigint values (DuckDB BIGINT) as numbers. */
 export const toJson = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? Number(x) : x), 2);

@@ -8,6 +8,7 @@ import { ScenarioError } from "../scenario/load.js";
 import { CliError, displayPath, intArg, printScenarioError, toJson } from "./common.js";
 import { fmtDuration, fmtInt } from "./format.js";
 import type { ParamValue } from "../experiment/spec.js";
+import type { QueueWorker } from "../experiment/queue.js";
 import type { TaskResult } from "../experiment/store.js";
 
 const sig4 = (v: number | null | undefined): string => (v === null || v === undefined || !Number.isFinite(v) ? "—" : Number(v.toPrecision(4)).toString());
@@ -96,8 +97,9 @@ interface SweepOpts {
 }
 
 async function sweepCommand(file: string, opts: SweepOpts, version: string): Promise<number> {
-  const [{ loadExperiment }, { plan: makePlan }, { startSweep }, { meanInterval }] = await Promise.all([
+  const [{ loadExperiment }, { plan: makePlan }, { startSweep }, { meanInterval }, { redactUrl }] = await Promise.all([
     import("../experiment/spec.js"), import("../experiment/points.js"), import("../experiment/sweep.js"), import("../experiment/results.js"),
+    import("../experiment/queue.js"),
   ]);
   let plan;
   try {
@@ -113,7 +115,8 @@ async function sweepCommand(file: string, opts: SweepOpts, version: string): Pro
   const out = resolve(opts.out ?? join("experiments", "runs", x.name));
   const progress = sweepProgress(process.stderr, Boolean(opts.quiet || opts.json));
   const say = (text: string) => (opts.json ? undefined : progress.note(text));
-  const where = opts.queue ? `queue ${opts.queue}` : `${opts.workers} local worker${opts.workers === 1 ? "" : "s"}`;
+  const queueShown = opts.queue ? redactUrl(opts.queue) : ""; // never the password
+  const where = opts.queue ? `queue ${queueShown}` : `${opts.workers} local worker${opts.workers === 1 ? "" : "s"}`;
   if (!opts.json) {
     process.stderr.write(`${x.name}: ${fmtInt(plan.points.length)} points x ${fmtInt(x.replicates)} replicates of ${x.baseScenario.name} ` +
       `(${fmtInt(x.population)} citizens, ${fmtInt(x.days)} days) on ${where} -> ${displayPath(out)}\n`);
@@ -146,7 +149,16 @@ async function sweepCommand(file: string, opts: SweepOpts, version: string): Pro
         onFailed: (task, reason) => {
           process.stderr.write(`\ncredence: point ${task.point + 1} replicate ${task.replicate} (seed ${task.seed}) failed: ${reason}\n`);
         },
-        onNoWorkers: () => say(`no worker is connected to ${opts.queue} yet: start \`npx credence worker --queue ${opts.queue}\` on each machine`),
+        onRejected: (task, reason, retried) => {
+          process.stderr.write(`\ncredence: point ${task.point + 1} replicate ${task.replicate}: ${reason}; not stored, ${retried ? "queued again" : "reported as failed"}\n`);
+        },
+        onUnknownJob: (id) => {
+          process.stderr.write(`\ncredence: warning: ignored a finished job ${JSON.stringify(id)} on the queue: not a point-replicate of this sweep\n`);
+        },
+        onSkippedLine: (file, line, reason) => {
+          process.stderr.write(`credence: warning: ${displayPath(file)} line ${line} skipped (${reason}); its point-replicate runs again\n`);
+        },
+        onNoWorkers: () => say(`no worker is connected to ${queueShown} yet: start \`npx credence worker --queue ${queueShown}\` on each machine`),
         onWriting: () => {
           progress.done();
           if (!opts.json) process.stderr.write(`writing ${displayPath(join(out, "experiment.duckdb"))} and Parquet files ...\n`);
@@ -210,12 +222,14 @@ interface WorkerOpts {
   idle: number;
   lockDuration: number;
   stalledInterval: number;
+  redisTimeout: number;
 }
 
 async function workerCommand(opts: WorkerOpts): Promise<number> {
-  const { startQueueWorker } = await import("../experiment/queue.js");
+  const { startQueueWorker, redactUrl } = await import("../experiment/queue.js");
+  const queueShown = redactUrl(opts.queue); // never the password
   const said = new Set<string>();
-  let w;
+  let w: QueueWorker;
   try {
     w = startQueueWorker({
       url: opts.queue,
@@ -224,6 +238,9 @@ async function workerCommand(opts: WorkerOpts): Promise<number> {
       idleSeconds: opts.idle,
       lockDurationMs: opts.lockDuration,
       stalledIntervalMs: opts.stalledInterval,
+      redisTimeoutSeconds: opts.redisTimeout,
+      onReady: () => process.stdout.write(`worker ${w.name} taking points from ${queueShown} (${opts.workers} at a time); leaves when the queue has been empty for ${opts.idle} s, ` +
+        `or when Redis has not answered for ${opts.redisTimeout} s\n`),
       onStart: (job) => process.stdout.write(`start point ${job.task.point + 1} replicate ${job.task.replicate} (${job.scenario.name}, seed ${job.task.seed})\n`),
       onDone: (r) => process.stdout.write(`done  point ${r.point + 1} replicate ${r.replicate} in ${fmtDuration(r.seconds)}\n`),
       onError: (job, e) => {
@@ -231,14 +248,23 @@ async function workerCommand(opts: WorkerOpts): Promise<number> {
         else if (!said.has(e.message)) process.stderr.write(`credence: queue: ${e.message}\n`); // ioredis repeats connection errors on every retry
         said.add(e.message);
       },
+      onRefused: (reason) => process.stderr.write(`credence: ${reason}\n`),
+      onRedisLost: (seconds) => process.stderr.write(`credence: Redis at ${queueShown} is not answering; retrying for up to ${seconds} s\n`),
+      onRedisBack: () => {
+        process.stderr.write(`credence: Redis at ${queueShown} is back\n`);
+        said.clear();
+      },
     });
   } catch (e) {
     throw new CliError((e as Error).message);
   }
-  process.stdout.write(`worker ${w.name} taking points from ${opts.queue} (${opts.workers} at a time); leaves when the queue has been empty for ${opts.idle} s\n`);
+  // Stopping takes a few seconds at most (queue.ts); this deadline covers whatever might still hang.
+  const exitSoon = (code: number) => setTimeout(() => process.exit(code), 5000).unref();
   const onSignal = (signal: NodeJS.Signals) => {
-    process.stderr.write(`\ncredence: ${signal}: worker stopping; its running points go back to the queue when their lock expires\n`);
-    void w.stop().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+    const code = signal === "SIGINT" ? 130 : 143;
+    process.stderr.write(`\ncredence: ${signal}: worker stopping; its running points go back to the queue\n`);
+    exitSoon(code);
+    void w.stop().finally(() => process.exit(code));
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
@@ -246,9 +272,11 @@ async function workerCommand(opts: WorkerOpts): Promise<number> {
   try {
     n = await w.done;
   } catch (e) {
+    exitSoon(1);
     throw new CliError((e as Error).message);
   }
   process.stdout.write(`queue empty: ${fmtInt(n)} point-replicate${n === 1 ? "" : "s"} simulated by this worker\n`);
+  exitSoon(0);
   return 0;
 }
 
@@ -360,7 +388,7 @@ export function registerExperimentCommands(cmd: Command, version: string): void 
     .description("run an experiment: every point x replicate of an experiment file, on local cores or a Redis queue; resumable")
     .argument("<experiment>", "experiment YAML file (see docs/experiments.md)")
     .addOption(new Option("--workers <n>", "simulations at once on this machine").argParser(intArg(1, 1024)).default(cores))
-    .option("--queue <url>", "put the points on a BullMQ queue in Redis (redis://HOST:PORT) for `credence worker` processes")
+    .addOption(new Option("--queue <url>", "put the points on a BullMQ queue in Redis (redis://[:PASSWORD@]HOST:PORT) for `credence worker` processes").env("CREDENCE_QUEUE"))
     .option("--queue-name <name>", "queue name (default credence-sweep)")
     .addOption(new Option("--attempts <n>", "tries per point-replicate on the queue before it is reported failed").argParser(intArg(1, 100)).default(3))
     .option("--out <dir>", "experiment folder (default: experiments/runs/<name>)")
@@ -371,12 +399,13 @@ export function registerExperimentCommands(cmd: Command, version: string): void 
   cmd
     .command("worker")
     .description("take points from a sweep's Redis queue and simulate them, until the queue is empty")
-    .requiredOption("--queue <url>", "Redis URL (redis://HOST:PORT)")
+    .addOption(new Option("--queue <url>", "Redis URL (redis://[[USER]:PASSWORD@]HOST:PORT[/DB], rediss:// for TLS)").env("CREDENCE_QUEUE").makeOptionMandatory())
     .option("--queue-name <name>", "queue name (default credence-sweep)")
     .addOption(new Option("--workers <n>", "simulations at once in this process").argParser(intArg(1, 1024)).default(cores))
     .addOption(new Option("--idle <seconds>", "leave once the queue has been empty this long").argParser(intArg(0, 86_400)).default(5))
     .addOption(new Option("--lock-duration <ms>", "lock on a running point; a dead worker's point is taken over after it").argParser(intArg(500, 3_600_000)).default(30_000))
     .addOption(new Option("--stalled-interval <ms>", "how often to look for points of dead workers").argParser(intArg(200, 3_600_000)).default(30_000))
+    .addOption(new Option("--redis-timeout <seconds>", "give up and exit non-zero once Redis has not answered this long").argParser(intArg(1, 86_400)).default(30))
     .action(async (opts: WorkerOpts) => setExit(await workerCommand(opts)));
 
   cmd

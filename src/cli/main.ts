@@ -8,7 +8,7 @@ import { basename, join, resolve } from "node:path";
 import { loadScenario, MAX_SCENARIO_BYTES, ScenarioError } from "../scenario/load.js";
 import { readUserText } from "../io/read-file.js";
 import { writeFileAtomic } from "../io/atomic.js";
-import { addressArg, CliError, displayPath, intArg, listenOption, packageRoot, packageVersion, printScenarioError, toJson, transportOption } from "./common.js";
+import { CliError, displayPath, intArg, packageRoot, packageVersion, printScenarioError, toJson } from "./common.js";
 import { registerExperimentCommands } from "./experiment-commands.js";
 import { ExplainError, loadExplanation, renderExplanation } from "./explain.js";
 import { registerReport } from "./report-command.js";
@@ -140,8 +140,6 @@ function program(version: string): Command {
     .option("--json", "print one JSON object (run folder, manifest, summary, stats) and nothing else on stdout")
     .option("-q, --quiet", "no progress on stderr")
     .option("--threads <n>", "threads for the population's shards (default: every core; results do not depend on it)", intArg(1, 256))
-    .addOption(transportOption())
-    .addOption(listenOption())
     .option("--checkpoint-every <days>", "write a checkpoint every N simulated days, so that a stopped or killed run can be resumed (credence resume)", intArg(1, 36_500))
     .action(async (file: string, opts: RunOpts) => setExit(await runCommand(file, opts, version)));
 
@@ -170,19 +168,6 @@ function program(version: string): Command {
     .description("generate the scenario field reference (Markdown) from the schema")
     .option("--out <file>", "write to this file instead of stdout (e.g. docs/scenario-reference.md)")
     .action((opts: { out?: string }) => setExit(schemaCommand(opts, version)));
-
-  cmd
-    .command("shard")
-    .description("serve one shard of a run started with --transport processes --listen, from this or another machine")
-    .requiredOption("--connect <host:port>", "the address the run waits on for this shard (its port: the --listen port + shard - 1)", addressArg)
-    .action(async (opts: { connect: { host: string; port: number } }) => {
-      const { serveShard } = await import("../engine/shard-process.js");
-      serveShard(opts.connect.host, opts.connect.port, {
-        retryMs: 120_000, // the run may not be listening yet
-        onConnected: () => process.stderr.write(`credence shard: connected to ${opts.connect.host}:${opts.connect.port}\n`),
-      });
-      await new Promise(() => undefined); // the shard process exits when its run closes the connection
-    });
 
   registerAnalysisCommands(cmd);
   registerServe(cmd, version);

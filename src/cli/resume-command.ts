@@ -13,10 +13,10 @@ import { isRunId, secretPath } from "../io/checkpoint-key.js";
 import { readManifest } from "../io/run-folder.js";
 import { parseScenario, ScenarioError } from "../scenario/load.js";
 import { runLimitProblems } from "../scenario/limits.js";
-import { CliError, displayPath, intArg, listenOption, printScenarioError, shellQuote, transportOption } from "./common.js";
-import { checkpointKeyFor, checkTransport, simulateAndWrite, type TransportOpts } from "./run-command.js";
+import { CliError, displayPath, intArg, printScenarioError, shellQuote } from "./common.js";
+import { checkpointKeyFor, simulateAndWrite } from "./run-command.js";
 
-interface ResumeOpts extends TransportOpts {
+interface ResumeOpts {
   json?: boolean;
   quiet?: boolean;
   threads?: number;
@@ -24,7 +24,6 @@ interface ResumeOpts extends TransportOpts {
 }
 
 async function resumeCommand(dir: string, opts: ResumeOpts, version: string): Promise<number> {
-  checkTransport(opts);
   const outDir = resolve(dir);
   const run = displayPath(outDir);
   let m;
@@ -100,8 +99,6 @@ async function resumeCommand(dir: string, opts: ResumeOpts, version: string): Pr
     json: opts.json,
     quiet: opts.quiet,
     threads: opts.threads,
-    transport: opts.transport,
-    listen: opts.listen,
     resume: { manifest: inProgress, checkpoint, fromDay, key, unauthenticated },
   });
 }
@@ -115,8 +112,6 @@ export function registerResume(cmd: Command, version: string): void {
     .option("-q, --quiet", "no progress on stderr")
     .option("--threads <n>", "threads for the population's shards (any number gives the same run)", intArg(1, 256))
     .option("--trust-copied-checkpoint", "resume from a checkpoint written under another account or on another machine: its signature is not checked (the population is still rebuilt from the seed, and the state range-checked)")
-    .addOption(transportOption())
-    .addOption(listenOption())
     .action(async (run: string, opts: ResumeOpts) => {
       process.exitCode = await resumeCommand(run, opts, version);
     });

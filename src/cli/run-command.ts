@@ -21,15 +21,7 @@ import { fmtDuration, fmtInt, renderSummary, renderTargets } from "./format.js";
 import { createProgress, silentProgress } from "./progress.js";
 import { type SimulationHandle, simulateInWorker } from "./sim-worker.js";
 
-/** --transport and --listen, as run and resume take them. */
-export interface TransportOpts {
-  /** Shards on worker threads or in processes of their own (results do not depend on it). */
-  transport?: "threads" | "processes";
-  /** With processes: the address to wait on for shard processes started elsewhere. */
-  listen?: { host: string; port: number };
-}
-
-export interface RunOpts extends TransportOpts {
+export interface RunOpts {
   population?: number;
   days?: number;
   seed: number;
@@ -96,13 +88,7 @@ async function cleanPartials(outDir: string, reason: string): Promise<void> {
   }
 }
 
-/** Refuse --listen without shards in processes, before any work. */
-export function checkTransport(opts: TransportOpts): void {
-  if (opts.listen && opts.transport !== "processes") throw new CliError(`--listen ${opts.listen.host}:${opts.listen.port} is for shards in processes: add --transport processes`);
-}
-
 export async function runCommand(file: string, opts: RunOpts, version: string): Promise<number> {
-  checkTransport(opts);
   let scenario: Scenario;
   try {
     // Limits are checked with the --population and --days overrides, before anything is allocated.
@@ -130,13 +116,11 @@ export async function runCommand(file: string, opts: RunOpts, version: string): 
     quiet: opts.quiet,
     checkpointEvery: opts.checkpointEvery,
     threads: opts.threads,
-    transport: opts.transport,
-    listen: opts.listen,
   });
 }
 
 /** A run to simulate and write: a new one, or (with `resume`) one continued from its folder. */
-export interface RunJob extends TransportOpts {
+export interface RunJob {
   /** Resolved: --population and --days applied. */
   scenario: Scenario;
   seed: number;
@@ -270,7 +254,7 @@ export async function simulateAndWrite(job: RunJob): Promise<number> {
   const started = Date.now();
   if (job.resume) progress.note(job.resume.checkpoint ? `resuming ${run} after day ${fmtInt(job.resume.fromDay)} of ${fmtInt(days)}` : `resuming ${run}: no checkpoint yet, starting from day 0`);
   sim = simulateInWorker(scenario, {
-    seed: job.seed, threads: job.threads, transport: job.transport, listen: job.listen,
+    seed: job.seed, threads: job.threads,
     ...(checkpointKey ? { checkpointKey } : {}),
     ...(job.resume?.checkpoint ? { resume: job.resume.checkpoint, resumeUnauthenticated: job.resume.unauthenticated } : {}),
   }, (p) => {

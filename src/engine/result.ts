@@ -16,17 +16,6 @@ export interface SimulateOptions {
    * passes 1, as its runs are already parallel.
    */
   threads?: number;
-  /**
-   * Where shards beyond the calling thread's run: "threads" (default), worker threads over shared
-   * memory; "processes", a process each, on loopback, exchanging only messages (the boundary a
-   * run over several machines would use; see docs/scale.md). Results are the same either way.
-   */
-  transport?: "threads" | "processes";
-  /**
-   * With "processes": do not start the shard processes, wait for them on this address (shard k on
-   * port + k - 1), each started as `credence shard --connect HOST:PORT` on any machine that reaches it.
-   */
-  listen?: { host: string; port: number };
   /** Called after every simulated day (and once before day 0 with day = 0). */
   onProgress?: (p: Progress) => void;
   /** Hand over a checkpoint (engine/checkpoint.ts), signed with checkpointKey, after every `everyDays` finished days. */
@@ -130,19 +119,6 @@ export interface RunStats {
   phaseSeconds: Record<string, number>;
   /** Of those, seconds the calling thread spent blocked until workers answered (0 on one thread). */
   workerWaitSeconds: number;
-  transport: "threads" | "processes";
-  /** With shards in processes: what went between the processes. */
-  exchange: Exchange;
-}
-
-/** What went between the calling process and the shard processes over a run (nothing with threads). */
-export interface Exchange {
-  /** Bytes on the wire, by task, sent to the shard processes and received from them. */
-  bytes: Record<string, { sent: number; received: number }>;
-  /** Of those, the world's changes (engine/replica.ts): sent with each day's first task, received after the last. */
-  worldChangeBytes: { sent: number; received: number };
-  /** Peak memory of each shard process (shards 1, 2, ...). */
-  peakRssBytes: number[];
 }
 
 export interface RunResult {

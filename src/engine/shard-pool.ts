@@ -2,19 +2,14 @@
 // threads over the world's shared arrays. simulate() stays synchronous: the caller hands out
 // the tasks, does its own shard, then blocks until each worker has answered (sync-worker.ts).
 // Workers exchange only messages with the caller (tasks in; counts, trail rows, observations and
-// association charges out), never writing another shard's citizens, which is also the boundary a
-// multi-machine run would use.
-// With the "processes" transport a worker thread only relays to a shard process of its own
-// (shard-relay.ts), and the world's copies are kept in step by patches (replica.ts).
+// association charges out), never writing another shard's citizens.
 import { performance } from "node:perf_hooks";
 import { ShardCounters } from "../metrics/daily.js";
 import { createCore, type Sim } from "../model/context.js";
 import { shardKernels, type KernelState, type ShardResult, type ShardRunner, type Task } from "../model/kernels.js";
-import type { Exchange } from "./result.js";
 import { partition, type Shard } from "./shards.js";
-import { Replica, patchBytes, replicatedArrays, type Patch } from "./replica.js";
 import type { World } from "./world.js";
-import { SyncWorker, mapViews } from "./sync-worker.js";
+import { SyncWorker } from "./sync-worker.js";
 
 /** What a worker needs to build its shard's core: the world without its streams (rebuilt from the seed). */
 export interface ShardSetup {
@@ -28,50 +23,13 @@ export interface ShardSetup {
   shard: Shard;
 }
 
-/**
- * A copy with every array on shared memory copied out of it, for another process, which cannot
- * share it; with the buffers of those copies, which nothing else holds (they can be transferred).
- */
-function unshared<T>(message: T): { copy: T; buffers: ArrayBuffer[] } {
-  const buffers: ArrayBuffer[] = [];
-  const copy = mapViews(message, (v) => {
-    if (!(v.buffer instanceof SharedArrayBuffer)) return v;
-    const own = (v as Int8Array).slice();
-    buffers.push(own.buffer as ArrayBuffer);
-    return own;
-  });
-  return { copy, buffers };
-}
-
-/**
- * What the calling thread hands a shard: a task, with the world's changes for a shard in another
- * process (relayed to it as it is: shard-relay.ts, shard-process.ts).
- */
+/** What the calling thread hands a shard: a task, or the word to stop. */
 export interface ShardMessage {
   task: Task | { kind: "close" };
-  world?: Patch;
 }
 
-/**
- * A shard on a worker thread of this process. The thread runs the kernels itself over the shared
- * world (shard-worker.ts), or relays to a shard process over loopback (shard-relay.ts): the calling
- * thread sees the same port and counters either way.
- */
+/** A shard on a worker thread of this process: it runs the kernels over the shared world (shard-worker.ts). */
 type ShardWorker = SyncWorker<ShardMessage, ShardResult>;
-
-/**
- * Where shards other than the calling thread's run: worker threads over the shared world, or
- * processes of their own on loopback that exchange only messages (the boundary a run over
- * several machines would use). Results are the same either way.
- */
-export type Transport = "threads" | "processes";
-
-/**
- * The tasks that must see what the calling thread changed in the world: a day's first (after
- * the watch and the phases over the listed) and a restore (a checkpoint's world). A shard in
- * another process gets those changes with them.
- */
-const SEES_WORLD_CHANGES = new Set<Task["kind"]>(["behave", "restore"]);
 
 /** A task handed out: its day and kind, and the calling thread's own answer. */
 interface Handed {
@@ -93,11 +51,8 @@ export class ShardPool implements ShardRunner {
   private background: "running" | ShardResult[] | undefined;
   /** Time the calling thread spent blocked until workers answered: the cost of uneven shards and of waking threads. */
   waitedMs = 0;
-  /** Shards in processes: the world's changes since they were last sent (engine/replica.ts). */
-  private replica?: Replica;
-  readonly exchange: Exchange = { bytes: {}, worldChangeBytes: { sent: 0, received: 0 }, peakRssBytes: [] };
 
-  constructor(private readonly sim: Sim, threads: number, readonly transport: Transport = "threads", private readonly listen?: { host: string; port: number }) {
+  constructor(private readonly sim: Sim, threads: number) {
     this.shards = partition(sim.n, threads);
   }
 
@@ -116,16 +71,7 @@ export class ShardPool implements ShardRunner {
     this.local = shardKernels(core, this.shards[0], this.shards);
     const { streams: _streams, ...plain } = world;
     const setup = (shard: Shard): ShardSetup => ({ world: plain, metricNames, ...shared, shards: this.shards, shard });
-    if (this.transport === "threads" || this.shards.length === 1) {
-      this.threads = this.shards.slice(1).map((shard) => new SyncWorker<ShardMessage, ShardResult>("shard-worker.js", setup(shard)));
-    } else {
-      // The shard processes' copies and the copy changes are found against are taken together, now.
-      this.replica = new Replica(replicatedArrays(world, shared));
-      this.threads = this.shards.slice(1).map((shard) => {
-        const { copy, buffers } = unshared(setup(shard)); // handed over, not copied again: a whole world each
-        return new SyncWorker<ShardMessage, ShardResult>("shard-relay.js", { setup: copy, listen: this.listen }, buffers);
-      });
-    }
+    this.threads = this.shards.slice(1).map((shard) => new SyncWorker<ShardMessage, ShardResult>("shard-worker.js", setup(shard)));
   }
 
   get workers(): number {
@@ -148,39 +94,24 @@ export class ShardPool implements ShardRunner {
   private handOut(task: Task | ((shard: Shard) => Task)): Handed {
     this.settleBackground(); // a worker answers in order: the background task's answer comes first
     const tasks = this.shards.map((shard) => (typeof task === "function" ? task(shard) : task));
-    const world = this.replica && SEES_WORLD_CHANGES.has(tasks[0].kind) ? this.replica.changes() : undefined;
-    if (world) this.exchange.worldChangeBytes.sent += patchBytes(world) * this.threads.length;
-    this.threads.forEach((w, k) => w.post({ task: tasks[k + 1], world }));
+    this.threads.forEach((w, k) => w.post({ task: tasks[k + 1] }));
     return { day: tasks[0].day, kind: tasks[0].kind, result: this.local!(tasks[0]) };
   }
 
   /** The workers' answers to a task handed out, merged after the calling thread's (and before `own`, if given). */
   private collect(local: Handed, own?: ShardResult): ShardResult[] {
-    const results = [local.result, ...this.receiveAll(local.kind)];
+    const results = [local.result, ...this.receiveAll()];
     if (own) results.push(own);
     this.merge(local.day, results);
     return results;
   }
 
-  /** Every worker's answer to the task handed out last, with what shard processes changed taken into the world. */
-  private receiveAll(kind: string): ShardResult[] {
+  /** Every worker's answer to the task handed out last. */
+  private receiveAll(): ShardResult[] {
     if (!this.threads.length) return [];
     const t = performance.now();
     const answers = this.threads.map((w, k) => w.receive(`shard ${k + 1}`));
     this.waitedMs += performance.now() - t;
-    answers.forEach((a, k) => {
-      const { exchange } = this;
-      if (a.world) {
-        this.replica!.apply(a.world);
-        exchange.worldChangeBytes.received += patchBytes(a.world);
-      }
-      if (a.wire) {
-        const total = (exchange.bytes[kind] ??= { sent: 0, received: 0 });
-        total.sent += a.wire.sent;
-        total.received += a.wire.received;
-        exchange.peakRssBytes[k] = a.wire.peakRssBytes;
-      }
-    });
     return answers;
   }
 
@@ -210,7 +141,7 @@ export class ShardPool implements ShardRunner {
 
   private settleBackground(): void {
     if (this.background !== "running") return;
-    this.background = this.receiveAll("draw");
+    this.background = this.receiveAll();
   }
 
   /** Counts are integers (quanta): summed over shards first, they are the same in any order. */

@@ -42,7 +42,6 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
   const t0 = performance.now();
   const s = resolveScenario(scenario, options);
   const seed = options.seed >>> 0;
-  if (options.listen && options.transport !== "processes") throw new Error(`listen (${options.listen.host}:${options.listen.port}) is for shards in processes: set transport to "processes"`);
   const elapsed = () => (performance.now() - t0) / 1000;
   const report = (phase: Progress["phase"], day: number, date: string) =>
     options.onProgress?.({ phase, day, days: s.days, date, elapsedSeconds: elapsed() });
@@ -50,7 +49,7 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
   report("population", 0, s.startDate);
   const threads = options.threads ?? defaultThreads(s.population.size);
   const sim = createSim(createWorld(s, seed, threads));
-  const shards = new ShardPool(sim, threads, options.transport, options.listen);
+  const shards = new ShardPool(sim, threads);
   const watch = watchPhase(sim);
   const lists = listsPhase(sim);
   const appeals = appealsPhase(sim, lists.lists);
@@ -127,8 +126,6 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
       threads: shards.shards.length,
       phaseSeconds: Object.fromEntries(phases.map((p, k) => [p.name, phaseMs[k] / 1000])),
       workerWaitSeconds: shards.waitedMs / 1000,
-      transport: shards.transport,
-      exchange: shards.exchange,
     },
   };
 }

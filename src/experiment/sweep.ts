@@ -18,6 +18,7 @@ import {
 } from "./results.js";
 import { RESULTS_FILE, ResultLog, type TaskResult } from "./store.js";
 import { SYNTHETIC_STATEMENT } from "../io/synthetic.js";
+import { checkResult, Refused } from "./validate.js";
 
 export interface SweepEvents {
   /** Before anything runs: the tasks in all, how many were already finished, and how many points. */
@@ -26,6 +27,12 @@ export interface SweepEvents {
   /** Every replicate of a point has finished. */
   onPointDone?: (point: number, results: TaskResult[]) => void;
   onFailed?: (task: Task, reason: string) => void;
+  /** A queue worker's result was refused and not stored; `retried`: its job went back on the queue (else it failed). */
+  onRejected?: (task: Task, reason: string, retried: boolean) => void;
+  /** A finished job on the queue that is not a point-replicate of this sweep was ignored. */
+  onUnknownJob?: (id: string) => void;
+  /** A line of results.jsonl was skipped on resume (its task runs again). */
+  onSkippedLine?: (file: string, line: number, reason: string) => void;
   /** Fraction simulated of a running task (local runs only). */
   onFraction?: (task: Task, f: number) => void;
   onNoWorkers?: () => void;
@@ -81,7 +88,16 @@ export function startSweep(plan: Plan, opts: SweepOptions): Sweep {
   fs.mkdirSync(dir, { recursive: true });
   const started = Date.now();
   const ev = opts.events ?? {};
-  const log = ResultLog.open(dir);
+  // A line of results.jsonl counts only if it is a valid result of its task (see validate.ts).
+  const taskById = new Map(plan.tasks.map((t) => [t.id, t]));
+  const checkLine = (value: unknown): TaskResult => {
+    const id = (value as { id?: unknown } | null)?.id;
+    if (typeof id !== "string") throw new Refused("no task id");
+    const task = taskById.get(id);
+    // A result of a point this experiment no longer has (its file was edited) is kept, never read.
+    return task ? checkResult(value, task, x.metrics, plan.scenarios[task.point]) : (value as TaskResult);
+  };
+  const log = ResultLog.open(dir, checkLine, (line, reason) => ev.onSkippedLine?.(path.join(dir, RESULTS_FILE), line, reason));
   const todo = plan.tasks.filter((t) => !log.has(t.id));
   const failed: ExperimentManifest["failed"] = [];
   let ran = 0;
@@ -143,7 +159,15 @@ export function startSweep(plan: Plan, opts: SweepOptions): Sweep {
   let stop: () => Promise<void>;
   let finished: Promise<void>;
   if (opts.queue) {
-    const c = coordinate(jobs, { ...opts.queue, onDone, onFailed, onNoWorkers: ev.onNoWorkers });
+    const c = coordinate(jobs, {
+      ...opts.queue,
+      check: (job, value) => checkResult(value, job.task, job.metrics, job.scenario),
+      onDone,
+      onFailed,
+      onRejected: (job, reason, retried) => ev.onRejected?.(job.task, reason, retried),
+      onUnknown: ev.onUnknownJob,
+      onNoWorkers: ev.onNoWorkers,
+    });
     stop = c.stop;
     finished = c.done;
   } else {

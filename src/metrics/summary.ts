@@ -43,6 +43,17 @@ export function metricKeys(s: Scenario): string[] {
   ];
 }
 
+/**
+ * Metrics that are ratios over something that may be empty (the people on a list, the appeals
+ * decided, the firms scored...): null in a run where it is. Every other metric is always a number.
+ */
+const UNDEFINED_WHEN_EMPTY = new Set([
+  "wrongful_share", "association_listed_share", "exited_share", "mean_days_to_clear_wrongful", "firm_grade_share",
+  "chilling", "association_penalty_share", "isolation_of_listed", "misattributed_share", "invented_share",
+  "appeal_success_rate", "income_ratio_blacklisted", "income_ratio_redlisted",
+]);
+export const mayBeUndefined = (key: string): boolean => UNDEFINED_WHEN_EMPTY.has(key.split(".")[0]);
+
 export function summarise(x: SummaryInput): Summary {
   const { s, metrics: M } = x;
   const n = s.population.size;

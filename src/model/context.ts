@@ -79,7 +79,7 @@ export class Observations {
   clear(): void {
     this.target.length = this.actor.length = this.behaviour.length = this.channel.length = this.kind.length = 0;
   }
-  /** Rows [lo, hi) as views (shared when posted to another thread, copied when sent to another process). */
+  /** Rows [lo, hi) as views (shared when posted to another thread). */
   columns(lo = 0, hi = this.length): ObsColumns {
     const out = {} as ObsColumns;
     for (const f of OBS_FIELDS) out[f] = this[f].data.subarray(lo, hi);
@@ -101,16 +101,6 @@ export class Observations {
         if (t >= lo && t < hi) this.push(t, actor[k], o.behaviour[k], o.channel[k], kind[k]);
         const a = actor[k];
         if (kind[k] === MISATTRIBUTED && a >= lo && a < hi) this.push(a, a, o.behaviour[k], o.channel[k], REAL_ACTOR);
-      }
-    }
-  }
-  /** The rows of `parts` that appendHeldIn(parts, lo, hi) would draw on, unchanged (what a shard in another process is sent). */
-  appendConcerning(parts: ObsColumns[], lo: number, hi: number): void {
-    for (const o of parts) {
-      const { target, actor, kind } = o;
-      for (let k = 0; k < target.length; k++) {
-        const t = target[k], a = actor[k];
-        if ((t >= lo && t < hi) || (kind[k] === MISATTRIBUTED && a >= lo && a < hi)) this.push(t, a, o.behaviour[k], o.channel[k], kind[k]);
       }
     }
   }

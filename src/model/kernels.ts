@@ -6,16 +6,13 @@ import type { Shard } from "../engine/shards.js";
 import type { ShardCounts } from "../metrics/daily.js";
 import type { TrailColumns } from "../metrics/trail.js";
 import { answer, type Core, type ObsColumns } from "./context.js";
-import type { Patch } from "../engine/replica.js";
-import { behaviourKernel, drawChunk, drawClaimed, emptyDraws, type Candidates } from "./behaviour.js";
+import { behaviourKernel, drawClaimed, type Candidates } from "./behaviour.js";
 import { observationKernel } from "./observation.js";
 import { scoringKernel, type ChargeColumns, type ExpiryState } from "./scoring.js";
 
 export type Task =
   /** The day's behaviour draws, any shard's (they read no state that changes), in chunks taken from a shared counter. */
   | { kind: "draw"; day: number; claim: Int32Array }
-  /** One chunk of those draws: what a shard in another process is given, one claim at a time (it cannot share the counter). */
-  | { kind: "drawChunk"; day: number; chunk: number }
   /** The acts of the shard's citizens among the day's candidates (drawCandidates). */
   | { kind: "behave"; day: number; candidates: Candidates }
   | { kind: "observe"; day: number }
@@ -46,10 +43,6 @@ export interface ShardResult {
   /** Association charges made today, by the shard that owns the person charged (the batch to itself stays in the shard: empty here). */
   outbox?: ChargeColumns[];
   state?: KernelState;
-  /** A shard in another process: what its task changed in its citizens' arrays (engine/replica.ts). */
-  world?: Patch;
-  /** A shard in another process: bytes its task and its answer took on the wire, and the process's peak memory so far. */
-  wire?: { sent: number; received: number; peakRssBytes: number };
 }
 
 /** How phases run kernels: on every shard, merging counts, trail rows and touched citizens into the run. */
@@ -88,10 +81,6 @@ export function shardKernels(core: Core, shard: Shard, shards: Shard[]): (task: 
     switch (task.kind) {
       case "draw":
         out.drawn = drawClaimed(core, task.day, task.claim);
-        break;
-      case "drawChunk":
-        emptyDraws(core); // the answer leaves for another process at once: nothing drawn before is needed
-        out.drawn = [[task.chunk, drawChunk(core, task.day, task.chunk)]];
         break;
       case "behave":
         behave(task.day, task.candidates);

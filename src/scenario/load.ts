@@ -128,6 +128,11 @@ function crossProblems(s: Scenario): Problem[] {
       if (l.sanctions.length) out.push({ path: `${p}.sanctions`, found: showValue(l.sanctions), expected: "no sanctions on a redlist" });
     }
   });
+  // A face in view is matched right, matched wrong, or not matched: the two rates share one draw.
+  const cam = s.observation.cameras;
+  if (cam.trueMatchRate + cam.falseMatchRate > 1 + 1e-12) {
+    out.push({ path: "observation.cameras.falseMatchRate", found: showValue(cam.falseMatchRate), expected: `at most 1 - trueMatchRate (${+(1 - cam.trueMatchRate).toFixed(6)})` });
+  }
   const att = s.observation.attention;
   if (att.enabled && !behaviourIds.has(att.behaviour)) {
     out.push({ path: "observation.attention.behaviour", found: showValue(att.behaviour), expected: "the id of a behaviour in behaviours" });

@@ -251,7 +251,7 @@ const Appeals = z.strictObject({
   enabled: z.boolean().default(false),
   fileRate: rate("Share of rightfully listed people who appeal").default(0.05),
   fileRateWrongful: rate("Share of wrongfully listed people who appeal").default(0.3),
-  stages: z.array(AppealStage).min(1).max(5).default([{}] as never).describe("Successive review stages; the listing stays in force meanwhile"),
+  stages: z.array(AppealStage).min(1).max(5).prefault([{}]).describe("Successive review stages; the listing stays in force meanwhile"),
 });
 
 const FirmBehaviour = z.strictObject({
