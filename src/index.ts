@@ -4,5 +4,10 @@ export type { SimulateOptions, RunResult, Summary, RunStats, Progress, ListSumma
 export { loadScenario, parseScenario, parseScenarioText, ScenarioError, type Problem } from "./scenario/load.js";
 export { ScenarioSchema, type Scenario, type ScenarioInput } from "./scenario/schema.js";
 export { writeRunFolder, readManifest, type Manifest } from "./io/run-folder.js";
-export { writeTables, queryRows, writeParquet } from "./io/duckdb.js";
+// DuckDB's readers and writers, loaded (with its native module) on their first call.
+type DuckDB = typeof import("./io/duckdb.js");
+const duckdb = (): Promise<DuckDB> => import("./io/duckdb.js");
+export const writeTables = async (...a: Parameters<DuckDB["writeTables"]>) => (await duckdb()).writeTables(...a);
+export const queryRows = async (...a: Parameters<DuckDB["queryRows"]>) => (await duckdb()).queryRows(...a);
+export const writeParquet = async (...a: Parameters<DuckDB["writeParquet"]>) => (await duckdb()).writeParquet(...a);
 export type { Table, Column } from "./io/table.js";

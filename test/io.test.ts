@@ -366,3 +366,26 @@ test("readUserFile: the limit is on the bytes read, exactly; a link is refused o
   assert.throws(() => readUserFile(link, { maxBytes: 10, followSymlinks: false }), /symbolic link/);
   assert.throws(() => readUserFile(tmp("missing"), { maxBytes: 10 }), /no readable file \(ENOENT\)/);
 });
+
+test("the library: importing it and simulating loads no native module; DuckDB is loaded when a run folder is written", () => {
+  // In a fresh process: every native addon is loaded through process.dlopen, counted here.
+  const index = new URL("../src/index.js", import.meta.url).href;
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), "credence-lazy-"));
+  const script = `
+    const loaded = [];
+    const dlopen = process.dlopen;
+    process.dlopen = (m, f, ...r) => { loaded.push(f); return dlopen(m, f, ...r); };
+    const lib = await import(${JSON.stringify(index)});
+    const s = lib.parseScenario({ name: "lazy", population: { size: 300, regions: [{ name: "A", weight: 1 }] }, days: 2,
+      behaviours: [{ id: "jaywalking", class: "public", ratePerYear: 1, points: -5, observedBy: ["cameras"] }] });
+    const r = lib.simulate(s, { seed: 1, threads: 1 });
+    const before = loaded.filter((f) => /duckdb/i.test(f)).length;
+    await lib.writeRunFolder(r, ${JSON.stringify(path.join(out, "run"))}, { version: "test" });
+    console.log(JSON.stringify({ before, after: loaded.filter((f) => /duckdb/i.test(f)).length }));`;
+  const res = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+  assert.equal(res.status, 0, res.stderr);
+  const { before, after } = JSON.parse(res.stdout.trim().split("\n").pop()!);
+  assert.equal(before, 0, "DuckDB's native module loaded by import { simulate }");
+  assert.ok(after > 0, "positive control: writing a run folder loads it");
+  fs.rmSync(out, { recursive: true, force: true });
+});

@@ -10,7 +10,6 @@ import fs from "node:fs";
 import path from "node:path";
 import type { RunResult, RunStats, Summary } from "../engine/result.js";
 import type { Scenario } from "../scenario/schema.js";
-import { writeTables } from "./duckdb.js";
 import { scenarioHash } from "../scenario/hash.js";
 import { SYNTHETIC_STATEMENT } from "./synthetic.js";
 import { readUserText } from "./read-file.js";
@@ -109,6 +108,9 @@ export async function writeRunFolder(
     };
     writeJsonAtomic(path.join(partial, MANIFEST_FILE), manifest);
 
+    // DuckDB's native module is loaded only here, when a run folder is written: a program that
+    // imports the library to simulate, or to read manifests, never loads it.
+    const { writeTables } = await import("./duckdb.js");
     await writeTables(path.join(partial, DATABASE_FILE), result.tables);
 
     const writeSeconds = (performance.now() - started) / 1000;
