@@ -1,7 +1,7 @@
 #!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.hugetlb=1 node
 // The `credence` command line: run a scenario, validate scenarios, explain one synthetic
 // citizen's trail, list the bundled scenarios, and generate the scenario field reference.
-// `run` simulates in a worker thread (run-command.ts, sim-worker.ts), so that Ctrl-C stops it at once.
+// `run` simulates in a worker thread (run/run.ts, run/sim-worker.ts), so that Ctrl-C stops it at once.
 import { Command, Option } from "commander";
 import { existsSync, readdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";

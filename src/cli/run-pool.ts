@@ -3,7 +3,7 @@
 import { availableParallelism } from "node:os";
 import type { Summary } from "../engine/result.js";
 import type { Scenario } from "../scenario/schema.js";
-import { simulateInWorker } from "./sim-worker.js";
+import { simulateInWorker } from "../run/sim-worker.js";
 
 export interface RunJob {
   scenario: Scenario;

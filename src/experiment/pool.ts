@@ -1,7 +1,7 @@
 // Running point-replicates on this machine: each simulation in its own worker thread
-// (cli/sim-worker.ts), at most `workers` at a time. The queue worker (queue.ts) runs its jobs
+// (run/sim-worker.ts), at most `workers` at a time. The queue worker (queue.ts) runs its jobs
 // through the same runJob, so a result does not depend on where it was computed.
-import { simulateInWorker, type SimulationHandle } from "../cli/sim-worker.js";
+import { simulateInWorker, type SimulationHandle } from "../run/sim-worker.js";
 import type { Scenario } from "../scenario/schema.js";
 import type { Task } from "./points.js";
 import type { TaskResult } from "./store.js";

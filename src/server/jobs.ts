@@ -8,7 +8,7 @@ import type { Progress } from "../engine/result.js";
 import { formatProblem, loadScenario } from "../scenario/load.js";
 import { runLimitProblems, thisMachine, type Machine } from "../scenario/limits.js";
 import { writeRunFolder } from "../io/run-folder.js";
-import { simulateInWorker, type SimulationHandle } from "../cli/sim-worker.js";
+import { simulateInWorker, type SimulationHandle } from "../run/sim-worker.js";
 import { HttpError } from "./http.js";
 import type { BundledScenario, Job, RunListing } from "./api-types.js";
 export type { BundledScenario, Job, RunListing };
