@@ -4,6 +4,8 @@ export type { SimulateOptions, RunResult, Summary, RunStats, Progress, ListSumma
 export { loadScenario, parseScenario, parseScenarioText, ScenarioError, type Problem } from "./scenario/load.js";
 export { ScenarioSchema, type Scenario, type ScenarioInput } from "./scenario/schema.js";
 export { writeRunFolder, readManifest, type Manifest } from "./io/run-folder.js";
+// A run's whole lifecycle, as the CLI has it: memory check, checkpoints, AbortSignal, run folder.
+export { run, resume, readResume, RunError, type RunOptions, type RunOutcome, type ResumeState } from "./run/run.js";
 // DuckDB's readers and writers, loaded (with its native module) on their first call.
 type DuckDB = typeof import("./io/duckdb.js");
 const duckdb = (): Promise<DuckDB> => import("./io/duckdb.js");
