@@ -18,7 +18,7 @@ import type { Progress, RunResult } from "../engine/result.js";
 import { CheckpointError, CheckpointSignatureError, identityOf, SimulationStopped, verifyCheckpoint } from "../engine/checkpoint.js";
 import type { Scenario } from "../scenario/schema.js";
 import { scenarioHash } from "../scenario/hash.js";
-import { runLimitProblems } from "../scenario/limits.js";
+import { runLimitProblems, type Machine } from "../scenario/limits.js";
 import { parseScenario, ScenarioError } from "../scenario/load.js";
 import { asInProgress, CHECKPOINT_FILE, readCheckpointFile, removeLeftovers, saveCheckpointFile, startCheckpointFolder, type InProgressManifest } from "../io/checkpoint-folder.js";
 import { isRunId, newRunId, runCheckpointKey, secretPath } from "../io/checkpoint-key.js";
@@ -82,6 +82,8 @@ export interface RunOptions {
   /** The scenario's source (a file name) in the memory check's error, and its names for the overrides ("--population"). */
   source?: string;
   overrideNames?: { population?: string; days?: string };
+  /** The machine the memory check measures against (default: this one, now). */
+  machine?: Machine;
   /** Continue a checkpointed run (from readResume()); `out` is its folder. */
   resume?: ResumeState;
 }
@@ -146,7 +148,7 @@ export async function run(scenario: Scenario, options: RunOptions): Promise<RunO
   const outDir = resolvePath(options.out);
   const onWarning = options.onWarning ?? stderrWarning;
   // The memory check, before anything is allocated.
-  const problems = runLimitProblems(scenario, { population: options.population, days: options.days, where: options.overrideNames });
+  const problems = runLimitProblems(scenario, { population: options.population, days: options.days, where: options.overrideNames }, options.machine);
   if (problems.length) throw new ScenarioError(options.source ?? scenario.name, problems);
   if (!options.resume) checkOutDir(outDir);
   if (!options.resume) {
@@ -337,7 +339,7 @@ export async function readResume(dir: string, options: { version: string; trustC
  * uninterrupted one would have been (the folder's seed and scenario; leftovers of the
  * interrupted attempt are removed first).
  */
-export async function resume(dir: string, options: Omit<RunOptions, "out" | "seed" | "population" | "days" | "resume" | "scenarioPath" | "checkpointEvery" | "source" | "overrideNames"> & { trustCopiedCheckpoint?: boolean }): Promise<RunOutcome> {
+export async function resume(dir: string, options: Omit<RunOptions, "out" | "seed" | "population" | "days" | "resume" | "scenarioPath" | "checkpointEvery" | "source" | "overrideNames" | "machine"> & { trustCopiedCheckpoint?: boolean }): Promise<RunOutcome> {
   const found = await readResume(dir, options);
   removeLeftovers(resolvePath(dir));
   return run(found.scenario, { ...options, out: dir, seed: found.seed, scenarioPath: found.scenarioPath, resume: found.state });

@@ -1,14 +1,13 @@
-// Runs started from the dashboard: checked against free memory, simulated in a worker thread
-// (the server stays responsive), written with writeRunFolder (atomic: the folder appears only
-// once complete), followed by any number of listeners (the server-sent event streams), and
-// cancelled on request (the worker is ended; nothing has been written yet).
+// Runs started from the dashboard: checked against free memory, run with the library's run()
+// (run/run.ts: simulated in a worker thread, so the server stays responsive; the run folder
+// written atomically, appearing only once complete), followed by any number of listeners (the
+// server-sent event streams), and cancelled on request through run()'s AbortSignal (the worker
+// is ended; nothing has been written yet).
 import { existsSync, lstatSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import type { Progress } from "../engine/result.js";
 import { formatProblem, loadScenario } from "../scenario/load.js";
 import { runLimitProblems, thisMachine, type Machine } from "../scenario/limits.js";
-import { writeRunFolder } from "../io/run-folder.js";
-import { simulateInWorker, type SimulationHandle } from "../run/sim-worker.js";
+import { run as runLibrary } from "../run/run.js";
 import { HttpError } from "./http.js";
 import type { BundledScenario, Job, RunListing } from "./api-types.js";
 export type { BundledScenario, Job, RunListing };
@@ -36,15 +35,15 @@ export function bundledScenarios(dir: string): BundledScenario[] {
 
 type Listener = (job: JobState) => void;
 
-/** Why a job's simulation was abandoned: cancelled from the page. */
-class Cancelled extends Error {}
-
 interface JobEntry {
   state: JobState;
   listeners: Set<Listener>;
-  sim: SimulationHandle | null;
-  /** Ends the wait for the simulation's result (a stopped worker never delivers one). */
-  abandon: (why: Error) => void;
+  /** Stops the run while it simulates (run()'s AbortSignal). */
+  controller: AbortController;
+  /** Why it was stopped: the job's error once cancelled. */
+  cancelled?: string;
+  /** Settles once the job's state is final. */
+  done: Promise<void>;
 }
 
 export class Jobs {
@@ -91,34 +90,42 @@ export class Jobs {
       id, run, scenario: sc.name, population: req.population, days: req.days, seed: req.seed,
       status: "running", progress: null, startedAt: new Date().toISOString(),
     };
-    let abandon: (why: Error) => void = () => undefined;
-    const abandoned = new Promise<never>((_, reject) => (abandon = reject));
-    const job: JobEntry = { state, listeners: new Set<Listener>(), sim: null, abandon };
+    const controller = new AbortController();
+    const job: JobEntry = { state, listeners: new Set<Listener>(), controller, done: Promise.resolve() };
     this.jobs.set(id, job);
     const emit = () => {
       for (const l of job.listeners) l(state);
     };
     let lastEmit = 0;
-    job.sim = simulateInWorker(scenario, { population: req.population, days: req.days, seed: req.seed }, (p: Progress) => {
-      state.progress = { day: p.day, days: p.days, date: p.date, phase: p.phase, elapsedSeconds: p.elapsedSeconds };
-      const now = Date.now();
-      if (now - lastEmit > 100 || p.day === p.days) {
-        lastEmit = now;
-        emit();
-      }
-    });
-    void (async () => {
-      try {
-        const result = await Promise.race([job.sim!.result, abandoned]);
+    const outcome = runLibrary(scenario, {
+      population: req.population, days: req.days, seed: req.seed,
+      out: join(this.runsRoot, run), version: this.version, scenarioPath: file,
+      machine: this.machine(), signal: controller.signal,
+      onProgress: (p) => {
+        state.progress = { day: p.day, days: p.days, date: p.date, phase: p.phase, elapsedSeconds: p.elapsedSeconds };
+        const now = Date.now();
+        if (now - lastEmit > 100 || p.day === p.days) {
+          lastEmit = now;
+          emit();
+        }
+      },
+      onWrite: () => {
         state.status = "writing";
         emit();
-        await writeRunFolder(result, join(this.runsRoot, run), { version: this.version, scenarioPath: file });
-        state.status = "complete";
+      },
+    });
+    job.done = (async () => {
+      try {
+        const o = await outcome;
+        if (o.status === "complete") state.status = "complete";
+        else {
+          state.status = "cancelled";
+          state.error = job.cancelled ?? "cancelled";
+        }
       } catch (e) {
-        state.status = e instanceof Cancelled ? "cancelled" : "failed";
+        state.status = "failed";
         state.error = (e as Error).message;
       }
-      job.sim = null;
       emit();
     })();
     return state;
@@ -131,10 +138,10 @@ export class Jobs {
   async cancel(id: string): Promise<JobState> {
     const j = this.jobs.get(id);
     if (!j) throw new HttpError(404, `no job ${JSON.stringify(id.slice(0, 40))}`);
-    if (j.state.status !== "running" || !j.sim) throw new HttpError(409, `job ${id} is ${j.state.status}; only a run still simulating can be cancelled`);
-    const sim = j.sim;
-    j.abandon(new Cancelled("cancelled from the dashboard"));
-    await sim.stop();
+    if (j.state.status !== "running") throw new HttpError(409, `job ${id} is ${j.state.status}; only a run still simulating can be cancelled`);
+    j.cancelled = "cancelled from the dashboard";
+    j.controller.abort();
+    await j.done;
     return j.state;
   }
 
@@ -147,9 +154,10 @@ export class Jobs {
   }
 
   async stopAll(): Promise<void> {
-    await Promise.all([...this.jobs.values()].filter((j) => j.sim).map((j) => {
-      j.abandon(new Cancelled("the server stopped"));
-      return j.sim!.stop();
+    await Promise.all([...this.jobs.values()].filter((j) => j.state.status === "running").map((j) => {
+      j.cancelled = "the server stopped";
+      j.controller.abort();
+      return j.done;
     }));
   }
 }
