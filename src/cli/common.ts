@@ -2,7 +2,7 @@
 // a message and an exit code, argument parsers and small display helpers.
 import { InvalidArgumentError } from "commander";
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { formatProblem, type ScenarioError } from "../scenario/load.js";
 import { fmtInt } from "./format.js";
@@ -54,12 +54,8 @@ export const intArg = (min: number, max: number) => (value: string): number => {
 /** JSON with bigint values (DuckDB BIGINT) as numbers. */
 export const toJson = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? Number(x) : x), 2);
 
-export const shellQuote = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
-
-export const displayPath = (p: string): string => {
-  const rel = relative(process.cwd(), p);
-  return rel && !rel.startsWith("..") && !rel.startsWith("/") ? rel : p;
-};
+// Shared with the library's run lifecycle, which must not import this CLI module.
+export { displayPath, shellQuote } from "../run/run.js";
 
 export function printScenarioError(e: ScenarioError, stream: NodeJS.WriteStream): void {
   stream.write(`${e.source}: ${e.problems.length} problem${e.problems.length === 1 ? "" : "s"}\n`);
