@@ -31,20 +31,20 @@ export interface Firms {
 }
 
 export function firmsPhase(sim: Sim, lists: Lists): Phase & { firms: Firms } {
-  const { s, c } = sim;
-  const f = s.firms;
-  const on = s.mechanisms.firms && f.enabled;
+  const { s: scenario, c: citizens } = sim;
+  const f = scenario.firms;
+  const on = scenario.mechanisms.firms && f.enabled;
   const n = on ? Math.round(f.perCitizen * sim.n) : 0;
   const rng0 = sim.streams.firms.at(NO_DAY);
   const representative = new Int32Array(n);
   const trait = new Float32Array(n);
   const shift = -0.5 * f.propensitySigma * f.propensitySigma;
   // Legal representatives are adults: people whose age band does financial business.
-  const adultBand = s.population.ageBands.map((b) => (b.activity.financial ?? 1) > 0);
+  const adultBand = scenario.population.ageBands.map((b) => (b.activity.financial ?? 1) > 0);
   if (n && !adultBand.some(Boolean)) throw new Error("firms need legal representatives: no age band in population.ageBands does financial acts");
   for (let k = 0; k < n; k++) {
     let i = rng0.int(sim.n);
-    while (!adultBand[c.age[i]]) i = rng0.int(sim.n);
+    while (!adultBand[citizens.age[i]]) i = rng0.int(sim.n);
     representative[k] = i;
     trait[k] = Math.exp(shift + f.propensitySigma * rng0.normal());
   }
@@ -62,14 +62,14 @@ export function firmsPhase(sim: Sim, lists: Lists): Phase & { firms: Firms } {
   const GRADE = grades.map((gr) => sim.global.declare(`firms_grade_${gr.name}`, `Firms in grade ${gr.name} at the end of the day`));
   const LISTED = sim.global.declare("firms_blacklisted", "Firms on the blacklist at the end of the day");
   const log = new FirmLog();
-  const rec = s.observation.records;
+  const rec = scenario.observation.records;
 
   function setListed(k: number, v: boolean): void {
     if (Boolean(listed[k]) === v) return;
     listed[k] = v ? 1 : 0;
     nListed += v ? 1 : -1;
     const i = representative[k];
-    c.firmRestrictions[i] += v ? 1 : -1;
+    citizens.firmRestrictions[i] += v ? 1 : -1;
     log.day.push(sim.day); log.firm.push(k); log.representative.push(i); log.entered.push(v ? 1 : 0); log.score.push(score[k]);
     lists.firmListing(i, v ? 1 : -1, false);
   }

@@ -5,7 +5,7 @@ import type { Scenario } from "../scenario/schema.js";
 import { FAR, friendAt, isAlive, makeStreams, regionOfCell, sharedArray, slotStart, type Graph, type World } from "../engine/world.js";
 import { evenSplit, type Helpers } from "./build.js";
 
-const kill = (g: Graph, e: number) => (g.alive[e >>> 3] &= ~(1 << (e & 7)));
+const kill = (graph: Graph, e: number) => (graph.alive[e >>> 3] &= ~(1 << (e & 7)));
 
 const BLOCK = 65536;
 const MAX_GROUP_SHIFT = 6;
@@ -23,7 +23,7 @@ export interface TieSource {
   graph: Scenario["graph"];
 }
 
-const tieSource = (w: World): TieSource => ({ n: w.n, seed: w.seed, groups: w.groups, regionStart: w.c.regionStart, cell: w.c.cell, graph: w.s.graph });
+const tieSource = (world: World): TieSource => ({ n: world.n, seed: world.seed, groups: world.groups, regionStart: world.c.regionStart, cell: world.c.cell, graph: world.s.graph });
 
 /** Blocks of citizens whose ties one stream draws (the unit a thread takes). */
 export const tieBlocks = (n: number): number => Math.ceil(n / BLOCK);
@@ -150,9 +150,9 @@ function fillBatch({ from, to }: Ties, count: number, fill: Uint32Array, near: I
  * citizen's slots then hold part 0's ties first, then part 1's, and so on, each part's in the
  * order it draws them: the same slots, in the same order, as one thread drawing every block.
  */
-export function buildGraph(w: World, helpers: Helpers = []): Graph {
-  const { n } = w;
-  const t = tieSource(w);
+export function buildGraph(world: World, helpers: Helpers = []): Graph {
+  const { n } = world;
+  const t = tieSource(world);
   const from = evenSplit(tieBlocks(n), helpers.length + 1);
   const k = from.length - 1;
   const degrees = Array.from({ length: k }, (_, p) => (p === 0 ? new Uint32Array(n + 1) : sharedArray(Uint32Array, n + 1)));
@@ -242,7 +242,7 @@ export function emptyGraph(n: number): Graph {
   return { base: new Uint32Array((n >>> MAX_GROUP_SHIFT) + 1), offset: new Uint16Array(n + 1), groupShift: MAX_GROUP_SHIFT, near: new Int16Array(0), far: new Uint32Array(0), farBefore: new Uint32Array(1), alive: new Uint8Array(0) };
 }
 
-export const initialDegree = (g: Graph, i: number): number => slotStart(g, i + 1) - slotStart(g, i);
+export const initialDegree = (graph: Graph, i: number): number => slotStart(graph, i + 1) - slotStart(graph, i);
 
 /** Set bits of a 32-bit integer. */
 function popcount32(x: number): number {
@@ -255,35 +255,35 @@ function popcount32(x: number): number {
 const POPCOUNT = Uint8Array.from({ length: 256 }, (_, b) => { let k = 0; for (let x = b; x; x >>= 1) k += x & 1; return k; });
 
 /** Ties still there, counted from the alive bits a byte at a time. */
-export function aliveDegree(g: Graph, i: number): number {
-  return aliveIn(g, slotStart(g, i), slotStart(g, i + 1));
+export function aliveDegree(graph: Graph, i: number): number {
+  return aliveIn(graph, slotStart(graph, i), slotStart(graph, i + 1));
 }
 
 /** Ties still there among slots first .. end. */
-function aliveIn(g: Graph, first: number, end: number): number {
+function aliveIn(graph: Graph, first: number, end: number): number {
   let k = 0;
   for (let e = first; e < end; ) {
     const from = e & 7, to = Math.min(8, from + end - e);
-    k += POPCOUNT[g.alive[e >>> 3] & (((1 << to) - 1) & ~((1 << from) - 1))];
+    k += POPCOUNT[graph.alive[e >>> 3] & (((1 << to) - 1) & ~((1 << from) - 1))];
     e += to - from;
   }
   return k;
 }
 
 /** Is any tie of slots first .. end still there? (Usually the first is: one bit read.) */
-export function anyAlive(g: Graph, first: number, end: number): boolean {
-  for (let e = first; e < end; e++) if (isAlive(g, e)) return true;
+export function anyAlive(graph: Graph, first: number, end: number): boolean {
+  for (let e = first; e < end; e++) if (isAlive(graph, e)) return true;
   return false;
 }
 
 /** Drop the tie at slot e (from i to its friend) on both sides. Returns the friend, or -1 if already dropped. */
-export function dropTie(g: Graph, i: number, e: number): number {
-  if (!isAlive(g, e)) return -1;
-  const j = friendAt(g, i, e);
-  kill(g, e);
-  for (let f = slotStart(g, j), end = slotStart(g, j + 1); f < end; f++) {
-    if (isAlive(g, f) && friendAt(g, j, f) === i) {
-      kill(g, f);
+export function dropTie(graph: Graph, i: number, e: number): number {
+  if (!isAlive(graph, e)) return -1;
+  const j = friendAt(graph, i, e);
+  kill(graph, e);
+  for (let f = slotStart(graph, j), end = slotStart(graph, j + 1); f < end; f++) {
+    if (isAlive(graph, f) && friendAt(graph, j, f) === i) {
+      kill(graph, f);
       break;
     }
   }
