@@ -21,6 +21,14 @@ import type { ShardRunner } from "./kernels.js";
 
 const C = BEHAVIOUR_CLASSES.length;
 
+// act() unrolls its hazard sum over the classes in this order, with literal offsets (the
+// financial class, second, takes the income stress): kept for speed. A class added, removed or
+// moved in BEHAVIOUR_CLASSES fails to compile here until the loop follows.
+const UNROLLED = ["public", "financial", "misconduct", "speech", "civic"] as const;
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const unrolledInDeclaredOrder: Same<typeof UNROLLED, typeof BEHAVIOUR_CLASSES> = true;
+void unrolledInDeclaredOrder;
+
 /**
  * Income stress: low income raises late payment and default (the sanction -> income -> default
  * feedback). 1 at or above the reference income, up to 20 below it; written with min and max,
@@ -261,7 +269,9 @@ export function behaviourKernel(core: Core): (day: number, candidates: Candidate
     const { cell, lastPenalty, income, score } = core.c;
     const { key, cut } = core.sample;
     const { traits } = core.c;
-    const [l0, l1, l2, l3, l4] = core.traitLevels;
+    const levels = core.traitLevels;
+    const publicLevels = levels[CLASS.public], financialLevels = levels[CLASS.financial], misconductLevels = levels[CLASS.misconduct];
+    const speechLevels = levels[CLASS.speech], civicLevels = levels[CLASS.civic];
     const { k: stressK, reference } = stress;
     // lastPenalty holds 1 + the day (0: never), so "penalised after day x" is lastPenalty > x + 1.
     const alarmAfter = Math.max(0, day - scoring.alarmDays + 1);
@@ -281,15 +291,15 @@ export function behaviourKernel(core: Core): (day: number, candidates: Candidate
         const r = row * C, q = p * C;
         const st = incomeStress(stressK, reference, income[i]);
         const t = TRAITS * i;
-        const h0 = l0[traits[t]] * rate[r];
-        const h1 = h0 + l1[traits[t + 1]] * rate[r + 1] * st;
-        const h2 = h1 + l2[traits[t + 2]] * rate[r + 2];
-        const h3 = h2 + l3[traits[t + 3]] * rate[r + 3];
+        const h0 = publicLevels[traits[t]] * rate[r];
+        const h1 = h0 + financialLevels[traits[t + 1]] * rate[r + 1] * st;
+        const h2 = h1 + misconductLevels[traits[t + 2]] * rate[r + 2];
+        const h3 = h2 + speechLevels[traits[t + 3]] * rate[r + 3];
         partial[q] = h0;
         partial[q + 1] = h1;
         partial[q + 2] = h2;
         partial[q + 3] = h3;
-        partial[q + 4] = h3 + l4[traits[t + 4]] * rate[r + 4];
+        partial[q + 4] = h3 + civicLevels[traits[t + 4]] * rate[r + 4];
         rowOf[p] = row;
         sampledOf[p] = inTrailSample(key, cut, i) ? 1 : 0;
       }
