@@ -4,7 +4,7 @@
 import { INFORMANT, PARTY, FEMALE, friendAt, isSampled, groupOf, isAlive, regionOf, regionOfCell, slotStart } from "../engine/world.js";
 import { anyAlive } from "./graph.js";
 import type { Rng } from "../engine/random.js";
-import { BEHAVIOUR_CLASSES, CHANNELS } from "../scenario/schema.js";
+import { BEHAVIOUR_CLASSES, CHANNELS, type Channel } from "../scenario/schema.js";
 import { EV, TRUE, MISATTRIBUTED, INVENTED, DT } from "../metrics/trail.js";
 import { BLOCK_SHIFT } from "../engine/shards.js";
 import { CHANNEL, READ_AHEAD, answer, createCore, record, type Core, type ObsColumns, type Phase, type Sim } from "./context.js";
@@ -53,16 +53,19 @@ export function watchPhase(sim: Sim): WatchPhase {
         const region = Math.floor(cell / groups / 2);
         const watch = groupWatch[group] * sim.regionWatch[region];
         const cam = observation.cameras.enabled ? Math.min(1, (urban ? observation.cameras.coverageUrban : observation.cameras.coverageRural) * watch) : 0;
-        const covered = [
-          cam,
-          observation.records.enabled ? observation.records.coverage : 0,
-          observation.online.enabled ? Math.min(1, observation.online.coverage * watch) : 0,
-          informantP,
-          0,
-        ];
-        for (let ch = 0; ch < covered.length; ch++) {
-          sim.coverage[ch][cell] = covered[ch];
-          sim.detect[ch][cell] = ch === CHANNEL.cameras ? cam * observation.cameras.trueMatchRate : covered[ch];
+        // Keyed by channel name, so that the declaration (CHANNELS) sets the order and a channel
+        // added there without a coverage here fails to compile instead of shifting the others.
+        const covered: Record<Channel, number> = {
+          cameras: cam,
+          records: observation.records.enabled ? observation.records.coverage : 0,
+          online: observation.online.enabled ? Math.min(1, observation.online.coverage * watch) : 0,
+          informants: informantP,
+          attention: 0,
+        };
+        for (let ch = 0; ch < CHANNELS.length; ch++) {
+          const coverage = covered[CHANNELS[ch]];
+          sim.coverage[ch][cell] = coverage;
+          sim.detect[ch][cell] = ch === CHANNEL.cameras ? cam * observation.cameras.trueMatchRate : coverage;
         }
       }
       let max = 0;
