@@ -31,8 +31,8 @@ interface Queue {
 
 export function appealsPhase(sim: Sim, lists: Lists): Phase & { log: AppealLog; queued(): number } {
   const { s: scenario, c: citizens } = sim;
-  const a = scenario.appeals;
-  const on = scenario.mechanisms.appeals && a.enabled;
+  const appeals = scenario.appeals;
+  const on = scenario.mechanisms.appeals && appeals.enabled;
   const metrics = sim.metrics;
   const FILED = metrics.declare("appeals_filed", "Appeals filed");
   const DECIDED = metrics.declare("appeals_decided", "Appeals decided");
@@ -41,7 +41,7 @@ export function appealsPhase(sim: Sim, lists: Lists): Phase & { log: AppealLog; 
   const QUEUED = sim.global.declare("appeals_queued", "Appeals waiting for a decision at the end of the day");
   const SCORE_SUM = metrics.index.get("score_sum")!;
   const log = new AppealLog();
-  const queues: Queue[] = a.stages.map(() => ({ agent: [], list: [], ready: [], filed: [], head: 0, credit: 0 }));
+  const queues: Queue[] = appeals.stages.map(() => ({ agent: [], list: [], ready: [], filed: [], head: 0, credit: 0 }));
   let fileRng: Rng | undefined;
   let fileDay = -1;
 
@@ -49,7 +49,7 @@ export function appealsPhase(sim: Sim, lists: Lists): Phase & { log: AppealLog; 
     const q = queues[stage];
     q.agent.push(i);
     q.list.push(list);
-    q.ready.push(sim.day + a.stages[stage].latencyDays);
+    q.ready.push(sim.day + appeals.stages[stage].latencyDays);
     q.filed.push(sim.day);
   };
 
@@ -57,7 +57,7 @@ export function appealsPhase(sim: Sim, lists: Lists): Phase & { log: AppealLog; 
     sim.listeners.push((ch) => {
       if (!ch.entered || ch.list < 0 || !lists.states[ch.list].black) return;
       if (fileDay !== sim.day) { fileRng = sim.streams.appeals.at(sim.day, 1); fileDay = sim.day; }
-      if (fileRng!.next() >= (ch.wrongful ? a.fileRateWrongful : a.fileRate)) return;
+      if (fileRng!.next() >= (ch.wrongful ? appeals.fileRateWrongful : appeals.fileRate)) return;
       enqueue(0, ch.agent, ch.list);
       metrics.add(sim.day, citizens.cell[ch.agent], FILED, 1);
       record(sim, ch.agent, { event: EV["appeal-filed"], list: ch.list });
@@ -75,7 +75,7 @@ export function appealsPhase(sim: Sim, lists: Lists): Phase & { log: AppealLog; 
     };
     if (p < 0) { logRow(2, 0); return; }
     const wrongful = list.wrongful[p];
-    const rightDecision = rng.next() < a.stages[stage].accuracy;
+    const rightDecision = rng.next() < appeals.stages[stage].accuracy;
     const won = wrongful ? rightDecision : !rightDecision;
     metrics.add(sim.day, citizens.cell[i], DECIDED, 1);
     logRow(won ? 1 : 0, wrongful);
@@ -88,7 +88,7 @@ export function appealsPhase(sim: Sim, lists: Lists): Phase & { log: AppealLog; 
       const floor = list.rule.entry.scoreBelow ?? -Infinity;
       const restored = Math.max(citizens.score[i], citizens.errorFree[i], floor);
       if (restored > citizens.score[i]) changeScoreRecorded(sim, i, restored - citizens.score[i], { event: EV.correction, list: li }, SCORE_SUM);
-    } else if (stage + 1 < a.stages.length && rng.next() < a.stages[stage].escalate) {
+    } else if (stage + 1 < appeals.stages.length && rng.next() < appeals.stages[stage].escalate) {
       enqueue(stage + 1, i, li);
     }
   }
@@ -111,7 +111,7 @@ export function appealsPhase(sim: Sim, lists: Lists): Phase & { log: AppealLog; 
       const rng = sim.streams.appeals.at(sim.day, 0);
       queues.forEach((q, stage) => {
         // Capacity scales with the population so that rates, not counts, carry across sizes.
-        const capacity = (a.stages[stage].capacityPerMillionPerDay * sim.n) / 1e6;
+        const capacity = (appeals.stages[stage].capacityPerMillionPerDay * sim.n) / 1e6;
         q.credit = Math.min(q.credit + capacity, Math.max(1, capacity));
         while (q.head < q.agent.length && q.ready[q.head] <= sim.day && q.credit >= 1) {
           q.credit -= 1;

@@ -23,7 +23,7 @@ export function watchPhase(sim: Sim): WatchPhase {
   const regionPop = new Float64Array(sim.regions);
   for (let r = 0; r < sim.regions; r++) regionPop[r] = sim.c.regionStart[r + 1] - sim.c.regionStart[r];
   const WEIGHT = sim.global.declare("region_watch_max", "Largest regional watch weight (targeting; 1 = even)");
-  const t = observation.targeting;
+  const targeting = observation.targeting;
 
   function reallocate(): void {
     // Ensign et al. (2018): allocating by recorded offences feeds on itself; dividing by the
@@ -32,13 +32,13 @@ export function watchPhase(sim: Sim): WatchPhase {
     let total = 0, popTotal = 0;
     for (let r = 0; r < sim.regions; r++) {
       const perCapita = regionPop[r] ? recorded[r] / regionPop[r] : 0;
-      target[r] = t.mode === "corrected" ? perCapita / sim.regionWatch[r] : perCapita;
+      target[r] = targeting.mode === "corrected" ? perCapita / sim.regionWatch[r] : perCapita;
       total += target[r] * regionPop[r];
       popTotal += regionPop[r];
     }
     if (total <= 0) return;
     for (let r = 0; r < sim.regions; r++) {
-      sim.regionWatch[r] = (1 - t.share) * sim.regionWatch[r] + t.share * (target[r] * popTotal) / total;
+      sim.regionWatch[r] = (1 - targeting.share) * sim.regionWatch[r] + targeting.share * (target[r] * popTotal) / total;
     }
     recorded.fill(0);
   }
@@ -46,7 +46,7 @@ export function watchPhase(sim: Sim): WatchPhase {
   return {
     name: "watch",
     day(sim) {
-      if (t.enabled && sim.day > 0 && sim.day % t.everyDays === 0) reallocate();
+      if (targeting.enabled && sim.day > 0 && sim.day % targeting.everyDays === 0) reallocate();
       for (let cell = 0; cell < cells; cell++) {
         const group = cell % groups;
         const urban = Math.floor(cell / groups) % 2;
