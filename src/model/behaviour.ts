@@ -237,8 +237,8 @@ export function behaviourKernel(core: Core): (day: number, candidates: Candidate
           let f = 1;
           if (b.cls === CLASS.speech) {
             // Under secret rules every kind of speech is chilled; under published ones only what is punished.
-            const w = Math.max(watch, core.detect[CHANNEL.online][cell]);
-            if (!published || b.punished) f = Math.max(0, 1 - chill * alarm * w);
+            const speechWatch = Math.max(watch, core.detect[CHANNEL.online][cell]);
+            if (!published || b.punished) f = Math.max(0, 1 - chill * alarm * speechWatch);
           } else if (b.punished) {
             f = Math.max(0, 1 - det * alarm * watch);
           } else if (b.rewarded) {

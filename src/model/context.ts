@@ -85,8 +85,8 @@ export class Observations {
     for (const f of OBS_FIELDS) out[f] = this[f].data.subarray(lo, hi);
     return out;
   }
-  append(observation: ObsColumns): void {
-    for (const f of OBS_FIELDS) this[f].append(observation[f]);
+  append(observations: ObsColumns): void {
+    for (const f of OBS_FIELDS) this[f].append(observations[f]);
   }
   /**
    * Only the rows of `parts` (in turn, in order) held against citizens [lo, hi), after what is
@@ -94,13 +94,13 @@ export class Observations {
    * against that actor, in the same place of the order (the ground truth charges the actor).
    */
   appendHeldIn(parts: ObsColumns[], lo: number, hi: number): void {
-    for (const observation of parts) {
-      const { target, actor, kind } = observation;
+    for (const observations of parts) {
+      const { target, actor, kind } = observations;
       for (let k = 0; k < target.length; k++) {
         const t = target[k];
-        if (t >= lo && t < hi) this.push(t, actor[k], observation.behaviour[k], observation.channel[k], kind[k]);
+        if (t >= lo && t < hi) this.push(t, actor[k], observations.behaviour[k], observations.channel[k], kind[k]);
         const a = actor[k];
-        if (kind[k] === MISATTRIBUTED && a >= lo && a < hi) this.push(a, a, observation.behaviour[k], observation.channel[k], REAL_ACTOR);
+        if (kind[k] === MISATTRIBUTED && a >= lo && a < hi) this.push(a, a, observations.behaviour[k], observations.channel[k], REAL_ACTOR);
       }
     }
   }

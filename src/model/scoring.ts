@@ -160,8 +160,8 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
         scoreToday[cell[i]] += Math.round(applied * QUANTUM);
         if (inTrailSample(key, cut, i)) core.trail.record(i, core.day, score[i], { event: EV.expiry, points: applied });
       }
-      const w = errorFree[i] - trues[k];
-      errorFree[i] = clamp(w, lo, hi);
+      const errorFreeUnclamped = errorFree[i] - trues[k];
+      errorFree[i] = clamp(errorFreeUnclamped, lo, hi);
       assocPoints[i] -= assocs[k];
       // Once both scores have moved: either may have crossed a list's line.
       if (applied !== 0 || trues[k] !== 0) markTouched(core, i);
@@ -267,10 +267,10 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
       }
       let appliedTrue = 0;
       if (kind === TRUE) {
-        const o = errorFree[t];
-        const w = o + pts;
-        errorFree[t] = clamp(w, lo, hi);
-        appliedTrue = errorFree[t] - o;
+        const errorFreeBefore = errorFree[t];
+        const errorFreeUnclamped = errorFreeBefore + pts;
+        errorFree[t] = clamp(errorFreeUnclamped, lo, hi);
+        appliedTrue = errorFree[t] - errorFreeBefore;
       }
       if (applied !== 0 || appliedTrue !== 0) markTouched(core, t);
       scheduleExpiry(t, applied, appliedTrue, 0);
@@ -355,9 +355,9 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
       const j = target[m], points = amount[m], info = infos[m];
       if (info & 4) {
         // A charge for an act misattributed to someone else: the ground truth's alone.
-        const o = errorFree[j];
-        errorFree[j] = clamp(o + points, lo, hi);
-        const appliedTrue = errorFree[j] - o;
+        const errorFreeBefore = errorFree[j];
+        errorFree[j] = clamp(errorFreeBefore + points, lo, hi);
+        const appliedTrue = errorFree[j] - errorFreeBefore;
         if (appliedTrue !== 0) { markTouched(core, j); scheduleExpiry(j, 0, appliedTrue, 0); }
         continue;
       }
@@ -380,10 +380,10 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
       }
       let appliedTrue = 0;
       if (info & 1) {
-        const o = errorFree[j];
-        const w = o + points;
-        errorFree[j] = clamp(w, lo, hi);
-        appliedTrue = errorFree[j] - o;
+        const errorFreeBefore = errorFree[j];
+        const errorFreeUnclamped = errorFreeBefore + points;
+        errorFree[j] = clamp(errorFreeUnclamped, lo, hi);
+        appliedTrue = errorFree[j] - errorFreeBefore;
       }
       if (applied !== 0 || appliedTrue !== 0) markTouched(core, j);
       // Expiry reverses what was applied on each side, so clamping at the floor never leaves a residue.
@@ -444,12 +444,12 @@ export function scoringPhase(sim: Sim, shards: ShardRunner, observation: Pick<Ob
 
   /** Monthly decay of every score towards the initial value (and of the error-free score alike). */
   function decay(): void {
-    const f = 1 - Math.pow(1 - scoring.decayPerYear, PERIODIC_DAYS / 365);
+    const monthlyShare = 1 - Math.pow(1 - scoring.decayPerYear, PERIODIC_DAYS / 365);
     for (let i = 0; i < sim.n; i++) {
-      const d = (scoring.initial - citizens.score[i]) * f;
+      const d = (scoring.initial - citizens.score[i]) * monthlyShare;
       if (d !== 0) changeScoreRecorded(sim, i, d, { event: EV.decay }, SCORE_SUM);
-      citizens.errorFree[i] += (scoring.initial - citizens.errorFree[i]) * f;
-      citizens.assocPoints[i] *= 1 - f;
+      citizens.errorFree[i] += (scoring.initial - citizens.errorFree[i]) * monthlyShare;
+      citizens.assocPoints[i] *= 1 - monthlyShare;
     }
     sim.allTouched = true;
   }
