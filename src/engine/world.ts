@@ -94,19 +94,19 @@ export interface Graph {
 
 export const FAR = -32768;
 
-export const slotStart = (g: Graph, i: number): number => g.base[i >>> g.groupShift] + g.offset[i];
+export const slotStart = (graph: Graph, i: number): number => graph.base[i >>> graph.groupShift] + graph.offset[i];
 
 /** How many FAR slots come before slot e: the index into g.far of the next FAR slot from e on. */
-export function farRank(g: Graph, e: number): number {
-  let r = g.farBefore[e >>> 5];
-  for (let f = e & ~31; f < e; f++) if (g.near[f] === FAR) r++;
+export function farRank(graph: Graph, e: number): number {
+  let r = graph.farBefore[e >>> 5];
+  for (let f = e & ~31; f < e; f++) if (graph.near[f] === FAR) r++;
   return r;
 }
 
 /** The friend at slot e of citizen i. (Loops over all of i's slots keep the far rank as they go.) */
-export function friendAt(g: Graph, i: number, e: number): number {
-  const d = g.near[e];
-  return d !== FAR ? i + d : g.far[farRank(g, e)];
+export function friendAt(graph: Graph, i: number, e: number): number {
+  const d = graph.near[e];
+  return d !== FAR ? i + d : graph.far[farRank(graph, e)];
 }
 
 /**
@@ -121,7 +121,7 @@ export interface TrailSample {
 
 export const inTrailSample = (key: number, cut: number, i: number): boolean => hashStep(key, i) < cut;
 
-export const isSampled = (w: Pick<World, "sample">, i: number): boolean => inTrailSample(w.sample.key, w.sample.cut, i);
+export const isSampled = (world: Pick<World, "sample">, i: number): boolean => inTrailSample(world.sample.key, world.sample.cut, i);
 
 export interface World {
   s: Scenario;
@@ -151,7 +151,7 @@ export function sharedArray<T>(Type: TypedArrayOf<T>, length: number): T {
 }
 
 /** Is the tie at adjacency slot e still there? (A bit per slot: seven bytes fewer per citizen than a byte.) */
-export const isAlive = (g: Graph, e: number): boolean => ((g.alive[e >>> 3] >> (e & 7)) & 1) === 1;
+export const isAlive = (graph: Graph, e: number): boolean => ((graph.alive[e >>> 3] >> (e & 7)) & 1) === 1;
 
 export const cellOf = (region: number, urban: number, group: number, groups: number): number =>
   (region * 2 + urban) * groups + group;
@@ -159,11 +159,11 @@ export const cellOf = (region: number, urban: number, group: number, groups: num
 // Region and group are read from the cell, which encodes both: two bytes fewer per citizen.
 export const regionOfCell = (cell: number, groups: number): number => Math.floor(cell / (2 * groups));
 export const groupOfCell = (cell: number, groups: number): number => cell % groups;
-export const regionOf = (w: Pick<World, "c" | "groups">, i: number): number => regionOfCell(w.c.cell[i], w.groups);
-export const groupOf = (w: Pick<World, "c" | "groups">, i: number): number => groupOfCell(w.c.cell[i], w.groups);
+export const regionOf = (world: Pick<World, "c" | "groups">, i: number): number => regionOfCell(world.c.cell[i], world.groups);
+export const groupOf = (world: Pick<World, "c" | "groups">, i: number): number => groupOfCell(world.c.cell[i], world.groups);
 
 /** Id of the household's first member. */
-export const householdOf = (c: Citizens, i: number): number => i - c.householdOffset[i];
+export const householdOf = (citizens: Citizens, i: number): number => i - citizens.householdOffset[i];
 
 /** Households have at most this many members, so that the offset to the first fits a byte. */
 export const MAX_HOUSEHOLD = 256;
@@ -178,9 +178,9 @@ export function makeStreams(seed: number): Record<string, Stream> {
 }
 
 /** Bytes of state held per citizen, graph included (what `npm run bench` reports). */
-export function stateBytesPerCitizen(w: World): number {
+export function stateBytesPerCitizen(world: World): number {
   let bytes = 0;
-  for (const v of Object.values(w.c)) if (ArrayBuffer.isView(v)) bytes += v.byteLength;
-  for (const v of Object.values(w.g)) if (ArrayBuffer.isView(v)) bytes += v.byteLength;
-  return bytes / w.n;
+  for (const v of Object.values(world.c)) if (ArrayBuffer.isView(v)) bytes += v.byteLength;
+  for (const v of Object.values(world.g)) if (ArrayBuffer.isView(v)) bytes += v.byteLength;
+  return bytes / world.n;
 }

@@ -25,17 +25,17 @@ const gradeIndex = (grades: { min: number }[], v: number) => {
 };
 
 /** Every metric key a summary of this scenario carries: what a target may name. */
-export function metricKeys(s: Scenario): string[] {
+export function metricKeys(scenario: Scenario): string[] {
   const perList = [
     "listed_share", "error_free_listed_share", "wrongful_share", "association_listed_share", "entries_per_capita",
     "cumulative_listed_share", "exited_share", "mean_days_to_clear_wrongful",
   ];
   return [
-    ...s.lists.flatMap((l) => perList.map((p) => `${p}.${l.id}`)),
+    ...scenario.lists.flatMap((l) => perList.map((p) => `${p}.${l.id}`)),
     ...SANCTIONS.map((k) => `blocked_per_capita.${k}`),
     ...PRIVILEGES.map((k) => `granted_per_capita.${k}`),
-    ...s.scoring.grades.map((g) => `grade_share.${g.name}`),
-    ...(s.firms.enabled ? s.firms.grades.map((g) => `firm_grade_share.${g.name}`) : []),
+    ...scenario.scoring.grades.map((g) => `grade_share.${g.name}`),
+    ...(scenario.firms.enabled ? scenario.firms.grades.map((g) => `firm_grade_share.${g.name}`) : []),
     "blacklisted_share", "redlisted_share", "wrongful_listings_per_capita", "mean_score", "chilling",
     "association_penalty_share", "ties_dropped_per_capita", "isolation_of_listed", "misattributed_share", "invented_share",
     "informant_rewards_per_capita", "false_reports_per_capita", "appeals_filed_per_capita", "appeal_success_rate",
@@ -55,13 +55,13 @@ const UNDEFINED_WHEN_EMPTY = new Set([
 export const mayBeUndefined = (key: string): boolean => UNDEFINED_WHEN_EMPTY.has(key.split(".")[0]);
 
 export function summarise(x: SummaryInput): Summary {
-  const { s, metrics: M } = x;
-  const n = s.population.size;
-  const last = s.days - 1;
-  const years = s.days / 365;
-  const idx = (name: string) => M.find(name);
-  const total = (name: string) => { const k = idx(name); return k === undefined ? 0 : M.grandTotal(k); };
-  const end = (name: string) => { const k = idx(name); return k === undefined ? 0 : M.total(last, k); };
+  const { s: scenario, metrics } = x;
+  const n = scenario.population.size;
+  const last = scenario.days - 1;
+  const years = scenario.days / 365;
+  const idx = (name: string) => metrics.find(name);
+  const total = (name: string) => { const k = idx(name); return k === undefined ? 0 : metrics.grandTotal(k); };
+  const end = (name: string) => { const k = idx(name); return k === undefined ? 0 : metrics.total(last, k); };
   // Undefined where the denominator is empty (nobody listed, no appeal decided): null, never 0.
   const ratio = (a: number, b: number): number | null => (b > 0 ? a / b : null);
 
@@ -97,15 +97,15 @@ export function summarise(x: SummaryInput): Summary {
   }
   for (const k of SANCTIONS) m[`blocked_per_capita.${k}`] = blocked[k] / n / years;
   for (const k of PRIVILEGES) m[`granted_per_capita.${k}`] = granted[k] / n / years;
-  const grades = s.scoring.grades;
+  const grades = scenario.scoring.grades;
   if (grades.length) {
     const counts = new Float64Array(grades.length);
     for (const v of x.finalScores) { const k = gradeIndex(grades, v); if (k >= 0) counts[k]++; }
     grades.forEach((g, k) => (m[`grade_share.${g.name}`] = counts[k] / n));
   }
-  if (s.firms.enabled && x.firmScores.length) {
-    const counts = new Float64Array(s.firms.grades.length);
-    const sorted = [...s.firms.grades].sort((a, b) => b.min - a.min);
+  if (scenario.firms.enabled && x.firmScores.length) {
+    const counts = new Float64Array(scenario.firms.grades.length);
+    const sorted = [...scenario.firms.grades].sort((a, b) => b.min - a.min);
     for (const v of x.firmScores) counts[x.firmGrade(v)]++;
     sorted.forEach((g, k) => (m[`firm_grade_share.${g.name}`] = counts[k] / x.firmScores.length));
   }
@@ -133,7 +133,7 @@ export function summarise(x: SummaryInput): Summary {
     observations_per_capita: allObs / n / years,
   });
 
-  const targets: TargetResult[] = s.targets.map((t) => {
+  const targets: TargetResult[] = scenario.targets.map((t) => {
     const v = m[t.metric];
     const simulated = v === undefined ? null : v;
     const pass = simulated !== null && Math.abs(simulated - t.value) <= t.tolerance * Math.abs(t.value);
@@ -141,7 +141,7 @@ export function summarise(x: SummaryInput): Summary {
   });
 
   return {
-    scenario: s.name, population: n, days: s.days, seed: x.seed,
+    scenario: scenario.name, population: n, days: scenario.days, seed: x.seed,
     startDate: x.dates[0], endDate: x.dates[last],
     lists, blocked, granted,
     appeals: {

@@ -30,18 +30,18 @@ interface Queue {
 }
 
 export function appealsPhase(sim: Sim, lists: Lists): Phase & { log: AppealLog; queued(): number } {
-  const { s, c } = sim;
-  const a = s.appeals;
-  const on = s.mechanisms.appeals && a.enabled;
-  const M = sim.metrics;
-  const FILED = M.declare("appeals_filed", "Appeals filed");
-  const DECIDED = M.declare("appeals_decided", "Appeals decided");
-  const WON = M.declare("appeals_won", "Appeals won");
-  const WON_WRONGFUL = M.declare("appeals_won_wrongful", "Appeals won by people listed wrongly");
+  const { s: scenario, c: citizens } = sim;
+  const appeals = scenario.appeals;
+  const on = scenario.mechanisms.appeals && appeals.enabled;
+  const metrics = sim.metrics;
+  const FILED = metrics.declare("appeals_filed", "Appeals filed");
+  const DECIDED = metrics.declare("appeals_decided", "Appeals decided");
+  const WON = metrics.declare("appeals_won", "Appeals won");
+  const WON_WRONGFUL = metrics.declare("appeals_won_wrongful", "Appeals won by people listed wrongly");
   const QUEUED = sim.global.declare("appeals_queued", "Appeals waiting for a decision at the end of the day");
-  const SCORE_SUM = M.index.get("score_sum")!;
+  const SCORE_SUM = metrics.index.get("score_sum")!;
   const log = new AppealLog();
-  const queues: Queue[] = a.stages.map(() => ({ agent: [], list: [], ready: [], filed: [], head: 0, credit: 0 }));
+  const queues: Queue[] = appeals.stages.map(() => ({ agent: [], list: [], ready: [], filed: [], head: 0, credit: 0 }));
   let fileRng: Rng | undefined;
   let fileDay = -1;
 
@@ -49,7 +49,7 @@ export function appealsPhase(sim: Sim, lists: Lists): Phase & { log: AppealLog; 
     const q = queues[stage];
     q.agent.push(i);
     q.list.push(list);
-    q.ready.push(sim.day + a.stages[stage].latencyDays);
+    q.ready.push(sim.day + appeals.stages[stage].latencyDays);
     q.filed.push(sim.day);
   };
 
@@ -57,9 +57,9 @@ export function appealsPhase(sim: Sim, lists: Lists): Phase & { log: AppealLog; 
     sim.listeners.push((ch) => {
       if (!ch.entered || ch.list < 0 || !lists.states[ch.list].black) return;
       if (fileDay !== sim.day) { fileRng = sim.streams.appeals.at(sim.day, 1); fileDay = sim.day; }
-      if (fileRng!.next() >= (ch.wrongful ? a.fileRateWrongful : a.fileRate)) return;
+      if (fileRng!.next() >= (ch.wrongful ? appeals.fileRateWrongful : appeals.fileRate)) return;
       enqueue(0, ch.agent, ch.list);
-      M.add(sim.day, c.cell[ch.agent], FILED, 1);
+      metrics.add(sim.day, citizens.cell[ch.agent], FILED, 1);
       record(sim, ch.agent, { event: EV["appeal-filed"], list: ch.list });
     });
   }
@@ -67,28 +67,28 @@ export function appealsPhase(sim: Sim, lists: Lists): Phase & { log: AppealLog; 
   function decide(stage: number, q: Queue, rng: Rng): void {
     const k = q.head++;
     const i = q.agent[k], li = q.list[k];
-    const L = lists.states[li];
-    const p = L.pos.get(i);
+    const list = lists.states[li];
+    const p = list.pos.get(i);
     const logRow = (outcome: number, wrongful: number) => {
       log.agent.push(i); log.list.push(li); log.stage.push(stage); log.filedDay.push(q.filed[k]);
       log.decidedDay.push(sim.day); log.outcome.push(outcome); log.wrongful.push(wrongful);
     };
     if (p < 0) { logRow(2, 0); return; }
-    const wrongful = L.wrongful[p];
-    const rightDecision = rng.next() < a.stages[stage].accuracy;
+    const wrongful = list.wrongful[p];
+    const rightDecision = rng.next() < appeals.stages[stage].accuracy;
     const won = wrongful ? rightDecision : !rightDecision;
-    M.add(sim.day, c.cell[i], DECIDED, 1);
+    metrics.add(sim.day, citizens.cell[i], DECIDED, 1);
     logRow(won ? 1 : 0, wrongful);
     record(sim, i, { event: EV["appeal-decided"], list: li, detail: won ? DT["appeal-won"] : DT["appeal-lost"], wrongful });
     if (won) {
-      M.add(sim.day, c.cell[i], WON, 1);
-      if (wrongful) M.add(sim.day, c.cell[i], WON_WRONGFUL, 1);
-      lists.exit(L, i, DT["appeal-won"]);
+      metrics.add(sim.day, citizens.cell[i], WON, 1);
+      if (wrongful) metrics.add(sim.day, citizens.cell[i], WON_WRONGFUL, 1);
+      lists.exit(list, i, DT["appeal-won"]);
       // The record is restored: at least the error-free score, and never below the entry threshold.
-      const floor = L.rule.entry.scoreBelow ?? -Infinity;
-      const restored = Math.max(c.score[i], c.errorFree[i], floor);
-      if (restored > c.score[i]) changeScoreRecorded(sim, i, restored - c.score[i], { event: EV.correction, list: li }, SCORE_SUM);
-    } else if (stage + 1 < a.stages.length && rng.next() < a.stages[stage].escalate) {
+      const floor = list.rule.entry.scoreBelow ?? -Infinity;
+      const restored = Math.max(citizens.score[i], citizens.errorFree[i], floor);
+      if (restored > citizens.score[i]) changeScoreRecorded(sim, i, restored - citizens.score[i], { event: EV.correction, list: li }, SCORE_SUM);
+    } else if (stage + 1 < appeals.stages.length && rng.next() < appeals.stages[stage].escalate) {
       enqueue(stage + 1, i, li);
     }
   }
@@ -111,7 +111,7 @@ export function appealsPhase(sim: Sim, lists: Lists): Phase & { log: AppealLog; 
       const rng = sim.streams.appeals.at(sim.day, 0);
       queues.forEach((q, stage) => {
         // Capacity scales with the population so that rates, not counts, carry across sizes.
-        const capacity = (a.stages[stage].capacityPerMillionPerDay * sim.n) / 1e6;
+        const capacity = (appeals.stages[stage].capacityPerMillionPerDay * sim.n) / 1e6;
         q.credit = Math.min(q.credit + capacity, Math.max(1, capacity));
         while (q.head < q.agent.length && q.ready[q.head] <= sim.day && q.credit >= 1) {
           q.credit -= 1;

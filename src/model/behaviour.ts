@@ -21,6 +21,14 @@ import type { ShardRunner } from "./kernels.js";
 
 const C = BEHAVIOUR_CLASSES.length;
 
+// act() unrolls its hazard sum over the classes in this order, with literal offsets (the
+// financial class, second, takes the income stress): kept for speed. A class added, removed or
+// moved in BEHAVIOUR_CLASSES fails to compile here until the loop follows.
+const UNROLLED = ["public", "financial", "misconduct", "speech", "civic"] as const;
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const unrolledInDeclaredOrder: Same<typeof UNROLLED, typeof BEHAVIOUR_CLASSES> = true;
+void unrolledInDeclaredOrder;
+
 /**
  * Income stress: low income raises late payment and default (the sanction -> income -> default
  * feedback). 1 at or above the reference income, up to 20 below it; written with min and max,
@@ -31,19 +39,19 @@ function incomeStress(k: number, reference: number, income: number): number {
 }
 
 /** The scenario's elasticity of financial misbehaviour to low income (0 with the feedback off), and the reference income. */
-function stressModel(s: Scenario): { k: number; reference: number } {
-  return { k: s.mechanisms.incomeFeedback ? s.scoring.incomeStress : 0, reference: s.population.income.median };
+function stressModel(scenario: Scenario): { k: number; reference: number } {
+  return { k: scenario.mechanisms.incomeFeedback ? scenario.scoring.incomeStress : 0, reference: scenario.population.income.median };
 }
 
 /** Deterrence, chilling and incentive strengths under the scenario's secrecy. */
-function responses(s: Scenario): { published: boolean; det: number; chill: number; incentive: number } {
-  const sc = s.scoring;
-  const published = sc.secrecy === "published";
+function responses(scenario: Scenario): { published: boolean; det: number; chill: number; incentive: number } {
+  const scoring = scenario.scoring;
+  const published = scoring.secrecy === "published";
   return {
     published,
-    det: s.mechanisms.deterrence ? sc.deterrence * sc.awareness * (published ? 1 : sc.secretDeterrence) : 0,
-    chill: s.mechanisms.chilling ? sc.chilling * sc.awareness * (published ? 1 : sc.secretChilling) : 0,
-    incentive: published ? 1 + sc.incentive * sc.awareness : 1,
+    det: scenario.mechanisms.deterrence ? scoring.deterrence * scoring.awareness * (published ? 1 : scoring.secretDeterrence) : 0,
+    chill: scenario.mechanisms.chilling ? scoring.chilling * scoring.awareness * (published ? 1 : scoring.secretChilling) : 0,
+    incentive: published ? 1 + scoring.incentive * scoring.awareness : 1,
   };
 }
 
@@ -54,34 +62,34 @@ function responses(s: Scenario): { published: boolean; det: number; chill: numbe
  * where the world is built (population.ts), region by region on whichever thread fills the
  * region, while its citizens are still in cache.
  */
-export function hazardBounds(s: Scenario, traitLevels: Float64Array[]): (c: Citizens, from: number, to: number) => void {
-  const behaviours = behaviourInfo(s);
+export function hazardBounds(scenario: Scenario, traitLevels: Float64Array[]): (citizens: Citizens, from: number, to: number) => void {
+  const behaviours = behaviourInfo(scenario);
   // Lowest income the sanctions can bring, as a share of the base (only negative effects count).
-  const worstIncome = Object.values(s.consequences.sanctions).reduce((f, r) => f * Math.min(1, 1 + r.incomeEffect), 1);
-  const stress = stressModel(s);
-  const { incentive } = responses(s);
+  const worstIncome = Object.values(scenario.consequences.sanctions).reduce((f, r) => f * Math.min(1, 1 + r.incomeEffect), 1);
+  const stress = stressModel(scenario);
+  const { incentive } = responses(scenario);
   const upper = BEHAVIOUR_CLASSES.map((_, k) =>
     behaviours.filter((b) => b.cls === k).reduce((a, b) => a + b.perDay * (b.rewarded ? incentive : 1), 0));
   // Per class, each trait code's hazard at the class's upper rate (the same product the sum had).
   const hazardOf = traitLevels.map((levels, k) => levels.map((level) => level * upper[k]));
   const FINANCIAL = CLASS.financial;
-  return (c, from, to) => {
+  return (citizens, from, to) => {
     for (let i = from; i < to; i++) {
-      const st = incomeStress(stress.k, stress.reference, c.incomeBase[i] * worstIncome);
+      const st = incomeStress(stress.k, stress.reference, citizens.incomeBase[i] * worstIncome);
       let h = 0;
-      for (let k = 0; k < C; k++) h += hazardOf[k][c.traits[TRAITS * i + k]] * (k === FINANCIAL ? st : 1);
-      c.hazardBound[i] = hazardBoundCode(h * 1.0001); // rounding margin: the bound must never be below the exact hazard
+      for (let k = 0; k < C; k++) h += hazardOf[k][citizens.traits[TRAITS * i + k]] * (k === FINANCIAL ? st : 1);
+      citizens.hazardBound[i] = hazardBoundCode(h * 1.0001); // rounding margin: the bound must never be below the exact hazard
     }
   };
 }
 
 export function behaviourPhase(sim: Sim, shards: ShardRunner): Phase & { drawAhead(day: number): void } {
-  const { s, cells, behaviours } = sim;
-  const M = sim.metrics;
-  M.declare("acts", "Acts really done (ground truth)");
-  M.declare("acts_punishable", "Acts really done that the regime punishes");
-  M.declare("speech_acts", "Speech acts really done");
-  const SPEECH_BASE = M.declare("speech_baseline", "Speech acts expected with nobody watching (the chilling baseline)");
+  const { s: scenario, cells, behaviours } = sim;
+  const metrics = sim.metrics;
+  metrics.declare("acts", "Acts really done (ground truth)");
+  metrics.declare("acts_punishable", "Acts really done that the regime punishes");
+  metrics.declare("speech_acts", "Speech acts really done");
+  const SPEECH_BASE = metrics.declare("speech_baseline", "Speech acts expected with nobody watching (the chilling baseline)");
 
   // Chilling baseline: propensity for speech summed per cell, times the unwatched speech rate.
   const speechTraitSum = new Float64Array(cells);
@@ -125,7 +133,7 @@ export function behaviourPhase(sim: Sim, shards: ShardRunner): Phase & { drawAhe
       // Nothing this thread does before the observation phase's task needs the acts' counts and
       // trail rows: they are merged when that task is handed out, and the workers go straight on.
       shards.post((shard) => ({ kind: "behave", day, candidates: within(candidates, shard.lo, shard.hi) }));
-      for (let ce = 0; ce < cells; ce++) M.add(day, ce, SPEECH_BASE, speechTraitSum[ce] * speechPerDay);
+      for (let ce = 0; ce < cells; ce++) metrics.add(day, ce, SPEECH_BASE, speechTraitSum[ce] * speechPerDay);
     },
     /** Start a day's draws on the workers, if there are any, to make while they would wait. */
     drawAhead(day) {
@@ -195,12 +203,12 @@ export function drawCandidates(
 
 /** The day's acts of one shard's citizens, into core.acts (in citizen order), from their candidates. */
 export function behaviourKernel(core: Core): (day: number, candidates: Candidates) => void {
-  const { s, cells, behaviours } = core;
+  const { s: scenario, cells, behaviours } = core;
   const B = behaviours.length;
-  const M = core.metrics;
-  const ACTS = M.find("acts")!;
-  const PUNISHABLE = M.find("acts_punishable")!;
-  const SPEECH = M.find("speech_acts")!;
+  const metrics = core.metrics;
+  const ACTS = metrics.find("acts")!;
+  const PUNISHABLE = metrics.find("acts_punishable")!;
+  const SPEECH = metrics.find("speech_acts")!;
 
   // A day's counts per cell (whole numbers: added once, they sum exactly as per act).
   const actsToday = new Float64Array(cells), punishableToday = new Float64Array(cells), speechToday = new Float64Array(cells);
@@ -211,9 +219,9 @@ export function behaviourKernel(core: Core): (day: number, candidates: Candidate
   const rate = new Float64Array(cells * 2 * C);
   const beh = new Float64Array(cells * 2 * B);
   const byClass = BEHAVIOUR_CLASSES.map((_, k) => behaviours.filter((b) => b.cls === k).map((b) => b.index));
-  const sc = s.scoring;
-  const stress = stressModel(s);
-  const { published, det, chill, incentive } = responses(s);
+  const scoring = scenario.scoring;
+  const stress = stressModel(scenario);
+  const { published, det, chill, incentive } = responses(scenario);
 
   /** Fold today's watch (which targeting may have moved) into the per-cell tables. */
   function buildTables(): void {
@@ -221,7 +229,7 @@ export function behaviourKernel(core: Core): (day: number, candidates: Candidate
     for (let cell = 0; cell < cells; cell++) {
       for (let alarmed = 0; alarmed < 2; alarmed++) {
         const row = cell * 2 + alarmed;
-        const alarm = alarmed ? 1 + sc.alarmEffect : 1;
+        const alarm = alarmed ? 1 + scoring.alarmEffect : 1;
         for (const b of behaviours) {
           let miss = 1;
           for (const ch of b.channels) miss *= 1 - core.detect[ch][cell];
@@ -229,8 +237,8 @@ export function behaviourKernel(core: Core): (day: number, candidates: Candidate
           let f = 1;
           if (b.cls === CLASS.speech) {
             // Under secret rules every kind of speech is chilled; under published ones only what is punished.
-            const w = Math.max(watch, core.detect[CHANNEL.online][cell]);
-            if (!published || b.punished) f = Math.max(0, 1 - chill * alarm * w);
+            const speechWatch = Math.max(watch, core.detect[CHANNEL.online][cell]);
+            if (!published || b.punished) f = Math.max(0, 1 - chill * alarm * speechWatch);
           } else if (b.punished) {
             f = Math.max(0, 1 - det * alarm * watch);
           } else if (b.rewarded) {
@@ -261,10 +269,12 @@ export function behaviourKernel(core: Core): (day: number, candidates: Candidate
     const { cell, lastPenalty, income, score } = core.c;
     const { key, cut } = core.sample;
     const { traits } = core.c;
-    const [l0, l1, l2, l3, l4] = core.traitLevels;
+    const levels = core.traitLevels;
+    const publicLevels = levels[CLASS.public], financialLevels = levels[CLASS.financial], misconductLevels = levels[CLASS.misconduct];
+    const speechLevels = levels[CLASS.speech], civicLevels = levels[CLASS.civic];
     const { k: stressK, reference } = stress;
     // lastPenalty holds 1 + the day (0: never), so "penalised after day x" is lastPenalty > x + 1.
-    const alarmAfter = Math.max(0, day - sc.alarmDays + 1);
+    const alarmAfter = Math.max(0, day - scoring.alarmDays + 1);
     const { agent: actAgent, behaviour: actBehaviour, cell: actCell, sampled: actSampled } = core.acts;
     actAgent.length = actBehaviour.length = actCell.length = actSampled.length = 0;
 
@@ -281,15 +291,15 @@ export function behaviourKernel(core: Core): (day: number, candidates: Candidate
         const r = row * C, q = p * C;
         const st = incomeStress(stressK, reference, income[i]);
         const t = TRAITS * i;
-        const h0 = l0[traits[t]] * rate[r];
-        const h1 = h0 + l1[traits[t + 1]] * rate[r + 1] * st;
-        const h2 = h1 + l2[traits[t + 2]] * rate[r + 2];
-        const h3 = h2 + l3[traits[t + 3]] * rate[r + 3];
+        const h0 = publicLevels[traits[t]] * rate[r];
+        const h1 = h0 + financialLevels[traits[t + 1]] * rate[r + 1] * st;
+        const h2 = h1 + misconductLevels[traits[t + 2]] * rate[r + 2];
+        const h3 = h2 + speechLevels[traits[t + 3]] * rate[r + 3];
         partial[q] = h0;
         partial[q + 1] = h1;
         partial[q + 2] = h2;
         partial[q + 3] = h3;
-        partial[q + 4] = h3 + l4[traits[t + 4]] * rate[r + 4];
+        partial[q + 4] = h3 + civicLevels[traits[t + 4]] * rate[r + 4];
         rowOf[p] = row;
         sampledOf[p] = inTrailSample(key, cut, i) ? 1 : 0;
       }
@@ -324,9 +334,9 @@ export function behaviourKernel(core: Core): (day: number, candidates: Candidate
   /** The day's counts per cell, added once. */
   function countActs(day: number): void {
     for (let ce = 0; ce < cells; ce++) {
-      if (actsToday[ce]) M.add(day, ce, ACTS, actsToday[ce]);
-      if (punishableToday[ce]) M.add(day, ce, PUNISHABLE, punishableToday[ce]);
-      if (speechToday[ce]) M.add(day, ce, SPEECH, speechToday[ce]);
+      if (actsToday[ce]) metrics.add(day, ce, ACTS, actsToday[ce]);
+      if (punishableToday[ce]) metrics.add(day, ce, PUNISHABLE, punishableToday[ce]);
+      if (speechToday[ce]) metrics.add(day, ce, SPEECH, speechToday[ce]);
     }
     actsToday.fill(0);
     punishableToday.fill(0);

@@ -20,17 +20,17 @@ export class Distribution {
 export function collectPhase(
   sim: Sim, sets: { blacklisted: DenseSet; redlisted: DenseSet },
 ): Phase & { distribution: Distribution; tieDropped(i: number, j: number): void } {
-  const { s, c, g } = sim;
-  const M = sim.metrics;
-  const BLACK = M.declare("blacklisted", "People on at least one blacklist", true);
-  const BLACK_INCOME = M.declare("blacklisted_income_sum", "Sum of their daily incomes", true);
-  const BLACK_TIES = M.declare("blacklisted_ties_alive", "Friendships the blacklisted still have", true);
-  const BLACK_TIES_0 = M.declare("blacklisted_ties_initial", "Friendships the blacklisted had at the start", true);
-  const RED = M.declare("redlisted", "People on at least one redlist", true);
-  const RED_INCOME = M.declare("redlisted_income_sum", "Sum of their daily incomes", true);
-  const bins = s.metrics.distributionBins;
-  const lo = s.scoring.min;
-  const width = (s.scoring.max - s.scoring.min) / bins;
+  const { s: scenario, c: citizens, g: graph } = sim;
+  const metrics = sim.metrics;
+  const BLACK = metrics.declare("blacklisted", "People on at least one blacklist", true);
+  const BLACK_INCOME = metrics.declare("blacklisted_income_sum", "Sum of their daily incomes", true);
+  const BLACK_TIES = metrics.declare("blacklisted_ties_alive", "Friendships the blacklisted still have", true);
+  const BLACK_TIES_0 = metrics.declare("blacklisted_ties_initial", "Friendships the blacklisted had at the start", true);
+  const RED = metrics.declare("redlisted", "People on at least one redlist", true);
+  const RED_INCOME = metrics.declare("redlisted_income_sum", "Sum of their daily incomes", true);
+  const bins = scenario.metrics.distributionBins;
+  const lo = scenario.scoring.min;
+  const width = (scenario.scoring.max - scenario.scoring.min) / bins;
   const distribution = new Distribution();
   // What each listed person adds to the stocks now: their income (removed again on leaving, or
   // replaced when a list change moves it). Incomes are float32, so their float64 sums are exact
@@ -41,15 +41,15 @@ export function collectPhase(
 
   /** Add (sign 1) or take away (sign -1) what person i adds to the blacklisted's stocks, or the redlisted's. */
   function countBlack(i: number, sign: number, income: number): void {
-    const cell = c.cell[i];
-    M.addStock(cell, BLACK, sign);
-    M.addStock(cell, BLACK_INCOME, sign * income);
-    M.addStock(cell, BLACK_TIES, sign * aliveDegree(g, i));
-    M.addStock(cell, BLACK_TIES_0, sign * initialDegree(g, i));
+    const cell = citizens.cell[i];
+    metrics.addStock(cell, BLACK, sign);
+    metrics.addStock(cell, BLACK_INCOME, sign * income);
+    metrics.addStock(cell, BLACK_TIES, sign * aliveDegree(graph, i));
+    metrics.addStock(cell, BLACK_TIES_0, sign * initialDegree(graph, i));
   }
   function countRed(i: number, sign: number, income: number): void {
-    M.addStock(c.cell[i], RED, sign);
-    M.addStock(c.cell[i], RED_INCOME, sign * income);
+    metrics.addStock(citizens.cell[i], RED, sign);
+    metrics.addStock(citizens.cell[i], RED_INCOME, sign * income);
   }
 
   /** After any list change of i (this listener runs after consequences', which updates the sets and the income). */
@@ -60,20 +60,20 @@ export function collectPhase(
     blackIncome.delete(i);
     redIncome.delete(i);
     if (sets.blacklisted.has(i)) {
-      countBlack(i, 1, c.income[i]);
-      blackIncome.set(i, c.income[i]);
+      countBlack(i, 1, citizens.income[i]);
+      blackIncome.set(i, citizens.income[i]);
     }
     if (sets.redlisted.has(i)) {
-      countRed(i, 1, c.income[i]);
-      redIncome.set(i, c.income[i]);
+      countRed(i, 1, citizens.income[i]);
+      redIncome.set(i, citizens.income[i]);
     }
   }
   sim.listeners.push((ch) => recount(ch.agent));
 
   /** A friendship between i and j was dropped (shaming): each of them who is blacklisted has one tie fewer. */
   function tieDropped(i: number, j: number): void {
-    if (blackIncome.has(i)) M.addStock(c.cell[i], BLACK_TIES, -1);
-    if (blackIncome.has(j)) M.addStock(c.cell[j], BLACK_TIES, -1);
+    if (blackIncome.has(i)) metrics.addStock(citizens.cell[i], BLACK_TIES, -1);
+    if (blackIncome.has(j)) metrics.addStock(citizens.cell[j], BLACK_TIES, -1);
   }
 
   // Where each cell's row of bins starts: the pass over everyone then needs no division to find it.
@@ -81,7 +81,7 @@ export function collectPhase(
 
   function snapshotDistribution(): void {
     const counts = new Float64Array(sim.regions * sim.groups * bins);
-    const { score, cell } = c;
+    const { score, cell } = citizens;
     for (let i = 0; i < sim.n; i++) {
       const b = Math.min(bins - 1, Math.max(0, Math.floor((score[i] - lo) / width)));
       counts[rowOfCell[cell[i]] + b]++;
@@ -107,12 +107,12 @@ export function collectPhase(
         // The stocks themselves are restored with the metrics; incomes change only with list changes.
         blackIncome.clear();
         redIncome.clear();
-        for (const i of sets.blacklisted.items) blackIncome.set(i, c.income[i]);
-        for (const i of sets.redlisted.items) redIncome.set(i, c.income[i]);
+        for (const i of sets.blacklisted.items) blackIncome.set(i, citizens.income[i]);
+        for (const i of sets.redlisted.items) redIncome.set(i, citizens.income[i]);
       },
     },
     day(sim) {
-      if (sim.day % s.metrics.distributionEveryDays === 0 || sim.day === sim.days - 1) snapshotDistribution();
+      if (sim.day % scenario.metrics.distributionEveryDays === 0 || sim.day === sim.days - 1) snapshotDistribution();
     },
   };
 }

@@ -78,24 +78,24 @@ class Attempters {
 }
 
 export function consequencesPhase(sim: Sim): Phase & { blacklisted: DenseSet; redlisted: DenseSet } {
-  const { s, c } = sim;
-  const M = sim.metrics;
-  const sanctionsOn = s.mechanisms.sanctions;
-  const privilegesOn = s.mechanisms.privileges;
-  const feedback = s.mechanisms.incomeFeedback;
+  const { s: scenario, c: citizens } = sim;
+  const metrics = sim.metrics;
+  const sanctionsOn = scenario.mechanisms.sanctions;
+  const privilegesOn = scenario.mechanisms.privileges;
+  const feedback = scenario.mechanisms.incomeFeedback;
   const bit = <T extends string>(all: readonly T[], names: readonly T[]) => names.reduce((m, n) => m | (1 << all.indexOf(n)), 0);
-  const listSanctions = s.lists.map((l) => bit(SANCTIONS, l.sanctions));
-  const listPrivileges = s.lists.map((l) => bit(PRIVILEGES, l.privileges));
-  const blackBits = s.lists.reduce((m, l, k) => (l.kind === "black" ? m | (1 << k) : m), 0);
-  const redBits = s.lists.reduce((m, l, k) => (l.kind === "red" ? m | (1 << k) : m), 0);
-  const sanctionRate = SANCTIONS.map((k) => s.consequences.sanctions[k]);
-  const privilegeRate = PRIVILEGES.map((k) => s.consequences.privileges[k]);
-  const BLOCKED = SANCTIONS.map((k) => M.declare(`blocked_${k}`, `Attempts blocked by the ${k} sanction`));
-  const GRANTED = PRIVILEGES.map((k) => M.declare(`granted_${k}`, `Uses of the ${k} privilege`));
+  const listSanctions = scenario.lists.map((l) => bit(SANCTIONS, l.sanctions));
+  const listPrivileges = scenario.lists.map((l) => bit(PRIVILEGES, l.privileges));
+  const blackBits = scenario.lists.reduce((m, l, k) => (l.kind === "black" ? m | (1 << k) : m), 0);
+  const redBits = scenario.lists.reduce((m, l, k) => (l.kind === "red" ? m | (1 << k) : m), 0);
+  const sanctionRate = SANCTIONS.map((k) => scenario.consequences.sanctions[k]);
+  const privilegeRate = PRIVILEGES.map((k) => scenario.consequences.privileges[k]);
+  const BLOCKED = SANCTIONS.map((k) => metrics.declare(`blocked_${k}`, `Attempts blocked by the ${k} sanction`));
+  const GRANTED = PRIVILEGES.map((k) => metrics.declare(`granted_${k}`, `Uses of the ${k} privilege`));
   // Learning: each blocked attempt lowers that person's attempt rate (afterBlock^blocks so far).
   const learned = sanctionRate.map((r) => Float64Array.from({ length: 256 }, (_, k) => Math.pow(r.afterBlock, k)));
-  const median = s.population.income.median;
-  const INCOME_SUM = M.declare("income_sum", "Sum of daily incomes (divide by population for the mean)", true);
+  const median = scenario.population.income.median;
+  const INCOME_SUM = metrics.declare("income_sum", "Sum of daily incomes (divide by population for the mean)", true);
 
   const sanctioned = new Attempters();
   const privileged = new Attempters();
@@ -103,29 +103,29 @@ export function consequencesPhase(sim: Sim): Phase & { blacklisted: DenseSet; re
   const meansOf = (income: number) => Math.max(0.2, Math.min(3, income / median));
   /** Keep i in the set of those who hold something of `mask`, with what their attempts read. */
   const keep = (set: Attempters, i: number, mask: number) =>
-    mask ? set.set(i, mask, meansOf(c.income[i]), c.cell[i], c.blockedCount[i]) : set.delete(i);
+    mask ? set.set(i, mask, meansOf(citizens.income[i]), citizens.cell[i], citizens.blockedCount[i]) : set.delete(i);
   const blacklisted = new DenseSet();
   const redlisted = new DenseSet();
 
   function refresh(i: number): void {
     let sm = 0, pm = 0;
-    for (let k = 0; k < s.lists.length; k++) {
-      if (c.listMask[i] & (1 << k)) { sm |= listSanctions[k]; pm |= listPrivileges[k]; }
+    for (let k = 0; k < scenario.lists.length; k++) {
+      if (citizens.listMask[i] & (1 << k)) { sm |= listSanctions[k]; pm |= listPrivileges[k]; }
     }
     if (!sanctionsOn) sm = 0;
     if (!privilegesOn) pm = 0;
-    c.sanctionMask[i] = sm;
-    c.privilegeMask[i] = pm;
-    if (c.listMask[i] & blackBits) blacklisted.add(i); else blacklisted.delete(i);
-    if (c.listMask[i] & redBits) redlisted.add(i); else redlisted.delete(i);
+    citizens.sanctionMask[i] = sm;
+    citizens.privilegeMask[i] = pm;
+    if (citizens.listMask[i] & blackBits) blacklisted.add(i); else blacklisted.delete(i);
+    if (citizens.listMask[i] & redBits) redlisted.add(i); else redlisted.delete(i);
     let f = 1;
     if (feedback) {
       for (let k = 0; k < SANCTIONS.length; k++) if (sm & (1 << k)) f *= 1 + sanctionRate[k].incomeEffect;
       for (let k = 0; k < PRIVILEGES.length; k++) if (pm & (1 << k)) f *= 1 + privilegeRate[k].incomeEffect;
     }
-    const income = Math.fround(c.incomeBase[i] * f);
-    M.addStock(c.cell[i], INCOME_SUM, income - c.income[i]);
-    c.income[i] = income;
+    const income = Math.fround(citizens.incomeBase[i] * f);
+    metrics.addStock(citizens.cell[i], INCOME_SUM, income - citizens.income[i]);
+    citizens.income[i] = income;
     keep(sanctioned, i, sm);
     keep(privileged, i, pm);
   }
@@ -147,8 +147,8 @@ export function consequencesPhase(sim: Sim): Phase & { blacklisted: DenseSet; re
         const p = sanction ? perDay[k] * means[a] * learned[k][blocked[a]] : perDay[k] * means[a];
         if (rng.next() >= p) continue;
         const i = items[a];
-        M.add(day, cell[a], counted[k], 1);
-        if (sanction && blocked[a] < 255) c.blockedCount[i] = ++blocked[a];
+        metrics.add(day, cell[a], counted[k], 1);
+        if (sanction && blocked[a] < 255) citizens.blockedCount[i] = ++blocked[a];
         record(sim, i, { event: sanction ? EV.blocked : EV.granted, detail: DT[kinds[k]] });
       }
     }
@@ -163,15 +163,15 @@ export function consequencesPhase(sim: Sim): Phase & { blacklisted: DenseSet; re
       restore(saved) {
         // In the saved order (it decides the draws); the rest is read back from the restored world.
         const [s, p, b, r] = saved as number[][];
-        for (const i of s) keep(sanctioned, i, c.sanctionMask[i]);
-        for (const i of p) keep(privileged, i, c.privilegeMask[i]);
+        for (const i of s) keep(sanctioned, i, citizens.sanctionMask[i]);
+        for (const i of p) keep(privileged, i, citizens.privilegeMask[i]);
         blacklisted.assign(b);
         redlisted.assign(r);
       },
     },
     day(sim) {
       const day = sim.day;
-      if (day === 0) for (let i = 0; i < sim.n; i++) M.addStock(c.cell[i], INCOME_SUM, c.income[i]);
+      if (day === 0) for (let i = 0; i < sim.n; i++) metrics.addStock(citizens.cell[i], INCOME_SUM, citizens.income[i]);
       const rng = sim.streams.consequences.at(day);
       attempts(rng, sanctioned, SANCTIONS, sanctionPerDay, BLOCKED, true);
       attempts(rng, privileged, PRIVILEGES, privilegePerDay, GRANTED, false);

@@ -85,8 +85,8 @@ export class Observations {
     for (const f of OBS_FIELDS) out[f] = this[f].data.subarray(lo, hi);
     return out;
   }
-  append(o: ObsColumns): void {
-    for (const f of OBS_FIELDS) this[f].append(o[f]);
+  append(observations: ObsColumns): void {
+    for (const f of OBS_FIELDS) this[f].append(observations[f]);
   }
   /**
    * Only the rows of `parts` (in turn, in order) held against citizens [lo, hi), after what is
@@ -94,13 +94,13 @@ export class Observations {
    * against that actor, in the same place of the order (the ground truth charges the actor).
    */
   appendHeldIn(parts: ObsColumns[], lo: number, hi: number): void {
-    for (const o of parts) {
-      const { target, actor, kind } = o;
+    for (const observations of parts) {
+      const { target, actor, kind } = observations;
       for (let k = 0; k < target.length; k++) {
         const t = target[k];
-        if (t >= lo && t < hi) this.push(t, actor[k], o.behaviour[k], o.channel[k], kind[k]);
+        if (t >= lo && t < hi) this.push(t, actor[k], observations.behaviour[k], observations.channel[k], kind[k]);
         const a = actor[k];
-        if (kind[k] === MISATTRIBUTED && a >= lo && a < hi) this.push(a, a, o.behaviour[k], o.channel[k], REAL_ACTOR);
+        if (kind[k] === MISATTRIBUTED && a >= lo && a < hi) this.push(a, a, observations.behaviour[k], observations.channel[k], REAL_ACTOR);
       }
     }
   }
@@ -166,9 +166,9 @@ export interface Sim extends Core {
   dates: string[];
 }
 
-export function behaviourInfo(s: World["s"]): BehaviourInfo[] {
-  const listActs = new Set(s.lists.flatMap((l) => l.entry.acts));
-  return s.behaviours.map((b: Behaviour, index): BehaviourInfo => ({
+export function behaviourInfo(scenario: World["s"]): BehaviourInfo[] {
+  const listActs = new Set(scenario.lists.flatMap((l) => l.entry.acts));
+  return scenario.behaviours.map((b: Behaviour, index): BehaviourInfo => ({
     id: b.id,
     index,
     cls: CLASS[b.class],
@@ -181,13 +181,13 @@ export function behaviourInfo(s: World["s"]): BehaviourInfo[] {
 }
 
 /** A kernel's context over a world: its own counters, trail and buffers; the world's arrays shared. */
-export function createCore(w: World, metrics: Counters, shared: Pick<Core, "coverage" | "detect" | "listBelow" | "listAtLeast">): Core {
+export function createCore(world: World, metrics: Counters, shared: Pick<Core, "coverage" | "detect" | "listBelow" | "listAtLeast">): Core {
   return {
-    ...w,
+    ...world,
     ...shared,
     metrics,
     trail: new Trail(),
-    behaviours: behaviourInfo(w.s),
+    behaviours: behaviourInfo(world.s),
     acts: { agent: int32Column(), behaviour: int32Column(), cell: int32Column(), sampled: int32Column() },
     obs: new Observations(),
     draws: { agent: sharedInt32Column(), u: sharedFloat64Column() },
@@ -200,18 +200,18 @@ export function answer(core: Core, out: Partial<ShardResult>): ShardResult {
   return { ...out, counts: (core.metrics as ShardCounters).take(), trail: core.trail.take(), touched: core.touched.view().slice() };
 }
 
-export function createSim(w: World): Sim {
-  const s = w.s;
-  const start = Date.parse(s.startDate + "T00:00:00Z");
-  const dates = Array.from({ length: w.days }, (_, d) => new Date(start + d * 86_400_000).toISOString().slice(0, 10));
-  const core = createCore(w, new DailyCounters(w.days, w.cells), {
+export function createSim(world: World): Sim {
+  const scenario = world.s;
+  const start = Date.parse(scenario.startDate + "T00:00:00Z");
+  const dates = Array.from({ length: world.days }, (_, d) => new Date(start + d * 86_400_000).toISOString().slice(0, 10));
+  const core = createCore(world, new DailyCounters(world.days, world.cells), {
     listBelow: -Infinity,
     listAtLeast: Infinity,
     // Written by the watch phase, read by every shard's kernels.
-    coverage: CHANNELS.map(() => sharedArray(Float64Array, w.cells)),
-    detect: CHANNELS.map(() => sharedArray(Float64Array, w.cells)),
+    coverage: CHANNELS.map(() => sharedArray(Float64Array, world.cells)),
+    detect: CHANNELS.map(() => sharedArray(Float64Array, world.cells)),
   });
-  return { ...core, metrics: core.metrics as DailyCounters, listeners: [], global: new DailyCounters(w.days, 1), allTouched: false, dates };
+  return { ...core, metrics: core.metrics as DailyCounters, listeners: [], global: new DailyCounters(world.days, 1), allTouched: false, dates };
 }
 
 /**
@@ -236,13 +236,13 @@ export const clamp = (v: number, lo: number, hi: number): number => (v < lo ? lo
  * trail row themselves, only for sampled citizens; others use changeScoreRecorded.
  */
 export function changeScore(sim: Core, i: number, delta: number, scoreSum: number): number {
-  const c = sim.c;
-  const sc = sim.s.scoring;
-  const old = c.score[i];
-  c.score[i] = clamp(old + delta, sc.min, sc.max);
-  const applied = c.score[i] - old;
+  const citizens = sim.c;
+  const scoring = sim.s.scoring;
+  const old = citizens.score[i];
+  citizens.score[i] = clamp(old + delta, scoring.min, scoring.max);
+  const applied = citizens.score[i] - old;
   if (applied === 0) return 0;
-  sim.metrics.addStock(c.cell[i], scoreSum, applied);
+  sim.metrics.addStock(citizens.cell[i], scoreSum, applied);
   markTouched(sim, i);
   return applied;
 }
@@ -268,9 +268,9 @@ export function changeScoreRecorded(sim: Core, i: number, delta: number, row: Tr
 
 /** Change the ground-truth score under the same scale; returns the change applied (for expiry). */
 export function changeErrorFree(sim: Core, i: number, delta: number): number {
-  const sc = sim.s.scoring;
+  const scoring = sim.s.scoring;
   const old = sim.c.errorFree[i];
-  sim.c.errorFree[i] = clamp(old + delta, sc.min, sc.max);
+  sim.c.errorFree[i] = clamp(old + delta, scoring.min, scoring.max);
   return sim.c.errorFree[i] - old;
 }
 

@@ -31,30 +31,30 @@ export interface Firms {
 }
 
 export function firmsPhase(sim: Sim, lists: Lists): Phase & { firms: Firms } {
-  const { s, c } = sim;
-  const f = s.firms;
-  const on = s.mechanisms.firms && f.enabled;
-  const n = on ? Math.round(f.perCitizen * sim.n) : 0;
+  const { s: scenario, c: citizens } = sim;
+  const firms = scenario.firms;
+  const on = scenario.mechanisms.firms && firms.enabled;
+  const n = on ? Math.round(firms.perCitizen * sim.n) : 0;
   const rng0 = sim.streams.firms.at(NO_DAY);
   const representative = new Int32Array(n);
   const trait = new Float32Array(n);
-  const shift = -0.5 * f.propensitySigma * f.propensitySigma;
+  const shift = -0.5 * firms.propensitySigma * firms.propensitySigma;
   // Legal representatives are adults: people whose age band does financial business.
-  const adultBand = s.population.ageBands.map((b) => (b.activity.financial ?? 1) > 0);
+  const adultBand = scenario.population.ageBands.map((b) => (b.activity.financial ?? 1) > 0);
   if (n && !adultBand.some(Boolean)) throw new Error("firms need legal representatives: no age band in population.ageBands does financial acts");
   for (let k = 0; k < n; k++) {
     let i = rng0.int(sim.n);
-    while (!adultBand[c.age[i]]) i = rng0.int(sim.n);
+    while (!adultBand[citizens.age[i]]) i = rng0.int(sim.n);
     representative[k] = i;
-    trait[k] = Math.exp(shift + f.propensitySigma * rng0.normal());
+    trait[k] = Math.exp(shift + firms.propensitySigma * rng0.normal());
   }
-  const score = new Float32Array(n).fill(f.initial);
+  const score = new Float32Array(n).fill(firms.initial);
   const listed = new Uint8Array(n);
-  const errorFree = new Float32Array(n).fill(f.initial);
+  const errorFree = new Float32Array(n).fill(firms.initial);
   const listedErrorFree = new Uint8Array(n);
-  const rates = f.behaviours.map((b) => b.ratePerYear / 365);
+  const rates = firms.behaviours.map((b) => b.ratePerYear / 365);
   const totalRate = rates.reduce((a, b) => a + b, 0);
-  const grades = [...f.grades].sort((a, b) => b.min - a.min);
+  const grades = [...firms.grades].sort((a, b) => b.min - a.min);
   const gradeOf = (v: number) => {
     const k = grades.findIndex((gr) => v >= gr.min);
     return k < 0 ? grades.length - 1 : k;
@@ -62,14 +62,14 @@ export function firmsPhase(sim: Sim, lists: Lists): Phase & { firms: Firms } {
   const GRADE = grades.map((gr) => sim.global.declare(`firms_grade_${gr.name}`, `Firms in grade ${gr.name} at the end of the day`));
   const LISTED = sim.global.declare("firms_blacklisted", "Firms on the blacklist at the end of the day");
   const log = new FirmLog();
-  const rec = s.observation.records;
+  const rec = scenario.observation.records;
 
   function setListed(k: number, v: boolean): void {
     if (Boolean(listed[k]) === v) return;
     listed[k] = v ? 1 : 0;
     nListed += v ? 1 : -1;
     const i = representative[k];
-    c.firmRestrictions[i] += v ? 1 : -1;
+    citizens.firmRestrictions[i] += v ? 1 : -1;
     log.day.push(sim.day); log.firm.push(k); log.representative.push(i); log.entered.push(v ? 1 : 0); log.score.push(score[k]);
     lists.firmListing(i, v ? 1 : -1, false);
   }
@@ -92,7 +92,7 @@ export function firmsPhase(sim: Sim, lists: Lists): Phase & { firms: Firms } {
   }
   recount();
 
-  const bounded = (v: number) => Math.max(f.min, Math.min(f.max, v));
+  const bounded = (v: number) => Math.max(firms.min, Math.min(firms.max, v));
   /** p points to the record of firm k, and pTrue to the error-free score of the firm `actor` that really acted. */
   function addPoints(k: number, p: number, actor = k, pTrue = p): void {
     const before = errorFree[actor];
@@ -136,11 +136,11 @@ export function firmsPhase(sim: Sim, lists: Lists): Phase & { firms: Firms } {
           if (!rec.enabled || rng.next() >= rec.coverage) continue;
           // A clerical error files the act against another firm.
           const target = rng.next() < rec.clericalErrorRate ? rng.int(n) : k;
-          addPoints(target, f.behaviours[b].points, k);
+          addPoints(target, firms.behaviours[b].points, k);
         }
       }
       if (day > 0 && day % RECOVERY_EVERY === 0) {
-        const gain = (f.recoveryPerYear * RECOVERY_EVERY) / 365;
+        const gain = (firms.recoveryPerYear * RECOVERY_EVERY) / 365;
         for (let k = 0; k < n; k++) addPoints(k, gain);
       }
       // In firm order, as a pass over every firm would list them (listing drives later draws).
@@ -148,11 +148,11 @@ export function firmsPhase(sim: Sim, lists: Lists): Phase & { firms: Firms } {
       // The error-free record's listings first, so that a listing made today knows its twin.
       for (let m = 0; m < changed.length; m++) {
         const k = changed[m];
-        if (m === 0 || k !== changed[m - 1]) setListedErrorFree(k, errorFree[k] < f.blacklistBelow);
+        if (m === 0 || k !== changed[m - 1]) setListedErrorFree(k, errorFree[k] < firms.blacklistBelow);
       }
       for (let m = 0; m < changed.length; m++) {
         const k = changed[m];
-        if (m === 0 || k !== changed[m - 1]) setListed(k, score[k] < f.blacklistBelow);
+        if (m === 0 || k !== changed[m - 1]) setListed(k, score[k] < firms.blacklistBelow);
       }
       moved.length = 0;
       inGrade.forEach((v, gi) => sim.global.add(day, 0, GRADE[gi], v));

@@ -5,7 +5,7 @@ import type { Scenario } from "../scenario/schema.js";
 import { FAR, friendAt, isAlive, makeStreams, regionOfCell, sharedArray, slotStart, type Graph, type World } from "../engine/world.js";
 import { evenSplit, type Helpers } from "./build.js";
 
-const kill = (g: Graph, e: number) => (g.alive[e >>> 3] &= ~(1 << (e & 7)));
+const kill = (graph: Graph, e: number) => (graph.alive[e >>> 3] &= ~(1 << (e & 7)));
 
 const BLOCK = 65536;
 const MAX_GROUP_SHIFT = 6;
@@ -23,7 +23,7 @@ export interface TieSource {
   graph: Scenario["graph"];
 }
 
-const tieSource = (w: World): TieSource => ({ n: w.n, seed: w.seed, groups: w.groups, regionStart: w.c.regionStart, cell: w.c.cell, graph: w.s.graph });
+const tieSource = (world: World): TieSource => ({ n: world.n, seed: world.seed, groups: world.groups, regionStart: world.c.regionStart, cell: world.c.cell, graph: world.s.graph });
 
 /** Blocks of citizens whose ties one stream draws (the unit a thread takes). */
 export const tieBlocks = (n: number): number => Math.ceil(n / BLOCK);
@@ -42,13 +42,13 @@ const TIE_BATCH = 4096;
  * time. Re-seeding per block makes a second pass replay the first exactly without storing an
  * edge list, and lets threads take different blocks.
  */
-function forEachTieBatch(t: TieSource, from: number, to: number, visit: (ties: Ties, count: number) => void): void {
-  const { n, regionStart } = t;
-  const half = t.graph.friendsMean / 2; // each tie is initiated by one side
+function forEachTieBatch(source: TieSource, from: number, to: number, visit: (ties: Ties, count: number) => void): void {
+  const { n, regionStart } = source;
+  const half = source.graph.friendsMean / 2; // each tie is initiated by one side
   const none = Math.exp(-half); // the Poisson's first term, the same for everyone
-  const longShare = t.graph.longTieShare;
-  const hood = t.graph.neighbourhood;
-  const stream = makeStreams(t.seed).graph;
+  const longShare = source.graph.longTieShare;
+  const hood = source.graph.neighbourhood;
+  const stream = makeStreams(source.seed).graph;
   const ties: Ties = { from: new Int32Array(TIE_BATCH), to: new Int32Array(TIE_BATCH) };
   let count = 0;
   for (let b = from; b < to; b++) {
@@ -56,7 +56,7 @@ function forEachTieBatch(t: TieSource, from: number, to: number, visit: (ties: T
     const end = Math.min(n, (b + 1) * BLOCK);
     for (let i = b * BLOCK; i < end; i++) {
       const k = rng.poissonFrom(half, none);
-      const r = regionOfCell(t.cell[i], t.groups);
+      const r = regionOfCell(source.cell[i], source.groups);
       // Local ties fall in a window of `hood` citizens around i, clipped to the region: people
       // befriend those who live near them, and near people have near ids, so most ties stay
       // inside one block of citizens (cache-local charges, few cross-shard messages) and fit
@@ -82,9 +82,9 @@ function forEachTieBatch(t: TieSource, from: number, to: number, visit: (ties: T
 let readAhead = 0;
 
 /** First pass: add to `degree` each tie of blocks [from, to) (both ends); returns how many tie ends are far. */
-export function countTies(t: TieSource, from: number, to: number, degree: Uint32Array): number {
+export function countTies(source: TieSource, from: number, to: number, degree: Uint32Array): number {
   let far = 0;
-  forEachTieBatch(t, from, to, (ties, count) => {
+  forEachTieBatch(source, from, to, (ties, count) => {
     readAhead += touch(degree, ties.to, count);
     far += countBatch(ties, count, degree);
   });
@@ -118,9 +118,9 @@ function touch(a: Uint32Array | Int16Array, at: Int32Array | Uint32Array, count:
  * note each far friend with its slot, from `noted` on, to be placed once ranks are known. The
  * friends' next free slots are read ahead, then the slots they point at.
  */
-export function fillTies(t: TieSource, from: number, to: number, fill: Uint32Array, near: Int16Array, farSlot: Uint32Array, farFriend: Uint32Array, noted: number): void {
+export function fillTies(source: TieSource, from: number, to: number, fill: Uint32Array, near: Int16Array, farSlot: Uint32Array, farFriend: Uint32Array, noted: number): void {
   const slotAhead = new Uint32Array(TIE_BATCH);
-  forEachTieBatch(t, from, to, (ties, count) => {
+  forEachTieBatch(source, from, to, (ties, count) => {
     for (let q = 0; q < count; q++) slotAhead[q] = fill[ties.to[q]]; // the friends' next free slots, read ahead
     readAhead += touch(near, slotAhead, count);
     noted = fillBatch(ties, count, fill, near, farSlot, farFriend, noted);
@@ -150,14 +150,14 @@ function fillBatch({ from, to }: Ties, count: number, fill: Uint32Array, near: I
  * citizen's slots then hold part 0's ties first, then part 1's, and so on, each part's in the
  * order it draws them: the same slots, in the same order, as one thread drawing every block.
  */
-export function buildGraph(w: World, helpers: Helpers = []): Graph {
-  const { n } = w;
-  const t = tieSource(w);
+export function buildGraph(world: World, helpers: Helpers = []): Graph {
+  const { n } = world;
+  const source = tieSource(world);
   const from = evenSplit(tieBlocks(n), helpers.length + 1);
   const k = from.length - 1;
   const degrees = Array.from({ length: k }, (_, p) => (p === 0 ? new Uint32Array(n + 1) : sharedArray(Uint32Array, n + 1)));
-  for (let p = 1; p < k; p++) helpers[p - 1].post({ kind: "countTies", t, from: from[p], to: from[p + 1], degree: degrees[p] });
-  const farCounts = [countTies(t, from[0], from[1], degrees[0])];
+  for (let p = 1; p < k; p++) helpers[p - 1].post({ kind: "countTies", t: source, from: from[p], to: from[p + 1], degree: degrees[p] });
+  const farCounts = [countTies(source, from[0], from[1], degrees[0])];
   for (let p = 1; p < k; p++) farCounts.push(helpers[p - 1].receive("the graph build") as number);
 
   // Each degree array becomes its part's next free slot: after the slots of earlier citizens,
@@ -174,9 +174,9 @@ export function buildGraph(w: World, helpers: Helpers = []): Graph {
   const farCount = farCounts.reduce((a, b) => a + b, 0);
   const farSlot = sharedArray(Uint32Array, farCount), farFriend = sharedArray(Uint32Array, farCount);
   for (let p = 1, noted = farCounts[0]; p < k; noted += farCounts[p++]) {
-    helpers[p - 1].post({ kind: "fillTies", t, from: from[p], to: from[p + 1], fill: degrees[p], near, farSlot, farFriend, noted });
+    helpers[p - 1].post({ kind: "fillTies", t: source, from: from[p], to: from[p + 1], fill: degrees[p], near, farSlot, farFriend, noted });
   }
-  fillTies(t, from[0], from[1], degrees[0], near, farSlot, farFriend, 0);
+  fillTies(source, from[0], from[1], degrees[0], near, farSlot, farFriend, 0);
   for (let p = 1; p < k; p++) helpers[p - 1].receive("the graph build");
 
   // The last part's next free slot, once filled, is where the next citizen's slots start.
@@ -242,7 +242,7 @@ export function emptyGraph(n: number): Graph {
   return { base: new Uint32Array((n >>> MAX_GROUP_SHIFT) + 1), offset: new Uint16Array(n + 1), groupShift: MAX_GROUP_SHIFT, near: new Int16Array(0), far: new Uint32Array(0), farBefore: new Uint32Array(1), alive: new Uint8Array(0) };
 }
 
-export const initialDegree = (g: Graph, i: number): number => slotStart(g, i + 1) - slotStart(g, i);
+export const initialDegree = (graph: Graph, i: number): number => slotStart(graph, i + 1) - slotStart(graph, i);
 
 /** Set bits of a 32-bit integer. */
 function popcount32(x: number): number {
@@ -255,35 +255,35 @@ function popcount32(x: number): number {
 const POPCOUNT = Uint8Array.from({ length: 256 }, (_, b) => { let k = 0; for (let x = b; x; x >>= 1) k += x & 1; return k; });
 
 /** Ties still there, counted from the alive bits a byte at a time. */
-export function aliveDegree(g: Graph, i: number): number {
-  return aliveIn(g, slotStart(g, i), slotStart(g, i + 1));
+export function aliveDegree(graph: Graph, i: number): number {
+  return aliveIn(graph, slotStart(graph, i), slotStart(graph, i + 1));
 }
 
 /** Ties still there among slots first .. end. */
-function aliveIn(g: Graph, first: number, end: number): number {
+function aliveIn(graph: Graph, first: number, end: number): number {
   let k = 0;
   for (let e = first; e < end; ) {
     const from = e & 7, to = Math.min(8, from + end - e);
-    k += POPCOUNT[g.alive[e >>> 3] & (((1 << to) - 1) & ~((1 << from) - 1))];
+    k += POPCOUNT[graph.alive[e >>> 3] & (((1 << to) - 1) & ~((1 << from) - 1))];
     e += to - from;
   }
   return k;
 }
 
 /** Is any tie of slots first .. end still there? (Usually the first is: one bit read.) */
-export function anyAlive(g: Graph, first: number, end: number): boolean {
-  for (let e = first; e < end; e++) if (isAlive(g, e)) return true;
+export function anyAlive(graph: Graph, first: number, end: number): boolean {
+  for (let e = first; e < end; e++) if (isAlive(graph, e)) return true;
   return false;
 }
 
 /** Drop the tie at slot e (from i to its friend) on both sides. Returns the friend, or -1 if already dropped. */
-export function dropTie(g: Graph, i: number, e: number): number {
-  if (!isAlive(g, e)) return -1;
-  const j = friendAt(g, i, e);
-  kill(g, e);
-  for (let f = slotStart(g, j), end = slotStart(g, j + 1); f < end; f++) {
-    if (isAlive(g, f) && friendAt(g, j, f) === i) {
-      kill(g, f);
+export function dropTie(graph: Graph, i: number, e: number): number {
+  if (!isAlive(graph, e)) return -1;
+  const j = friendAt(graph, i, e);
+  kill(graph, e);
+  for (let f = slotStart(graph, j), end = slotStart(graph, j + 1); f < end; f++) {
+    if (isAlive(graph, f) && friendAt(graph, j, f) === i) {
+      kill(graph, f);
       break;
     }
   }

@@ -4,7 +4,7 @@
 import { INFORMANT, PARTY, FEMALE, friendAt, isSampled, groupOf, isAlive, regionOf, regionOfCell, slotStart } from "../engine/world.js";
 import { anyAlive } from "./graph.js";
 import type { Rng } from "../engine/random.js";
-import { BEHAVIOUR_CLASSES, CHANNELS } from "../scenario/schema.js";
+import { BEHAVIOUR_CLASSES, CHANNELS, type Channel } from "../scenario/schema.js";
 import { EV, TRUE, MISATTRIBUTED, INVENTED, DT } from "../metrics/trail.js";
 import { BLOCK_SHIFT } from "../engine/shards.js";
 import { CHANNEL, READ_AHEAD, answer, createCore, record, type Core, type ObsColumns, type Phase, type Sim } from "./context.js";
@@ -15,15 +15,15 @@ export type WatchPhase = Phase & { recorded: Float64Array };
 
 /** Watch phase: today's detection probability per channel and cell, and where the system looks next. */
 export function watchPhase(sim: Sim): WatchPhase {
-  const { s, cells, groups } = sim;
-  const o = s.observation;
-  const groupWatch = [1, ...s.population.groups.map((g) => g.watchMultiplier)];
-  const informantP = o.informants.enabled ? o.informants.share * o.informants.reportProbability : 0;
+  const { s: scenario, cells, groups } = sim;
+  const observation = scenario.observation;
+  const groupWatch = [1, ...scenario.population.groups.map((group) => group.watchMultiplier)];
+  const informantP = observation.informants.enabled ? observation.informants.share * observation.informants.reportProbability : 0;
   const recorded = new Float64Array(sim.regions);
   const regionPop = new Float64Array(sim.regions);
   for (let r = 0; r < sim.regions; r++) regionPop[r] = sim.c.regionStart[r + 1] - sim.c.regionStart[r];
   const WEIGHT = sim.global.declare("region_watch_max", "Largest regional watch weight (targeting; 1 = even)");
-  const t = o.targeting;
+  const targeting = observation.targeting;
 
   function reallocate(): void {
     // Ensign et al. (2018): allocating by recorded offences feeds on itself; dividing by the
@@ -32,13 +32,13 @@ export function watchPhase(sim: Sim): WatchPhase {
     let total = 0, popTotal = 0;
     for (let r = 0; r < sim.regions; r++) {
       const perCapita = regionPop[r] ? recorded[r] / regionPop[r] : 0;
-      target[r] = t.mode === "corrected" ? perCapita / sim.regionWatch[r] : perCapita;
+      target[r] = targeting.mode === "corrected" ? perCapita / sim.regionWatch[r] : perCapita;
       total += target[r] * regionPop[r];
       popTotal += regionPop[r];
     }
     if (total <= 0) return;
     for (let r = 0; r < sim.regions; r++) {
-      sim.regionWatch[r] = (1 - t.share) * sim.regionWatch[r] + t.share * (target[r] * popTotal) / total;
+      sim.regionWatch[r] = (1 - targeting.share) * sim.regionWatch[r] + targeting.share * (target[r] * popTotal) / total;
     }
     recorded.fill(0);
   }
@@ -46,23 +46,26 @@ export function watchPhase(sim: Sim): WatchPhase {
   return {
     name: "watch",
     day(sim) {
-      if (t.enabled && sim.day > 0 && sim.day % t.everyDays === 0) reallocate();
+      if (targeting.enabled && sim.day > 0 && sim.day % targeting.everyDays === 0) reallocate();
       for (let cell = 0; cell < cells; cell++) {
         const group = cell % groups;
         const urban = Math.floor(cell / groups) % 2;
         const region = Math.floor(cell / groups / 2);
         const watch = groupWatch[group] * sim.regionWatch[region];
-        const cam = o.cameras.enabled ? Math.min(1, (urban ? o.cameras.coverageUrban : o.cameras.coverageRural) * watch) : 0;
-        const covered = [
-          cam,
-          o.records.enabled ? o.records.coverage : 0,
-          o.online.enabled ? Math.min(1, o.online.coverage * watch) : 0,
-          informantP,
-          0,
-        ];
-        for (let ch = 0; ch < covered.length; ch++) {
-          sim.coverage[ch][cell] = covered[ch];
-          sim.detect[ch][cell] = ch === CHANNEL.cameras ? cam * o.cameras.trueMatchRate : covered[ch];
+        const cam = observation.cameras.enabled ? Math.min(1, (urban ? observation.cameras.coverageUrban : observation.cameras.coverageRural) * watch) : 0;
+        // Keyed by channel name, so that the declaration (CHANNELS) sets the order and a channel
+        // added there without a coverage here fails to compile instead of shifting the others.
+        const covered: Record<Channel, number> = {
+          cameras: cam,
+          records: observation.records.enabled ? observation.records.coverage : 0,
+          online: observation.online.enabled ? Math.min(1, observation.online.coverage * watch) : 0,
+          informants: informantP,
+          attention: 0,
+        };
+        for (let ch = 0; ch < CHANNELS.length; ch++) {
+          const coverage = covered[CHANNELS[ch]];
+          sim.coverage[ch][cell] = coverage;
+          sim.detect[ch][cell] = ch === CHANNEL.cameras ? cam * observation.cameras.trueMatchRate : coverage;
         }
       }
       let max = 0;
@@ -77,12 +80,12 @@ export function watchPhase(sim: Sim): WatchPhase {
 
 /** Declares the observation metrics (on the main thread, before any kernel looks them up). */
 function declareObservationMetrics(sim: Sim): void {
-  const M = sim.metrics;
-  M.declare("observations_true", "Observations of acts the person really did");
-  M.declare("observations_misattributed", "Observations charged to someone other than the actor");
-  M.declare("observations_invented", "Observations of acts that never happened");
-  M.declare("informant_rewards", "Rewards paid to informants (by the informant's cell)");
-  M.declare("false_reports", "False reports filed by informants");
+  const metrics = sim.metrics;
+  metrics.declare("observations_true", "Observations of acts the person really did");
+  metrics.declare("observations_misattributed", "Observations charged to someone other than the actor");
+  metrics.declare("observations_invented", "Observations of acts that never happened");
+  metrics.declare("informant_rewards", "Rewards paid to informants (by the informant's cell)");
+  metrics.declare("false_reports", "False reports filed by informants");
 }
 
 /**
@@ -91,35 +94,35 @@ function declareObservationMetrics(sim: Sim): void {
  * `recorded` counts punished camera and online observations per region (for targeting).
  */
 function observer(core: Core, recorded: Float64Array) {
-  const { s, c, g, behaviours } = core;
-  const o = s.observation;
-  const M = core.metrics;
-  const OBS = ["observations_true", "observations_misattributed", "observations_invented"].map((m) => M.find(m)!);
-  const REWARDS = M.find("informant_rewards")!;
-  const fmGroup = [1, ...s.population.groups.map((gr) => gr.falseMatchMultiplier)];
-  const fmMax = Math.max(...fmGroup) * Math.max(1, o.cameras.femaleFalseMatchMultiplier);
+  const { s: scenario, c: citizens, g: graph, behaviours } = core;
+  const observation = scenario.observation;
+  const metrics = core.metrics;
+  const OBS = ["observations_true", "observations_misattributed", "observations_invented"].map((m) => metrics.find(m)!);
+  const REWARDS = metrics.find("informant_rewards")!;
+  const fmGroup = [1, ...scenario.population.groups.map((gr) => gr.falseMatchMultiplier)];
+  const fmMax = Math.max(...fmGroup) * Math.max(1, observation.cameras.femaleFalseMatchMultiplier);
   // Punished acts seen by cameras or online monitoring: what targeting counts, by behaviour * channels + channel.
   const targeted = Uint8Array.from({ length: behaviours.length * CHANNELS.length }, (_, k) => {
     const ch = k % CHANNELS.length;
     return behaviours[Math.floor(k / CHANNELS.length)].punished && (ch === CHANNEL.cameras || ch === CHANNEL.online) ? 1 : 0;
   });
-  const falseMatchWeight = (v: number) => fmGroup[groupOf(core, v)] * (c.flags[v] & FEMALE ? o.cameras.femaleFalseMatchMultiplier : 1);
+  const falseMatchWeight = (v: number) => fmGroup[groupOf(core, v)] * (citizens.flags[v] & FEMALE ? observation.cameras.femaleFalseMatchMultiplier : 1);
   // Who an error can fall on for behaviour b: by age band and b's class, 1 if the band does such acts at all.
   const classes = BEHAVIOUR_CLASSES.length;
-  const plausible = Uint8Array.from({ length: s.population.ageBands.length * classes }, (_, k) => {
-    if (o.errorsFallOn === "anyone") return 1;
-    const band = s.population.ageBands[Math.floor(k / classes)], cls = BEHAVIOUR_CLASSES[k % classes];
+  const plausible = Uint8Array.from({ length: scenario.population.ageBands.length * classes }, (_, k) => {
+    if (observation.errorsFallOn === "anyone") return 1;
+    const band = scenario.population.ageBands[Math.floor(k / classes)], cls = BEHAVIOUR_CLASSES[k % classes];
     return (band.activity[cls] ?? 1) > 0 ? 1 : 0;
   });
-  const canBeSubject = (v: number, b: number) => plausible[c.age[v] * classes + behaviours[b].cls] === 1;
+  const canBeSubject = (v: number, b: number) => plausible[citizens.age[v] * classes + behaviours[b].cls] === 1;
 
   /** Record an observation against `target`, whose cell and trail-sample membership the caller knows. */
   function observeAt(target: number, cell: number, sampled: number, actor: number, b: number, ch: number, kind: number): void {
     core.obs.push(target, actor, b, ch, kind);
-    M.add(core.day, cell, OBS[kind], 1);
+    metrics.add(core.day, cell, OBS[kind], 1);
     if (targeted[b * CHANNELS.length + ch]) recorded[regionOfCell(cell, core.groups)]++;
     if (sampled) {
-      core.trail.record(target, core.day, c.score[target], {
+      core.trail.record(target, core.day, citizens.score[target], {
         event: EV.observed, behaviour: b, channel: ch, kind,
         other: actor === target ? -1 : actor, detail: kind === INVENTED ? DT["did-not-happen"] : undefined,
       });
@@ -130,7 +133,7 @@ function observer(core: Core, recorded: Float64Array) {
     /** A wrong person near i (same region) who can be subject to act b, drawn in proportion to weight(v) <= 1. */
     nearby(rng: Rng, i: number, b: number, weight: (v: number) => number): number {
       const r = regionOf(core, i);
-      const lo = c.regionStart[r], span = c.regionStart[r + 1] - lo;
+      const lo = citizens.regionStart[r], span = citizens.regionStart[r + 1] - lo;
       if (span < 2) return -1;
       for (let tries = 0; tries < 200; tries++) {
         const v = lo + rng.int(span);
@@ -144,7 +147,7 @@ function observer(core: Core, recorded: Float64Array) {
 
     /** A random citizen of region r who can be subject to act b, accepted in proportion to weight(v) <= 1 (rejection sampling). */
     randomIn(rng: Rng, r: number, b: number, weight: (v: number) => number): number {
-      const lo = c.regionStart[r], span = c.regionStart[r + 1] - lo;
+      const lo = citizens.regionStart[r], span = citizens.regionStart[r + 1] - lo;
       if (span === 0) return -1;
       for (let tries = 0; tries < 200; tries++) {
         const v = lo + rng.int(span);
@@ -156,21 +159,21 @@ function observer(core: Core, recorded: Float64Array) {
     canBeSubject,
 
     randomFriend(rng: Rng, i: number): number {
-      const first = slotStart(g, i), deg = slotStart(g, i + 1) - first;
-      if (deg === 0 || !anyAlive(g, first, first + deg)) return -1;
+      const first = slotStart(graph, i), deg = slotStart(graph, i + 1) - first;
+      if (deg === 0 || !anyAlive(graph, first, first + deg)) return -1;
       for (let tries = 0; tries < 8; tries++) {
         const e = first + rng.int(deg);
-        if (isAlive(g, e)) return friendAt(g, i, e);
+        if (isAlive(graph, e)) return friendAt(graph, i, e);
       }
       return -1;
     },
 
     observeAt,
     observe: (target: number, actor: number, b: number, ch: number, kind: number): void =>
-      observeAt(target, c.cell[target], isSampled(core, target) ? 1 : 0, actor, b, ch, kind),
+      observeAt(target, citizens.cell[target], isSampled(core, target) ? 1 : 0, actor, b, ch, kind),
 
     reward(informant: number): void {
-      M.add(core.day, c.cell[informant], REWARDS, o.informants.rewardPerReport);
+      metrics.add(core.day, citizens.cell[informant], REWARDS, observation.informants.rewardPerReport);
     },
   };
 }
@@ -180,19 +183,19 @@ function observer(core: Core, recorded: Float64Array) {
  * Draws come from streams per block of actors, so a shard's draws do not depend on the others.
  */
 export function observationKernel(core: Core): { day(day: number): void; recorded: Float64Array } {
-  const { s, c, behaviours } = core;
-  const o = s.observation;
+  const { s: scenario, c: citizens, behaviours } = core;
+  const observation = scenario.observation;
   const recorded = new Float64Array(core.regions);
   const { observe, observeAt, nearby, faceConfusable, anyone, randomFriend, reward } = observer(core, recorded);
   const shift = BLOCK_SHIFT;
   const cam = core.coverage[CHANNEL.cameras], onl = core.coverage[CHANNEL.online];
 
-  const cameras = o.cameras.enabled, trueMatch = o.cameras.trueMatchRate, falseMatch = o.cameras.falseMatchRate;
-  const records = o.records.enabled, recordsCoverage = o.records.coverage, clericalError = o.records.clericalErrorRate;
-  const informants = o.informants.enabled, reportProbability = o.informants.reportProbability;
+  const cameras = observation.cameras.enabled, trueMatch = observation.cameras.trueMatchRate, falseMatch = observation.cameras.falseMatchRate;
+  const records = observation.records.enabled, recordsCoverage = observation.records.coverage, clericalError = observation.records.clericalErrorRate;
+  const informants = observation.informants.enabled, reportProbability = observation.informants.reportProbability;
   const channelsOf = behaviours.map((b) => b.channels);
   const CAMERAS = CHANNEL.cameras, RECORDS = CHANNEL.records, ONLINE = CHANNEL.online, INFORMANTS = CHANNEL.informants;
-  const { flags } = c;
+  const { flags } = citizens;
 
   return {
     recorded,
@@ -263,18 +266,18 @@ const INVENTED_BLOCK = -1;
  * and attention analytics at political education (a noisy reading of a real, or not, state).
  */
 function inventions(core: Core, channels: ReturnType<typeof observer>): (day: number) => void {
-  const { s, c, behaviours } = core;
-  const o = s.observation;
-  const M = core.metrics;
-  const FALSE_REPORTS = M.find("false_reports")!;
+  const { s: scenario, c: citizens, behaviours } = core;
+  const observation = scenario.observation;
+  const metrics = core.metrics;
+  const FALSE_REPORTS = metrics.find("false_reports")!;
   const { observe, randomIn, randomFriend, reward, canBeSubject } = channels;
-  const ACTS = M.find("acts")!, PUNISHABLE = M.find("acts_punishable")!;
+  const ACTS = metrics.find("acts")!, PUNISHABLE = metrics.find("acts_punishable")!;
 
   const informants: number[] = [];
   const members: number[] = [];
   for (let i = 0; i < core.n; i++) {
-    if (c.flags[i] & INFORMANT) informants.push(i);
-    if (c.flags[i] & PARTY) members.push(i);
+    if (citizens.flags[i] & INFORMANT) informants.push(i);
+    if (citizens.flags[i] & PARTY) members.push(i);
   }
   const byWeight = (ids: number[]) => {
     const total = ids.reduce((a, b) => a + behaviours[b].perDay, 0);
@@ -285,7 +288,7 @@ function inventions(core: Core, channels: ReturnType<typeof observer>): (day: nu
   const phantomPool = punishedBy(CHANNEL.cameras);
   const onlinePool = punishedBy(CHANNEL.online);
   const reportPool = punishedBy(CHANNEL.informants);
-  const attention = o.attention.enabled ? behaviours.find((b) => b.id === o.attention.behaviour) : undefined;
+  const attention = observation.attention.enabled ? behaviours.find((b) => b.id === observation.attention.behaviour) : undefined;
 
   const pickBehaviour = (rng: Rng, pool: { ids: number[]; total: number }): number => {
     let x = rng.next() * pool.total;
@@ -309,7 +312,7 @@ function inventions(core: Core, channels: ReturnType<typeof observer>): (day: nu
       const count = rng.poisson(expected * perYear / 365);
       for (let k = 0; k < count; k++) {
         const b = pickBehaviour(rng, pool);
-        const v = randomIn(rng, r, b, (x) => cov[c.cell[x]] / max);
+        const v = randomIn(rng, r, b, (x) => cov[citizens.cell[x]] / max);
         if (v >= 0) observe(v, -1, b, ch, INVENTED);
       }
     }
@@ -322,7 +325,7 @@ function inventions(core: Core, channels: ReturnType<typeof observer>): (day: nu
   const memberOf = new Int32Array(READ_AHEAD), reading = new Uint8Array(READ_AHEAD);
   let cellsRead = 0; // kept, so that the read-ahead is not dropped
   function attend(rng: Rng, sessions: number): void {
-    const att = o.attention, index = attention!.index;
+    const att = observation.attention, index = attention!.index;
     for (let k = 0; k < sessions; k++) {
       memberOf[k] = rng.int(members.length);
       const really = rng.next() < att.inattentiveRate;
@@ -331,15 +334,15 @@ function inventions(core: Core, channels: ReturnType<typeof observer>): (day: nu
     }
     for (let k = 0; k < sessions; k++) memberOf[k] = members[memberOf[k]];
     let sum = 0;
-    for (let k = 0; k < sessions; k++) sum += c.cell[memberOf[k]];
+    for (let k = 0; k < sessions; k++) sum += citizens.cell[memberOf[k]];
     cellsRead += sum;
     const punished = attention!.punished ? 1 : 0;
     for (let k = 0; k < sessions; k++) {
       const m = memberOf[k], really = reading[k] & 1;
       if (really) {
         // Inattention is an act like any other: ground truth counts it, seen or not.
-        M.add(core.day, c.cell[m], ACTS, 1);
-        if (punished) M.add(core.day, c.cell[m], PUNISHABLE, 1);
+        metrics.add(core.day, citizens.cell[m], ACTS, 1);
+        if (punished) metrics.add(core.day, citizens.cell[m], PUNISHABLE, 1);
         record(core, m, { event: EV.act, behaviour: index, detail: DT["really-did-it"] });
       }
       if (reading[k] & 2) observe(m, really ? m : -1, index, CHANNEL.attention, really ? TRUE : INVENTED);
@@ -347,11 +350,11 @@ function inventions(core: Core, channels: ReturnType<typeof observer>): (day: nu
   }
 
   return (day) => {
-    if (o.cameras.enabled && phantomPool.ids.length) invent(core.streams.cameras.at(day, INVENTED_BLOCK), core.coverage[CHANNEL.cameras], o.cameras.phantomPerYear, phantomPool, CHANNEL.cameras);
-    if (o.online.enabled && onlinePool.ids.length) invent(core.streams.online.at(day, INVENTED_BLOCK), core.coverage[CHANNEL.online], o.online.falsePositivePerYear, onlinePool, CHANNEL.online);
-    if (o.informants.enabled && informants.length && reportPool.ids.length) {
+    if (observation.cameras.enabled && phantomPool.ids.length) invent(core.streams.cameras.at(day, INVENTED_BLOCK), core.coverage[CHANNEL.cameras], observation.cameras.phantomPerYear, phantomPool, CHANNEL.cameras);
+    if (observation.online.enabled && onlinePool.ids.length) invent(core.streams.online.at(day, INVENTED_BLOCK), core.coverage[CHANNEL.online], observation.online.falsePositivePerYear, onlinePool, CHANNEL.online);
+    if (observation.informants.enabled && informants.length && reportPool.ids.length) {
       const rngInf = core.streams.informants.at(day, INVENTED_BLOCK);
-      const count = rngInf.poisson(informants.length * o.informants.falseReportsPerYear / 365);
+      const count = rngInf.poisson(informants.length * observation.informants.falseReportsPerYear / 365);
       for (let k = 0; k < count; k++) {
         const j = informants[rngInf.int(informants.length)];
         const v = randomFriend(rngInf, j);
@@ -360,12 +363,12 @@ function inventions(core: Core, channels: ReturnType<typeof observer>): (day: nu
         if (!canBeSubject(v, b)) continue; // nobody would report a child for a court default
         observe(v, -1, b, CHANNEL.informants, INVENTED);
         reward(j);
-        M.add(day, c.cell[j], FALSE_REPORTS, 1);
+        metrics.add(day, citizens.cell[j], FALSE_REPORTS, 1);
       }
     }
     if (attention && members.length) {
       const rng = core.streams.attention.at(day);
-      const count = rng.poisson(members.length * o.attention.sessionsPerYear / 365);
+      const count = rng.poisson(members.length * observation.attention.sessionsPerYear / 365);
       for (let from = 0; from < count; from += READ_AHEAD) attend(rng, Math.min(count, from + READ_AHEAD) - from);
     }
   };

@@ -48,9 +48,9 @@ function traitScale(sigma: number, activities: number[]): { values: Float64Array
 }
 
 /** The propensity levels of each behaviour class (see traitScale). */
-function traitScales(s: Scenario) {
-  const activity = s.population.ageBands.map((b) => BEHAVIOUR_CLASSES.map((k) => b.activity[k] ?? 1));
-  return BEHAVIOUR_CLASSES.map((_, k) => traitScale(s.population.propensitySigma, activity.map((a) => a[k])));
+function traitScales(scenario: Scenario) {
+  const activity = scenario.population.ageBands.map((b) => BEHAVIOUR_CLASSES.map((k) => b.activity[k] ?? 1));
+  return BEHAVIOUR_CLASSES.map((_, k) => traitScale(scenario.population.propensitySigma, activity.map((a) => a[k])));
 }
 
 /**
@@ -58,8 +58,8 @@ function traitScales(s: Scenario) {
  * stream. Regions are taken one at a time, largest first, from a counter that every thread of
  * the build shares (`claimed`), so that a thread that starts late or runs slower takes fewer.
  */
-export function fillCitizens(s: Scenario, seed: number, c: Citizens, claimed: Int32Array): void {
-  const pop = s.population;
+export function fillCitizens(scenario: Scenario, seed: number, citizens: Citizens, claimed: Int32Array): void {
+  const pop = scenario.population;
   const groups = pop.groups.length + 1;
   const C = BEHAVIOUR_CLASSES.length;
   const ageShares = pop.ageBands.map((b) => b.share);
@@ -69,23 +69,23 @@ export function fillCitizens(s: Scenario, seed: number, c: Citizens, claimed: In
   const logActivity = pop.ageBands.map((b) => BEHAVIOUR_CLASSES.map((k) => Math.log(b.activity[k] ?? 1)));
   const sigma = pop.propensitySigma;
   const traitShift = -0.5 * sigma * sigma; // keeps each log-normal propensity at mean 1
-  const levels = traitScales(s);
+  const levels = traitScales(scenario);
   const lo = levels.map((l) => l.lo), step = levels.map((l) => l.step);
   const inc = pop.income;
   const incomeShift = Math.log(inc.median);
-  const informantShare = s.observation.informants.enabled ? s.observation.informants.share : 0;
-  const partyShare = s.observation.attention.enabled ? s.observation.attention.memberShare : 0;
+  const informantShare = scenario.observation.informants.enabled ? scenario.observation.informants.share : 0;
+  const partyShare = scenario.observation.attention.enabled ? scenario.observation.attention.memberShare : 0;
   const stream = makeStreams(seed).population;
-  const fillBounds = hazardBounds(s, levels.map((l) => l.values));
+  const fillBounds = hazardBounds(scenario, levels.map((l) => l.values));
 
   const regions = pop.regions.length;
-  const bySize = Array.from({ length: regions }, (_, r) => r).sort((a, b) => c.regionStart[b + 1] - c.regionStart[b] - (c.regionStart[a + 1] - c.regionStart[a]) || a - b);
+  const bySize = Array.from({ length: regions }, (_, r) => r).sort((a, b) => citizens.regionStart[b + 1] - citizens.regionStart[b] - (citizens.regionStart[a + 1] - citizens.regionStart[a]) || a - b);
   for (let k = Atomics.add(claimed, 0, 1); k < regions; k = Atomics.add(claimed, 0, 1)) {
     const r = bySize[k];
-    let id = c.regionStart[r];
-    const end = c.regionStart[r + 1];
+    let id = citizens.regionStart[r];
+    const end = citizens.regionStart[r + 1];
     const rng = stream.at(0, r);
-    const groupShares = pop.groups.map((g) => g.shareByRegion?.[pop.regions[r].name] ?? g.share);
+    const groupShares = pop.groups.map((group) => group.shareByRegion?.[pop.regions[r].name] ?? group.share);
     const majority = Math.max(0, 1 - groupShares.reduce((a, b) => a + b, 0));
     const shares = [majority, ...groupShares];
     while (id < end) {
@@ -95,25 +95,25 @@ export function fillCitizens(s: Scenario, seed: number, c: Citizens, claimed: In
       const group = pick(rng.next(), shares);
       const head = id;
       for (let m = 0; m < size; m++, id++) {
-        c.cell[id] = cellOf(r, urban, group, groups);
-        c.householdOffset[id] = id - head;
+        citizens.cell[id] = cellOf(r, urban, group, groups);
+        citizens.householdOffset[id] = id - head;
         const age = pick(rng.next(), ageShares);
-        c.age[id] = age;
+        citizens.age[id] = age;
         let f = urban ? URBAN : 0;
         if (rng.next() < pop.femaleShare) f |= FEMALE;
         if (rng.next() < informantShare) f |= INFORMANT;
         if (rng.next() < partyShare) f |= PARTY;
-        c.flags[id] = f;
+        citizens.flags[id] = f;
         const income = Math.exp(incomeShift + inc.sigma * rng.normal()) * (urban ? inc.urbanPremium : 1);
-        c.incomeBase[id] = income;
-        c.income[id] = income;
+        citizens.incomeBase[id] = income;
+        citizens.income[id] = income;
         for (let k = 0; k < C; k++) {
           const log = traitShift + sigma * rng.normal() + logActivity[age][k];
-          c.traits[TRAITS * id + k] = log === -Infinity ? 0 : Math.min(255, Math.max(1, 1 + Math.round((log - lo[k]) / step[k])));
+          citizens.traits[TRAITS * id + k] = log === -Infinity ? 0 : Math.min(255, Math.max(1, 1 + Math.round((log - lo[k]) / step[k])));
         }
       }
     }
-    fillBounds(c, c.regionStart[r], end);
+    fillBounds(citizens, citizens.regionStart[r], end);
   }
 }
 
@@ -121,13 +121,13 @@ export function fillCitizens(s: Scenario, seed: number, c: Citizens, claimed: In
  * A synthetic population and its social graph, built on `threads` threads (the calling one and
  * helpers: build.ts); the world is the same for any number.
  */
-export function createWorld(s: Scenario, seed: number, threads = 1): World {
-  const n = s.population.size;
-  const regions = s.population.regions.length;
-  const groups = s.population.groups.length + 1;
+export function createWorld(scenario: Scenario, seed: number, threads = 1): World {
+  const n = scenario.population.size;
+  const regions = scenario.population.regions.length;
+  const groups = scenario.population.groups.length + 1;
   const cells = regions * 2 * groups;
 
-  const c: Citizens = {
+  const citizens: Citizens = {
     n,
     regionStart: sharedArray(Int32Array, regions + 1),
     cell: sharedArray(Uint16Array, n),
@@ -137,8 +137,8 @@ export function createWorld(s: Scenario, seed: number, threads = 1): World {
     incomeBase: sharedArray(Float32Array, n),
     income: sharedArray(Float32Array, n),
     traits: sharedArray(Uint8Array, TRAITS * n),
-    score: sharedArray(Float32Array, n).fill(s.scoring.initial),
-    errorFree: sharedArray(Float32Array, n).fill(s.scoring.initial),
+    score: sharedArray(Float32Array, n).fill(scenario.scoring.initial),
+    errorFree: sharedArray(Float32Array, n).fill(scenario.scoring.initial),
     assocPoints: sharedArray(Float32Array, n),
     lastPenalty: sharedArray(Uint16Array, n),
     listMask: sharedArray(Uint8Array, n),
@@ -148,33 +148,33 @@ export function createWorld(s: Scenario, seed: number, threads = 1): World {
     blockedCount: sharedArray(Uint8Array, n),
     hazardBound: sharedArray(Uint8Array, n),
   };
-  const sizes = apportion(n, s.population.regions.map((r) => r.weight));
-  for (let r = 0; r < regions; r++) c.regionStart[r + 1] = c.regionStart[r] + sizes[r];
+  const sizes = apportion(n, scenario.population.regions.map((r) => r.weight));
+  for (let r = 0; r < regions; r++) citizens.regionStart[r + 1] = citizens.regionStart[r] + sizes[r];
   const sample: TrailSample = {
     key: hashInts(seed, 0x7a11),
-    cut: n <= s.metrics.trailSample ? 4294967296 : Math.floor((s.metrics.trailSample / n) * 4294967296),
+    cut: n <= scenario.metrics.trailSample ? 4294967296 : Math.floor((scenario.metrics.trailSample / n) * 4294967296),
   };
 
   // A helper is worth starting only for a world of more than one block of ties.
   const helpers: Helpers = Array.from({ length: Math.min(threads, tieBlocks(n)) - 1 }, () => new SyncWorker<BuildTask, unknown>("build-worker.js", {}));
   try {
     const claimed = sharedArray(Int32Array, 1);
-    for (const h of helpers) h.post({ kind: "citizens", s, seed, c, claimed });
-    fillCitizens(s, seed, c, claimed);
+    for (const h of helpers) h.post({ kind: "citizens", s: scenario, seed, c: citizens, claimed });
+    fillCitizens(scenario, seed, citizens, claimed);
     for (const h of helpers) h.receive("the population build");
 
     const cellPopulation = new Float64Array(cells);
-    for (let i = 0; i < n; i++) cellPopulation[c.cell[i]]++;
-    const w: World = {
-      s, seed, n, days: s.days, day: 0, regions, groups, cells, cellPopulation, c,
-      traitLevels: traitScales(s).map((l) => l.values),
+    for (let i = 0; i < n; i++) cellPopulation[citizens.cell[i]]++;
+    const world: World = {
+      s: scenario, seed, n, days: scenario.days, day: 0, regions, groups, cells, cellPopulation, c: citizens,
+      traitLevels: traitScales(scenario).map((l) => l.values),
       g: emptyGraph(n),
       regionWatch: new Float64Array(regions).fill(1),
       sample,
       streams: makeStreams(seed),
     };
-    w.g = buildGraph(w, helpers);
-    return w;
+    world.g = buildGraph(world, helpers);
+    return world;
   } finally {
     for (const h of helpers) h.close({ kind: "close" });
   }

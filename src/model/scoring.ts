@@ -82,19 +82,19 @@ class ChargeBuffer {
 export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
   const owner = shardOwners(shards);
   const shardCount = shards.length;
-  const { s, c, g, behaviours } = core;
-  const sc = s.scoring;
-  const M = core.metrics;
-  const SCORE_SUM = M.find("score_sum")!;
-  const PENALTY = M.find("penalty_points")!;
-  const REWARD = M.find("reward_points")!;
-  const ASSOC_CHARGES = M.find("association_charges")!;
-  const ASSOC_POINTS = M.find("association_points")!;
-  const assoc = sc.association;
-  const associationOn = s.mechanisms.association && assoc.enabled;
+  const { s: scenario, c: citizens, g: graph, behaviours } = core;
+  const scoring = scenario.scoring;
+  const metrics = core.metrics;
+  const SCORE_SUM = metrics.find("score_sum")!;
+  const PENALTY = metrics.find("penalty_points")!;
+  const REWARD = metrics.find("reward_points")!;
+  const ASSOC_CHARGES = metrics.find("association_charges")!;
+  const ASSOC_POINTS = metrics.find("association_points")!;
+  const assoc = scoring.association;
+  const associationOn = scenario.mechanisms.association && assoc.enabled;
   const { key, cut } = core.sample;
   const expiring = new Map<number, Expiring>();
-  const expiryOn = sc.expiryDays > 0;
+  const expiryOn = scoring.expiryDays > 0;
 
   const newExpiring = (): Expiring => ({ agent: int32Column(), amount: float64Column(), errorFree: float64Column(), assoc: float64Column() });
   // Everything scheduled on one day falls due on the same day: keep that day's bucket at hand.
@@ -103,7 +103,7 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
 
   function scheduleExpiry(i: number, amount: number, errorFree: number, assocAmount: number): void {
     if (!expiryOn || (amount === 0 && errorFree === 0)) return;
-    const due = core.day + sc.expiryDays;
+    const due = core.day + scoring.expiryDays;
     if (due >= core.days) return;
     if (due !== dueDay) {
       dueDay = due;
@@ -128,11 +128,11 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
 
   function flushCounts(): void {
     for (let ce = 0; ce < core.cells; ce++) {
-      if (chargesToday[ce]) M.add(core.day, ce, ASSOC_CHARGES, chargesToday[ce]);
-      if (pointsToday[ce]) M.add(core.day, ce, ASSOC_POINTS, pointsToday[ce] / QUANTUM);
-      if (penaltyToday[ce]) M.add(core.day, ce, PENALTY, penaltyToday[ce] / QUANTUM);
-      if (rewardToday[ce]) M.add(core.day, ce, REWARD, rewardToday[ce] / QUANTUM);
-      if (scoreToday[ce]) M.addStock(ce, SCORE_SUM, scoreToday[ce] / QUANTUM);
+      if (chargesToday[ce]) metrics.add(core.day, ce, ASSOC_CHARGES, chargesToday[ce]);
+      if (pointsToday[ce]) metrics.add(core.day, ce, ASSOC_POINTS, pointsToday[ce] / QUANTUM);
+      if (penaltyToday[ce]) metrics.add(core.day, ce, PENALTY, penaltyToday[ce] / QUANTUM);
+      if (rewardToday[ce]) metrics.add(core.day, ce, REWARD, rewardToday[ce] / QUANTUM);
+      if (scoreToday[ce]) metrics.addStock(ce, SCORE_SUM, scoreToday[ce] / QUANTUM);
     }
     for (const tally of [chargesToday, pointsToday, penaltyToday, rewardToday, scoreToday]) tally.fill(0);
   }
@@ -147,8 +147,8 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
   }
 
   function reverse(e: Expiring): void {
-    const { score, errorFree, assocPoints, cell } = c;
-    const lo = sc.min, hi = sc.max;
+    const { score, errorFree, assocPoints, cell } = citizens;
+    const lo = scoring.min, hi = scoring.max;
     const agents = e.agent.data, amounts = e.amount.data, trues = e.errorFree.data, assocs = e.assoc.data;
     for (let k = 0; k < e.agent.length; k++) {
       const i = agents[k];
@@ -160,8 +160,8 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
         scoreToday[cell[i]] += Math.round(applied * QUANTUM);
         if (inTrailSample(key, cut, i)) core.trail.record(i, core.day, score[i], { event: EV.expiry, points: applied });
       }
-      const w = errorFree[i] - trues[k];
-      errorFree[i] = clamp(w, lo, hi);
+      const errorFreeUnclamped = errorFree[i] - trues[k];
+      errorFree[i] = clamp(errorFreeUnclamped, lo, hi);
       assocPoints[i] -= assocs[k];
       // Once both scores have moved: either may have crossed a list's line.
       if (applied !== 0 || trues[k] !== 0) markTouched(core, i);
@@ -176,7 +176,7 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
 
   /** Charges for t's penalty to their household and friends; t's ties start at slot `first`. */
   function associate(t: number, first: number, applied: number, info: number): void {
-    const { householdOffset } = c;
+    const { householdOffset } = citizens;
     const h = t - householdOffset[t];
     if (householdShare > 0) {
       const amount = applied * householdShare;
@@ -184,12 +184,12 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
     }
     if (friendShare > 0) {
       const amount = applied * friendShare, friendInfo = info | 2;
-      const { near, far } = g;
-      const end = slotStart(g, t + 1);
-      for (let e = first, r = farRank(g, e); e < end; e++) {
+      const { near, far } = graph;
+      const end = slotStart(graph, t + 1);
+      for (let e = first, r = farRank(graph, e); e < end; e++) {
         const d = near[e];
         const j = d !== FAR ? t + d : far[r++];
-        if (isAlive(g, e)) outbox[owner[j >>> shift]].push(j, t, amount, friendInfo);
+        if (isAlive(graph, e)) outbox[owner[j >>> shift]].push(j, t, amount, friendInfo);
       }
     }
   }
@@ -225,10 +225,10 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
 
   function applyPoints(obs: ObsColumns): void {
     const day = core.day;
-    const { score, errorFree, lastPenalty, cell } = c;
-    const lo = sc.min, hi = sc.max, cap = sc.eventCap, Q = QUANTUM;
+    const { score, errorFree, lastPenalty, cell } = citizens;
+    const lo = scoring.min, hi = scoring.max, cap = scoring.eventCap, Q = QUANTUM;
     const { target, behaviour, channel, kind: kinds, actor: actors } = obs;
-    const { householdOffset } = c, { near, alive, farBefore } = g;
+    const { householdOffset } = citizens, { near, alive, farBefore } = graph;
     for (let k = 0, chunk = 0, next = 0; k < target.length; k++) {
       if (k === next) {
         // Each penalty is a chain of dependent misses (the target's slots, then its ties, then
@@ -240,7 +240,7 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
         next = Math.min(target.length, k + READ_AHEAD);
         let sum = 0;
         for (let q = chunk; q < next; q++) {
-          const t = target[q], e = slotStart(g, t);
+          const t = target[q], e = slotStart(graph, t);
           slotOf[q - chunk] = e;
           sum += score[t] + errorFree[t] + lastPenalty[t] + cell[t] + householdOffset[t] + near[e] + alive[e >>> 3] + farBefore[e >>> 5];
         }
@@ -267,10 +267,10 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
       }
       let appliedTrue = 0;
       if (kind === TRUE) {
-        const o = errorFree[t];
-        const w = o + pts;
-        errorFree[t] = clamp(w, lo, hi);
-        appliedTrue = errorFree[t] - o;
+        const errorFreeBefore = errorFree[t];
+        const errorFreeUnclamped = errorFreeBefore + pts;
+        errorFree[t] = clamp(errorFreeUnclamped, lo, hi);
+        appliedTrue = errorFree[t] - errorFreeBefore;
       }
       if (applied !== 0 || appliedTrue !== 0) markTouched(core, t);
       scheduleExpiry(t, applied, appliedTrue, 0);
@@ -290,9 +290,9 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
    * their household and friends only): the record is not touched.
    */
   function chargeRealActor(t: number, first: number, pts: number, info: number): void {
-    const { errorFree } = c;
+    const { errorFree } = citizens;
     const old = errorFree[t];
-    errorFree[t] = clamp(old + pts, sc.min, sc.max);
+    errorFree[t] = clamp(old + pts, scoring.min, scoring.max);
     const appliedTrue = errorFree[t] - old;
     if (appliedTrue === 0) return;
     markTouched(core, t);
@@ -347,17 +347,17 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
 
   /** The n grouped charges applied; returns how many of them went to sampled citizens. */
   function applyCharges(n: number): number {
-    const { score, errorFree, assocPoints, cell } = c;
-    const lo = sc.min, hi = sc.max, Q = QUANTUM;
+    const { score, errorFree, assocPoints, cell } = citizens;
+    const lo = scoring.min, hi = scoring.max, Q = QUANTUM;
     const { target, amount, info: infos } = grouped;
     let sampled = 0;
     for (let m = 0; m < n; m++) {
       const j = target[m], points = amount[m], info = infos[m];
       if (info & 4) {
         // A charge for an act misattributed to someone else: the ground truth's alone.
-        const o = errorFree[j];
-        errorFree[j] = clamp(o + points, lo, hi);
-        const appliedTrue = errorFree[j] - o;
+        const errorFreeBefore = errorFree[j];
+        errorFree[j] = clamp(errorFreeBefore + points, lo, hi);
+        const appliedTrue = errorFree[j] - errorFreeBefore;
         if (appliedTrue !== 0) { markTouched(core, j); scheduleExpiry(j, 0, appliedTrue, 0); }
         continue;
       }
@@ -380,10 +380,10 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
       }
       let appliedTrue = 0;
       if (info & 1) {
-        const o = errorFree[j];
-        const w = o + points;
-        errorFree[j] = clamp(w, lo, hi);
-        appliedTrue = errorFree[j] - o;
+        const errorFreeBefore = errorFree[j];
+        const errorFreeUnclamped = errorFreeBefore + points;
+        errorFree[j] = clamp(errorFreeUnclamped, lo, hi);
+        appliedTrue = errorFree[j] - errorFreeBefore;
       }
       if (applied !== 0 || appliedTrue !== 0) markTouched(core, j);
       // Expiry reverses what was applied on each side, so clamping at the floor never leaves a residue.
@@ -431,25 +431,25 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
 }
 
 export function scoringPhase(sim: Sim, shards: ShardRunner, observation: Pick<ObservationPhase, "made">): Phase {
-  const { s, c, g } = sim;
-  const sc = s.scoring;
-  const M = sim.metrics;
-  const SCORE_SUM = M.declare("score_sum", "Sum of scores (divide by population for the mean)", true);
-  M.declare("penalty_points", "Penalty points charged for people's own (observed) acts");
-  M.declare("reward_points", "Points gained for observed rewarded acts");
-  M.declare("association_charges", "Penalties charged to someone for another person's act");
-  const ASSOC_POINTS = M.declare("association_points", "Penalty points charged through association");
-  const assoc = sc.association;
-  const associationOn = s.mechanisms.association && assoc.enabled;
+  const { s: scenario, c: citizens, g: graph } = sim;
+  const scoring = scenario.scoring;
+  const metrics = sim.metrics;
+  const SCORE_SUM = metrics.declare("score_sum", "Sum of scores (divide by population for the mean)", true);
+  metrics.declare("penalty_points", "Penalty points charged for people's own (observed) acts");
+  metrics.declare("reward_points", "Points gained for observed rewarded acts");
+  metrics.declare("association_charges", "Penalties charged to someone for another person's act");
+  const ASSOC_POINTS = metrics.declare("association_points", "Penalty points charged through association");
+  const assoc = scoring.association;
+  const associationOn = scenario.mechanisms.association && assoc.enabled;
 
   /** Monthly decay of every score towards the initial value (and of the error-free score alike). */
   function decay(): void {
-    const f = 1 - Math.pow(1 - sc.decayPerYear, PERIODIC_DAYS / 365);
+    const monthlyShare = 1 - Math.pow(1 - scoring.decayPerYear, PERIODIC_DAYS / 365);
     for (let i = 0; i < sim.n; i++) {
-      const d = (sc.initial - c.score[i]) * f;
+      const d = (scoring.initial - citizens.score[i]) * monthlyShare;
       if (d !== 0) changeScoreRecorded(sim, i, d, { event: EV.decay }, SCORE_SUM);
-      c.errorFree[i] += (sc.initial - c.errorFree[i]) * f;
-      c.assocPoints[i] *= 1 - f;
+      citizens.errorFree[i] += (scoring.initial - citizens.errorFree[i]) * monthlyShare;
+      citizens.assocPoints[i] *= 1 - monthlyShare;
     }
     sim.allTouched = true;
   }
@@ -460,25 +460,25 @@ export function scoringPhase(sim: Sim, shards: ShardRunner, observation: Pick<Ob
     const deltaTrue = new Float32Array(sim.n);
     for (let i = 0; i < sim.n; i++) {
       let sum = 0, sumTrue = 0, k = 0;
-      const end = slotStart(g, i + 1);
-      for (let e = slotStart(g, i), r = farRank(g, e); e < end; e++) {
-        const d = g.near[e];
-        const j = d !== FAR ? i + d : g.far[r++];
-        if (!isAlive(g, e)) continue;
-        sum += c.score[j];
-        sumTrue += c.errorFree[j];
+      const end = slotStart(graph, i + 1);
+      for (let e = slotStart(graph, i), r = farRank(graph, e); e < end; e++) {
+        const d = graph.near[e];
+        const j = d !== FAR ? i + d : graph.far[r++];
+        if (!isAlive(graph, e)) continue;
+        sum += citizens.score[j];
+        sumTrue += citizens.errorFree[j];
         k++;
       }
       if (k === 0) continue;
-      delta[i] = assoc.pull * (sum / k - c.score[i]);
-      deltaTrue[i] = assoc.pull * (sumTrue / k - c.errorFree[i]);
+      delta[i] = assoc.pull * (sum / k - citizens.score[i]);
+      deltaTrue[i] = assoc.pull * (sumTrue / k - citizens.errorFree[i]);
     }
     for (let i = 0; i < sim.n; i++) {
       if (delta[i] === 0) continue;
       const applied = changeScoreRecorded(sim, i, delta[i], { event: EV.pull }, SCORE_SUM);
-      c.assocPoints[i] += applied;
+      citizens.assocPoints[i] += applied;
       changeErrorFree(sim, i, deltaTrue[i]);
-      if (applied < 0) M.add(sim.day, c.cell[i], ASSOC_POINTS, -applied);
+      if (applied < 0) metrics.add(sim.day, citizens.cell[i], ASSOC_POINTS, -applied);
     }
     sim.allTouched = true;
   }
@@ -493,7 +493,7 @@ export function scoringPhase(sim: Sim, shards: ShardRunner, observation: Pick<Ob
     },
     day(sim) {
       const day = sim.day;
-      if (day === 0) for (let cell = 0; cell < sim.cells; cell++) M.setStock(cell, SCORE_SUM, sim.cellPopulation[cell] * sc.initial);
+      if (day === 0) for (let cell = 0; cell < sim.cells; cell++) metrics.setStock(cell, SCORE_SUM, sim.cellPopulation[cell] * scoring.initial);
       sim.touched.length = 0;
       sim.allTouched = false;
       // Each shard takes the observations held against its citizens and sorts them; the day's,
@@ -502,7 +502,7 @@ export function scoringPhase(sim: Sim, shards: ShardRunner, observation: Pick<Ob
       sim.obs.clear();
       for (const out of sent) sim.obs.append(out.obs!);
       shards.run((shard) => ({ kind: "charges", day, inbox: sent.map((out) => out.outbox![shard.index]) }));
-      if (sc.decayPerYear > 0 && day > 0 && day % PERIODIC_DAYS === 0) decay();
+      if (scoring.decayPerYear > 0 && day > 0 && day % PERIODIC_DAYS === 0) decay();
       if (associationOn && assoc.pull > 0 && day > 0 && day % assoc.pullEveryDays === 0) pull();
     },
   };

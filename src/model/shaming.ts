@@ -10,23 +10,23 @@ import type { DenseSet } from "./consequences.js";
 
 /** `tieDropped` hears of each friendship dropped (collect keeps the blacklisted's ties counted). */
 export function shamingPhase(sim: Sim, blacklisted: DenseSet, tieDropped: (i: number, j: number) => void): Phase {
-  const { s, c, g } = sim;
-  const sh = s.shaming;
-  const on = s.mechanisms.shaming && sh.enabled;
-  const M = sim.metrics;
-  const DROPPED = M.declare("ties_dropped", "Friendships dropped because of a listing (by the listed person's cell)");
-  const black = s.lists.map((l) => l.kind === "black");
-  const published = s.lists.map((l) => l.published);
+  const { s: scenario, c: citizens, g: graph } = sim;
+  const sh = scenario.shaming;
+  const on = scenario.mechanisms.shaming && sh.enabled;
+  const metrics = sim.metrics;
+  const DROPPED = metrics.declare("ties_dropped", "Friendships dropped because of a listing (by the listed person's cell)");
+  const black = scenario.lists.map((l) => l.kind === "black");
+  const published = scenario.lists.map((l) => l.published);
   let entryRng: Rng | undefined;
   let entryDay = -1;
 
   function dropWithProbability(rng: Rng, i: number, p: number): void {
     if (p <= 0) return;
-    for (let e = slotStart(g, i), end = slotStart(g, i + 1); e < end; e++) {
-      if (!isAlive(g, e) || rng.next() >= p) continue;
-      const j = dropTie(g, i, e);
+    for (let e = slotStart(graph, i), end = slotStart(graph, i + 1); e < end; e++) {
+      if (!isAlive(graph, e) || rng.next() >= p) continue;
+      const j = dropTie(graph, i, e);
       tieDropped(i, j);
-      M.add(sim.day, c.cell[i], DROPPED, 1);
+      metrics.add(sim.day, citizens.cell[i], DROPPED, 1);
       record(sim, i, { event: EV["tie-dropped"], other: j, detail: DT["dropped-by-contact"] });
       record(sim, j, { event: EV["tie-dropped"], other: i, detail: DT["dropped-contact"] });
     }
@@ -35,9 +35,9 @@ export function shamingPhase(sim: Sim, blacklisted: DenseSet, tieDropped: (i: nu
   /** Read and discard the first tie flags of people [from, to), branch-free, before the loop with draws (see READ_AHEAD); the cell only on a drop. */
   let fetched = 0;
   function prefetchTies(people: number[], from: number, to: number): void {
-    const lastByte = g.alive.length - 1;
+    const lastByte = graph.alive.length - 1;
     let sum = 0;
-    for (let a = from; a < to; a++) sum += g.alive[Math.min(lastByte, slotStart(g, people[a]) >>> 3)];
+    for (let a = from; a < to; a++) sum += graph.alive[Math.min(lastByte, slotStart(graph, people[a]) >>> 3)];
     fetched += sum; // kept, so that the reads are not optimised away
   }
 
