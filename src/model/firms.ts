@@ -69,7 +69,6 @@ export function firmsPhase(sim: Sim, lists: Lists): Phase & { firms: Firms } {
     listed[k] = v ? 1 : 0;
     nListed += v ? 1 : -1;
     const i = representative[k];
-    citizens.firmRestrictions[i] += v ? 1 : -1;
     log.day.push(sim.day); log.firm.push(k); log.representative.push(i); log.entered.push(v ? 1 : 0); log.score.push(score[k]);
     lists.firmListing(i, v ? 1 : -1, false);
   }

@@ -85,7 +85,8 @@ export interface Lists {
   exit(list: ListState, agent: number, reason: number): void;
   /**
    * A firm that `agent` represents joined (+1) or left (-1) the firm blacklist, on the record or,
-   * with `truth`, in the error-free record: their listing on every list with entry.firms follows.
+   * with `truth`, in the error-free record: their listing on every list with entry.firms follows
+   * (and, on the record, citizens.firmRestrictions, the count of such firms).
    */
   firmListing(agent: number, change: 1 | -1, truth: boolean): void;
 }
@@ -239,8 +240,11 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
    * The day's ways off a roster whose scores are `score` (the record's or the error-free one):
    * time served and payment for act listings, the score for score listings. Firm listings end
    * with the firm (firmListing). Walks down, so that an exit moves only members already reviewed.
+   * On the record's own list (`list` itself), a score listing that stays is re-read for whether
+   * association alone explains it, in the same walk (its state was just read ahead).
    */
   function review(list: ListState, r: Roster, score: Float32Array, leave: (list: ListState, i: number, reason: number) => void): void {
+    const ownList = r === list;
     const rule = list.rule;
     const dayKey = hashStep(hashStep(paymentKey, sim.day), list.index);
     for (let p = r.members.length - 1; p >= 0; p--) {
@@ -258,19 +262,15 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
       }
       if (list.black ? score[i] >= rule.entry.scoreBelow! && days >= rule.minDays : score[i] < rule.entry.scoreAtLeast!) {
         leave(list, i, list.black ? DT["score-recovered"] : DT["score-fell"]);
+      } else if (ownList) {
+        const via = viaAssociation(list, i, reason);
+        if (via !== list.viaAssoc[p]) { metrics.addStock(citizens.cell[i], list.m.via, via - list.viaAssoc[p]); list.viaAssoc[p] = via; }
       }
     }
   }
 
-  /** Association alone may start or stop explaining a score listing as scores move. */
-  function reviewVia(list: ListState): void {
-    for (let p = 0; p < list.members.length; p++) {
-      const via = viaAssociation(list, list.members[p], list.reason[p]);
-      if (via !== list.viaAssoc[p]) { metrics.addStock(citizens.cell[list.members[p]], list.m.via, via - list.viaAssoc[p]); list.viaAssoc[p] = via; }
-    }
-  }
-
   function firmListing(i: number, change: 1 | -1, truth: boolean): void {
+    if (!truth) citizens.firmRestrictions[i] += change;
     if (!firmLists.length) return;
     if (truth) {
       const before = truthFirms.get(i, 0), after = before + change;
@@ -282,7 +282,6 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
       }
       return;
     }
-    // c.firmRestrictions is kept by the firms phase; called after it changed.
     const after = citizens.firmRestrictions[i], before = after - change;
     for (const list of firmLists) {
       if (before === 0 && after > 0 && !list.pos.has(i)) enter(list, i, DT.firm);
@@ -350,10 +349,9 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
       for (const list of states) {
         review(list, list, citizens.score, exit);
         review(list, list.truth, citizens.errorFree, exitTruth);
-        if (byScore(list)) reviewVia(list);
       }
       const obs = sim.obs;
-      const { target, behaviour, kind } = { target: obs.target.data, behaviour: obs.behaviour.data, kind: obs.kind.data };
+      const target = obs.target.data, behaviour = obs.behaviour.data, kind = obs.kind.data;
       for (const list of actLists) {
         const bit = 1 << list.index;
         // The error-free record lists whoever really did a listing act a channel saw (the target

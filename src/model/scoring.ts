@@ -353,29 +353,25 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
     let sampled = 0;
     for (let m = 0; m < n; m++) {
       const j = target[m], points = amount[m], info = infos[m];
-      if (info & 4) {
-        // A charge for an act misattributed to someone else: the ground truth's alone.
-        const errorFreeBefore = errorFree[j];
-        errorFree[j] = clamp(errorFreeBefore + points, lo, hi);
-        const appliedTrue = errorFree[j] - errorFreeBefore;
-        if (appliedTrue !== 0) { markTouched(core, j); scheduleExpiry(j, 0, appliedTrue, 0); }
-        continue;
-      }
-      const old = score[j];
-      const v = old + points;
-      score[j] = clamp(v, lo, hi);
-      const applied = score[j] - old;
-      const ce = cell[j];
-      chargesToday[ce]++;
-      if (applied !== 0) {
-        const q = Math.round(applied * Q);
-        scoreToday[ce] += q;
-        pointsToday[ce] -= q;
-        assocPoints[j] += applied;
-        if (inTrailSample(key, cut, j)) {
-          sampledAt[sampled] = m;
-          sampledScore[sampled] = score[j];
-          sampledPoints[sampled++] = applied;
+      let applied = 0;
+      // Bit 2: a charge for an act misattributed to someone else, the ground truth's alone.
+      if (!(info & 4)) {
+        const old = score[j];
+        const v = old + points;
+        score[j] = clamp(v, lo, hi);
+        applied = score[j] - old;
+        const ce = cell[j];
+        chargesToday[ce]++;
+        if (applied !== 0) {
+          const q = Math.round(applied * Q);
+          scoreToday[ce] += q;
+          pointsToday[ce] -= q;
+          assocPoints[j] += applied;
+          if (inTrailSample(key, cut, j)) {
+            sampledAt[sampled] = m;
+            sampledScore[sampled] = score[j];
+            sampledPoints[sampled++] = applied;
+          }
         }
       }
       let appliedTrue = 0;
