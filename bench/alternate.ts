@@ -17,9 +17,9 @@ const arg = (name: string, fallback: string): string => {
 
 const here = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const other = process.argv[2] && !process.argv[2].startsWith("--") ? path.resolve(process.argv[2]) : undefined;
-if (!other || !existsSync(path.join(other, "src/engine/simulate.js"))) {
+if (!other || !existsSync(path.join(other, "src/index.js"))) {
   console.error("usage: node dist/bench/alternate.js <other build's dist folder> [--runs 3] [--days 365] [--population N] [--threads 2] [--seed 7]");
-  console.error(other ? `no src/engine/simulate.js under ${other}: is it a built dist folder?` : "the other build's dist folder is missing");
+  console.error(other ? `no src/index.js under ${other}: is it a built dist folder?` : "the other build's dist folder is missing");
   process.exit(2);
 }
 const runs = Number(arg("runs", "3"));
@@ -30,7 +30,7 @@ const scenario = path.resolve(here, "..", "scenarios/china-2018.yaml");
 const child = path.join(mkdtempSync(path.join(tmpdir(), "credence-alternate-")), "run.mjs");
 writeFileSync(child, `
   const [dist, scenario, options] = process.argv.slice(2);
-  const { simulate } = await import(dist + "/src/engine/simulate.js");
+  const { simulate } = await import(dist + "/src/index.js");
   const { loadScenario } = await import(dist + "/src/scenario/load.js");
   console.log(simulate(loadScenario(scenario), JSON.parse(options)).stats.simulateSeconds);
 `);

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
-import { simulate } from "../src/engine/simulate.js";
+import { simulate } from "../src/model/simulate.js";
 import { SimulationStopped } from "../src/engine/checkpoint.js";
 import { writeFileAtomic } from "../src/io/atomic.js";
 import { loadScenario } from "../src/scenario/load.js";

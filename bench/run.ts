@@ -10,8 +10,8 @@ import { writeFileAtomic } from "../src/io/atomic.js";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { loadScenario } from "../src/scenario/load.js";
-import { simulate } from "../src/engine/simulate.js";
-import type { Progress } from "../src/engine/result.js";
+import { simulate } from "../src/model/simulate.js";
+import type { Progress } from "../src/model/result.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const arg = (name: string, fallback: string) => {

@@ -1,6 +1,6 @@
 // Library entry point: drive the same runs as the CLI from a notebook or another program.
-export { simulate, resolveScenario } from "./engine/simulate.js";
-export type { SimulateOptions, RunResult, Summary, RunStats, Progress, ListSummary, TargetResult } from "./engine/result.js";
+export { simulate, resolveScenario } from "./model/simulate.js";
+export type { SimulateOptions, RunResult, Summary, RunStats, Progress, ListSummary, TargetResult } from "./model/result.js";
 export { loadScenario, parseScenario, parseScenarioText, ScenarioError, type Problem } from "./scenario/load.js";
 export { ScenarioSchema, type Scenario, type ScenarioInput } from "./scenario/schema.js";
 export { writeRunFolder, readManifest, type Manifest } from "./io/run-folder.js";

@@ -12,8 +12,8 @@ import { nelderMead } from "../src/calibrate/nelder-mead.js";
 import { calibrate, judgeTargets } from "../src/calibrate/calibrate.js";
 import { calibratedYaml } from "../src/calibrate/write.js";
 import { compareSummaries, difference, estimate } from "../src/analysis/compare.js";
-import { simulate } from "../src/engine/simulate.js";
-import type { Summary } from "../src/engine/result.js";
+import { simulate } from "../src/model/simulate.js";
+import type { Summary } from "../src/model/result.js";
 import { makeScenario, problemsOf } from "./helpers.js";
 
 const scenarios = new URL("../../scenarios/", import.meta.url).pathname;

@@ -13,12 +13,14 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import v8 from "node:v8";
 import fc from "fast-check";
-import { resolveScenario, simulate } from "../src/engine/simulate.js";
-import { builtFingerprint, CheckpointError, SimulationStopped } from "../src/engine/checkpoint.js";
+import { resolveScenario, simulate } from "../src/model/simulate.js";
+import { CheckpointError, SimulationStopped } from "../src/engine/checkpoint.js";
+import { runState } from "../src/model/checkpoint-state.js";
+import { ShardRunner } from "../src/model/kernels.js";
 import { createWorld } from "../src/model/population.js";
 import { createSim } from "../src/model/context.js";
 import { runCheckpointKey, secretPath } from "../src/io/checkpoint-key.js";
-import type { RunResult, SimulateOptions } from "../src/engine/result.js";
+import type { RunResult, SimulateOptions } from "../src/model/result.js";
 import { Rng } from "../src/engine/random.js";
 import { loadScenario, parseScenario } from "../src/scenario/load.js";
 import type { Scenario } from "../src/scenario/schema.js";
@@ -288,9 +290,10 @@ test("a checkpoint whose HMAC does not verify is refused with a clear message; r
 test("an array of the world classified neither as identity nor as state stops checkpointing and resuming", () => {
   const s = resolveScenario(makeScenario(), { population: 2_000, days: 5 });
   const sim = createSim(createWorld(s, 1));
-  assert.match(builtFingerprint(sim), /^[0-9a-f]{64}$/);
+  const run = runState(sim, [], new ShardRunner(sim, 1));
+  assert.match(run.fingerprint(), /^[0-9a-f]{64}$/);
   (sim.c as unknown as Record<string, unknown>).truthScore = new Float32Array(sim.n);
-  assert.throws(() => builtFingerprint(sim), /world arrays c\.truthScore are classified neither as identity nor as state/);
+  assert.throws(() => run.fingerprint(), /world arrays c\.truthScore are classified neither as identity nor as state/);
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { loadScenario } from "../src/scenario/load.js";
-import { simulate } from "../src/engine/simulate.js";
+import { simulate } from "../src/model/simulate.js";
 import { writeRunFolder } from "../src/io/run-folder.js";
 import { queryRows } from "../src/io/duckdb.js";
 import { SYNTHETIC_CAPTION, SYNTHETIC_CSV_LINE } from "../src/io/synthetic.js";

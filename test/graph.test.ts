@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { FAR, farRank, friendAt, isAlive, slotStart, type Graph } from "../src/engine/world.js";
+import { FAR, farRank, friendAt, isAlive, slotStart, type Graph } from "../src/model/world.js";
 import { aliveDegree, dropTie, initialDegree, slotRanges } from "../src/model/graph.js";
 import { createWorld } from "../src/model/population.js";
 import { makeScenario } from "./helpers.js";

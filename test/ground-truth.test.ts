@@ -3,8 +3,8 @@
 // values with an empty denominator reported as undefined rather than 0.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { simulate } from "../src/engine/simulate.js";
-import type { RunResult } from "../src/engine/result.js";
+import { simulate } from "../src/model/simulate.js";
+import type { RunResult } from "../src/model/result.js";
 import { column, makeScenario, rows, sum, values, type Overrides } from "./helpers.js";
 
 const run = (overrides: Overrides, seed: number, population = 6_000, days = 90): RunResult =>

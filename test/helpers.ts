@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { parseScenario, ScenarioError } from "../src/scenario/load.js";
 import type { Scenario } from "../src/scenario/schema.js";
-import type { RunResult } from "../src/engine/result.js";
+import type { RunResult } from "../src/model/result.js";
 import { cellValue, type Column, type Table } from "../src/io/table.js";
 
 /** Overrides: objects merge key by key; arrays and scalars replace; `undefined` deletes the key. */

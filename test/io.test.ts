@@ -6,8 +6,9 @@ import os from "node:os";
 import path from "node:path";
 import { openRun, queryRows, writeParquet, writeTables } from "../src/io/duckdb.js";
 import { canonicalJson, markIncomplete, readManifest, scenarioHash, writeRunFolder } from "../src/io/run-folder.js";
-import { cellValue, int32Column, type Column, type Table } from "../src/io/table.js";
-import type { RunResult } from "../src/engine/result.js";
+import { cellValue, type Column, type Table } from "../src/io/table.js";
+import { int32Column } from "../src/engine/columns.js";
+import type { RunResult } from "../src/model/result.js";
 import { SYNTHETIC_STATEMENT, SYNTHETIC_TABLE_NOTE } from "../src/io/synthetic.js";
 import { FileRefused, readUserFile } from "../src/io/read-file.js";
 

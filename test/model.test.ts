@@ -2,9 +2,9 @@
 // the exact absence) of the change in the output.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { simulate } from "../src/engine/simulate.js";
+import { simulate } from "../src/model/simulate.js";
 import { loadScenario } from "../src/scenario/load.js";
-import type { RunResult } from "../src/engine/result.js";
+import type { RunResult } from "../src/model/result.js";
 import { column, countTrail, makeScenario, rows, sum, tableDifference, values, type Overrides } from "./helpers.js";
 
 const run = (overrides: Overrides, seed = 1, population?: number, days?: number): RunResult =>

@@ -3,8 +3,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { simulate } from "../src/engine/simulate.js";
-import type { RunResult } from "../src/engine/result.js";
+import { simulate } from "../src/model/simulate.js";
+import type { RunResult } from "../src/model/result.js";
 import { citizenHeader } from "../src/cli/explain.js";
 import { column, countTrail, ERROR_FREE, deepMerge, makeScenario, rows, sum, values, type Overrides } from "./helpers.js";
 

@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadScenario } from "../src/scenario/load.js";
-import { simulate } from "../src/engine/simulate.js";
+import { simulate } from "../src/model/simulate.js";
 import type { MetricComparison } from "../src/analysis/compare.js";
 
 const here = dirname(fileURLToPath(import.meta.url)); // dist/test

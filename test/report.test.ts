@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadScenario } from "../src/scenario/load.js";
-import { simulate } from "../src/engine/simulate.js";
+import { simulate } from "../src/model/simulate.js";
 import { writeRunFolder } from "../src/io/run-folder.js";
 import { queryRows } from "../src/io/duckdb.js";
 import { loadReportData } from "../src/report/data.js";

@@ -4,22 +4,23 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { spawnSync } from "node:child_process";
-import { simulate } from "../src/engine/simulate.js";
+import { simulate } from "../src/model/simulate.js";
 import { BLOCK, partition, shardOwners } from "../src/engine/shards.js";
 import { groupStarts, mostlySortedOrder, stableOrder } from "../src/engine/order.js";
 import { loadScenario } from "../src/scenario/load.js";
 import { makeScenario, tableDifference } from "./helpers.js";
-import type { RunResult } from "../src/engine/result.js";
-import { ShardPool } from "../src/engine/shard-pool.js";
+import type { RunResult } from "../src/model/result.js";
 import { trimmed } from "../src/engine/sync-worker.js";
 import { IdMap } from "../src/engine/id-map.js";
-import { QUANTUM, ShardCounters } from "../src/metrics/daily.js";
+import { QUANTUM, ShardCounters } from "../src/engine/counters.js";
 import { createWorld } from "../src/model/population.js";
 import { createSim, type Sim } from "../src/model/context.js";
-import { behaviourPhase, drawCandidates, drawClaimed } from "../src/model/behaviour.js";
-import { observationPhase, watchPhase } from "../src/model/observation.js";
+import { DRAW, behaviourPhase, drawCandidates, drawClaimed } from "../src/model/behaviour.js";
+import { OBSERVE, observationPhase } from "../src/model/observation.js";
+import { watchPhase } from "../src/model/watch.js";
 import { scoringPhase } from "../src/model/scoring.js";
-import type { Task } from "../src/model/kernels.js";
+import { kernel, ShardRunner } from "../src/model/kernels.js";
+import { startShards } from "../src/model/shard.js";
 
 test("partition: shards are contiguous runs of whole blocks covering everyone, at most one per thread", () => {
   fc.assert(
@@ -147,22 +148,23 @@ test("threads: the national scenario gives the same run on 1 and 2 threads", { t
 });
 
 /** A started pool of three shards (two workers) over `blocks` blocks of citizens, its phases declared. */
-function startedPool(blocks: number): { sim: Sim; pool: ShardPool } {
+function startedPool(blocks: number): { sim: Sim; pool: ShardRunner } {
   const sim = createSim(createWorld(makeScenario({ population: { size: blocks * BLOCK } }), 1));
-  const pool = new ShardPool(sim, 3);
+  const pool = new ShardRunner(sim, 3);
   behaviourPhase(sim, pool);
   scoringPhase(sim, pool, observationPhase(sim, watchPhase(sim), pool));
   sim.metrics.allocate();
-  pool.start();
+  startShards(sim, pool);
   return { sim, pool };
 }
 
 test("a shard whose task fails answers with the error, and the caller throws it rather than wait", { timeout: 60_000 }, () => {
   const { pool } = startedPool(3);
   try {
-    assert.equal(pool.run({ kind: "observe", day: 0 }).length, 3, "three shards answer a good task");
-    const bad = (shard: { index: number }) => (shard.index === 2 ? ({ kind: "no-such-task", day: 1 } as unknown as Task) : ({ kind: "observe", day: 1 } as Task));
-    assert.throws(() => pool.run(bad), /shard 2: .*no such shard task: "no-such-task"/s);
+    assert.equal(pool.run(OBSERVE, 0, undefined).length, 3, "three shards answer a good task");
+    const bad = (shard: { index: number }) => (shard.index === 2 ? { part: "observation", kernel: "no-such-task", day: 1 } : { part: "observation", kernel: "observe", day: 1 });
+    assert.throws(() => pool.pool.run(bad), /shard 2: .*no such shard task: "observation"."no-such-task"/s);
+    assert.throws(() => pool.run(kernel("nowhere", "observe"), 1, undefined), /no such shard task: "nowhere"/);
   } finally {
     pool.close();
   }
@@ -175,18 +177,18 @@ test("background tasks: their answers are kept apart from the tasks run while th
     assert.equal(pool.workers, 2);
     // Both workers take chunks of day 5's draws from one counter; meanwhile every shard runs a task of its own.
     const claim = new Int32Array(new SharedArrayBuffer(4));
-    pool.startInBackground([{ kind: "draw", day: 5, claim }, { kind: "draw", day: 5, claim }]);
-    assert.throws(() => pool.startInBackground([]), /already running/);
-    const observed = pool.run({ kind: "observe", day: 0 });
-    assert.ok(observed.every((r) => r.obs && !r.drawn), "the run's answers are its own");
-    const drawn = [...drawClaimed(sim, 5, claim), ...pool.takeBackground().flatMap((r) => r.drawn!)];
+    pool.startInBackground(DRAW, 5, [claim, claim]);
+    assert.throws(() => pool.startInBackground(DRAW, 5, []), /already running/);
+    const observed = pool.run(OBSERVE, 0, undefined);
+    assert.ok(observed.every((r) => r.out.obs && !Array.isArray(r.out)), "the run's answers are its own");
+    const drawn = [...drawClaimed(sim, 5, claim), ...pool.takeBackground(DRAW).flatMap((r) => r.out)];
     assert.deepEqual(drawn.map(([k]) => k).sort(), [0, 1, 2], "each chunk drawn once, by one thread");
     const parts = drawn.sort((a, b) => a[0] - b[0]).map(([, c]) => c);
     const here = drawCandidates(sim, 5, 0, blocks);
     assert.ok(here.agent.length > 1000, "some citizens are candidates");
     assert.deepEqual(parts.flatMap((c) => [...c.agent]), [...here.agent], "the same candidates as drawn in one piece");
     assert.deepEqual(parts.flatMap((c) => [...c.u]), [...here.u], "the same draws");
-    assert.throws(() => pool.takeBackground(), /no background task/);
+    assert.throws(() => pool.takeBackground(DRAW), /no background task/);
   } finally {
     pool.close();
   }
@@ -221,7 +223,7 @@ test("a shard's counts travel as the entries it touched, and start again from ze
 });
 
 test("threads start whatever options the caller has: a script given with -e (--input-type) and process-wide ones (--max-old-space-size)", { timeout: 120_000 }, () => {
-  const dist = new URL("../src/engine/simulate.js", import.meta.url).href;
+  const dist = new URL("../src/index.js", import.meta.url).href;
   const script = `const { simulate } = await import(${JSON.stringify(dist)});
     const { makeScenario } = await import(${JSON.stringify(new URL("./helpers.js", import.meta.url).href)});
     const r = simulate(makeScenario({ population: { size: 3 * 4096 } }), { seed: 1, days: 3, threads: 2 });

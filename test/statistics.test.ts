@@ -1,8 +1,8 @@
 // Statistical tests: at a large population the simulated rates must match the configured ones.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { simulate } from "../src/engine/simulate.js";
-import type { RunResult } from "../src/engine/result.js";
+import { simulate } from "../src/model/simulate.js";
+import type { RunResult } from "../src/model/result.js";
 import { column, countTrail, makeScenario, sum, values, type Overrides } from "./helpers.js";
 
 /** Relative deviation of a simulated value from the expected one. */

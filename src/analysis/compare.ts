@@ -1,7 +1,7 @@
 // Comparing two regimes: each headline metric on both sides with a 95% interval over
 // replicates (seeds), and the difference B - A with a Welch interval, so that "appeals halve
 // wrongful listings" is a claim with an interval, not a single draw.
-import type { Summary } from "../engine/result.js";
+import type { Summary } from "../model/result.js";
 import { meanInterval, tQuantile } from "./stats.js";
 
 export const HEADLINE_METRICS = [

@@ -3,7 +3,7 @@
 // tolerance (|z| <= 1 passes), on the mean of the same seeds every evaluation. See
 // nelder-mead.ts for why that optimiser.
 import type { Scenario } from "../scenario/schema.js";
-import type { Summary, TargetResult } from "../engine/result.js";
+import type { Summary, TargetResult } from "../model/result.js";
 import { parseScenario } from "../scenario/load.js";
 import { numberAt, setPath } from "../scenario/paths.js";
 import { nelderMead } from "./nelder-mead.js";

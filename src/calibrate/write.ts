@@ -5,7 +5,7 @@ import { writeFileAtomic } from "../io/atomic.js";
 import { isMap, isScalar, parseDocument } from "yaml";
 import { resolvePath, type Segment } from "../scenario/paths.js";
 import type { CalibrationResult } from "./calibrate.js";
-import type { TargetResult } from "../engine/result.js";
+import type { TargetResult } from "../model/result.js";
 
 
 /**

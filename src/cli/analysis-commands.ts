@@ -6,7 +6,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { calibrate, type CalibrationResult } from "../calibrate/calibrate.js";
 import { calibratedYaml, calibrationReport, writeCalibration } from "../calibrate/write.js";
 import { compareSummaries, sharedMetrics, type Estimate, type MetricComparison } from "../analysis/compare.js";
-import type { Summary } from "../engine/result.js";
+import type { Summary } from "../model/result.js";
 import { readManifest } from "../io/run-folder.js";
 import { loadScenario, MAX_SCENARIO_BYTES, ScenarioError } from "../scenario/load.js";
 import { readUserText } from "../io/read-file.js";

@@ -1,7 +1,7 @@
 // Formatting for people: numbers with thousands separators, shares as percentages, aligned
 // text tables, and the run summary (lists, sanctions, appeals, association, chilling, ties,
 // observations, informants, income, targets) rendered from the Summary contract.
-import type { RunStats, Summary, TargetResult } from "../engine/result.js";
+import type { RunStats, Summary, TargetResult } from "../model/result.js";
 import type { Scenario } from "../scenario/schema.js";
 
 const intFmt = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });

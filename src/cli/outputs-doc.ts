@@ -1,7 +1,7 @@
 // The reference of run.duckdb, generated from the descriptions the tables carry: a tiny run
 // produces every table, and each table and column is listed with its meaning.
 import { parseScenario } from "../scenario/load.js";
-import { simulate } from "../engine/simulate.js";
+import { simulate } from "../model/simulate.js";
 import { sqlType } from "../io/duckdb.js";
 import { SYNTHETIC_TABLE_NOTE } from "../io/synthetic.js";
 

@@ -1,7 +1,7 @@
 // A small progress reporter for stderr. On a terminal: one line redrawn in place (at most ten
 // times a second) with phase, simulated date, day/days, percent, agent-days per second and
 // time left. Elsewhere (CI logs, pipes): a plain line at each tenth of the run, never more.
-import type { Progress } from "../engine/result.js";
+import type { Progress } from "../model/result.js";
 import { fmtCompact, fmtDuration, fmtInt } from "./format.js";
 
 export interface ProgressOptions {

@@ -4,7 +4,7 @@
 // AbortSignal: with checkpoints the run stops after the day being simulated, with a checkpoint;
 // without, at once, having written nothing. A second signal leaves at once.
 import { join, resolve } from "node:path";
-import type { RunResult, RunStats, Summary } from "../engine/result.js";
+import type { RunResult, RunStats, Summary } from "../model/result.js";
 import { loadScenario, ScenarioError } from "../scenario/load.js";
 import type { Scenario } from "../scenario/schema.js";
 import { CheckpointKeyError } from "../io/checkpoint-key.js";

@@ -1,7 +1,7 @@
 // Many small simulations at once (calibration points, replicates of a comparison): each in its
 // own worker thread, at most `workers` at a time, results in the order asked.
 import { availableParallelism } from "node:os";
-import type { Summary } from "../engine/result.js";
+import type { Summary } from "../model/result.js";
 import type { Scenario } from "../scenario/schema.js";
 import { simulateInWorker } from "../run/sim-worker.js";
 

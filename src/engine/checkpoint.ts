@@ -22,19 +22,17 @@
 // HMAC covers the whole checkpoint at the cost of hashing the payload once. See docs/checkpoints.md.
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import v8 from "node:v8";
-import { PRIVILEGES, SANCTIONS, type Scenario } from "../scenario/schema.js";
+import type { Scenario } from "../scenario/schema.js";
 import { scenarioHash } from "../scenario/hash.js";
-import { GrowableColumn, type NumericArray } from "../io/table.js";
-import type { Phase, Sim } from "../model/context.js";
-import type { DailyCounters } from "../metrics/daily.js";
-import type { Citizens, Graph } from "./world.js";
-import type { SimulateOptions } from "./result.js";
+import { GrowableColumn, type NumericArray } from "./columns.js";
+import type { DailyCounters } from "./counters.js";
+import type { Phase } from "./day-loop.js";
 
 const MAGIC = "credence-checkpoint\n";
 /** The marker and the header line, padded: the state follows at this offset. */
 const HEAD_BYTES = 1024;
-/** 2: state arrays only (identity rebuilt from the seed), range-checked, and an HMAC. */
-export const CHECKPOINT_FORMAT = 2;
+/** 2: state arrays only (identity rebuilt from the seed), range-checked, and an HMAC. 3: shard parts' state saved apart from the phases'. */
+export const CHECKPOINT_FORMAT = 3;
 /** Shortest key accepted for the HMAC (HMAC-SHA256 keys are 32 bytes; io/checkpoint-key.ts makes those). */
 export const MIN_KEY_BYTES = 16;
 
@@ -58,11 +56,14 @@ export interface CheckpointHeader extends CheckpointIdentity {
   hmac: string;
 }
 
-interface Payload {
-  world: Record<string, NumericArray>;
-  stores: Record<string, { data: Float64Array; stock: Float64Array }>;
-  trail: Record<string, NumericArray>;
-  phases: Record<string, unknown>;
+/** What a run saves between days and puts back into a run freshly built from the same scenario and seed (the model's side: model/checkpoint-state.ts). */
+export interface RunState {
+  /** SHA-256 of what the scenario and seed built (never restored: compared). */
+  fingerprint(): string;
+  /** Structured-clone-able values, serialized at once (live views are fine). */
+  save(nextDay: number): unknown;
+  /** Checks everything before it changes anything it can (throws CheckpointError). */
+  restore(saved: unknown, nextDay: number): void;
 }
 
 /** A checkpoint that cannot be used: unreadable, damaged, out of range, or from another run. */
@@ -96,16 +97,8 @@ export const identityOf = (s: Scenario, seed: number): CheckpointIdentity => ({
 // ---------------------------------------------------------------------------------------
 // Identity and state: every typed array of the world, classified
 
-/** What a state array's values are checked against, in the world rebuilt from the seed. */
-interface Rebuilt {
-  s: Scenario;
-  c: Citizens;
-  /** The day the checkpoint resumes with. */
-  nextDay: number;
-}
-
 /** A valid value of a state array (`built`: the same array as the seed built it, before the restore). */
-interface Valid {
+export interface Valid {
   what: string;
   ok(v: number, i: number, built: NumericArray): boolean;
 }
@@ -113,99 +106,50 @@ interface Valid {
 /**
  * IDENTITY: built from the scenario and seed, rebuilt on resume and never read from a
  * checkpoint. Otherwise state: changed by the simulation, saved, and restored only after every
- * value passes `valid` (for the rebuilt world and the day resumed).
+ * value passes `valid` (given what the model checks against, `W`: the rebuilt world and the day resumed).
  */
-type Class = typeof IDENTITY | { valid: (w: Rebuilt) => Valid };
-const IDENTITY = "identity";
-const state = (valid: (w: Rebuilt) => Valid): Class => ({ valid });
+export type ArrayClass<W> = typeof IDENTITY | { valid: (w: W) => Valid };
+export const IDENTITY = "identity";
+export const state = <W>(valid: (w: W) => Valid): ArrayClass<W> => ({ valid });
 
-const within = (lo: number, hi: number): Valid => ({ what: `within [${lo}, ${hi}]`, ok: (v) => v >= lo && v <= hi });
-const bitsBelow = (bits: number): Valid => ({ what: `a mask of ${bits} bits`, ok: (v) => v < 2 ** bits });
-const FINITE: Valid = { what: "a finite number", ok: Number.isFinite };
+export const within = (lo: number, hi: number): Valid => ({ what: `within [${lo}, ${hi}]`, ok: (v) => v >= lo && v <= hi });
+export const bitsBelow = (bits: number): Valid => ({ what: `a mask of ${bits} bits`, ok: (v) => v < 2 ** bits });
+export const FINITE: Valid = { what: "a finite number", ok: Number.isFinite };
 /** The type's own range is the valid one (counts in a byte). */
-const ANY: Valid = { what: "any value of its type", ok: () => true };
-const onScale = ({ s }: Rebuilt) => within(Math.fround(s.scoring.min), Math.fround(s.scoring.max));
-
-/**
- * An income is the citizen's base income (identity) times the effects of the sanctions and
- * privileges held (model/consequences.ts): between the product of every lowering effect and
- * that of every raising one (a margin for Float32 rounding).
- */
-function incomeRange({ s, c }: Rebuilt): Valid {
-  let lo = 1, hi = 1;
-  if (s.mechanisms.incomeFeedback) {
-    for (const r of [...SANCTIONS.map((k) => s.consequences.sanctions[k]), ...PRIVILEGES.map((k) => s.consequences.privileges[k])]) {
-      lo *= Math.min(1, 1 + r.incomeEffect);
-      hi *= Math.max(1, 1 + r.incomeEffect);
-    }
-  }
-  const base = c.incomeBase;
-  return {
-    what: `between ${lo} and ${hi} times the citizen's base income`,
-    ok: (v, i) => v >= base[i] * lo * (1 - 1e-6) && v <= base[i] * hi * (1 + 1e-6),
-  };
-}
+export const ANY: Valid = { what: "any value of its type", ok: () => true };
 
 /** The typed-array fields of T: each must be classified (a new one fails to compile until it is). */
-type ArrayFields<T> = { [K in keyof T]-?: T[K] extends ArrayBufferView ? K : never }[keyof T] & string;
+export type ArrayFields<T> = { [K in keyof T]-?: T[K] extends ArrayBufferView ? K : never }[keyof T] & string;
 
-/** The citizens' arrays (World.c). A new state array is one line here. */
-const CITIZEN_ARRAYS: { [K in ArrayFields<Citizens>]: Class } = {
-  regionStart: IDENTITY,
-  cell: IDENTITY, // region, urban or rural, group
-  age: IDENTITY,
-  flags: IDENTITY, // sex, urban, informant, party member
-  householdOffset: IDENTITY,
-  incomeBase: IDENTITY,
-  traits: IDENTITY,
-  hazardBound: IDENTITY, // derived from the traits as the population is built
-  income: state(incomeRange),
-  score: state(onScale),
-  errorFree: state(onScale),
-  assocPoints: state(() => FINITE),
-  lastPenalty: state(({ nextDay }) => within(0, nextDay)), // 1 + the day of the last penalty
-  listMask: state(({ s }) => bitsBelow(s.lists.length)),
-  sanctionMask: state(() => bitsBelow(SANCTIONS.length)),
-  privilegeMask: state(() => bitsBelow(PRIVILEGES.length)),
-  firmRestrictions: state(() => ANY),
-  blockedCount: state(() => ANY),
-};
+/** A store of typed arrays (an object whose fields are arrays), the prefix its arrays are saved under, and their classes. */
+export interface ClassifiedStore<W> {
+  prefix: string;
+  store: object;
+  classes: Record<string, ArrayClass<W>>;
+}
 
-/** The friendship graph's arrays (World.g): its layout is identity; which ties were dropped is state. */
-const GRAPH_ARRAYS: { [K in ArrayFields<Graph>]: Class } = {
-  base: IDENTITY,
-  offset: IDENTITY,
-  near: IDENTITY,
-  far: IDENTITY,
-  farBefore: IDENTITY,
-  alive: state(() => ({ what: "a tie of the rebuilt graph (ties can be dropped, never added)", ok: (v, i, built) => (v & ~built[i]) === 0 })),
-};
-
-/** The typed arrays at the top of the simulation's context (World and the day's buffers). */
-const TOP_ARRAYS: { [K in ArrayFields<Sim>]: Class } = {
-  cellPopulation: IDENTITY,
-  regionWatch: state(() => ({ what: "a finite weight >= 0", ok: (v) => v >= 0 && v < Infinity })),
-};
+interface Classified<W> {
+  name: string;
+  array: NumericArray;
+  cls: ArrayClass<W> | undefined;
+}
 
 /**
- * Every typed array of the world by a stable name ("c.score", "g.alive", "regionWatch", ...)
- * with its class, found by walking the stores (as stateBytesPerCitizen does), so that an array
- * added to a store without a class is found too: saving or restoring then refuses.
+ * Every typed array of the stores by a stable name ("c.score", "g.alive", "regionWatch", ...)
+ * with its class, found by walking the stores, so that an array added to a store without a
+ * class is found too: saving or restoring then refuses.
  */
-function worldArrays(sim: Sim): { name: string; array: NumericArray; cls: Class | undefined }[] {
-  const out: { name: string; array: NumericArray; cls: Class | undefined }[] = [];
-  const walk = (prefix: string, store: object, classes: Record<string, Class>) => {
+function classifiedArrays<W>(stores: ClassifiedStore<W>[]): Classified<W>[] {
+  const out: Classified<W>[] = [];
+  for (const { prefix, store, classes } of stores) {
     for (const [k, v] of Object.entries(store)) {
       if (ArrayBuffer.isView(v)) out.push({ name: `${prefix}${k}`, array: v as NumericArray, cls: Object.hasOwn(classes, k) ? classes[k] : undefined });
     }
-  };
-  walk("", sim, TOP_ARRAYS);
-  walk("c.", sim.c, CITIZEN_ARRAYS);
-  walk("g.", sim.g, GRAPH_ARRAYS);
+  }
   const unclassified = out.filter((a) => a.cls === undefined).map((a) => a.name);
   if (unclassified.length) {
     // A bug, not a bad checkpoint: refused before the first day of a checkpointed or resumed run.
-    throw new Error(`world arrays ${unclassified.join(", ")} are classified neither as identity nor as state (engine/checkpoint.ts): checkpoints refuse to save or restore them`);
+    throw new Error(`world arrays ${unclassified.join(", ")} are classified neither as identity nor as state: checkpoints refuse to save or restore them`);
   }
   return out;
 }
@@ -213,16 +157,16 @@ function worldArrays(sim: Sim): { name: string; array: NumericArray; cls: Class 
 const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 /** SHA-256 of the identity arrays as built from the scenario and seed: a checkpoint records it, a resume compares it. */
-export function builtFingerprint(sim: Sim): string {
+export function identityFingerprint<W>(stores: ClassifiedStore<W>[]): string {
   const h = createHash("sha256");
-  for (const { name, array, cls } of worldArrays(sim)) if (cls === IDENTITY) h.update(name).update(bytesOf(array));
+  for (const { name, array, cls } of classifiedArrays(stores)) if (cls === IDENTITY) h.update(name).update(bytesOf(array));
   return h.digest("hex");
 }
 
 /** The state arrays, by name (views: v8's serializer copies their bytes, whatever their buffer). */
-function saveWorld(sim: Sim): Record<string, NumericArray> {
+export function saveArrays<W>(stores: ClassifiedStore<W>[]): Record<string, NumericArray> {
   const out: Record<string, NumericArray> = {};
-  for (const { name, array, cls } of worldArrays(sim)) if (cls !== IDENTITY) out[name] = array;
+  for (const { name, array, cls } of classifiedArrays(stores)) if (cls !== IDENTITY) out[name] = array;
   return out;
 }
 
@@ -230,13 +174,12 @@ function saveWorld(sim: Sim): Record<string, NumericArray> {
  * Puts the saved state arrays into the freshly built world, after checking every one of them
  * (and that there is no other) against it: nothing is copied unless all pass.
  */
-function restoreWorld(sim: Sim, saved: unknown, nextDay: number): void {
-  const live = worldArrays(sim).filter((a) => a.cls !== IDENTITY);
+export function restoreArrays<W>(stores: ClassifiedStore<W>[], saved: unknown, rebuilt: W): void {
+  const live = classifiedArrays(stores).filter((a) => a.cls !== IDENTITY);
   if (typeof saved !== "object" || saved === null) throw new CheckpointError("damaged checkpoint: it has no world state");
   const savedNames = Object.keys(saved);
   const extra = savedNames.filter((n) => !live.some((a) => a.name === n));
   if (extra.length) throw new CheckpointError(`the checkpoint holds world arrays this version never restores (${extra.join(", ")}): what the seed builds is built again, never read from a checkpoint`);
-  const rebuilt: Rebuilt = { s: sim.s, c: sim.c, nextDay };
   const checked: [NumericArray, NumericArray][] = [];
   for (const { name, array: dst, cls } of live) {
     const src = (saved as Record<string, unknown>)[name];
@@ -244,7 +187,7 @@ function restoreWorld(sim: Sim, saved: unknown, nextDay: number): void {
     if (src.constructor !== dst.constructor || (src as NumericArray).length !== dst.length) {
       throw new CheckpointError(`the checkpoint's ${name} does not fit this run (a ${src.constructor.name} of ${(src as NumericArray).length}, expected a ${dst.constructor.name} of ${dst.length})`);
     }
-    const valid = (cls as Exclude<Class, typeof IDENTITY>).valid(rebuilt);
+    const valid = (cls as Exclude<ArrayClass<W>, typeof IDENTITY>).valid(rebuilt);
     const a = src as NumericArray;
     for (let i = 0; i < a.length; i++) {
       if (!valid.ok(a[i], i, dst)) throw new CheckpointError(`the checkpoint's ${name}[${i}] is ${a[i]}, expected ${valid.what}`);
@@ -259,11 +202,11 @@ function restoreWorld(sim: Sim, saved: unknown, nextDay: number): void {
  * row block per day of the run, and the days to come are still zero (most of a checkpoint
  * early in a long run with many cells would otherwise be zeros).
  */
-function finishedRows(store: DailyCounters, nextDay: number): { data: Float64Array; stock: Float64Array } {
+export function finishedRows(store: DailyCounters, nextDay: number): { data: Float64Array; stock: Float64Array } {
   return { data: store.data.subarray(0, (store.data.length / store.days) * nextDay), stock: store.stock };
 }
 
-function setFinishedRows(store: DailyCounters, saved: { data: Float64Array; stock: Float64Array } | undefined, nextDay: number, what: string): void {
+export function setFinishedRows(store: DailyCounters, saved: { data: Float64Array; stock: Float64Array } | undefined, nextDay: number, what: string): void {
   const rows = (store.data.length / store.days) * nextDay;
   if (!(saved?.data instanceof Float64Array) || saved.data.length !== rows || !(saved.stock instanceof Float64Array) || saved.stock.length !== store.stock.length) {
     throw new CheckpointError(`the checkpoint's ${what} do not fit this run (different metrics or cells)`);
@@ -293,13 +236,32 @@ export function restoreColumns(holder: object, saved: unknown): void {
 // ---------------------------------------------------------------------------------------
 // Encoding
 
-function phaseMap(phases: Phase[]): Map<string, Phase> {
-  const m = new Map<string, Phase>();
+function phaseMap<C>(phases: Phase<C>[]): Map<string, Phase<C>> {
+  const m = new Map<string, Phase<C>>();
   for (const p of phases) {
     if (m.has(p.name)) throw new Error(`two phases are named ${p.name}; checkpoints need unique names`);
     m.set(p.name, p);
   }
   return m;
+}
+
+/** What each phase carries from day to day (its `state`), by phase name. */
+export function savePhases<C>(phases: Phase<C>[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, p] of phaseMap(phases)) if (p.state) out[name] = p.state.save();
+  return out;
+}
+
+export function restorePhases<C>(phases: Phase<C>[], saved: unknown): void {
+  const states = (saved ?? {}) as Record<string, unknown>;
+  const live = phaseMap(phases);
+  for (const [name, phase] of live) {
+    if (!phase.state) continue;
+    if (!Object.hasOwn(states, name)) throw new CheckpointError(`the checkpoint has no state for the ${name} phase`);
+    phase.state.restore(states[name]);
+  }
+  const extra = Object.keys(states).filter((n) => !live.get(n)?.state);
+  if (extra.length) throw new CheckpointError(`the checkpoint has state for phases this version does not keep: ${extra.join(", ")}`);
 }
 
 /** What the HMAC covers: every header field but the HMAC, in a fixed order (the payload through its SHA-256). */
@@ -319,14 +281,8 @@ function checkKey(key: Uint8Array | undefined, what: string): Uint8Array {
  * The run's state after `nextDay` days, as checkpoint bytes signed with `key`. Reads the
  * state, never changes it. `builtSha256`: builtFingerprint() of the freshly built world.
  */
-export function saveCheckpoint(sim: Sim, phases: Phase[], id: CheckpointIdentity, nextDay: number, builtSha256: string, key: Uint8Array): Uint8Array {
-  const payload: Payload = {
-    world: saveWorld(sim),
-    stores: { metrics: finishedRows(sim.metrics, nextDay), global: finishedRows(sim.global, nextDay) },
-    trail: saveColumns(sim.trail),
-    phases: {},
-  };
-  for (const [name, p] of phaseMap(phases)) if (p.state) payload.phases[name] = p.state.save();
+export function saveCheckpoint(run: RunState, id: CheckpointIdentity, nextDay: number, builtSha256: string, key: Uint8Array): Uint8Array {
+  const payload = run.save(nextDay);
   // The state is serialized behind room left for the header, which is filled in once the
   // state's size and checksum are known: no second copy of a buffer that can be 100 MB.
   const ser = new v8.DefaultSerializer();
@@ -406,59 +362,65 @@ export function verifyCheckpoint(bytes: Uint8Array, id: CheckpointIdentity, key:
 
 /**
  * Checks `bytes` against the run `id` (and `key`, see verifyCheckpoint) and puts the state into
- * a sim freshly built from the scenario and seed, whose identity arrays it only compares with
- * the fingerprint `builtSha256`; returns the day to start with.
+ * a run freshly built from the scenario and seed, whose identity it only compares with the
+ * fingerprint `builtSha256`; returns the day to start with.
  */
-export function restoreCheckpoint(bytes: Uint8Array, sim: Sim, phases: Phase[], id: CheckpointIdentity, builtSha256: string, key: Uint8Array | null): number {
+export function restoreCheckpoint(bytes: Uint8Array, run: RunState, id: CheckpointIdentity, builtSha256: string, key: Uint8Array | null): number {
   const { header, body } = verifyCheckpoint(bytes, id, key);
   if (header.builtSha256 !== builtSha256) {
     throw new CheckpointError("the world built from the scenario and seed differs from the checkpoint's: was it written by another version of Credence?");
   }
-  let p: Payload;
+  let saved: unknown;
   try {
-    p = v8.deserialize(body) as Payload;
+    saved = v8.deserialize(body);
   } catch (e) {
     throw new CheckpointError(`damaged checkpoint: ${(e as Error).message}`);
   }
-  if (typeof p !== "object" || p === null) throw new CheckpointError("damaged checkpoint: no state");
-  restoreWorld(sim, p.world, header.nextDay);
-  setFinishedRows(sim.metrics, p.stores?.metrics, header.nextDay, "metrics");
-  setFinishedRows(sim.global, p.stores?.global, header.nextDay, "global metrics");
-  restoreColumns(sim.trail, p.trail);
-  const saved = p.phases ?? {};
-  const live = phaseMap(phases);
-  for (const [name, phase] of live) {
-    if (!phase.state) continue;
-    if (!Object.hasOwn(saved, name)) throw new CheckpointError(`the checkpoint has no state for the ${name} phase`);
-    phase.state.restore(saved[name]);
-  }
-  const extra = Object.keys(saved).filter((n) => !live.get(n)?.state);
-  if (extra.length) throw new CheckpointError(`the checkpoint has state for phases this version does not keep: ${extra.join(", ")}`);
+  if (typeof saved !== "object" || saved === null) throw new CheckpointError("damaged checkpoint: no state");
+  run.restore(saved, header.nextDay);
   return header.nextDay;
 }
 
 // ---------------------------------------------------------------------------------------
 // The day loop's side
 
+/** What a run asks of its checkpoints (model/result.ts SimulateOptions has these). */
+export interface CheckpointOptions {
+  /** Hand over a checkpoint, signed with checkpointKey, after every `everyDays` finished days. */
+  checkpoint?: { everyDays: number; write(bytes: Uint8Array, nextDay: number): void };
+  /** Checkpoint bytes to continue from, instead of starting at day 0: must be signed with checkpointKey. */
+  resume?: Uint8Array;
+  /**
+   * The run's checkpoint key (HMAC-SHA256, at least 16 bytes; io/checkpoint-key.ts keeps one per
+   * run outside the run folder): signs the checkpoints written, and the resumed one must verify with it.
+   */
+  checkpointKey?: Uint8Array;
+  /**
+   * Resume without checking the checkpoint's signature (one copied from another account or
+   * machine). The population is rebuilt from the seed and the state range-checked all the same.
+   */
+  resumeUnauthenticated?: boolean;
+  /** Asked after every finished day; true stops the run with SimulationStopped (after a checkpoint, if checkpointing). */
+  shouldStop?: () => boolean;
+}
+
 /**
- * What simulate() needs: the first day (restoring options.resume if given) and a call after
+ * What the day loop needs: the first day (restoring options.resume if given) and a call after
  * every finished day that writes the due checkpoints and honours a stop request.
  */
-export function checkpointer(s: Scenario, seed: number, sim: Sim, phases: Phase[], options: SimulateOptions): { firstDay: number; afterDay(nextDay: number): void } {
+export function checkpointer(id: CheckpointIdentity, run: RunState, options: CheckpointOptions): { firstDay: number; afterDay(nextDay: number): void } {
   const cp = options.checkpoint;
   if (cp && !(Number.isInteger(cp.everyDays) && cp.everyDays >= 1)) throw new RangeError(`checkpoint.everyDays is ${cp.everyDays}, expected a whole number >= 1`);
   const key = cp ? checkKey(options.checkpointKey, "checkpointing") : undefined;
   const resumeKey = options.resume && !options.resumeUnauthenticated ? checkKey(options.checkpointKey, "resuming") : null;
-  const needsId = cp || options.resume;
-  const id = needsId ? identityOf(s, seed) : undefined;
-  const built = needsId ? builtFingerprint(sim) : "";
-  const firstDay = options.resume ? restoreCheckpoint(options.resume, sim, phases, id!, built, resumeKey) : 0;
-  const save = (nextDay: number) => cp!.write(saveCheckpoint(sim, phases, id!, nextDay, built, key!), nextDay);
+  const built = cp || options.resume ? run.fingerprint() : "";
+  const firstDay = options.resume ? restoreCheckpoint(options.resume, run, id, built, resumeKey) : 0;
+  const save = (nextDay: number) => cp!.write(saveCheckpoint(run, id, nextDay, built, key!), nextDay);
   const stopIfAsked = (nextDay: number, written: boolean) => {
     if (!options.shouldStop?.()) return;
     // Stopping writes the last finished day, so that no simulated day is lost.
     if (cp && !written) save(nextDay);
-    throw new SimulationStopped(nextDay, s.days, cp !== undefined);
+    throw new SimulationStopped(nextDay, id.days, cp !== undefined);
   };
   // A stop asked for while the population was being built stops before the first day.
   stopIfAsked(firstDay, false);

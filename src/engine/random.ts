@@ -1,7 +1,7 @@
 // Named, seeded random streams. A stream is defined by (run seed, stream name, day, block),
 // so a draw never depends on how many draws other mechanisms made, nor on which thread
 // runs a block: that is what makes runs bit-identical whatever the thread count.
-import type { GrowableColumn } from "../io/table.js";
+import type { GrowableColumn } from "./columns.js";
 
 /** murmur3's 32-bit finaliser: a cheap, well-mixed bijection on 32-bit integers. */
 export function mix32(h: number): number {

@@ -1,113 +1,103 @@
-// Runs the day's kernels on every shard: shard 0 on the calling thread, the others in worker
-// threads over the world's shared arrays. simulate() stays synchronous: the caller hands out
-// the tasks, does its own shard, then blocks until each worker has answered (sync-worker.ts).
-// Workers exchange only messages with the caller (tasks in; counts, trail rows, observations and
-// association charges out), never writing another shard's citizens.
+// Runs a day's kernels on every shard of the citizens: shard 0 on the calling thread, the others
+// in worker threads over the world's shared arrays. The pool knows no kernel: a task names a
+// part and a kernel of the model's shard program, which the calling thread builds for its own
+// shard and each worker builds for its shard by importing the program's module. simulate()
+// stays synchronous: the caller hands out the tasks, does its own shard, then blocks until each
+// worker has answered (sync-worker.ts). Answers are merged in shard order by the caller's
+// `merge`, so that what is merged does not depend on the number of threads.
 import { performance } from "node:perf_hooks";
-import { ShardCounters } from "../metrics/daily.js";
-import { createCore, type Sim } from "../model/context.js";
-import { shardKernels, type KernelState, type ShardResult, type ShardRunner, type Task } from "../model/kernels.js";
 import { partition, type Shard } from "./shards.js";
-import type { World } from "./world.js";
 import { SyncWorker } from "./sync-worker.js";
 
-/** What a worker needs to build its shard's core: the world without its streams (rebuilt from the seed). */
-export interface ShardSetup {
-  world: Omit<World, "streams">;
-  metricNames: string[];
-  coverage: Float64Array[];
-  detect: Float64Array[];
-  listBelow: number;
-  listAtLeast: number;
-  shards: Shard[];
-  shard: Shard;
-}
-
-/** What the calling thread hands a shard: a task, or the word to stop. */
-export interface ShardMessage {
-  task: Task | { kind: "close" };
-}
-
-/** A shard on a worker thread of this process: it runs the kernels over the shared world (shard-worker.ts). */
-type ShardWorker = SyncWorker<ShardMessage, ShardResult>;
-
-/** A task handed out: its day and kind, and the calling thread's own answer. */
-interface Handed {
+/** A kernel to run on one shard: which part of the shard program, which of its kernels, and what it is given. */
+export interface ShardTask {
+  part: string;
+  kernel: string;
   day: number;
-  kind: Task["kind"];
-  result: ShardResult;
+  payload?: unknown;
 }
 
-export class ShardPool implements ShardRunner {
+/** What the calling thread hands a worker: a task, or the word to stop. */
+export type ShardMessage = { task: ShardTask } | { close: true };
+
+/** A shard program on another thread: the module that builds it (exporting startShard(setup)) and its setup per shard. */
+export interface WorkerProgram {
+  /** File URL of the module; its startShard(setup) returns the function that runs one task. */
+  module: string;
+  setup(shard: Shard): object;
+}
+
+/** A task handed out: its day, and the calling thread's own answer. */
+interface Handed<A> {
+  day: number;
+  result: A;
+}
+
+export class ShardPool<A> {
   readonly shards: Shard[];
-  private local?: (task: Task) => ShardResult;
-  private threads: ShardWorker[] = [];
-  /** The shards' counts of a task, summed (kept from task to task, emptied after each). */
-  private flowSum = new Float64Array(0);
-  private stockSum = new Float64Array(0);
+  private local?: (task: ShardTask) => A;
+  private merge: (day: number, answers: A[]) => void = () => {};
+  private threads: SyncWorker<ShardMessage, A>[] = [];
   /** A task handed out by post(): the calling thread's answer, the workers' still to merge. */
-  private posted: Handed | undefined;
+  private posted: Handed<A> | undefined;
   /** Background tasks handed out and not yet answered, or their answers once received. */
-  private background: "running" | ShardResult[] | undefined;
+  private background: "running" | A[] | undefined;
   /** Time the calling thread spent blocked until workers answered: the cost of uneven shards and of waking threads. */
   waitedMs = 0;
 
-  constructor(private readonly sim: Sim, threads: number) {
-    this.shards = partition(sim.n, threads);
+  constructor(citizens: number, threads: number) {
+    this.shards = partition(citizens, threads);
   }
 
-  /** Build the kernels: call once every phase has declared its metrics and list thresholds. */
-  start(): void {
-    const sim = this.sim;
-    const metricNames = [...sim.metrics.names];
-    const shared = { coverage: sim.coverage, detect: sim.detect, listBelow: sim.listBelow, listAtLeast: sim.listAtLeast };
-    const world: World = {
-      s: sim.s, seed: sim.seed, n: sim.n, days: sim.days, day: 0, regions: sim.regions, groups: sim.groups, cells: sim.cells,
-      cellPopulation: sim.cellPopulation, traitLevels: sim.traitLevels, c: sim.c, g: sim.g, regionWatch: sim.regionWatch, sample: sim.sample, streams: sim.streams,
-    };
-    const core = createCore(world, new ShardCounters(sim.cells, metricNames), shared);
-    this.flowSum = new Float64Array(sim.cells * metricNames.length);
-    this.stockSum = new Float64Array(sim.cells * metricNames.length);
-    this.local = shardKernels(core, this.shards[0], this.shards);
-    const { streams: _streams, ...plain } = world;
-    const setup = (shard: Shard): ShardSetup => ({ world: plain, metricNames, ...shared, shards: this.shards, shard });
-    this.threads = this.shards.slice(1).map((shard) => new SyncWorker<ShardMessage, ShardResult>("shard-worker.js", setup(shard)));
+  /**
+   * Start the workers. `local` runs shard 0's tasks on this thread; `merge` takes every task's
+   * answers in shard order (then the caller's own work, if run() was given some).
+   */
+  start(local: (task: ShardTask) => A, worker: WorkerProgram, merge: (day: number, answers: A[]) => void): void {
+    this.local = local;
+    this.merge = merge;
+    this.threads = this.shards.slice(1).map((shard) => new SyncWorker<ShardMessage, A>("shard-worker.js", { module: worker.module, setup: worker.setup(shard) }));
   }
 
   get workers(): number {
     return this.threads.length;
   }
 
-  run(task: Task | ((shard: Shard) => Task), meanwhile?: () => ShardResult): ShardResult[] {
+  /** `meanwhile`: work of the calling thread's own, done after its shard's task while the workers finish theirs; its answer is merged last. */
+  run(task: ShardTask | ((shard: Shard) => ShardTask), meanwhile?: () => A): A[] {
     const local = this.handOut(task);
     const own = meanwhile?.();
     this.settlePosted(); // a worker answers in order: the posted task's answer comes first
     return this.collect(local, own);
   }
 
-  post(task: Task | ((shard: Shard) => Task)): void {
+  /**
+   * Hand a task out without waiting for it: its answers are merged, in shard order, when the next
+   * task is handed out (before that task's own). A worker then goes from this task to the next
+   * one without waiting to be woken in between.
+   */
+  post(task: ShardTask | ((shard: Shard) => ShardTask)): void {
     this.settlePosted();
     this.posted = this.handOut(task);
   }
 
   /** Give the workers their tasks, then run the calling thread's own. */
-  private handOut(task: Task | ((shard: Shard) => Task)): Handed {
+  private handOut(task: ShardTask | ((shard: Shard) => ShardTask)): Handed<A> {
     this.settleBackground(); // a worker answers in order: the background task's answer comes first
     const tasks = this.shards.map((shard) => (typeof task === "function" ? task(shard) : task));
     this.threads.forEach((w, k) => w.post({ task: tasks[k + 1] }));
-    return { day: tasks[0].day, kind: tasks[0].kind, result: this.local!(tasks[0]) };
+    return { day: tasks[0].day, result: this.local!(tasks[0]) };
   }
 
-  /** The workers' answers to a task handed out, merged after the calling thread's (and before `own`, if given). */
-  private collect(local: Handed, own?: ShardResult): ShardResult[] {
+  private collect(local: Handed<A>, own?: A): A[] {
     const results = [local.result, ...this.receiveAll()];
-    if (own) results.push(own);
+    if (own !== undefined) results.push(own);
     this.merge(local.day, results);
     return results;
   }
 
   /** Every worker's answer to the task handed out last. */
-  private receiveAll(): ShardResult[] {
+  private receiveAll(): A[] {
     if (!this.threads.length) return [];
     const t = performance.now();
     const answers = this.threads.map((w, k) => w.receive(`shard ${k + 1}`));
@@ -122,8 +112,8 @@ export class ShardPool implements ShardRunner {
     this.collect(posted);
   }
 
-  /** Background tasks must leave no counts, trail rows or touched citizens: their answers are not merged. */
-  startInBackground(tasks: Task[]): void {
+  /** Give each worker one task without waiting: work for their idle time while the calling thread runs its phases. Their answers are not merged. */
+  startInBackground(tasks: ShardTask[]): void {
     if (this.background) throw new Error("a background task is already running");
     this.settlePosted();
     if (tasks.length !== this.threads.length) throw new Error(`${tasks.length} background tasks for ${this.threads.length} workers`);
@@ -131,12 +121,13 @@ export class ShardPool implements ShardRunner {
     this.background = "running";
   }
 
-  takeBackground(): ShardResult[] {
+  /** The answers to the tasks started in the background, in worker order (waiting for them if need be). */
+  takeBackground(): A[] {
     this.settleBackground();
     const answers = this.background;
     if (!answers) throw new Error("no background task was started");
     this.background = undefined;
-    return answers as ShardResult[];
+    return answers as A[];
   }
 
   private settleBackground(): void {
@@ -144,37 +135,8 @@ export class ShardPool implements ShardRunner {
     this.background = this.receiveAll();
   }
 
-  /** Counts are integers (quanta): summed over shards first, they are the same in any order. */
-  private merge(day: number, results: ShardResult[]): void {
-    const sim = this.sim;
-    const flows = this.flowSum, stocks = this.stockSum;
-    for (const { counts } of results) {
-      for (let m = 0; m < counts.at.length; m++) {
-        flows[counts.at[m]] += counts.flows[m];
-        stocks[counts.at[m]] += counts.stocks[m];
-      }
-    }
-    sim.metrics.addQuanta(day, flows, stocks);
-    flows.fill(0);
-    stocks.fill(0);
-    for (const r of results) {
-      sim.trail.append(r.trail);
-      sim.touched.append(r.touched);
-    }
-  }
-
-  /** The shards' state between days, for a checkpoint; it can be restored onto any number of shards. */
-  saveState(day: number): KernelState[] {
-    return this.run({ kind: "save", day }).map((r) => r.state!);
-  }
-
-  /** Give each shard its part of a saved state (saved with any number of shards). */
-  restoreState(day: number, state: KernelState[]): void {
-    this.run({ kind: "restore", day, state });
-  }
-
   close(): void {
-    for (const w of this.threads) w.close({ task: { kind: "close" } });
+    for (const w of this.threads) w.close({ close: true });
     this.threads = [];
   }
 }

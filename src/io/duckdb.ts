@@ -28,7 +28,8 @@ import {
   type DuckDBType,
   type DuckDBValue,
 } from "@duckdb/node-api";
-import type { Column, NumericArray, Table } from "./table.js";
+import type { Column, Table } from "./table.js";
+import type { NumericArray } from "../engine/columns.js";
 import { readManifest, type Manifest } from "./run-folder.js";
 import { SYNTHETIC_STATEMENT, SYNTHETIC_TABLE_NOTE } from "./synthetic.js";
 

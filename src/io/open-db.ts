@@ -16,7 +16,7 @@ import path from "node:path";
 import { openDatabase, writeTables, type ReadOnlyDatabase } from "./duckdb.js";
 import { DATABASE_FILE, readManifest, scenarioHash, type Manifest } from "./run-folder.js";
 import type { Table } from "./table.js";
-import { simulate } from "../engine/simulate.js";
+import { simulate } from "../model/simulate.js";
 import { buildTables as experimentTables, columnMap, EXPERIMENT_DB, type ExperimentManifest } from "../experiment/results.js";
 import type { Plan } from "../experiment/points.js";
 import { parseScenario, ScenarioError } from "../scenario/load.js";

@@ -8,7 +8,7 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import type { RunResult, RunStats, Summary } from "../engine/result.js";
+import type { RunResult, RunStats, Summary } from "../model/result.js";
 import type { Scenario } from "../scenario/schema.js";
 import { scenarioHash } from "../scenario/hash.js";
 import { SYNTHETIC_STATEMENT } from "./synthetic.js";

@@ -1,8 +1,8 @@
 // The run summary: headline counts for people, and flat scale-free metrics (shares and
 // per-capita yearly rates) that targets name and that stay comparable across population sizes.
 import { SANCTIONS, PRIVILEGES, type Scenario } from "../scenario/schema.js";
-import type { Summary, TargetResult } from "../engine/result.js";
-import type { DailyCounters } from "./daily.js";
+import type { Summary, TargetResult } from "../model/result.js";
+import type { DailyCounters } from "../engine/counters.js";
 
 export interface SummaryInput {
   s: Scenario;

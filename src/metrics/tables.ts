@@ -1,8 +1,8 @@
 // Turns a finished simulation into the self-describing tables of run.duckdb.
 import { BEHAVIOUR_CLASSES, CHANNELS } from "../scenario/schema.js";
 import type { Column, Table } from "../io/table.js";
-import type { Summary } from "../engine/result.js";
-import { FEMALE, URBAN, INFORMANT, PARTY, groupOfCell, isSampled, householdOf, regionOfCell } from "../engine/world.js";
+import type { Summary } from "../model/result.js";
+import { FEMALE, URBAN, INFORMANT, PARTY, groupOfCell, isSampled, householdOf, regionOfCell } from "../model/world.js";
 import type { Sim } from "../model/context.js";
 import type { ListLog, ListState } from "../model/lists.js";
 import type { AppealLog } from "../model/appeals.js";

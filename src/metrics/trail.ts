@@ -2,7 +2,8 @@
 // citizens, as growable columns. Callers check trail-sample membership first (isSampled, a
 // hash of the id), so unsampled citizens cost a few multiplies.
 import { SANCTIONS, PRIVILEGES } from "../scenario/schema.js";
-import { int32Column, float64Column, type Table } from "../io/table.js";
+import { type Table } from "../io/table.js";
+import { int32Column, float64Column } from "../engine/columns.js";
 import { permute, stableOrder } from "../engine/order.js";
 
 export const TRAIL_EVENTS = [

@@ -3,7 +3,7 @@
 // a given accuracy. The listing stays in force meanwhile. A won appeal lifts the listing and
 // restores the record.
 import type { Rng } from "../engine/random.js";
-import { int32Column } from "../io/table.js";
+import { int32Column } from "../engine/columns.js";
 import { EV, DT } from "../metrics/trail.js";
 import { changeScoreRecorded, record, type Phase, type Sim } from "./context.js";
 import type { Lists } from "./lists.js";

@@ -13,11 +13,11 @@
 import { BEHAVIOUR_CLASSES, type Scenario } from "../scenario/schema.js";
 import { BLOCK } from "../engine/shards.js";
 import { lowerBound } from "../engine/order.js";
-import { int32Column, float64Column, sharedInt32Column, sharedFloat64Column } from "../io/table.js";
-import { HAZARD_LIMIT, TRAITS, hazardBoundCode, inTrailSample, type Citizens } from "../engine/world.js";
+import { int32Column, float64Column, sharedInt32Column, sharedFloat64Column } from "../engine/columns.js";
+import { HAZARD_LIMIT, TRAITS, hazardBoundCode, inTrailSample, type Citizens } from "./world.js";
 import { EV, DT } from "../metrics/trail.js";
 import { CHANNEL, CLASS, READ_AHEAD, behaviourInfo, type Core, type Phase, type Sim } from "./context.js";
-import type { ShardRunner } from "./kernels.js";
+import { kernel, type ShardPartFactory, type ShardRunner } from "./kernels.js";
 
 const C = BEHAVIOUR_CLASSES.length;
 
@@ -83,8 +83,8 @@ export function hazardBounds(scenario: Scenario, traitLevels: Float64Array[]): (
   };
 }
 
-export function behaviourPhase(sim: Sim, shards: ShardRunner): Phase & { drawAhead(day: number): void } {
-  const { s: scenario, cells, behaviours } = sim;
+export function behaviourPhase(sim: Sim, shards: ShardRunner): Phase & { drawAhead: Phase } {
+  const { cells, behaviours } = sim;
   const metrics = sim.metrics;
   metrics.declare("acts", "Acts really done (ground truth)");
   metrics.declare("acts_punishable", "Acts really done that the regime punishes");
@@ -127,23 +127,45 @@ export function behaviourPhase(sim: Sim, shards: ShardRunner): Phase & { drawAhe
       // What the workers have not yet drawn, this thread draws; then it takes theirs.
       if (aheadDay !== day) Atomics.store(claim, 0, 0);
       const drawn = drawClaimed(sim, day, claim);
-      if (aheadDay === day) for (const r of shards.takeBackground()) drawn.push(...r.drawn!);
+      if (aheadDay === day) for (const r of shards.takeBackground(DRAW)) drawn.push(...r.out);
       aheadDay = -1;
       const candidates = join(drawn.sort((a, b) => a[0] - b[0]).map(([, part]) => part));
       // Nothing this thread does before the observation phase's task needs the acts' counts and
       // trail rows: they are merged when that task is handed out, and the workers go straight on.
-      shards.post((shard) => ({ kind: "behave", day, candidates: within(candidates, shard.lo, shard.hi) }));
+      shards.post(BEHAVE, day, (shard) => within(candidates, shard.lo, shard.hi));
       for (let ce = 0; ce < cells; ce++) metrics.add(day, ce, SPEECH_BASE, speechTraitSum[ce] * speechPerDay);
     },
-    /** Start a day's draws on the workers, if there are any, to make while they would wait. */
-    drawAhead(day) {
-      if (shards.workers === 0 || day >= sim.days) return;
-      Atomics.store(claim, 0, 0);
-      shards.startInBackground(Array.from({ length: shards.workers }, () => ({ kind: "draw", day, claim })));
-      aheadDay = day;
+    /**
+     * Tomorrow's draws started on the workers, if there are any, to make while they would wait:
+     * placed in the day after the last phase that uses them (model/regime.ts).
+     */
+    drawAhead: {
+      name: "behaviour-draw-ahead",
+      day(sim) {
+        const day = sim.day + 1;
+        if (shards.workers === 0 || day >= sim.days) return;
+        Atomics.store(claim, 0, 0);
+        shards.startInBackground(DRAW, day, Array.from({ length: shards.workers }, () => claim));
+        aheadDay = day;
+      },
     },
   };
 }
+
+/** The day's behaviour draws, any shard's (they read no state that changes), in chunks taken from a shared counter. */
+export const DRAW = kernel<Int32Array, [chunk: number, candidates: Candidates][]>("behaviour", "draw");
+/** The acts of the shard's citizens among the day's candidates (drawCandidates). */
+const BEHAVE = kernel<Candidates, undefined>("behaviour", "behave");
+
+export const behaviourShard: ShardPartFactory = (core) => {
+  const behave = behaviourKernel(core);
+  return {
+    kernels: {
+      draw: (day: number, claim: Int32Array) => drawClaimed(core, day, claim),
+      behave: (day: number, candidates: Candidates) => behave(day, candidates),
+    },
+  };
+};
 
 /** Citizens whose draw fell below their hazard bound, with the draw, in citizen order. */
 export interface Candidates {

@@ -4,7 +4,7 @@
 // own, and each far friend has a place of its own, so the world is the same whatever the number
 // of threads.
 import type { Scenario } from "../scenario/schema.js";
-import type { Citizens } from "../engine/world.js";
+import type { Citizens } from "./world.js";
 import type { SyncWorker } from "../engine/sync-worker.js";
 import type { FarTies, TieSource } from "./graph.js";
 

@@ -1,10 +1,10 @@
 // Reporters over the listed (a small set): income by status and isolation of the blacklisted,
 // kept up to date as people enter, leave, change income or lose ties; and, every few days, the
 // score distribution of everyone.
-import { int32Column, float64Column } from "../io/table.js";
+import { int32Column, float64Column } from "../engine/columns.js";
 import { aliveDegree, initialDegree } from "./graph.js";
 import type { Phase, Sim } from "./context.js";
-import { groupOfCell, regionOfCell } from "../engine/world.js";
+import { groupOfCell, regionOfCell } from "./world.js";
 import type { DenseSet } from "./consequences.js";
 import { restoreColumns, saveColumns } from "../engine/checkpoint.js";
 import { IdMap } from "../engine/id-map.js";

@@ -1,33 +1,20 @@
 // The simulation context shared by the mechanisms: the world, today's buffers between
 // phases (acts -> observations -> points), the metric store and the trail.
 // A mechanism is a Phase: built once per run (declaring its metrics, precomputing tables),
-// then stepped once per day in a fixed order. The engine never switches on a phase's name.
-// The hot mechanisms also have kernels (model/kernels.ts) that run per shard of citizens,
-// possibly on another thread: a kernel sees a Core, the part of the context a shard owns.
+// then stepped once per day in the order model/regime.ts lists. The hot mechanisms also have
+// kernels (model/kernels.ts) that run per shard of citizens, possibly on another thread: a
+// kernel sees a Core, the part of the context a shard owns.
 import { BEHAVIOUR_CLASSES, CHANNELS, type Behaviour } from "../scenario/schema.js";
-import type { World } from "../engine/world.js";
-import { isSampled, sharedArray } from "../engine/world.js";
+import type { World } from "./world.js";
+import type { Phase as EnginePhase } from "../engine/day-loop.js";
+import { isSampled } from "./world.js";
 import { mostlySortedOrder, permute } from "../engine/order.js";
-import { GrowableColumn, int32Column, sharedFloat64Column, sharedInt32Column } from "../io/table.js";
-import { DailyCounters, type ShardCounters } from "../metrics/daily.js";
-import type { ShardResult } from "./kernels.js";
+import { GrowableColumn, int32Column, sharedArray, sharedFloat64Column, sharedInt32Column } from "../engine/columns.js";
+import { DailyCounters } from "../engine/counters.js";
 import { MISATTRIBUTED, REAL_ACTOR, Trail, type TrailRow } from "../metrics/trail.js";
 
-export interface Phase {
-  name: string;
-  day(sim: Sim): void;
-  /** What the phase carries from one day to the next outside the world's arrays (see engine/checkpoint.ts). */
-  state?: PhaseState;
-}
-
-/**
- * A phase's own state as structured-clone-able values (serialized at once, so live references
- * are fine), and its restoration into a phase freshly built for the same scenario and seed.
- */
-export interface PhaseState {
-  save(): unknown;
-  restore(saved: unknown): void;
-}
+/** A mechanism's day step over the simulation context (engine/day-loop.ts). */
+export type Phase = EnginePhase<Sim>;
 
 export interface BehaviourInfo {
   id: string;
@@ -193,11 +180,6 @@ export function createCore(world: World, metrics: Counters, shared: Pick<Core, "
     draws: { agent: sharedInt32Column(), u: sharedFloat64Column() },
     touched: int32Column(),
   };
-}
-
-/** A task's answer: what it produced, with the counts, trail rows and touched citizens it left in the core (taken: the next task starts from none). */
-export function answer(core: Core, out: Partial<ShardResult>): ShardResult {
-  return { ...out, counts: (core.metrics as ShardCounters).take(), trail: core.trail.take(), touched: core.touched.view().slice() };
 }
 
 export function createSim(world: World): Sim {

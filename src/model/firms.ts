@@ -4,8 +4,8 @@
 // Beside the record, each firm's error-free score charges every act to the firm that did it (a
 // clerical error files it against another firm): a representative listed for a firm that the
 // error-free record would not blacklist is listed wrongly.
-import { NO_DAY } from "../engine/world.js";
-import { float64Column, int32Column } from "../io/table.js";
+import { NO_DAY } from "./world.js";
+import { float64Column, int32Column } from "../engine/columns.js";
 import type { Phase, Sim } from "./context.js";
 import type { Lists } from "./lists.js";
 import { restoreColumns, saveColumns } from "../engine/checkpoint.js";

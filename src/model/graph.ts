@@ -2,7 +2,8 @@
 // Graph in engine/world.ts), mostly within a region with a share of long ties. Dropped ties are
 // marked, never removed, so the initial degree stays readable for isolation metrics.
 import type { Scenario } from "../scenario/schema.js";
-import { FAR, friendAt, isAlive, makeStreams, regionOfCell, sharedArray, slotStart, type Graph, type World } from "../engine/world.js";
+import { FAR, friendAt, isAlive, makeStreams, regionOfCell, slotStart, type Graph, type World } from "./world.js";
+import { sharedArray } from "../engine/columns.js";
 import { evenSplit, type Helpers } from "./build.js";
 
 const kill = (graph: Graph, e: number) => (graph.alive[e >>> 3] &= ~(1 << (e & 7)));

@@ -1,116 +1,133 @@
-// The per-shard work of a day: the hot loops of behaviour, observation and scoring over the
-// citizens one shard owns. A task runs on the main thread or in a worker (engine/shard-pool.ts)
-// with the same code; what a shard produces (counts, trail rows, touched citizens, and the
-// task's own output) comes back as plain data and is merged in shard order.
+// Kernels: the per-shard work of a mechanism, the hot loops over the citizens one shard owns. A
+// mechanism that has kernels provides a shard part (ShardPart): built once per shard over the
+// shard's core, on whichever thread runs that shard, it runs its kernels by name. A phase calls
+// a kernel through a typed handle (Kernel<Payload, Output>) and gets one answer per shard: the
+// kernel's output, with the counts, trail rows and touched citizens it left in the core, merged
+// into the run in shard order. The parts are listed in model/regime.ts; model/shard.ts builds
+// them; engine/shard-pool.ts carries the tasks and knows none of this.
 import type { Shard } from "../engine/shards.js";
-import type { ShardCounts } from "../metrics/daily.js";
+import { ShardPool, type ShardTask } from "../engine/shard-pool.js";
+import type { ShardCounters, ShardCounts } from "../engine/counters.js";
 import type { TrailColumns } from "../metrics/trail.js";
-import { answer, type Core, type ObsColumns } from "./context.js";
-import { behaviourKernel, drawClaimed, type Candidates } from "./behaviour.js";
-import { observationKernel } from "./observation.js";
-import { scoringKernel, type ChargeColumns, type ExpiryState } from "./scoring.js";
+import type { Core, Sim } from "./context.js";
 
-export type Task =
-  /** The day's behaviour draws, any shard's (they read no state that changes), in chunks taken from a shared counter. */
-  | { kind: "draw"; day: number; claim: Int32Array }
-  /** The acts of the shard's citizens among the day's candidates (drawCandidates). */
-  | { kind: "behave"; day: number; candidates: Candidates }
-  | { kind: "observe"; day: number }
-  /** The day's observations as made (every shard's, then the invented): the shard takes those held against its citizens. */
-  | { kind: "points"; day: number; obs: ObsColumns[] }
-  /** Association charges to the shard's citizens, one batch per sending shard, in shard order (its own batch never left it: empty here). */
-  | { kind: "charges"; day: number; inbox: ChargeColumns[] }
-  /** Checkpoints: hand over the shard's state between days, or take this shard's part of a saved one. */
-  | { kind: "save"; day: number }
-  | { kind: "restore"; day: number; state: KernelState[] };
-
-/** What a shard keeps from one day to the next besides the shared world: pending expiry. */
-export interface KernelState {
-  expiry: ExpiryState;
+/** A typed handle on a kernel: the shard part that has it, its name, and (as types) its payload and output. */
+export interface Kernel<Payload, Output> {
+  part: string;
+  name: string;
+  /** Never set: carries the types. */
+  readonly types?: [Payload, Output];
 }
 
-export interface ShardResult {
-  /** Counts per cell and metric, in quanta (see metrics/daily.ts). */
+export const kernel = <Payload, Output>(part: string, name: string): Kernel<Payload, Output> => ({ part, name });
+
+/** A mechanism's kernels over one shard's core, and what it keeps between days outside the shared world (for checkpoints). */
+export interface ShardPart {
+  kernels: Record<string, (day: number, payload: never) => unknown>;
+  save?(): unknown;
+  /** Take, from what every shard saved (with any number of shards), the part about this shard's citizens. */
+  restore?(saved: unknown[], owns: (i: number) => boolean): void;
+}
+
+export type ShardPartFactory = (core: Core, shard: Shard, shards: Shard[]) => ShardPart;
+
+/** One shard's answer to a task. */
+export interface ShardResult<Output = unknown> {
+  /** Counts per cell and metric, in quanta (see engine/counters.ts). */
   counts: ShardCounts;
   trail: TrailColumns;
   touched: Int32Array;
-  /** Chunks of the day's behaviour draws, with their numbers. */
-  drawn?: [chunk: number, candidates: Candidates][];
-  /** Observations: those the shard made (observe), or those held against its citizens, sorted by target (points). */
-  obs?: ObsColumns;
-  /** Punished camera and online observations per region (targeting). */
-  recorded?: Float64Array;
-  /** Association charges made today, by the shard that owns the person charged (the batch to itself stays in the shard: empty here). */
-  outbox?: ChargeColumns[];
-  state?: KernelState;
+  out: Output;
 }
+
+/** The checkpoint kernels every shard has (model/shard.ts): each part's saved state, by part. */
+export const SAVE = kernel<undefined, Record<string, unknown>>("shard", "save");
+export const RESTORE = kernel<Record<string, unknown>[], undefined>("shard", "restore");
+
+const task = <P>(k: Kernel<P, unknown>, day: number, payload: P): ShardTask => ({ part: k.part, kernel: k.name, day, payload });
 
 /** How phases run kernels: on every shard, merging counts, trail rows and touched citizens into the run. */
-export interface ShardRunner {
-  readonly shards: Shard[];
+export class ShardRunner {
+  readonly pool: ShardPool<ShardResult>;
+
+  constructor(private readonly sim: Sim, threads: number) {
+    this.pool = new ShardPool<ShardResult>(sim.n, threads);
+  }
+
+  get shards(): Shard[] {
+    return this.pool.shards;
+  }
+
   /** Worker threads besides the calling one (0: every shard runs on the calling thread). */
-  readonly workers: number;
-  /**
-   * `meanwhile`: work of the calling thread's own, done after its shard's task while the workers
-   * finish theirs; its answer is merged after every shard's, and returned last.
-   */
-  run(task: Task | ((shard: Shard) => Task), meanwhile?: () => ShardResult): ShardResult[];
-  /**
-   * Hand a task out without waiting for it: its answers are merged, in shard order, when the next
-   * task is handed out (before that task's own). A worker then goes from this task to the next
-   * one without waiting to be woken in between.
-   */
-  post(task: Task | ((shard: Shard) => Task)): void;
-  /** Give each worker one task without waiting: work for their idle time while the calling thread runs its phases. */
-  startInBackground(tasks: Task[]): void;
-  /** The answers to the tasks started in the background, in worker order (waiting for them if need be). */
-  takeBackground(): ShardResult[];
-  saveState(day: number): KernelState[];
-  restoreState(day: number, state: KernelState[]): void;
+  get workers(): number {
+    return this.pool.workers;
+  }
+
+  /** `meanwhile`: work of the calling thread's own, after its shard's task while the workers finish theirs; merged after every shard's, returned last. */
+  run<P, O>(k: Kernel<P, O>, day: number, payload: P | ((shard: Shard) => P), meanwhile?: () => ShardResult<O>): ShardResult<O>[] {
+    return this.pool.run(this.tasks(k, day, payload), meanwhile) as ShardResult<O>[];
+  }
+
+  /** Hand a task out without waiting: its answers are merged when the next task is handed out. */
+  post<P>(k: Kernel<P, unknown>, day: number, payload: P | ((shard: Shard) => P)): void {
+    this.pool.post(this.tasks(k, day, payload));
+  }
+
+  /** Give each worker one task (one payload each) without waiting; background tasks must leave no counts, trail rows or touched citizens. */
+  startInBackground<P>(k: Kernel<P, unknown>, day: number, payloads: P[]): void {
+    this.pool.startInBackground(payloads.map((p) => task(k, day, p)));
+  }
+
+  takeBackground<O>(_k: Kernel<unknown, O>): ShardResult<O>[] {
+    return this.pool.takeBackground() as ShardResult<O>[];
+  }
+
+  /** The shards' state between days, for a checkpoint; it can be restored onto any number of shards. */
+  save(day: number): Record<string, unknown>[] {
+    return this.run(SAVE, day, undefined).map((r) => r.out);
+  }
+
+  restore(day: number, saved: Record<string, unknown>[]): void {
+    this.run(RESTORE, day, saved);
+  }
+
+  private tasks<P>(k: Kernel<P, unknown>, day: number, payload: P | ((shard: Shard) => P)): ShardTask | ((shard: Shard) => ShardTask) {
+    return typeof payload === "function" ? (shard: Shard) => task(k, day, (payload as (shard: Shard) => P)(shard)) : task(k, day, payload);
+  }
+
+  /** Counts are integers (quanta): summed over shards first, they are the same in any order. */
+  merge(day: number, results: ShardResult[]): void {
+    const sim = this.sim;
+    const width = sim.cells * sim.metrics.names.length;
+    if (this.flowSum.length !== width) {
+      this.flowSum = new Float64Array(width);
+      this.stockSum = new Float64Array(width);
+    }
+    const flows = this.flowSum, stocks = this.stockSum;
+    for (const { counts } of results) {
+      for (let m = 0; m < counts.at.length; m++) {
+        flows[counts.at[m]] += counts.flows[m];
+        stocks[counts.at[m]] += counts.stocks[m];
+      }
+    }
+    sim.metrics.addQuanta(day, flows, stocks);
+    flows.fill(0);
+    stocks.fill(0);
+    for (const r of results) {
+      sim.trail.append(r.trail);
+      sim.touched.append(r.touched);
+    }
+  }
+  /** The shards' counts of a task, summed (kept from task to task, emptied after each). */
+  private flowSum = new Float64Array(0);
+  private stockSum = new Float64Array(0);
+
+  close(): void {
+    this.pool.close();
+  }
 }
 
-/** A shard's kernels over its core; returns the function that runs one task. */
-export function shardKernels(core: Core, shard: Shard, shards: Shard[]): (task: Task) => ShardResult {
-  const behave = behaviourKernel(core);
-  const observation = observationKernel(core);
-  const scoring = scoringKernel(core, shard, shards);
-  return (task) => {
-    core.day = task.day;
-    core.touched.length = 0;
-    const out: Partial<ShardResult> = {};
-    switch (task.kind) {
-      case "draw":
-        out.drawn = drawClaimed(core, task.day, task.claim);
-        break;
-      case "behave":
-        behave(task.day, task.candidates);
-        break;
-      case "observe":
-        observation.day(task.day);
-        out.obs = core.obs.columns();
-        out.recorded = observation.recorded.slice();
-        observation.recorded.fill(0);
-        break;
-      case "points": {
-        const { held, outbox } = scoring.points(task.obs);
-        out.obs = held;
-        out.outbox = outbox;
-        break;
-      }
-      case "charges":
-        scoring.charges(task.inbox);
-        break;
-      case "save":
-        out.state = { expiry: scoring.saveExpiry() };
-        break;
-      case "restore":
-        // Each shard's share of a state saved with any number of shards: each citizen's entries
-        // keep their order, which is all the score updates depend on.
-        scoring.restoreExpiry(task.state.map((st) => st.expiry), (i) => i >= shard.lo && i < shard.hi);
-        break;
-      default:
-        throw new Error(`no such shard task: ${JSON.stringify((task as { kind: unknown }).kind)}`);
-    }
-    return answer(core, out);
-  };
+/** A task's answer: its output, with the counts, trail rows and touched citizens it left in the core (taken: the next task starts from none). */
+export function answer<O>(core: Core, out: O): ShardResult<O> {
+  return { out, counts: (core.metrics as ShardCounters).take(), trail: core.trail.take(), touched: core.touched.view().slice() };
 }

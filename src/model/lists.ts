@@ -9,7 +9,7 @@
 // day when the person is on the list and not on its error-free twin that day (`isWrongful`, the
 // one definition every table, metric and view uses).
 import type { ListRule } from "../scenario/schema.js";
-import { int32Column } from "../io/table.js";
+import { int32Column } from "../engine/columns.js";
 import { EV, DT, TRUE, REAL_ACTOR } from "../metrics/trail.js";
 import { READ_AHEAD, record, type Phase, type Sim } from "./context.js";
 import { restoreColumns, saveColumns } from "../engine/checkpoint.js";

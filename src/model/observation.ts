@@ -1,82 +1,18 @@
 // What the system sees. Channels never see ground truth directly: each act gets a chance to be
 // seen by the channels that can observe it, and may be attributed to the wrong person; some
-// observations are invented outright. Every observation keeps who really acted (or -1).
-import { INFORMANT, PARTY, FEMALE, friendAt, isSampled, groupOf, isAlive, regionOf, regionOfCell, slotStart } from "../engine/world.js";
+// observations are invented outright (model/invented.ts). Every observation keeps who really
+// acted (or -1).
+import { INFORMANT, FEMALE, friendAt, isSampled, groupOf, isAlive, regionOf, regionOfCell, slotStart } from "./world.js";
 import { anyAlive } from "./graph.js";
 import type { Rng } from "../engine/random.js";
-import { BEHAVIOUR_CLASSES, CHANNELS, type Channel } from "../scenario/schema.js";
+import { BEHAVIOUR_CLASSES, CHANNELS } from "../scenario/schema.js";
 import { EV, TRUE, MISATTRIBUTED, INVENTED, DT } from "../metrics/trail.js";
 import { BLOCK_SHIFT } from "../engine/shards.js";
-import { CHANNEL, READ_AHEAD, answer, createCore, record, type Core, type ObsColumns, type Phase, type Sim } from "./context.js";
-import type { ShardResult, ShardRunner } from "./kernels.js";
-import { ShardCounters } from "../metrics/daily.js";
-
-export type WatchPhase = Phase & { recorded: Float64Array };
-
-/** Watch phase: today's detection probability per channel and cell, and where the system looks next. */
-export function watchPhase(sim: Sim): WatchPhase {
-  const { s: scenario, cells, groups } = sim;
-  const observation = scenario.observation;
-  const groupWatch = [1, ...scenario.population.groups.map((group) => group.watchMultiplier)];
-  const informantP = observation.informants.enabled ? observation.informants.share * observation.informants.reportProbability : 0;
-  const recorded = new Float64Array(sim.regions);
-  const regionPop = new Float64Array(sim.regions);
-  for (let r = 0; r < sim.regions; r++) regionPop[r] = sim.c.regionStart[r + 1] - sim.c.regionStart[r];
-  const WEIGHT = sim.global.declare("region_watch_max", "Largest regional watch weight (targeting; 1 = even)");
-  const targeting = observation.targeting;
-
-  function reallocate(): void {
-    // Ensign et al. (2018): allocating by recorded offences feeds on itself; dividing by the
-    // current allocation estimates the true rate and breaks the loop.
-    const target = new Float64Array(sim.regions);
-    let total = 0, popTotal = 0;
-    for (let r = 0; r < sim.regions; r++) {
-      const perCapita = regionPop[r] ? recorded[r] / regionPop[r] : 0;
-      target[r] = targeting.mode === "corrected" ? perCapita / sim.regionWatch[r] : perCapita;
-      total += target[r] * regionPop[r];
-      popTotal += regionPop[r];
-    }
-    if (total <= 0) return;
-    for (let r = 0; r < sim.regions; r++) {
-      sim.regionWatch[r] = (1 - targeting.share) * sim.regionWatch[r] + targeting.share * (target[r] * popTotal) / total;
-    }
-    recorded.fill(0);
-  }
-
-  return {
-    name: "watch",
-    day(sim) {
-      if (targeting.enabled && sim.day > 0 && sim.day % targeting.everyDays === 0) reallocate();
-      for (let cell = 0; cell < cells; cell++) {
-        const group = cell % groups;
-        const urban = Math.floor(cell / groups) % 2;
-        const region = Math.floor(cell / groups / 2);
-        const watch = groupWatch[group] * sim.regionWatch[region];
-        const cam = observation.cameras.enabled ? Math.min(1, (urban ? observation.cameras.coverageUrban : observation.cameras.coverageRural) * watch) : 0;
-        // Keyed by channel name, so that the declaration (CHANNELS) sets the order and a channel
-        // added there without a coverage here fails to compile instead of shifting the others.
-        const covered: Record<Channel, number> = {
-          cameras: cam,
-          records: observation.records.enabled ? observation.records.coverage : 0,
-          online: observation.online.enabled ? Math.min(1, observation.online.coverage * watch) : 0,
-          informants: informantP,
-          attention: 0,
-        };
-        for (let ch = 0; ch < CHANNELS.length; ch++) {
-          const coverage = covered[CHANNELS[ch]];
-          sim.coverage[ch][cell] = coverage;
-          sim.detect[ch][cell] = ch === CHANNEL.cameras ? cam * observation.cameras.trueMatchRate : coverage;
-        }
-      }
-      let max = 0;
-      for (let r = 0; r < sim.regions; r++) max = Math.max(max, sim.regionWatch[r]);
-      sim.global.add(sim.day, 0, WEIGHT, max);
-    },
-    // Filled by the observation phase: recorded offences per region feed the next reallocation.
-    recorded,
-    state: { save: () => recorded, restore: (saved) => recorded.set(saved as Float64Array) },
-  };
-}
+import { CHANNEL, createCore, type Core, type ObsColumns, type Phase, type Sim } from "./context.js";
+import { answer, kernel, type ShardPartFactory, type ShardResult, type ShardRunner } from "./kernels.js";
+import { ShardCounters } from "../engine/counters.js";
+import { inventions } from "./invented.js";
+import type { WatchPhase } from "./watch.js";
 
 /** Declares the observation metrics (on the main thread, before any kernel looks them up). */
 function declareObservationMetrics(sim: Sim): void {
@@ -93,7 +29,7 @@ function declareObservationMetrics(sim: Sim): void {
  * and the trail), and drawing the wrong person a misattribution falls on.
  * `recorded` counts punished camera and online observations per region (for targeting).
  */
-function observer(core: Core, recorded: Float64Array) {
+export function observer(core: Core, recorded: Float64Array) {
   const { s: scenario, c: citizens, g: graph, behaviours } = core;
   const observation = scenario.observation;
   const metrics = core.metrics;
@@ -182,7 +118,29 @@ function observer(core: Core, recorded: Float64Array) {
  * The channels' look at one shard's acts (core.acts, from behaviourKernel), into core.obs.
  * Draws come from streams per block of actors, so a shard's draws do not depend on the others.
  */
-export function observationKernel(core: Core): { day(day: number): void; recorded: Float64Array } {
+/** What a shard's look produced: its observations, and the punished camera and online observations per region (targeting). */
+interface Looked {
+  obs: ObsColumns;
+  recorded: Float64Array;
+}
+
+export const OBSERVE = kernel<undefined, Looked>("observation", "observe");
+
+export const observationShard: ShardPartFactory = (core) => {
+  const observation = observationKernel(core);
+  return {
+    kernels: {
+      observe(day: number): Looked {
+        observation.day(day);
+        const out = { obs: core.obs.columns(), recorded: observation.recorded.slice() };
+        observation.recorded.fill(0);
+        return out;
+      },
+    },
+  };
+};
+
+function observationKernel(core: Core): { day(day: number): void; recorded: Float64Array } {
   const { s: scenario, c: citizens, behaviours } = core;
   const observation = scenario.observation;
   const recorded = new Float64Array(core.regions);
@@ -256,124 +214,6 @@ export function observationKernel(core: Core): { day(day: number): void; recorde
   }
 }
 
-/** Block key of the invented observations' draws, apart from every shard block. */
-const INVENTED_BLOCK = -1;
-
-/**
- * The day's invented observations, into core.obs after whatever is there: cameras' faces matched
- * where nobody acted (a face on a bus advertisement), online monitoring's innocent posts flagged
- * (both where the channel looks most), informants' false reports against their own contacts,
- * and attention analytics at political education (a noisy reading of a real, or not, state).
- */
-function inventions(core: Core, channels: ReturnType<typeof observer>): (day: number) => void {
-  const { s: scenario, c: citizens, behaviours } = core;
-  const observation = scenario.observation;
-  const metrics = core.metrics;
-  const FALSE_REPORTS = metrics.find("false_reports")!;
-  const { observe, randomIn, randomFriend, reward, canBeSubject } = channels;
-  const ACTS = metrics.find("acts")!, PUNISHABLE = metrics.find("acts_punishable")!;
-
-  const informants: number[] = [];
-  const members: number[] = [];
-  for (let i = 0; i < core.n; i++) {
-    if (citizens.flags[i] & INFORMANT) informants.push(i);
-    if (citizens.flags[i] & PARTY) members.push(i);
-  }
-  const byWeight = (ids: number[]) => {
-    const total = ids.reduce((a, b) => a + behaviours[b].perDay, 0);
-    return { ids, total };
-  };
-  const punishedBy = (ch: number, cls?: number) =>
-    byWeight(behaviours.filter((b) => b.punished && b.channels.includes(ch) && (cls === undefined || b.cls === cls)).map((b) => b.index));
-  const phantomPool = punishedBy(CHANNEL.cameras);
-  const onlinePool = punishedBy(CHANNEL.online);
-  const reportPool = punishedBy(CHANNEL.informants);
-  const attention = observation.attention.enabled ? behaviours.find((b) => b.id === observation.attention.behaviour) : undefined;
-
-  const pickBehaviour = (rng: Rng, pool: { ids: number[]; total: number }): number => {
-    let x = rng.next() * pool.total;
-    for (const b of pool.ids) {
-      x -= behaviours[b].perDay;
-      if (x < 0) return b;
-    }
-    return pool.ids[pool.ids.length - 1];
-  };
-
-  /** Invented observations in each region: Poisson in the covered population, victims drawn by coverage. */
-  function invent(rng: Rng, cov: Float64Array, perYear: number, pool: { ids: number[]; total: number }, ch: number): void {
-    if (perYear <= 0) return;
-    const perRegion = 2 * core.groups;
-    for (let r = 0; r < core.regions; r++) {
-      let expected = 0, max = 0;
-      for (let cell = r * perRegion; cell < (r + 1) * perRegion; cell++) {
-        expected += core.cellPopulation[cell] * cov[cell];
-        max = Math.max(max, cov[cell]);
-      }
-      const count = rng.poisson(expected * perYear / 365);
-      for (let k = 0; k < count; k++) {
-        const b = pickBehaviour(rng, pool);
-        const v = randomIn(rng, r, b, (x) => cov[citizens.cell[x]] / max);
-        if (v >= 0) observe(v, -1, b, ch, INVENTED);
-      }
-    }
-  }
-
-  // A chunk of sessions: who sat them and what the kiosk read, drawn first, in the order one at a
-  // time would draw them; the members, then their cells, read in loops of their own, many misses
-  // in flight at once (one at a time, the session's draw, member and cell were a chain of waits:
-  // most of the time the calling thread spent inventing; the member list is cold by then).
-  const memberOf = new Int32Array(READ_AHEAD), reading = new Uint8Array(READ_AHEAD);
-  let cellsRead = 0; // kept, so that the read-ahead is not dropped
-  function attend(rng: Rng, sessions: number): void {
-    const att = observation.attention, index = attention!.index;
-    for (let k = 0; k < sessions; k++) {
-      memberOf[k] = rng.int(members.length);
-      const really = rng.next() < att.inattentiveRate;
-      const flagged = rng.next() < (really ? att.accuracy : 1 - att.accuracy);
-      reading[k] = (really ? 1 : 0) | (flagged ? 2 : 0);
-    }
-    for (let k = 0; k < sessions; k++) memberOf[k] = members[memberOf[k]];
-    let sum = 0;
-    for (let k = 0; k < sessions; k++) sum += citizens.cell[memberOf[k]];
-    cellsRead += sum;
-    const punished = attention!.punished ? 1 : 0;
-    for (let k = 0; k < sessions; k++) {
-      const m = memberOf[k], really = reading[k] & 1;
-      if (really) {
-        // Inattention is an act like any other: ground truth counts it, seen or not.
-        metrics.add(core.day, citizens.cell[m], ACTS, 1);
-        if (punished) metrics.add(core.day, citizens.cell[m], PUNISHABLE, 1);
-        record(core, m, { event: EV.act, behaviour: index, detail: DT["really-did-it"] });
-      }
-      if (reading[k] & 2) observe(m, really ? m : -1, index, CHANNEL.attention, really ? TRUE : INVENTED);
-    }
-  }
-
-  return (day) => {
-    if (observation.cameras.enabled && phantomPool.ids.length) invent(core.streams.cameras.at(day, INVENTED_BLOCK), core.coverage[CHANNEL.cameras], observation.cameras.phantomPerYear, phantomPool, CHANNEL.cameras);
-    if (observation.online.enabled && onlinePool.ids.length) invent(core.streams.online.at(day, INVENTED_BLOCK), core.coverage[CHANNEL.online], observation.online.falsePositivePerYear, onlinePool, CHANNEL.online);
-    if (observation.informants.enabled && informants.length && reportPool.ids.length) {
-      const rngInf = core.streams.informants.at(day, INVENTED_BLOCK);
-      const count = rngInf.poisson(informants.length * observation.informants.falseReportsPerYear / 365);
-      for (let k = 0; k < count; k++) {
-        const j = informants[rngInf.int(informants.length)];
-        const v = randomFriend(rngInf, j);
-        if (v < 0) continue;
-        const b = pickBehaviour(rngInf, reportPool);
-        if (!canBeSubject(v, b)) continue; // nobody would report a child for a court default
-        observe(v, -1, b, CHANNEL.informants, INVENTED);
-        reward(j);
-        metrics.add(day, citizens.cell[j], FALSE_REPORTS, 1);
-      }
-    }
-    if (attention && members.length) {
-      const rng = core.streams.attention.at(day);
-      const count = rng.poisson(members.length * observation.attention.sessionsPerYear / 365);
-      for (let from = 0; from < count; from += READ_AHEAD) attend(rng, Math.min(count, from + READ_AHEAD) - from);
-    }
-  };
-}
-
 /**
  * The day's observations: every shard's, in shard order, then the invented ones. Those depend on
  * no shard's acts, so the calling thread makes them while the workers finish their look, into a
@@ -386,12 +226,12 @@ export interface ObservationPhase extends Phase {
   made(): ObsColumns[];
 }
 
-export function observationPhase(sim: Sim, watch: WatchPhase, shards: ShardRunner): ObservationPhase {
+export function observationPhase(sim: Sim, watch: Pick<WatchPhase, "recorded">, shards: ShardRunner): ObservationPhase {
   declareObservationMetrics(sim);
   const recorded = watch.recorded;
   let inventing: { core: Core; invent: (day: number) => void; recorded: Float64Array } | undefined;
   /** The day's invented observations, as a shard's answer. */
-  function invented(): ShardResult {
+  function invented(): ShardResult<Looked> {
     if (!inventing) {
       // Built on the first day, once every phase has declared its metrics.
       const shared = { coverage: sim.coverage, detect: sim.detect, listBelow: sim.listBelow, listAtLeast: sim.listAtLeast };
@@ -412,9 +252,9 @@ export function observationPhase(sim: Sim, watch: WatchPhase, shards: ShardRunne
     name: "observation",
     made: () => made,
     day(sim) {
-      const outs = shards.run({ kind: "observe", day: sim.day }, invented);
-      for (const out of outs) for (let r = 0; r < sim.regions; r++) recorded[r] += out.recorded![r];
-      made = outs.map((out) => out.obs!);
+      const outs = shards.run(OBSERVE, sim.day, undefined, invented);
+      for (const { out } of outs) for (let r = 0; r < sim.regions; r++) recorded[r] += out.recorded[r];
+      made = outs.map(({ out }) => out.obs);
     },
   };
 }

@@ -3,13 +3,15 @@
 // real is ever read.
 import { BEHAVIOUR_CLASSES, type Scenario } from "../scenario/schema.js";
 import { hashInts } from "../engine/random.js";
-import {
-  type Citizens, type World, FEMALE, URBAN, INFORMANT, PARTY, MAX_HOUSEHOLD, TRAITS, cellOf, makeStreams, sharedArray, type TrailSample,
-} from "../engine/world.js";
+import { type Citizens, type World, FEMALE, URBAN, INFORMANT, PARTY, MAX_HOUSEHOLD, TRAITS, cellOf, makeStreams, type TrailSample } from "./world.js";
+import { sharedArray } from "../engine/columns.js";
 import { buildGraph, emptyGraph, tieBlocks } from "./graph.js";
 import type { BuildTask, Helpers } from "./build.js";
 import { SyncWorker } from "../engine/sync-worker.js";
 import { hazardBounds } from "./behaviour.js";
+
+/** The module helper threads run their build tasks with (engine/build-worker.ts imports it). */
+const BUILD_PROGRAM = new URL("./build-tasks.js", import.meta.url).href;
 
 /** Split n into parts proportional to weights (largest remainder), so sizes are exact and stable. */
 export function apportion(n: number, weights: number[]): number[] {
@@ -156,7 +158,7 @@ export function createWorld(scenario: Scenario, seed: number, threads = 1): Worl
   };
 
   // A helper is worth starting only for a world of more than one block of ties.
-  const helpers: Helpers = Array.from({ length: Math.min(threads, tieBlocks(n)) - 1 }, () => new SyncWorker<BuildTask, unknown>("build-worker.js", {}));
+  const helpers: Helpers = Array.from({ length: Math.min(threads, tieBlocks(n)) - 1 }, () => new SyncWorker<BuildTask, unknown>("build-worker.js", { module: BUILD_PROGRAM }));
   try {
     const claimed = sharedArray(Int32Array, 1);
     for (const h of helpers) h.post({ kind: "citizens", s: scenario, seed, c: citizens, claimed });

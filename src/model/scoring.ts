@@ -4,14 +4,14 @@
 // channel been right. It is charged for every act a channel saw, to whoever really did it: true
 // observations to their target, misattributed ones to their real actor (REAL_ACTOR rows), and
 // invented ones to nobody. Acts that no channel saw charge neither score.
-import { type GrowableColumn, int32Column, float64Column } from "../io/table.js";
+import { type GrowableColumn, int32Column, float64Column } from "../engine/columns.js";
 import { EV, TRUE, DT, REAL_ACTOR } from "../metrics/trail.js";
-import { QUANTUM } from "../metrics/daily.js";
+import { QUANTUM } from "../engine/counters.js";
 import { BLOCK_SHIFT, shardOwners, type Shard } from "../engine/shards.js";
 import { groupStarts } from "../engine/order.js";
-import { FAR, farRank, inTrailSample, isAlive, slotStart } from "../engine/world.js";
+import { FAR, farRank, inTrailSample, isAlive, slotStart } from "./world.js";
 import { Observations, READ_AHEAD, changeErrorFree, changeScoreRecorded, clamp, markTouched, type Core, type ObsColumns, type Phase, type Sim } from "./context.js";
-import type { KernelState, ShardRunner } from "./kernels.js";
+import { kernel, type ShardPartFactory, type ShardRunner } from "./kernels.js";
 import type { ObservationPhase } from "./observation.js";
 
 const PERIODIC_DAYS = 30; // decay is applied monthly: cheap, and finer than any published rule
@@ -79,7 +79,7 @@ class ChargeBuffer {
  * observations they came from. Each citizen's changes are thus applied in one order whatever
  * the number of shards. Expiry is kept by the shard that owns the citizen.
  */
-export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
+function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
   const owner = shardOwners(shards);
   const shardCount = shards.length;
   const { s: scenario, c: citizens, g: graph, behaviours } = core;
@@ -426,6 +426,21 @@ export function scoringKernel(core: Core, shard: Shard, shards: Shard[]) {
   return { points, charges, saveExpiry, restoreExpiry };
 }
 
+/** The day's observations as made (every shard's, then the invented): the shard takes those held against its citizens. */
+const POINTS = kernel<ObsColumns[], { held: ObsColumns; outbox: ChargeColumns[] }>("scoring", "points");
+/** Association charges to the shard's citizens, one batch per sending shard, in shard order (its own batch never left it: empty here). */
+const CHARGES = kernel<ChargeColumns[], undefined>("scoring", "charges");
+
+export const scoringShard: ShardPartFactory = (core, shard, shards) => {
+  const scoring = scoringKernel(core, shard, shards);
+  return {
+    kernels: { points: (_day: number, made: ObsColumns[]) => scoring.points(made), charges: (_day: number, inbox: ChargeColumns[]) => scoring.charges(inbox) },
+    save: () => scoring.saveExpiry(),
+    // Each citizen's entries keep their order, which is all the score updates depend on.
+    restore: (saved, owns) => scoring.restoreExpiry(saved as ExpiryState[], owns),
+  };
+};
+
 export function scoringPhase(sim: Sim, shards: ShardRunner, observation: Pick<ObservationPhase, "made">): Phase {
   const { s: scenario, c: citizens, g: graph } = sim;
   const scoring = scenario.scoring;
@@ -481,12 +496,6 @@ export function scoringPhase(sim: Sim, shards: ShardRunner, observation: Pick<Ob
 
   return {
     name: "scoring",
-    // Pending expiry lives in the shards (possibly other threads); saved with any number of
-    // shards, it is restored onto any number.
-    state: {
-      save: () => shards.saveState(sim.day),
-      restore: (saved) => shards.restoreState(sim.day, saved as KernelState[]),
-    },
     day(sim) {
       const day = sim.day;
       if (day === 0) for (let cell = 0; cell < sim.cells; cell++) metrics.setStock(cell, SCORE_SUM, sim.cellPopulation[cell] * scoring.initial);
@@ -494,10 +503,10 @@ export function scoringPhase(sim: Sim, shards: ShardRunner, observation: Pick<Ob
       sim.allTouched = false;
       // Each shard takes the observations held against its citizens and sorts them; the day's,
       // in target order, are then theirs in shard order (for the lists phase).
-      const sent = shards.run({ kind: "points", day, obs: observation.made() });
+      const sent = shards.run(POINTS, day, observation.made());
       sim.obs.clear();
-      for (const out of sent) sim.obs.append(out.obs!);
-      shards.run((shard) => ({ kind: "charges", day, inbox: sent.map((out) => out.outbox![shard.index]) }));
+      for (const { out } of sent) sim.obs.append(out.held);
+      shards.run(CHARGES, day, (shard) => sent.map(({ out }) => out.outbox[shard.index]));
       if (scoring.decayPerYear > 0 && day > 0 && day % PERIODIC_DAYS === 0) decay();
       if (associationOn && assoc.pull > 0 && day > 0 && day % assoc.pullEveryDays === 0) pull();
     },

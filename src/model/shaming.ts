@@ -4,7 +4,7 @@
 import type { Rng } from "../engine/random.js";
 import { EV, DT } from "../metrics/trail.js";
 import { dropTie } from "./graph.js";
-import { isAlive, slotStart } from "../engine/world.js";
+import { isAlive, slotStart } from "./world.js";
 import { READ_AHEAD, record, type Phase, type Sim } from "./context.js";
 import type { DenseSet } from "./consequences.js";
 

@@ -3,7 +3,7 @@
 // ran, and the daily tables of run.duckdb. Every number the report prints comes from here.
 import { openRunDatabase } from "../io/open-db.js";
 import { readManifest, scenarioHash, type Manifest } from "../io/run-folder.js";
-import { resolveScenario } from "../engine/simulate.js";
+import { resolveScenario } from "../model/simulate.js";
 import { MAX_SCENARIO_BYTES, parseScenarioText, pathString } from "../scenario/load.js";
 import { readUserText } from "../io/read-file.js";
 import type { Scenario } from "../scenario/schema.js";

@@ -14,7 +14,7 @@
 // leave at once (the CLI on a second Ctrl-C) removes the half-written sibling with removePartials().
 import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join, relative, resolve as resolvePath } from "node:path";
-import type { Progress, RunResult } from "../engine/result.js";
+import type { Progress, RunResult } from "../model/result.js";
 import { CheckpointError, CheckpointSignatureError, identityOf, SimulationStopped, verifyCheckpoint } from "../engine/checkpoint.js";
 import type { Scenario } from "../scenario/schema.js";
 import { scenarioHash } from "../scenario/hash.js";
@@ -152,7 +152,7 @@ export async function run(scenario: Scenario, options: RunOptions): Promise<RunO
   if (problems.length) throw new ScenarioError(options.source ?? scenario.name, problems);
   if (!options.resume) checkOutDir(outDir);
   if (!options.resume) {
-    const { resolveScenario } = await import("../engine/simulate.js");
+    const { resolveScenario } = await import("../model/simulate.js");
     scenario = resolveScenario(scenario, { population: options.population, days: options.days });
   }
   const days = scenario.days;

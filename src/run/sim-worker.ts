@@ -5,7 +5,7 @@
 // checkpoints. A stop request is a flag in shared memory that the day loop reads after each
 // day: the worker is busy simulating and would not see a message until the run had ended.
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
-import type { Progress, RunResult, SimulateOptions } from "../engine/result.js";
+import type { Progress, RunResult, SimulateOptions } from "../model/result.js";
 import { SimulationStopped } from "../engine/checkpoint.js";
 import type { Scenario } from "../scenario/schema.js";
 
@@ -47,7 +47,7 @@ function transferables(result: RunResult): ArrayBuffer[] {
 async function workerMain(input: WorkerInput): Promise<void> {
   const port = parentPort!;
   try {
-    const { simulate } = await import("../engine/simulate.js");
+    const { simulate } = await import("../model/simulate.js");
     const stop = new Int32Array(input.stopFlag);
     const result = simulate(input.scenario, {
       ...input.options,

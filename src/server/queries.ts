@@ -8,7 +8,7 @@ import type { ReadOnlyDatabase } from "../io/duckdb.js";
 import { ForeignDatabaseError, openRunDatabase } from "../io/open-db.js";
 import { readManifest, type Manifest } from "../io/run-folder.js";
 import { describeEvents, loadExplanation, type Row } from "../cli/explain.js";
-import { columnName } from "../metrics/daily.js";
+import { columnName } from "../engine/counters.js";
 import { HttpError } from "./http.js";
 
 type Rows = Record<string, unknown>[];

@@ -1,7 +1,7 @@
 // The world: every citizen's state as structure-of-arrays stores indexed by a dense id,
 // plus the per-run constants mechanisms derive from the scenario. No per-citizen objects.
 import { BEHAVIOUR_CLASSES, type Scenario } from "../scenario/schema.js";
-import { Stream, hashStep } from "./random.js";
+import { Stream, hashStep } from "../engine/random.js";
 
 /** Bits of World.flags. */
 export const FEMALE = 1, URBAN = 2, INFORMANT = 4, PARTY = 8;
@@ -141,13 +141,6 @@ export interface World {
   regionWatch: Float64Array;
   sample: TrailSample;
   streams: Record<string, Stream>;
-}
-
-type TypedArrayOf<T> = { new (buffer: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number };
-
-/** A typed array over shared memory: the world's state is read and written by every shard's thread. */
-export function sharedArray<T>(Type: TypedArrayOf<T>, length: number): T {
-  return new Type(new SharedArrayBuffer(length * Type.BYTES_PER_ELEMENT));
 }
 
 /** Is the tie at adjacency slot e still there? (A bit per slot: seven bytes fewer per citizen than a byte.) */

@@ -6,19 +6,14 @@ import type { Scenario } from "../scenario/schema.js";
 import { parseScenario } from "../scenario/load.js";
 import type { RunResult, SimulateOptions, Progress } from "./result.js";
 import { stateBytesPerCitizen } from "./world.js";
-import { ShardPool } from "./shard-pool.js";
-import { checkpointer } from "./checkpoint.js";
-import { createWorld } from "../model/population.js";
-import { createSim, type Phase } from "../model/context.js";
-import { watchPhase, observationPhase } from "../model/observation.js";
-import { behaviourPhase } from "../model/behaviour.js";
-import { scoringPhase } from "../model/scoring.js";
-import { listsPhase } from "../model/lists.js";
-import { appealsPhase } from "../model/appeals.js";
-import { consequencesPhase } from "../model/consequences.js";
-import { shamingPhase } from "../model/shaming.js";
-import { firmsPhase } from "../model/firms.js";
-import { collectPhase } from "../model/collect.js";
+import { checkpointer, identityOf } from "../engine/checkpoint.js";
+import { runDays } from "../engine/day-loop.js";
+import { createWorld } from "./population.js";
+import { createSim } from "./context.js";
+import { ShardRunner } from "./kernels.js";
+import { startShards } from "./shard.js";
+import { dayPhases } from "./regime.js";
+import { runState } from "./checkpoint-state.js";
 import { summarise } from "../metrics/summary.js";
 import { buildTables } from "../metrics/tables.js";
 
@@ -49,47 +44,31 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
   report("population", 0, s.startDate);
   const threads = options.threads ?? defaultThreads(s.population.size);
   const sim = createSim(createWorld(s, seed, threads));
-  const shards = new ShardPool(sim, threads);
-  const watch = watchPhase(sim);
-  const lists = listsPhase(sim);
-  const appeals = appealsPhase(sim, lists.lists);
-  const consequences = consequencesPhase(sim);
-  const firms = firmsPhase(sim, lists.lists);
-  const collect = collectPhase(sim, consequences);
-  const behaviour = behaviourPhase(sim, shards);
-  const observation = observationPhase(sim, watch, shards);
-  const scoring = scoringPhase(sim, shards, observation);
-  const phases: Phase[] = [
-    watch, behaviour, observation, scoring, lists, appeals,
-    consequences, shamingPhase(sim, consequences.blacklisted, collect.tieDropped), firms, collect,
-  ];
+  const shards = new ShardRunner(sim, threads);
+  const { phases, lists, appeals, firms, collect } = dayPhases(sim, shards);
   sim.metrics.allocate();
   sim.global.allocate();
 
   const tSim = performance.now();
   let observations = 0;
-  const phaseMs = new Float64Array(phases.length);
   let firstDay = 0;
-  shards.start();
+  let phaseSeconds: Record<string, number> = {};
+  startShards(sim, shards);
   try {
-    const cp = checkpointer(s, seed, sim, phases, options);
+    const cp = checkpointer(identityOf(s, seed), runState(sim, phases, shards), options);
     firstDay = cp.firstDay;
-    for (let day = cp.firstDay; day < s.days; day++) {
-      sim.day = day;
-      for (let k = 0; k < phases.length; k++) {
-        const t = performance.now();
-        phases[k].day(sim);
-        // Scoring is the day's last use of the workers: they draw tomorrow's behaviour while
-        // this thread runs the phases over the listed.
-        if (phases[k] === scoring) behaviour.drawAhead(day + 1);
-        phaseMs[k] += performance.now() - t;
-      }
-      observations += sim.obs.length;
-      sim.metrics.snapshot(day);
-      sim.global.snapshot(day);
-      report("simulate", day + 1, sim.dates[day]);
-      cp.afterDay(day + 1);
-    }
+    phaseSeconds = runDays(sim, phases, firstDay, s.days, {
+      startDay(day) {
+        sim.day = day;
+      },
+      endDay(day) {
+        observations += sim.obs.length;
+        sim.metrics.snapshot(day);
+        sim.global.snapshot(day);
+        report("simulate", day + 1, sim.dates[day]);
+        cp.afterDay(day + 1);
+      },
+    });
   } finally {
     shards.close();
   }
@@ -124,8 +103,8 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
       stateBytesPerCitizen: stateBytesPerCitizen(sim),
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
       threads: shards.shards.length,
-      phaseSeconds: Object.fromEntries(phases.map((p, k) => [p.name, phaseMs[k] / 1000])),
-      workerWaitSeconds: shards.waitedMs / 1000,
+      phaseSeconds,
+      workerWaitSeconds: shards.pool.waitedMs / 1000,
     },
   };
 }

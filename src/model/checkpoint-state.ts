@@ -1,0 +1,121 @@
+// What a run's checkpoint holds (engine/checkpoint.ts writes and signs it): the world's arrays
+// classified as identity (built again from the seed, compared, never read) or state (saved, and
+// restored only within its valid range), the metric stores, the trail, each phase's state and
+// each shard part's. A new typed array in Citizens, Graph or the context fails to compile until
+// it is classified here.
+import { PRIVILEGES, SANCTIONS, type Scenario } from "../scenario/schema.js";
+import {
+  ANY, FINITE, IDENTITY, bitsBelow, finishedRows, identityFingerprint, restoreArrays, restoreColumns, restorePhases,
+  saveArrays, saveColumns, savePhases, setFinishedRows, state, within,
+  type ArrayClass, type ArrayFields, type ClassifiedStore, type RunState, type Valid, CheckpointError,
+} from "../engine/checkpoint.js";
+import type { Citizens, Graph } from "./world.js";
+import type { Phase, Sim } from "./context.js";
+import type { ShardRunner } from "./kernels.js";
+
+/** What a state array's values are checked against, in the world rebuilt from the seed. */
+interface Rebuilt {
+  s: Scenario;
+  c: Citizens;
+  /** The day the checkpoint resumes with. */
+  nextDay: number;
+}
+
+const onScale = ({ s }: Rebuilt) => within(Math.fround(s.scoring.min), Math.fround(s.scoring.max));
+
+/**
+ * An income is the citizen's base income (identity) times the effects of the sanctions and
+ * privileges held (model/consequences.ts): between the product of every lowering effect and
+ * that of every raising one (a margin for Float32 rounding).
+ */
+function incomeRange({ s, c }: Rebuilt): Valid {
+  let lo = 1, hi = 1;
+  if (s.mechanisms.incomeFeedback) {
+    for (const r of [...SANCTIONS.map((k) => s.consequences.sanctions[k]), ...PRIVILEGES.map((k) => s.consequences.privileges[k])]) {
+      lo *= Math.min(1, 1 + r.incomeEffect);
+      hi *= Math.max(1, 1 + r.incomeEffect);
+    }
+  }
+  const base = c.incomeBase;
+  return {
+    what: `between ${lo} and ${hi} times the citizen's base income`,
+    ok: (v, i) => v >= base[i] * lo * (1 - 1e-6) && v <= base[i] * hi * (1 + 1e-6),
+  };
+}
+
+/** The citizens' arrays (World.c). A new state array is one line here. */
+const CITIZEN_ARRAYS: { [K in ArrayFields<Citizens>]: ArrayClass<Rebuilt> } = {
+  regionStart: IDENTITY,
+  cell: IDENTITY, // region, urban or rural, group
+  age: IDENTITY,
+  flags: IDENTITY, // sex, urban, informant, party member
+  householdOffset: IDENTITY,
+  incomeBase: IDENTITY,
+  traits: IDENTITY,
+  hazardBound: IDENTITY, // derived from the traits as the population is built
+  income: state<Rebuilt>(incomeRange),
+  score: state<Rebuilt>(onScale),
+  errorFree: state<Rebuilt>(onScale),
+  assocPoints: state<Rebuilt>(() => FINITE),
+  lastPenalty: state<Rebuilt>(({ nextDay }) => within(0, nextDay)), // 1 + the day of the last penalty
+  listMask: state<Rebuilt>(({ s }) => bitsBelow(s.lists.length)),
+  sanctionMask: state<Rebuilt>(() => bitsBelow(SANCTIONS.length)),
+  privilegeMask: state<Rebuilt>(() => bitsBelow(PRIVILEGES.length)),
+  firmRestrictions: state<Rebuilt>(() => ANY),
+  blockedCount: state<Rebuilt>(() => ANY),
+};
+
+/** The friendship graph's arrays (World.g): its layout is identity; which ties were dropped is state. */
+const GRAPH_ARRAYS: { [K in ArrayFields<Graph>]: ArrayClass<Rebuilt> } = {
+  base: IDENTITY,
+  offset: IDENTITY,
+  near: IDENTITY,
+  far: IDENTITY,
+  farBefore: IDENTITY,
+  alive: state<Rebuilt>(() => ({ what: "a tie of the rebuilt graph (ties can be dropped, never added)", ok: (v, i, built) => (v & ~built[i]) === 0 })),
+};
+
+/** The typed arrays at the top of the simulation's context (World and the day's buffers). */
+const TOP_ARRAYS: { [K in ArrayFields<Sim>]: ArrayClass<Rebuilt> } = {
+  cellPopulation: IDENTITY,
+  regionWatch: state<Rebuilt>(() => ({ what: "a finite weight >= 0", ok: (v) => v >= 0 && v < Infinity })),
+};
+
+const stores = (sim: Sim): ClassifiedStore<Rebuilt>[] => [
+  { prefix: "", store: sim, classes: TOP_ARRAYS },
+  { prefix: "c.", store: sim.c, classes: CITIZEN_ARRAYS },
+  { prefix: "g.", store: sim.g, classes: GRAPH_ARRAYS },
+];
+
+interface Saved {
+  world: unknown;
+  stores: { metrics?: { data: Float64Array; stock: Float64Array }; global?: { data: Float64Array; stock: Float64Array } };
+  trail: unknown;
+  phases: unknown;
+  /** Each shard's parts' state (pending expiry...), restorable onto any number of shards. */
+  shards: unknown;
+}
+
+/** The run's state for checkpoints: the world's state arrays, metric stores, trail, phases and shard parts. */
+export function runState(sim: Sim, phases: Phase[], shards: ShardRunner): RunState {
+  return {
+    fingerprint: () => identityFingerprint(stores(sim)),
+    save: (nextDay): Saved => ({
+      world: saveArrays(stores(sim)),
+      stores: { metrics: finishedRows(sim.metrics, nextDay), global: finishedRows(sim.global, nextDay) },
+      trail: saveColumns(sim.trail),
+      phases: savePhases(phases),
+      shards: shards.save(sim.day),
+    }),
+    restore(saved, nextDay) {
+      const p = saved as Partial<Saved>;
+      restoreArrays(stores(sim), p.world, { s: sim.s, c: sim.c, nextDay });
+      setFinishedRows(sim.metrics, p.stores?.metrics, nextDay, "metrics");
+      setFinishedRows(sim.global, p.stores?.global, nextDay, "global metrics");
+      restoreColumns(sim.trail, p.trail);
+      restorePhases(phases, p.phases);
+      if (!Array.isArray(p.shards) || !p.shards.every((x) => typeof x === "object" && x !== null)) throw new CheckpointError("damaged checkpoint: no state for the shards");
+      shards.restore(nextDay, p.shards as Record<string, unknown>[]);
+    },
+  };
+}
