@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { loadScenario } from "../src/scenario/load.js";
 import type { Scenario } from "../src/scenario/schema.js";
-import type { Summary } from "../src/engine/result.js";
+import type { Summary } from "../src/model/result.js";
 import { compareSummaries, type Estimate } from "../src/analysis/compare.js";
 import { summaryPool } from "../src/cli/run-pool.js";
 import { writeFileAtomic } from "../src/io/atomic.js";
