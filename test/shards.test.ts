@@ -18,7 +18,8 @@ import { createSim, type Sim } from "../src/model/context.js";
 import { DRAW, behaviourPhase, drawCandidates, drawClaimed } from "../src/model/behaviour.js";
 import { OBSERVE, observationPhase } from "../src/model/observation.js";
 import { watchPhase } from "../src/model/watch.js";
-import { scoringPhase } from "../src/model/scoring.js";
+import { pointsPhase } from "../src/model/points.js";
+import { associationPhase } from "../src/model/association.js";
 import { kernel, ShardRunner } from "../src/model/kernels.js";
 import { startShards } from "../src/model/shard.js";
 
@@ -152,7 +153,7 @@ function startedPool(blocks: number): { sim: Sim; pool: ShardRunner } {
   const sim = createSim(createWorld(makeScenario({ population: { size: blocks * BLOCK } }), 1));
   const pool = new ShardRunner(sim, 3);
   behaviourPhase(sim, pool);
-  scoringPhase(sim, pool, observationPhase(sim, watchPhase(sim), pool));
+  associationPhase(sim, pool, pointsPhase(sim, pool, observationPhase(sim, watchPhase(sim), pool)));
   sim.metrics.allocate();
   startShards(sim, pool);
   return { sim, pool };

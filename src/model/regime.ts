@@ -6,7 +6,9 @@ import type { ShardPartFactory, ShardRunner } from "./kernels.js";
 import { behaviourPhase, behaviourShard } from "./behaviour.js";
 import { watchPhase } from "./watch.js";
 import { observationPhase, observationShard } from "./observation.js";
-import { scoringPhase, scoringShard } from "./scoring.js";
+import { pointsPhase, scoringShard } from "./points.js";
+import { associationPhase, pullPhase } from "./association.js";
+import { decayPhase } from "./expiry.js";
 import { listsPhase } from "./lists.js";
 import { appealsPhase } from "./appeals.js";
 import { consequencesPhase } from "./consequences.js";
@@ -33,13 +35,17 @@ export function dayPhases(sim: Sim, shards: ShardRunner) {
   const collect = collectPhase(sim, consequences);
   const behaviour = behaviourPhase(sim, shards);
   const observation = observationPhase(sim, watch, shards);
-  const scoring = scoringPhase(sim, shards, observation);
+  const points = pointsPhase(sim, shards, observation);
+  const association = associationPhase(sim, shards, points);
+  const decay = decayPhase(sim);
+  const pull = pullPhase(sim);
   const shaming = shamingPhase(sim, consequences.blacklisted, collect.tieDropped);
   const phases: Phase[] = [
-    watch, behaviour, observation, scoring,
-    // Scoring is the day's last use of the workers: they draw tomorrow's behaviour while this
-    // thread runs the phases over the listed.
+    watch, behaviour, observation, points, association,
+    // Association is the day's last use of the workers: they draw tomorrow's behaviour while
+    // this thread runs the phases over everyone and over the listed.
     behaviour.drawAhead,
+    decay, pull,
     lists, appeals, consequences, shaming, firms, collect,
   ];
   return { phases, lists, appeals, firms, collect };
