@@ -60,7 +60,7 @@ test("the ODD description has all its sections and the day's phases in the engin
   for (const c of ["Basic principles", "Emergence", "Adaptation", "Objectives", "Learning", "Prediction", "Sensing", "Interaction", "Stochasticity", "Collectives", "Observation"]) {
     assert.ok(html.includes(`<li>${c}:`), `design concept ${c} missing`);
   }
-  const order = ["watch:", "behaviour:", "observation:", "scoring:", "lists:", "appeals:", "consequences:", "shaming:", "firms:", "collect:"].map((p) => html.indexOf(`<li>${p}`));
+  const order = ["watch:", "behaviour:", "observation:", "points:", "association:", "decay:", "pull:", "lists:", "appeals:", "consequences:", "shaming:", "firms:", "collect:"].map((p) => html.indexOf(`<li>${p}`));
   assert.ok(order.every((x, i) => x > 0 && (i === 0 || x > order[i - 1])), `phase order ${order}`);
 });
 

@@ -22,6 +22,7 @@ import { pointsPhase } from "../src/model/points.js";
 import { associationPhase } from "../src/model/association.js";
 import { kernel, ShardRunner } from "../src/model/kernels.js";
 import { startShards } from "../src/model/shard.js";
+import { declareMetrics } from "../src/model/regime.js";
 
 test("partition: shards are contiguous runs of whole blocks covering everyone, at most one per thread", () => {
   fc.assert(
@@ -152,6 +153,7 @@ test("threads: the national scenario gives the same run on 1 and 2 threads", { t
 function startedPool(blocks: number): { sim: Sim; pool: ShardRunner } {
   const sim = createSim(createWorld(makeScenario({ population: { size: blocks * BLOCK } }), 1));
   const pool = new ShardRunner(sim, 3);
+  declareMetrics(sim);
   behaviourPhase(sim, pool);
   associationPhase(sim, pool, pointsPhase(sim, pool, observationPhase(sim, watchPhase(sim), pool)));
   sim.metrics.allocate();

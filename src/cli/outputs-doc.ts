@@ -4,6 +4,9 @@ import { parseScenario } from "../scenario/load.js";
 import { simulate } from "../model/simulate.js";
 import { sqlType } from "../io/duckdb.js";
 import { SYNTHETIC_TABLE_NOTE } from "../io/synthetic.js";
+import { SUMMARY_METRICS } from "../metrics/summary.js";
+
+const cell = (text: string) => text.replace(/\|/g, "\\|");
 
 const TINY = {
   name: "docs",
@@ -62,8 +65,23 @@ export function outputsMarkdown(): string {
   ];
   for (const t of result.tables) {
     out.push(`## ${t.name}`, "", t.description, "", "| column | type | meaning |", "|---|---|---|");
-    for (const c of t.columns) out.push(`| \`${c.name}\` | ${sqlType(c)} | ${c.description.replace(/\|/g, "\\|")} |`);
+    for (const c of t.columns) out.push(`| \`${c.name}\` | ${sqlType(c)} | ${cell(c.description)} |`);
     out.push("");
   }
+  out.push(
+    "## Summary metrics",
+    "",
+    "The keys of `manifest.json`'s `summary.metrics` and of the `summary` table: what a scenario's targets,",
+    "a sweep's or a comparison's metrics name. A key marked *per list* (sanction, privilege, grade, firm grade)",
+    "exists once for each, as `<key>.<id>`. \"May be null\": NULL where its denominator is empty.",
+    "",
+    "| key | per | unit | meaning | may be null |",
+    "|---|---|---|---|---|",
+    ...Object.entries(SUMMARY_METRICS).map(([key, spec]) => {
+      const s = spec as { per?: string; unit: string; description: string; undefinedWhenEmpty?: true };
+      return `| \`${key}\` | ${s.per ?? ""} | ${cell(s.unit)} | ${cell(s.description)} | ${s.undefinedWhenEmpty ? "yes" : ""} |`;
+    }),
+    "",
+  );
   return out.join("\n");
 }

@@ -1,45 +1,80 @@
-// Declarative daily reporters: a mechanism declares the metric names it writes; the store
-// keeps one row per (day, cell) of plain float64 counters. Flows are added during the day;
-// stocks (people on a list, score sums) are kept as running values and copied in at day end.
+// Daily metric stores: a mechanism declares the metrics it writes (a MetricSet, typed), and
+// gets their indices back; the store keeps one row per (day, cell) of plain float64 counters.
+// Flows are added during the day; stocks (people on a list, score sums) are kept as running
+// values and copied in at day end. A metric is looked up only through its declaration, so a
+// name that nothing declared is an error where it is looked up, never a column of zeros.
 
 /** Metric names become SQL column names: ids like `low-score` turn into `low_score`. */
 export const columnName = (name: string): string => name.replace(/[^A-Za-z0-9_]/g, "_");
 
+/**
+ * A daily metric: its column name, the unit of its values, what it counts, and how it
+ * aggregates over days. A flow (the default) is summed over the days of a period; a stock is a
+ * value at the end of each day, and a period's is its last day's. Over cells, both are summed.
+ */
+export interface MetricSpec {
+  name: string;
+  unit: string;
+  description: string;
+  stock?: boolean;
+}
+
+/** A mechanism's metrics, by the handle its code uses. */
+export type MetricSet = Record<string, MetricSpec>;
+
+/** A MetricSet's indices in a store: referencing a metric the set does not have does not compile. */
+export type MetricIndex<T extends MetricSet> = { readonly [K in keyof T]: number };
+
+/** The description with the unit, as the tables document a column. */
+export const describe = (spec: MetricSpec): string => `${spec.description} (${spec.unit}${spec.stock ? ", at the end of the day" : ""})`;
+
+/** Indices of `set` in a store's index, or an error naming the first metric nobody declared. */
+function indicesIn<T extends MetricSet>(index: Map<string, number>, set: T, store: string): MetricIndex<T> {
+  const out: Record<string, number> = {};
+  for (const [handle, spec] of Object.entries(set)) {
+    const k = index.get(columnName(spec.name));
+    if (k === undefined) throw new Error(`metric ${spec.name} is not declared in the ${store} (it is declared by the mechanism that writes it, before the store is allocated)`);
+    out[handle] = k;
+  }
+  return out as MetricIndex<T>;
+}
+
 export class DailyCounters {
   readonly index = new Map<string, number>();
   readonly names: string[] = [];
-  readonly descriptions: string[] = [];
+  readonly specs: MetricSpec[] = [];
   data = new Float64Array(0);
   private stride = 0;
   /** Running stock values per cell, copied into each day's row by snapshot(). */
   stock = new Float64Array(0);
   private stockMetrics: number[] = [];
 
-  constructor(readonly days: number, readonly cells: number) {}
+  constructor(readonly days: number, readonly cells: number, private readonly what = "run's metrics") {}
 
-  /** Declare a metric; returns its index. `stock` metrics carry over from day to day. */
-  declare(name: string, description: string, stock = false): number {
-    name = columnName(name);
-    const existing = this.index.get(name);
-    if (existing !== undefined) return existing;
-    if (this.data.length) throw new Error(`metric ${name} declared after the store was allocated`);
-    const k = this.names.length;
-    this.index.set(name, k);
-    this.names.push(name);
-    this.descriptions.push(description);
-    if (stock) this.stockMetrics.push(k);
-    return k;
+  /** Declare a set of metrics; returns their indices. Stocks carry over from day to day. */
+  declare<T extends MetricSet>(set: T): MetricIndex<T> {
+    for (const spec of Object.values(set)) {
+      const name = columnName(spec.name);
+      if (this.index.has(name)) throw new Error(`metric ${name} is declared twice`);
+      if (this.data.length) throw new Error(`metric ${name} declared after the store was allocated`);
+      const k = this.names.length;
+      this.index.set(name, k);
+      this.names.push(name);
+      this.specs.push(spec);
+      if (spec.stock) this.stockMetrics.push(k);
+    }
+    return this.indexOf(set);
+  }
+
+  /** The indices of metrics declared elsewhere (throws if one was not). */
+  indexOf<T extends MetricSet>(set: T): MetricIndex<T> {
+    return indicesIn(this.index, set, this.what);
   }
 
   allocate(): void {
     this.stride = this.names.length;
     this.data = new Float64Array(this.days * this.cells * this.stride);
     this.stock = new Float64Array(this.cells * this.stride);
-  }
-
-  /** Index of a metric by the name it was declared with, if declared. */
-  find(name: string): number | undefined {
-    return this.index.get(columnName(name));
   }
 
   get metricCount(): number {
@@ -117,8 +152,8 @@ export class ShardCounters {
     this.stocks = new Float64Array(cells * this.stride);
   }
 
-  find(name: string): number | undefined {
-    return this.index.get(columnName(name));
+  indexOf<T extends MetricSet>(set: T): MetricIndex<T> {
+    return indicesIn(this.index, set, "shard's metrics");
   }
 
   add(_day: number, cell: number, metric: number, v: number): void {

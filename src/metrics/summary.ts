@@ -2,7 +2,16 @@
 // per-capita yearly rates) that targets name and that stay comparable across population sizes.
 import { SANCTIONS, PRIVILEGES, type Scenario } from "../scenario/schema.js";
 import type { Summary, TargetResult } from "../model/result.js";
-import type { DailyCounters } from "../engine/counters.js";
+import type { DailyCounters, MetricSpec } from "../engine/counters.js";
+import { listMetrics } from "./list-metrics.js";
+import { LISTED_METRICS } from "./collect.js";
+import { BEHAVIOUR_METRICS } from "../model/behaviour.js";
+import { OBSERVATION_METRICS } from "../model/observation.js";
+import { POINTS_METRICS } from "../model/points.js";
+import { ASSOCIATION_METRICS } from "../model/association.js";
+import { APPEALS_METRICS } from "../model/appeals.js";
+import { CONSEQUENCES_METRICS } from "../model/consequences.js";
+import { SHAMING_METRICS } from "../model/shaming.js";
 
 export interface SummaryInput {
   s: Scenario;
@@ -24,114 +33,163 @@ const gradeIndex = (grades: { min: number }[], v: number) => {
   return best;
 };
 
-/** Every metric key a summary of this scenario carries: what a target may name. */
-export function metricKeys(scenario: Scenario): string[] {
-  const perList = [
-    "listed_share", "error_free_listed_share", "wrongful_share", "association_listed_share", "entries_per_capita",
-    "cumulative_listed_share", "exited_share", "mean_days_to_clear_wrongful",
-  ];
-  return [
-    ...scenario.lists.flatMap((l) => perList.map((p) => `${p}.${l.id}`)),
-    ...SANCTIONS.map((k) => `blocked_per_capita.${k}`),
-    ...PRIVILEGES.map((k) => `granted_per_capita.${k}`),
-    ...scenario.scoring.grades.map((g) => `grade_share.${g.name}`),
-    ...(scenario.firms.enabled ? scenario.firms.grades.map((g) => `firm_grade_share.${g.name}`) : []),
-    "blacklisted_share", "redlisted_share", "wrongful_listings_per_capita", "mean_score", "chilling",
-    "association_penalty_share", "ties_dropped_per_capita", "isolation_of_listed", "misattributed_share", "invented_share",
-    "informant_rewards_per_capita", "false_reports_per_capita", "appeals_filed_per_capita", "appeal_success_rate",
-    "income_ratio_blacklisted", "income_ratio_redlisted", "acts_per_capita", "observations_per_capita",
-  ];
+/** A summary metric's declaration. `per`: one key per list, sanction, privilege, grade or firm grade (`<key>.<id>`). */
+interface SummarySpec {
+  unit: string;
+  description: string;
+  per?: "list" | "sanction" | "privilege" | "grade" | "firm grade";
+  /** A ratio over something that may be empty (the people on a list, the appeals decided...): null in a run where it is. */
+  undefinedWhenEmpty?: true;
 }
 
-/**
- * Metrics that are ratios over something that may be empty (the people on a list, the appeals
- * decided, the firms scored...): null in a run where it is. Every other metric is always a number.
- */
-const UNDEFINED_WHEN_EMPTY = new Set([
-  "wrongful_share", "association_listed_share", "exited_share", "mean_days_to_clear_wrongful", "firm_grade_share",
-  "chilling", "association_penalty_share", "isolation_of_listed", "misattributed_share", "invented_share",
-  "appeal_success_rate", "income_ratio_blacklisted", "income_ratio_redlisted",
-]);
-export const mayBeUndefined = (key: string): boolean => UNDEFINED_WHEN_EMPTY.has(key.split(".")[0]);
+const YEARLY = "per person per year";
+
+/** The summary's metrics, declared once: what targets may name, in the order the summary lists them. */
+export const SUMMARY_METRICS = {
+  listed_share: { per: "list", unit: "share of population", description: "People on the list at the end" },
+  error_free_listed_share: { per: "list", unit: "share of population", description: "People the error-free record has on the list at the end" },
+  wrongful_share: { per: "list", unit: "share of the listed", description: "Of the people on the list at the end, those listed wrongly", undefinedWhenEmpty: true },
+  association_listed_share: { per: "list", unit: "share of the listed", description: "Of the people on the list at the end, those listed only because of association charges", undefinedWhenEmpty: true },
+  entries_per_capita: { per: "list", unit: `listings ${YEARLY}`, description: "Listings made (a person listed twice counts twice)" },
+  cumulative_listed_share: { per: "list", unit: "share of population", description: "Distinct people ever on the list during the run" },
+  exited_share: { per: "list", unit: "share of the ever listed", description: "Of everyone ever on the list, the share no longer on it at the end", undefinedWhenEmpty: true },
+  mean_days_to_clear_wrongful: { per: "list", unit: "days", description: "Mean length of the wrongful listings that ended", undefinedWhenEmpty: true },
+  blocked_per_capita: { per: "sanction", unit: `attempts ${YEARLY}`, description: "Attempts blocked by the sanction" },
+  granted_per_capita: { per: "privilege", unit: `uses ${YEARLY}`, description: "Uses of the privilege" },
+  grade_share: { per: "grade", unit: "share of population", description: "People in the score grade at the end" },
+  firm_grade_share: { per: "firm grade", unit: "share of firms", description: "Firms in the grade at the end", undefinedWhenEmpty: true },
+  blacklisted_share: { unit: "share of population", description: "People on at least one blacklist at the end" },
+  redlisted_share: { unit: "share of population", description: "People on at least one redlist at the end" },
+  wrongful_listings_per_capita: { unit: "listings per person", description: "Wrongful blacklistings at the end, summed over blacklists" },
+  mean_score: { unit: "points", description: "Mean score at the end" },
+  chilling: { unit: "share of speech", description: "1 - speech acts / speech expected with nobody watching", undefinedWhenEmpty: true },
+  association_penalty_share: { unit: "share of penalty points", description: "Penalty points charged through association", undefinedWhenEmpty: true },
+  ties_dropped_per_capita: { unit: `friendships ${YEARLY}`, description: "Friendships dropped because of a listing" },
+  isolation_of_listed: { unit: "share of their ties", description: "Friendships the blacklisted lost since the start", undefinedWhenEmpty: true },
+  misattributed_share: { unit: "share of observations", description: "Observations charged to someone other than the actor", undefinedWhenEmpty: true },
+  invented_share: { unit: "share of observations", description: "Observations of acts that never happened", undefinedWhenEmpty: true },
+  informant_rewards_per_capita: { unit: `reward units ${YEARLY}`, description: "Rewards paid to informants" },
+  false_reports_per_capita: { unit: `reports ${YEARLY}`, description: "False reports filed by informants" },
+  appeals_filed_per_capita: { unit: `appeals ${YEARLY}`, description: "Appeals filed" },
+  appeal_success_rate: { unit: "share of decisions", description: "Appeals won, of those decided", undefinedWhenEmpty: true },
+  income_ratio_blacklisted: { unit: "ratio", description: "Mean income of the blacklisted over that of the unlisted", undefinedWhenEmpty: true },
+  income_ratio_redlisted: { unit: "ratio", description: "Mean income of the redlisted over that of the unlisted", undefinedWhenEmpty: true },
+  acts_per_capita: { unit: `acts ${YEARLY}`, description: "Acts really done (ground truth)" },
+  observations_per_capita: { unit: `observations ${YEARLY}`, description: "Observations of every kind" },
+} satisfies Record<string, SummarySpec>;
+
+export type SummaryKey = keyof typeof SUMMARY_METRICS;
+
+const specOf = (key: string): SummarySpec | undefined => (SUMMARY_METRICS as Record<string, SummarySpec>)[key.split(".")[0]];
+
+/** The ids a family of summary metrics has in a scenario. */
+function idsOf(scenario: Scenario, per: NonNullable<SummarySpec["per"]>): readonly string[] {
+  switch (per) {
+    case "list": return scenario.lists.map((l) => l.id);
+    case "sanction": return SANCTIONS;
+    case "privilege": return PRIVILEGES;
+    case "grade": return scenario.scoring.grades.map((g) => g.name);
+    case "firm grade": return scenario.firms.enabled ? scenario.firms.grades.map((g) => g.name) : [];
+  }
+}
+
+/** Every metric key a summary of this scenario carries: what a target may name. */
+export function metricKeys(scenario: Scenario): string[] {
+  return Object.entries(SUMMARY_METRICS as Record<string, SummarySpec>).flatMap(([key, spec]) => (spec.per ? idsOf(scenario, spec.per).map((id) => `${key}.${id}`) : [key]));
+}
+
+/** A metric that is null in a run where its denominator is empty; every other metric is always a number. */
+export const mayBeUndefined = (key: string): boolean => specOf(key)?.undefinedWhenEmpty === true;
+
+/** The unit and description of a summary key (`listed_share.low-score`), for tables and documents. */
+export const summarySpec = (key: string): { unit: string; description: string } | undefined => specOf(key);
 
 export function summarise(x: SummaryInput): Summary {
   const { s: scenario, metrics } = x;
   const n = scenario.population.size;
   const last = scenario.days - 1;
   const years = scenario.days / 365;
-  const idx = (name: string) => metrics.find(name);
-  const total = (name: string) => { const k = idx(name); return k === undefined ? 0 : metrics.grandTotal(k); };
-  const end = (name: string) => { const k = idx(name); return k === undefined ? 0 : metrics.total(last, k); };
+  // Through the declarations: a metric nobody declared is an error here, never a 0.
+  const at = (spec: MetricSpec) => metrics.indexOf({ m: spec }).m;
+  const total = (spec: MetricSpec) => metrics.grandTotal(at(spec));
+  const end = (spec: MetricSpec) => metrics.total(last, at(spec));
+  const B = BEHAVIOUR_METRICS, O = OBSERVATION_METRICS, P = POINTS_METRICS, A = ASSOCIATION_METRICS, L = LISTED_METRICS, AP = APPEALS_METRICS, C = CONSEQUENCES_METRICS;
   // Undefined where the denominator is empty (nobody listed, no appeal decided): null, never 0.
   const ratio = (a: number, b: number): number | null => (b > 0 ? a / b : null);
 
-  const lists = x.lists.map((l) => ({
-    id: l.id, kind: l.kind,
-    onListEnd: end(`on_${l.id}`), wrongfulEnd: end(`wrongful_${l.id}`), viaAssociationEnd: end(`via_association_${l.id}`),
-    errorFreeEnd: end(`error_free_on_${l.id}`), entries: l.entries, everListed: l.everListed, exits: l.exits,
-  }));
-  const blocked = Object.fromEntries(SANCTIONS.map((k) => [k, total(`blocked_${k}`)]));
-  const granted = Object.fromEntries(PRIVILEGES.map((k) => [k, total(`granted_${k}`)]));
-  const obs = { true: total("observations_true"), misattributed: total("observations_misattributed"), invented: total("observations_invented") };
-  const penalty = total("penalty_points"), assocPoints = total("association_points");
-  const tiesAlive = end("blacklisted_ties_alive"), ties0 = end("blacklisted_ties_initial");
-  const incomeAll = end("income_sum");
-  const blackN = end("blacklisted"), redN = end("redlisted");
+  const lists = x.lists.map((l) => {
+    const M = listMetrics(l.id);
+    return {
+      id: l.id, kind: l.kind,
+      onListEnd: end(M.on), wrongfulEnd: end(M.wrongful), viaAssociationEnd: end(M.viaAssociation),
+      errorFreeEnd: end(M.errorFreeOn), entries: l.entries, everListed: l.everListed, exits: l.exits,
+    };
+  });
+  const blocked = Object.fromEntries(SANCTIONS.map((k) => [k, total(C[`blocked_${k}`])]));
+  const granted = Object.fromEntries(PRIVILEGES.map((k) => [k, total(C[`granted_${k}`])]));
+  const obs = { true: total(O.observationsTrue), misattributed: total(O.observationsMisattributed), invented: total(O.observationsInvented) };
+  const penalty = total(P.penaltyPoints), assocPoints = total(A.points);
+  const tiesAlive = end(L.blacklistedTiesAlive), ties0 = end(L.blacklistedTiesInitial);
+  const incomeAll = end(C.income_sum);
+  const blackN = end(L.blacklisted), redN = end(L.redlisted);
   const meanIncome = {
-    blacklisted: ratio(end("blacklisted_income_sum"), blackN),
-    unlisted: ratio(incomeAll - end("blacklisted_income_sum") - end("redlisted_income_sum"), n - blackN - redN),
-    redlisted: ratio(end("redlisted_income_sum"), redN),
+    blacklisted: ratio(end(L.blacklistedIncomeSum), blackN),
+    unlisted: ratio(incomeAll - end(L.blacklistedIncomeSum) - end(L.redlistedIncomeSum), n - blackN - redN),
+    redlisted: ratio(end(L.redlistedIncomeSum), redN),
   };
 
   const m: Record<string, number | null> = {};
+  const key = (k: SummaryKey, id: string) => `${k}.${id}`;
   for (const l of lists) {
-    m[`listed_share.${l.id}`] = l.onListEnd / n;
-    m[`error_free_listed_share.${l.id}`] = l.errorFreeEnd / n;
-    m[`wrongful_share.${l.id}`] = ratio(l.wrongfulEnd, l.onListEnd);
-    m[`association_listed_share.${l.id}`] = ratio(l.viaAssociationEnd, l.onListEnd);
-    m[`entries_per_capita.${l.id}`] = l.entries / n / years;
-    m[`cumulative_listed_share.${l.id}`] = l.everListed / n;
+    m[key("listed_share", l.id)] = l.onListEnd / n;
+    m[key("error_free_listed_share", l.id)] = l.errorFreeEnd / n;
+    m[key("wrongful_share", l.id)] = ratio(l.wrongfulEnd, l.onListEnd);
+    m[key("association_listed_share", l.id)] = ratio(l.viaAssociationEnd, l.onListEnd);
+    m[key("entries_per_capita", l.id)] = l.entries / n / years;
+    m[key("cumulative_listed_share", l.id)] = l.everListed / n;
     // People, not listings: of everyone ever on the list, the share no longer on it at the end.
-    m[`exited_share.${l.id}`] = ratio(l.everListed - l.onListEnd, l.everListed);
-    m[`mean_days_to_clear_wrongful.${l.id}`] = ratio(total(`days_to_clear_wrongful_${l.id}`), total(`cleared_wrongful_${l.id}`));
+    m[key("exited_share", l.id)] = ratio(l.everListed - l.onListEnd, l.everListed);
+    const M = listMetrics(l.id);
+    m[key("mean_days_to_clear_wrongful", l.id)] = ratio(total(M.daysToClearWrongful), total(M.clearedWrongful));
   }
-  for (const k of SANCTIONS) m[`blocked_per_capita.${k}`] = blocked[k] / n / years;
-  for (const k of PRIVILEGES) m[`granted_per_capita.${k}`] = granted[k] / n / years;
+  for (const k of SANCTIONS) m[key("blocked_per_capita", k)] = blocked[k] / n / years;
+  for (const k of PRIVILEGES) m[key("granted_per_capita", k)] = granted[k] / n / years;
   const grades = scenario.scoring.grades;
   if (grades.length) {
     const counts = new Float64Array(grades.length);
     for (const v of x.finalScores) { const k = gradeIndex(grades, v); if (k >= 0) counts[k]++; }
-    grades.forEach((g, k) => (m[`grade_share.${g.name}`] = counts[k] / n));
+    grades.forEach((g, k) => (m[key("grade_share", g.name)] = counts[k] / n));
   }
   if (scenario.firms.enabled && x.firmScores.length) {
     const counts = new Float64Array(scenario.firms.grades.length);
     const sorted = [...scenario.firms.grades].sort((a, b) => b.min - a.min);
     for (const v of x.firmScores) counts[x.firmGrade(v)]++;
-    sorted.forEach((g, k) => (m[`firm_grade_share.${g.name}`] = counts[k] / x.firmScores.length));
+    sorted.forEach((g, k) => (m[key("firm_grade_share", g.name)] = counts[k] / x.firmScores.length));
   }
-  const speech = total("speech_acts"), baseline = total("speech_baseline");
+  const speech = total(B.speechActs), baseline = total(B.speechBaseline);
   const chilling = baseline > 0 ? 1 - speech / baseline : null;
   const allObs = obs.true + obs.misattributed + obs.invented;
-  Object.assign(m, {
+  const scalars: Partial<Record<SummaryKey, number | null>> = {
     blacklisted_share: blackN / n,
     redlisted_share: redN / n,
     wrongful_listings_per_capita: lists.reduce((a, l) => a + (l.kind === "black" ? l.wrongfulEnd : 0), 0) / n,
-    mean_score: end("score_sum") / n,
+    mean_score: end(P.scoreSum) / n,
     chilling,
     association_penalty_share: ratio(assocPoints, penalty + assocPoints),
-    ties_dropped_per_capita: total("ties_dropped") / n / years,
+    ties_dropped_per_capita: total(SHAMING_METRICS.tiesDropped) / n / years,
     isolation_of_listed: ties0 > 0 ? 1 - tiesAlive / ties0 : null,
     misattributed_share: ratio(obs.misattributed, allObs),
     invented_share: ratio(obs.invented, allObs),
-    informant_rewards_per_capita: total("informant_rewards") / n / years,
-    false_reports_per_capita: total("false_reports") / n / years,
-    appeals_filed_per_capita: total("appeals_filed") / n / years,
-    appeal_success_rate: ratio(total("appeals_won"), total("appeals_decided")),
+    informant_rewards_per_capita: total(O.informantRewards) / n / years,
+    false_reports_per_capita: total(O.falseReports) / n / years,
+    appeals_filed_per_capita: total(AP.filed) / n / years,
+    appeal_success_rate: ratio(total(AP.won), total(AP.decided)),
     income_ratio_blacklisted: meanIncome.blacklisted === null ? null : ratio(meanIncome.blacklisted, meanIncome.unlisted ?? 0),
     income_ratio_redlisted: meanIncome.redlisted === null ? null : ratio(meanIncome.redlisted, meanIncome.unlisted ?? 0),
-    acts_per_capita: total("acts") / n / years,
+    acts_per_capita: total(B.acts) / n / years,
     observations_per_capita: allObs / n / years,
-  });
+  };
+  Object.assign(m, scalars);
 
   const targets: TargetResult[] = scenario.targets.map((t) => {
     const v = m[t.metric];
@@ -145,16 +203,16 @@ export function summarise(x: SummaryInput): Summary {
     startDate: x.dates[0], endDate: x.dates[last],
     lists, blocked, granted,
     appeals: {
-      filed: total("appeals_filed"), decided: total("appeals_decided"), won: total("appeals_won"),
-      wonWrongful: total("appeals_won_wrongful"), queuedEnd: x.appealsQueued,
+      filed: total(AP.filed), decided: total(AP.decided), won: total(AP.won),
+      wonWrongful: total(AP.wonWrongful), queuedEnd: x.appealsQueued,
     },
-    association: { charges: total("association_charges"), points: assocPoints, shareOfPenaltyPoints: m.association_penalty_share ?? null },
+    association: { charges: total(A.charges), points: assocPoints, shareOfPenaltyPoints: m.association_penalty_share ?? null },
     chilling,
-    tiesDropped: total("ties_dropped"),
+    tiesDropped: total(SHAMING_METRICS.tiesDropped),
     isolationOfListed: m.isolation_of_listed ?? null,
-    acts: total("acts"),
+    acts: total(B.acts),
     observations: obs,
-    informants: { rewardsPaid: total("informant_rewards"), falseReports: total("false_reports") },
+    informants: { rewardsPaid: total(O.informantRewards), falseReports: total(O.falseReports) },
     meanIncome,
     metrics: m,
     targets,

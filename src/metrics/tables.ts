@@ -1,4 +1,8 @@
 // Turns a finished simulation into the self-describing tables of run.duckdb.
+import { describe } from "../engine/counters.js";
+import { summarySpec } from "./summary.js";
+import { POINTS_METRICS } from "../model/points.js";
+import { BEHAVIOUR_METRICS } from "../model/behaviour.js";
 import { BEHAVIOUR_CLASSES, CHANNELS } from "../scenario/schema.js";
 import type { Column, Table } from "../io/table.js";
 import type { Summary } from "../model/result.js";
@@ -7,7 +11,7 @@ import type { Sim } from "../model/context.js";
 import type { ListLog, ListState } from "../model/lists.js";
 import type { AppealLog } from "../model/appeals.js";
 import type { FirmLog } from "../model/firms.js";
-import type { Distribution } from "../model/collect.js";
+import type { Distribution } from "./collect.js";
 import { aliveDegree, initialDegree } from "../model/graph.js";
 import { DETAILS } from "./trail.js";
 
@@ -42,16 +46,16 @@ function dailyTable(sim: Sim, name: string, description: string, keys: number, k
       for (let m = 0; m < M.names.length; m++) out[m][r] += M.get(d, cell, m);
     }
   }
-  const ix = (n: string) => out[M.index.get(n)!];
-  const meanScore = ix("score_sum").map((v, r) => (pop[r] ? v / pop[r] : NaN));
-  const speech = ix("speech_acts"), base = ix("speech_baseline");
+  const { scoreSum } = M.indexOf(POINTS_METRICS), { speechActs, speechBaseline } = M.indexOf(BEHAVIOUR_METRICS);
+  const meanScore = out[scoreSum].map((v, r) => (pop[r] ? v / pop[r] : NaN));
+  const speech = out[speechActs], base = out[speechBaseline];
   const chilling = base.map((b, r) => (b > 0 ? 1 - speech[r] / b : NaN));
   const columns: Column[] = [
     num("day", "Day of the run (0 = startDate)", day, "INTEGER"),
     code("date", "Calendar date", sim.dates, day),
     ...(keyColumn ? [keyColumn(key)] : []),
     num("population", "Citizens", pop),
-    ...M.names.map((n, m) => num(n, M.descriptions[m], out[m])),
+    ...M.names.map((n, m) => num(n, describe(M.specs[m]), out[m])),
     num("mean_score", "Mean score", meanScore),
     num("chilling", "1 - speech acts / speech expected with nobody watching", chilling),
   ];
@@ -72,7 +76,7 @@ export function buildTables(x: TableSources): Table[] {
   for (let k = 0; k < sim.global.names.length; k++) {
     const data = new Float64Array(sim.days);
     for (let d = 0; d < sim.days; d++) data[d] = sim.global.get(d, 0, k);
-    daily.columns.push(num(sim.global.names[k], sim.global.descriptions[k], data));
+    daily.columns.push(num(sim.global.names[k], describe(sim.global.specs[k]), data));
   }
   const cellTable = dailyTable(sim, "daily_cell", "Daily metrics per region x urban/rural x group (the finest grain)", sim.cells, (cell) => cell,
     (key) => code("cell", "region/urban|rural/group", Array.from({ length: sim.cells }, (_, cell) =>
@@ -220,6 +224,8 @@ export function buildTables(x: TableSources): Table[] {
     columns: [
       { name: "metric", description: "Key", type: "VARCHAR", data: keys },
       num("value", "Value (NULL where undefined: an empty denominator)", keys.map((k) => summary.metrics[k]) as number[]),
+      { name: "unit", description: "Unit of the value", type: "VARCHAR", data: keys.map((k) => summarySpec(k)!.unit) },
+      { name: "description", description: "What it measures", type: "VARCHAR", data: keys.map((k) => summarySpec(k)!.description) },
     ],
   };
   const T = summary.targets;

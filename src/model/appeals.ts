@@ -2,6 +2,8 @@
 // appeals wait in a queue per stage with a daily capacity and a latency, and are decided with
 // a given accuracy. The listing stays in force meanwhile. A won appeal lifts the listing and
 // restores the record.
+import type { MetricSet } from "../engine/counters.js";
+import { POINTS_METRICS } from "./points.js";
 import type { Rng } from "../engine/random.js";
 import { int32Column } from "../engine/columns.js";
 import { EV, DT } from "../metrics/trail.js";
@@ -29,17 +31,24 @@ interface Queue {
   credit: number;
 }
 
+export const APPEALS_METRICS = {
+  filed: { name: "appeals_filed", unit: "appeals", description: "Appeals filed" },
+  decided: { name: "appeals_decided", unit: "appeals", description: "Appeals decided" },
+  won: { name: "appeals_won", unit: "appeals", description: "Appeals won" },
+  wonWrongful: { name: "appeals_won_wrongful", unit: "appeals", description: "Appeals won by people listed wrongly" },
+} satisfies MetricSet;
+export const APPEALS_QUEUE = {
+  queued: { name: "appeals_queued", unit: "appeals", description: "Appeals waiting for a decision", stock: true },
+} satisfies MetricSet;
+
 export function appealsPhase(sim: Sim, lists: Lists): Phase & { log: AppealLog; queued(): number } {
   const { s: scenario, c: citizens } = sim;
   const appeals = scenario.appeals;
   const on = scenario.mechanisms.appeals && appeals.enabled;
   const metrics = sim.metrics;
-  const FILED = metrics.declare("appeals_filed", "Appeals filed");
-  const DECIDED = metrics.declare("appeals_decided", "Appeals decided");
-  const WON = metrics.declare("appeals_won", "Appeals won");
-  const WON_WRONGFUL = metrics.declare("appeals_won_wrongful", "Appeals won by people listed wrongly");
-  const QUEUED = sim.global.declare("appeals_queued", "Appeals waiting for a decision at the end of the day");
-  const SCORE_SUM = metrics.index.get("score_sum")!;
+  const { filed: FILED, decided: DECIDED, won: WON, wonWrongful: WON_WRONGFUL } = metrics.indexOf(APPEALS_METRICS);
+  const { queued: QUEUED } = sim.global.indexOf(APPEALS_QUEUE);
+  const { scoreSum: SCORE_SUM } = metrics.indexOf(POINTS_METRICS);
   const log = new AppealLog();
   const queues: Queue[] = appeals.stages.map(() => ({ agent: [], list: [], ready: [], filed: [], head: 0, credit: 0 }));
   let fileRng: Rng | undefined;
@@ -118,7 +127,7 @@ export function appealsPhase(sim: Sim, lists: Lists): Phase & { log: AppealLog; 
           decide(stage, q, rng);
         }
       });
-      sim.global.add(sim.day, 0, QUEUED, queues.reduce((n, q) => n + q.agent.length - q.head, 0));
+      sim.global.setStock(0, QUEUED, queues.reduce((n, q) => n + q.agent.length - q.head, 0));
     },
   };
 }

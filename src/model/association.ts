@@ -4,13 +4,13 @@
 // shard owns each contact, and are applied there in the order of the observations they came from.
 import { BLOCK_SHIFT, shardOwners, type Shard } from "../engine/shards.js";
 import { groupStarts } from "../engine/order.js";
-import { QUANTUM } from "../engine/counters.js";
+import { QUANTUM, type MetricSet } from "../engine/counters.js";
 import { DT, EV } from "../metrics/trail.js";
 import { FAR, farRank, inTrailSample, isAlive, slotStart } from "./world.js";
 import { changeErrorFree, changeScoreRecorded, clamp, markTouched, type Core, type Phase, type Sim } from "./context.js";
 import { kernel, type ShardRunner } from "./kernels.js";
 import type { ExpiryQueue } from "./expiry.js";
-import type { ScoreTally } from "./points.js";
+import { POINTS_METRICS, type ScoreTally } from "./points.js";
 
 /** Association charges from one shard's penalties to one shard's citizens, in the order they were made. */
 export interface ChargeColumns {
@@ -57,6 +57,11 @@ class ChargeBuffer {
     return { target: this.target.subarray(0, n), source: this.source.subarray(0, n), amount: this.amount.subarray(0, n), info: this.info.subarray(0, n) };
   }
 }
+
+export const ASSOCIATION_METRICS = {
+  charges: { name: "association_charges", unit: "charges", description: "Penalties charged to someone for another person's act" },
+  points: { name: "association_points", unit: "points", description: "Penalty points charged through association" },
+} satisfies MetricSet;
 
 /** Whether a scenario charges association at all. */
 export const associationOn = (s: Sim["s"]): boolean => s.mechanisms.association && s.scoring.association.enabled;
@@ -219,8 +224,6 @@ export const CHARGES = kernel<ChargeColumns[], undefined>("scoring", "charges");
 
 /** The day's association charges, sent by the points phase's shards (`sent`), applied by the shards that own the people charged. */
 export function associationPhase(sim: Sim, shards: ShardRunner, points: { sent(): ChargeColumns[][] }): Phase {
-  sim.metrics.declare("association_charges", "Penalties charged to someone for another person's act");
-  sim.metrics.declare("association_points", "Penalty points charged through association");
   return {
     name: "association",
     day(sim) {
@@ -235,8 +238,8 @@ export function pullPhase(sim: Sim): Phase {
   const { c: citizens, g: graph } = sim;
   const assoc = sim.s.scoring.association;
   const on = associationOn(sim.s) && assoc.pull > 0;
-  const SCORE_SUM = sim.metrics.find("score_sum")!;
-  const ASSOC_POINTS = sim.metrics.find("association_points")!;
+  const { scoreSum: SCORE_SUM } = sim.metrics.indexOf(POINTS_METRICS);
+  const { points: ASSOC_POINTS } = sim.metrics.indexOf(ASSOCIATION_METRICS);
   return {
     name: "pull",
     day(sim) {

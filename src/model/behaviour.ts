@@ -14,6 +14,7 @@ import { BEHAVIOUR_CLASSES, type Scenario } from "../scenario/schema.js";
 import { BLOCK } from "../engine/shards.js";
 import { lowerBound } from "../engine/order.js";
 import { int32Column, float64Column, sharedInt32Column, sharedFloat64Column } from "../engine/columns.js";
+import type { MetricSet } from "../engine/counters.js";
 import { HAZARD_LIMIT, TRAITS, hazardBoundCode, inTrailSample, type Citizens } from "./world.js";
 import { EV, DT } from "../metrics/trail.js";
 import { CHANNEL, CLASS, READ_AHEAD, behaviourInfo, type Core, type Phase, type Sim } from "./context.js";
@@ -83,13 +84,17 @@ export function hazardBounds(scenario: Scenario, traitLevels: Float64Array[]): (
   };
 }
 
+export const BEHAVIOUR_METRICS = {
+  acts: { name: "acts", unit: "acts", description: "Acts really done (ground truth)" },
+  actsPunishable: { name: "acts_punishable", unit: "acts", description: "Acts really done that the regime punishes" },
+  speechActs: { name: "speech_acts", unit: "acts", description: "Speech acts really done" },
+  speechBaseline: { name: "speech_baseline", unit: "acts (expected)", description: "Speech acts expected with nobody watching (the chilling baseline)" },
+} satisfies MetricSet;
+
 export function behaviourPhase(sim: Sim, shards: ShardRunner): Phase & { drawAhead: Phase } {
   const { cells, behaviours } = sim;
   const metrics = sim.metrics;
-  metrics.declare("acts", "Acts really done (ground truth)");
-  metrics.declare("acts_punishable", "Acts really done that the regime punishes");
-  metrics.declare("speech_acts", "Speech acts really done");
-  const SPEECH_BASE = metrics.declare("speech_baseline", "Speech acts expected with nobody watching (the chilling baseline)");
+  const { speechBaseline: SPEECH_BASE } = metrics.indexOf(BEHAVIOUR_METRICS);
 
   // Chilling baseline: propensity for speech summed per cell, times the unwatched speech rate.
   const speechTraitSum = new Float64Array(cells);
@@ -228,9 +233,7 @@ export function behaviourKernel(core: Core): (day: number, candidates: Candidate
   const { s: scenario, cells, behaviours } = core;
   const B = behaviours.length;
   const metrics = core.metrics;
-  const ACTS = metrics.find("acts")!;
-  const PUNISHABLE = metrics.find("acts_punishable")!;
-  const SPEECH = metrics.find("speech_acts")!;
+  const { acts: ACTS, actsPunishable: PUNISHABLE, speechActs: SPEECH } = metrics.indexOf(BEHAVIOUR_METRICS);
 
   // A day's counts per cell (whole numbers: added once, they sum exactly as per act).
   const actsToday = new Float64Array(cells), punishableToday = new Float64Array(cells), speechToday = new Float64Array(cells);

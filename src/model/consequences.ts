@@ -1,6 +1,7 @@
 // Sanctions and privileges as attempts that people really make: a blacklisted citizen who
 // tries to fly and is refused is one blocked purchase. Sanctions and privileges also move
 // income (a job ban lowers it), which feeds back into late payment and default.
+import type { MetricSpec } from "../engine/counters.js";
 import { SANCTIONS, PRIVILEGES } from "../scenario/schema.js";
 import type { Rng } from "../engine/random.js";
 import { EV, DT } from "../metrics/trail.js";
@@ -77,6 +78,12 @@ class Attempters {
   }
 }
 
+export const CONSEQUENCES_METRICS = {
+  ...Object.fromEntries(SANCTIONS.map((k) => [`blocked_${k}`, { name: `blocked_${k}`, unit: "attempts", description: `Attempts blocked by the ${k} sanction` }])),
+  ...Object.fromEntries(PRIVILEGES.map((k) => [`granted_${k}`, { name: `granted_${k}`, unit: "uses", description: `Uses of the ${k} privilege` }])),
+  income_sum: { name: "income_sum", unit: "income units a day", description: "Sum of daily incomes (divide by population for the mean)", stock: true },
+} as Record<`blocked_${(typeof SANCTIONS)[number]}` | `granted_${(typeof PRIVILEGES)[number]}` | "income_sum", MetricSpec>;
+
 export function consequencesPhase(sim: Sim): Phase & { blacklisted: DenseSet; redlisted: DenseSet } {
   const { s: scenario, c: citizens } = sim;
   const metrics = sim.metrics;
@@ -90,12 +97,13 @@ export function consequencesPhase(sim: Sim): Phase & { blacklisted: DenseSet; re
   const redBits = scenario.lists.reduce((m, l, k) => (l.kind === "red" ? m | (1 << k) : m), 0);
   const sanctionRate = SANCTIONS.map((k) => scenario.consequences.sanctions[k]);
   const privilegeRate = PRIVILEGES.map((k) => scenario.consequences.privileges[k]);
-  const BLOCKED = SANCTIONS.map((k) => metrics.declare(`blocked_${k}`, `Attempts blocked by the ${k} sanction`));
-  const GRANTED = PRIVILEGES.map((k) => metrics.declare(`granted_${k}`, `Uses of the ${k} privilege`));
+  const at = metrics.indexOf(CONSEQUENCES_METRICS);
+  const BLOCKED = SANCTIONS.map((k) => at[`blocked_${k}`]);
+  const GRANTED = PRIVILEGES.map((k) => at[`granted_${k}`]);
   // Learning: each blocked attempt lowers that person's attempt rate (afterBlock^blocks so far).
   const learned = sanctionRate.map((r) => Float64Array.from({ length: 256 }, (_, k) => Math.pow(r.afterBlock, k)));
   const median = scenario.population.income.median;
-  const INCOME_SUM = metrics.declare("income_sum", "Sum of daily incomes (divide by population for the mean)", true);
+  const INCOME_SUM = at.income_sum;
 
   const sanctioned = new Attempters();
   const privileged = new Attempters();

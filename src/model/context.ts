@@ -10,7 +10,7 @@ import type { Phase as EnginePhase } from "../engine/day-loop.js";
 import { isSampled } from "./world.js";
 import { mostlySortedOrder, permute } from "../engine/order.js";
 import { GrowableColumn, int32Column, sharedArray, sharedFloat64Column, sharedInt32Column } from "../engine/columns.js";
-import { DailyCounters } from "../engine/counters.js";
+import { DailyCounters, type MetricIndex, type MetricSet } from "../engine/counters.js";
 import { MISATTRIBUTED, REAL_ACTOR, Trail, type TrailRow } from "../metrics/trail.js";
 
 /** A mechanism's day step over the simulation context (engine/day-loop.ts). */
@@ -118,7 +118,7 @@ export interface ListChange {
 export interface Counters {
   add(day: number, cell: number, metric: number, v: number): void;
   addStock(cell: number, metric: number, v: number): void;
-  find(name: string): number | undefined;
+  indexOf<T extends MetricSet>(set: T): MetricIndex<T>;
 }
 
 /** What a kernel sees: the world (shared arrays), the day, and buffers of its own. */
@@ -193,7 +193,7 @@ export function createSim(world: World): Sim {
     coverage: CHANNELS.map(() => sharedArray(Float64Array, world.cells)),
     detect: CHANNELS.map(() => sharedArray(Float64Array, world.cells)),
   });
-  return { ...core, metrics: core.metrics as DailyCounters, listeners: [], global: new DailyCounters(world.days, 1), allTouched: false, dates };
+  return { ...core, metrics: core.metrics as DailyCounters, listeners: [], global: new DailyCounters(world.days, 1, "run-wide metrics"), allTouched: false, dates };
 }
 
 /**

@@ -6,7 +6,7 @@ import { EV } from "../metrics/trail.js";
 import { QUANTUM } from "../engine/counters.js";
 import { inTrailSample } from "./world.js";
 import { changeScoreRecorded, clamp, markTouched, type Core, type Phase, type Sim } from "./context.js";
-import type { ScoreTally } from "./points.js";
+import { POINTS_METRICS, type ScoreTally } from "./points.js";
 
 const PERIODIC_DAYS = 30; // decay is applied monthly: cheap, and finer than any published rule
 
@@ -111,7 +111,7 @@ function reverse(core: Core, e: Expiring, scoreToday: Float64Array): void {
 export function decayPhase(sim: Sim): Phase {
   const { c: citizens } = sim;
   const scoring = sim.s.scoring;
-  const SCORE_SUM = sim.metrics.find("score_sum")!;
+  const { scoreSum: SCORE_SUM } = sim.metrics.indexOf(POINTS_METRICS);
   const monthlyShare = 1 - Math.pow(1 - scoring.decayPerYear, PERIODIC_DAYS / 365);
   return {
     name: "decay",

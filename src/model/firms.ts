@@ -4,6 +4,8 @@
 // Beside the record, each firm's error-free score charges every act to the firm that did it (a
 // clerical error files it against another firm): a representative listed for a firm that the
 // error-free record would not blacklist is listed wrongly.
+import type { MetricSpec } from "../engine/counters.js";
+import type { Scenario } from "../scenario/schema.js";
 import { NO_DAY } from "./world.js";
 import { float64Column, int32Column } from "../engine/columns.js";
 import type { Phase, Sim } from "./context.js";
@@ -29,6 +31,12 @@ export interface Firms {
   log: FirmLog;
   gradeOf(score: number): number;
 }
+
+/** Run-wide: firms by grade (in the order of their thresholds, highest first) and firms blacklisted. */
+export const firmsMetrics = (s: Scenario) => ({
+  ...Object.fromEntries([...s.firms.grades].sort((a, b) => b.min - a.min).map((gr) => [`grade_${gr.name}`, { name: `firms_grade_${gr.name}`, unit: "firms", description: `Firms in grade ${gr.name}`, stock: true }])),
+  blacklisted: { name: "firms_blacklisted", unit: "firms", description: "Firms on the blacklist", stock: true },
+}) as Record<string, MetricSpec> & { blacklisted: MetricSpec };
 
 export function firmsPhase(sim: Sim, lists: Lists): Phase & { firms: Firms } {
   const { s: scenario, c: citizens } = sim;
@@ -59,8 +67,9 @@ export function firmsPhase(sim: Sim, lists: Lists): Phase & { firms: Firms } {
     const k = grades.findIndex((gr) => v >= gr.min);
     return k < 0 ? grades.length - 1 : k;
   };
-  const GRADE = grades.map((gr) => sim.global.declare(`firms_grade_${gr.name}`, `Firms in grade ${gr.name} at the end of the day`));
-  const LISTED = sim.global.declare("firms_blacklisted", "Firms on the blacklist at the end of the day");
+  const at = sim.global.indexOf(firmsMetrics(scenario));
+  const GRADE = grades.map((gr) => at[`grade_${gr.name}`]);
+  const LISTED = at.blacklisted;
   const log = new FirmLog();
   const rec = scenario.observation.records;
 
@@ -154,8 +163,8 @@ export function firmsPhase(sim: Sim, lists: Lists): Phase & { firms: Firms } {
         if (m === 0 || k !== changed[m - 1]) setListed(k, score[k] < firms.blacklistBelow);
       }
       moved.length = 0;
-      inGrade.forEach((v, gi) => sim.global.add(day, 0, GRADE[gi], v));
-      sim.global.add(day, 0, LISTED, nListed);
+      inGrade.forEach((v, gi) => sim.global.setStock(0, GRADE[gi], v));
+      sim.global.setStock(0, LISTED, nListed);
     },
   };
 }

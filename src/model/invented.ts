@@ -4,7 +4,8 @@ import { INFORMANT, PARTY } from "./world.js";
 import type { Rng } from "../engine/random.js";
 import { EV, TRUE, INVENTED, DT } from "../metrics/trail.js";
 import { CHANNEL, READ_AHEAD, record, type Core } from "./context.js";
-import type { observer } from "./observation.js";
+import { OBSERVATION_METRICS, type observer } from "./observation.js";
+import { BEHAVIOUR_METRICS } from "./behaviour.js";
 /** Block key of the invented observations' draws, apart from every shard block. */
 const INVENTED_BLOCK = -1;
 
@@ -18,9 +19,9 @@ export function inventions(core: Core, channels: ReturnType<typeof observer>): (
   const { s: scenario, c: citizens, behaviours } = core;
   const observation = scenario.observation;
   const metrics = core.metrics;
-  const FALSE_REPORTS = metrics.find("false_reports")!;
+  const { falseReports: FALSE_REPORTS } = metrics.indexOf(OBSERVATION_METRICS);
   const { observe, randomIn, randomFriend, reward, canBeSubject } = channels;
-  const ACTS = metrics.find("acts")!, PUNISHABLE = metrics.find("acts_punishable")!;
+  const { acts: ACTS, actsPunishable: PUNISHABLE } = metrics.indexOf(BEHAVIOUR_METRICS);
 
   const informants: number[] = [];
   const members: number[] = [];

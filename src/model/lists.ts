@@ -10,6 +10,8 @@
 // one definition every table, metric and view uses).
 import type { ListRule } from "../scenario/schema.js";
 import { int32Column } from "../engine/columns.js";
+import { listMetrics } from "../metrics/list-metrics.js";
+import type { MetricIndex } from "../engine/counters.js";
 import { EV, DT, TRUE, REAL_ACTOR } from "../metrics/trail.js";
 import { READ_AHEAD, record, type Phase, type Sim } from "./context.js";
 import { restoreColumns, saveColumns } from "../engine/checkpoint.js";
@@ -64,7 +66,8 @@ export interface ListState extends Roster {
   exits: number;
   /** Distinct people ever on the list. */
   ever: IdMap;
-  m: { on: number; wrongful: number; via: number; entries: number; exits: number; cleared: number; clearDays: number; truthOn: number };
+  /** Indices of its daily metrics (metrics/list-metrics.ts). */
+  m: MetricIndex<ReturnType<typeof listMetrics>>;
 }
 
 /** The list event log: one row per entry or exit, for everyone (not only the trail sample). */
@@ -103,16 +106,7 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
     acts: Uint8Array.from(behaviours, (b) => (rule.entry.acts.includes(b.id) ? 1 : 0)),
     ...emptyRoster(), wrongful: [], viaAssoc: [], truth: emptyRoster(),
     entries: 0, exits: 0, ever: new IdMap(),
-    m: {
-      on: metrics.declare(`on_${rule.id}`, `People on ${rule.id} at the end of the day`, true),
-      wrongful: metrics.declare(`wrongful_${rule.id}`, `Of them, listed wrongly: not on the list the error-free record keeps under the same rules`, true),
-      via: metrics.declare(`via_association_${rule.id}`, `Of them, listed only because of association charges`, true),
-      entries: metrics.declare(`entries_${rule.id}`, `Entries to ${rule.id}`),
-      exits: metrics.declare(`exits_${rule.id}`, `Exits from ${rule.id}`),
-      cleared: metrics.declare(`cleared_wrongful_${rule.id}`, `Listings on ${rule.id} that ended while wrongful`),
-      clearDays: metrics.declare(`days_to_clear_wrongful_${rule.id}`, `Days those listings lasted (sum)`),
-      truthOn: metrics.declare(`error_free_on_${rule.id}`, `People the error-free record has on ${rule.id} at the end of the day`, true),
-    },
+    m: metrics.indexOf(listMetrics(rule.id)),
   }));
   const log = new ListLog();
   // A redlist is always entered by score; a blacklist by score if it has a threshold, by act if it names acts.
@@ -180,7 +174,7 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
     const cell = citizens.cell[i];
     metrics.addStock(cell, list.m.on, 1);
     metrics.addStock(cell, list.m.wrongful, wrongful);
-    metrics.addStock(cell, list.m.via, via);
+    metrics.addStock(cell, list.m.viaAssociation, via);
     metrics.add(sim.day, cell, list.m.entries, 1);
     logEvent(list, i, true, reason, wrongful, via, 0);
     record(sim, i, { event: EV.listed, list: list.index, detail: reason, wrongful });
@@ -197,11 +191,11 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
     const cell = citizens.cell[i];
     metrics.addStock(cell, list.m.on, -1);
     metrics.addStock(cell, list.m.wrongful, -wrongful);
-    metrics.addStock(cell, list.m.via, -via);
+    metrics.addStock(cell, list.m.viaAssociation, -via);
     metrics.add(sim.day, cell, list.m.exits, 1);
     if (wrongful) {
-      metrics.add(sim.day, cell, list.m.cleared, 1);
-      metrics.add(sim.day, cell, list.m.clearDays, sim.day - since);
+      metrics.add(sim.day, cell, list.m.clearedWrongful, 1);
+      metrics.add(sim.day, cell, list.m.daysToClearWrongful, sim.day - since);
     }
     logEvent(list, i, false, reason, wrongful, via, sim.day - since);
     record(sim, i, { event: EV.delisted, list: list.index, detail: reason, wrongful });
@@ -212,7 +206,7 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
 
   function enterTruth(list: ListState, i: number, reason: number): void {
     addTo(list.truth, i, sim.day, reason);
-    metrics.addStock(citizens.cell[i], list.m.truthOn, 1);
+    metrics.addStock(citizens.cell[i], list.m.errorFreeOn, 1);
     const p = list.pos.get(i);
     if (p >= 0) setWrongful(list, p, 0);
   }
@@ -221,7 +215,7 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
     const p = list.truth.pos.get(i);
     if (p < 0) return;
     removeRow(list.truth, p);
-    metrics.addStock(citizens.cell[i], list.m.truthOn, -1);
+    metrics.addStock(citizens.cell[i], list.m.errorFreeOn, -1);
     const q = list.pos.get(i);
     if (q >= 0) setWrongful(list, q, 1);
     if (list.rule.entry.firms && reason !== DT.firm && truthFirms.get(i, 0) > 0) enterTruth(list, i, DT.firm);
@@ -264,7 +258,7 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
         leave(list, i, list.black ? DT["score-recovered"] : DT["score-fell"]);
       } else if (ownList) {
         const via = viaAssociation(list, i, reason);
-        if (via !== list.viaAssoc[p]) { metrics.addStock(citizens.cell[i], list.m.via, via - list.viaAssoc[p]); list.viaAssoc[p] = via; }
+        if (via !== list.viaAssoc[p]) { metrics.addStock(citizens.cell[i], list.m.viaAssociation, via - list.viaAssoc[p]); list.viaAssoc[p] = via; }
       }
     }
   }

@@ -10,19 +10,17 @@ import { EV, TRUE, MISATTRIBUTED, INVENTED, DT } from "../metrics/trail.js";
 import { BLOCK_SHIFT } from "../engine/shards.js";
 import { CHANNEL, createCore, type Core, type ObsColumns, type Phase, type Sim } from "./context.js";
 import { answer, kernel, type ShardPartFactory, type ShardResult, type ShardRunner } from "./kernels.js";
-import { ShardCounters } from "../engine/counters.js";
+import { ShardCounters, type MetricSet } from "../engine/counters.js";
 import { inventions } from "./invented.js";
 import type { WatchPhase } from "./watch.js";
 
-/** Declares the observation metrics (on the main thread, before any kernel looks them up). */
-function declareObservationMetrics(sim: Sim): void {
-  const metrics = sim.metrics;
-  metrics.declare("observations_true", "Observations of acts the person really did");
-  metrics.declare("observations_misattributed", "Observations charged to someone other than the actor");
-  metrics.declare("observations_invented", "Observations of acts that never happened");
-  metrics.declare("informant_rewards", "Rewards paid to informants (by the informant's cell)");
-  metrics.declare("false_reports", "False reports filed by informants");
-}
+export const OBSERVATION_METRICS = {
+  observationsTrue: { name: "observations_true", unit: "observations", description: "Observations of acts the person really did" },
+  observationsMisattributed: { name: "observations_misattributed", unit: "observations", description: "Observations charged to someone other than the actor" },
+  observationsInvented: { name: "observations_invented", unit: "observations", description: "Observations of acts that never happened" },
+  informantRewards: { name: "informant_rewards", unit: "reward units", description: "Rewards paid to informants (by the informant's cell)" },
+  falseReports: { name: "false_reports", unit: "reports", description: "False reports filed by informants" },
+} satisfies MetricSet;
 
 /**
  * What the channels share, on any thread: recording an observation (into core.obs, the counts
@@ -33,8 +31,10 @@ export function observer(core: Core, recorded: Float64Array) {
   const { s: scenario, c: citizens, g: graph, behaviours } = core;
   const observation = scenario.observation;
   const metrics = core.metrics;
-  const OBS = ["observations_true", "observations_misattributed", "observations_invented"].map((m) => metrics.find(m)!);
-  const REWARDS = metrics.find("informant_rewards")!;
+  const at = metrics.indexOf(OBSERVATION_METRICS);
+  // By observation kind (TRUE, MISATTRIBUTED, INVENTED).
+  const OBS = [at.observationsTrue, at.observationsMisattributed, at.observationsInvented];
+  const REWARDS = at.informantRewards;
   const fmGroup = [1, ...scenario.population.groups.map((gr) => gr.falseMatchMultiplier)];
   const fmMax = Math.max(...fmGroup) * Math.max(1, observation.cameras.femaleFalseMatchMultiplier);
   // Punished acts seen by cameras or online monitoring: what targeting counts, by behaviour * channels + channel.
@@ -227,7 +227,6 @@ export interface ObservationPhase extends Phase {
 }
 
 export function observationPhase(sim: Sim, watch: Pick<WatchPhase, "recorded">, shards: ShardRunner): ObservationPhase {
-  declareObservationMetrics(sim);
   const recorded = watch.recorded;
   let inventing: { core: Core; invent: (day: number) => void; recorded: Float64Array } | undefined;
   /** The day's invented observations, as a shard's answer. */

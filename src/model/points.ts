@@ -5,14 +5,20 @@
 // invented ones to nobody. Acts that no channel saw charge neither score. A penalty is also
 // charged to the person's contacts (association.ts), and expires in time (expiry.ts).
 import type { Shard } from "../engine/shards.js";
-import { QUANTUM } from "../engine/counters.js";
+import { QUANTUM, type MetricSet } from "../engine/counters.js";
 import { EV, TRUE, REAL_ACTOR } from "../metrics/trail.js";
 import { inTrailSample, slotStart } from "./world.js";
 import { Observations, READ_AHEAD, clamp, markTouched, type Core, type Counters, type ObsColumns, type Phase, type Sim } from "./context.js";
 import { kernel, type ShardPartFactory, type ShardRunner } from "./kernels.js";
-import { Association, associationOn, type ChargeColumns } from "./association.js";
+import { ASSOCIATION_METRICS, Association, associationOn, type ChargeColumns } from "./association.js";
 import { ExpiryQueue, type ExpiryState } from "./expiry.js";
 import type { ObservationPhase } from "./observation.js";
+
+export const POINTS_METRICS = {
+  scoreSum: { name: "score_sum", unit: "points", description: "Sum of scores (divide by population for the mean)", stock: true },
+  penaltyPoints: { name: "penalty_points", unit: "points", description: "Penalty points charged for people's own (observed) acts" },
+  rewardPoints: { name: "reward_points", unit: "points", description: "Points gained for observed rewarded acts" },
+} satisfies MetricSet;
 
 /**
  * A shard's score changes during a task, per cell, in quanta (exactly as ShardCounters would
@@ -29,8 +35,8 @@ export class ScoreTally {
 
   constructor(cells: number, metrics: Counters) {
     [this.score, this.penalty, this.reward, this.charges, this.associationPoints] = Array.from({ length: 5 }, () => new Float64Array(cells));
-    const find = (name: string) => metrics.find(name)!;
-    this.at = { score: find("score_sum"), penalty: find("penalty_points"), reward: find("reward_points"), charges: find("association_charges"), associationPoints: find("association_points") };
+    const points = metrics.indexOf(POINTS_METRICS), association = metrics.indexOf(ASSOCIATION_METRICS);
+    this.at = { score: points.scoreSum, penalty: points.penaltyPoints, reward: points.rewardPoints, charges: association.charges, associationPoints: association.points };
   }
 
   flush(metrics: Counters, day: number): void {
@@ -198,9 +204,7 @@ export interface PointsPhase extends Phase {
 
 export function pointsPhase(sim: Sim, shards: ShardRunner, observation: Pick<ObservationPhase, "made">): PointsPhase {
   const metrics = sim.metrics;
-  const SCORE_SUM = metrics.declare("score_sum", "Sum of scores (divide by population for the mean)", true);
-  metrics.declare("penalty_points", "Penalty points charged for people's own (observed) acts");
-  metrics.declare("reward_points", "Points gained for observed rewarded acts");
+  const { scoreSum: SCORE_SUM } = metrics.indexOf(POINTS_METRICS);
   let sent: ChargeColumns[][] = [];
   return {
     name: "points",

@@ -3,18 +3,21 @@
 // it reads from the phases before it), and its shard part in SHARD_PARTS if it has kernels.
 import type { Sim, Phase } from "./context.js";
 import type { ShardPartFactory, ShardRunner } from "./kernels.js";
-import { behaviourPhase, behaviourShard } from "./behaviour.js";
-import { watchPhase } from "./watch.js";
-import { observationPhase, observationShard } from "./observation.js";
-import { pointsPhase, scoringShard } from "./points.js";
-import { associationPhase, pullPhase } from "./association.js";
+import type { MetricSet } from "../engine/counters.js";
+import { listMetrics } from "../metrics/list-metrics.js";
+import { LISTED_METRICS } from "../metrics/collect.js";
+import { BEHAVIOUR_METRICS, behaviourPhase, behaviourShard } from "./behaviour.js";
+import { WATCH_METRICS, watchPhase } from "./watch.js";
+import { OBSERVATION_METRICS, observationPhase, observationShard } from "./observation.js";
+import { POINTS_METRICS, pointsPhase, scoringShard } from "./points.js";
+import { ASSOCIATION_METRICS, associationPhase, pullPhase } from "./association.js";
 import { decayPhase } from "./expiry.js";
 import { listsPhase } from "./lists.js";
-import { appealsPhase } from "./appeals.js";
-import { consequencesPhase } from "./consequences.js";
-import { shamingPhase } from "./shaming.js";
-import { firmsPhase } from "./firms.js";
-import { collectPhase } from "./collect.js";
+import { APPEALS_METRICS, APPEALS_QUEUE, appealsPhase } from "./appeals.js";
+import { CONSEQUENCES_METRICS, consequencesPhase } from "./consequences.js";
+import { SHAMING_METRICS, shamingPhase } from "./shaming.js";
+import { firmsMetrics, firmsPhase } from "./firms.js";
+import { collectPhase } from "../metrics/collect.js";
 
 /** The mechanisms whose hot loops run per shard of citizens (model/kernels.ts), by the part name their kernels use. */
 export const SHARD_PARTS: Record<string, ShardPartFactory> = {
@@ -23,10 +26,25 @@ export const SHARD_PARTS: Record<string, ShardPartFactory> = {
   scoring: scoringShard,
 };
 
+/**
+ * Every mechanism's metrics, declared before any phase is built (a phase looks up those it
+ * writes): this order is the order of the daily table's columns.
+ */
+export function declareMetrics(sim: Sim): void {
+  const s = sim.s;
+  const daily: MetricSet[] = [
+    ...(s.mechanisms.lists ? s.lists.map((l) => listMetrics(l.id)) : []),
+    APPEALS_METRICS, CONSEQUENCES_METRICS, LISTED_METRICS, BEHAVIOUR_METRICS, OBSERVATION_METRICS,
+    POINTS_METRICS, ASSOCIATION_METRICS, SHAMING_METRICS,
+  ];
+  for (const set of daily) sim.metrics.declare(set);
+  for (const set of [WATCH_METRICS, APPEALS_QUEUE, firmsMetrics(s)]) sim.global.declare(set);
+}
+
 /** The day's phases in order, built over `sim`, with the handles simulate() reads its results from. */
 export function dayPhases(sim: Sim, shards: ShardRunner) {
-  // Built in this order, which sets the order of the metric columns and of the listeners to
-  // listings (appeals, consequences, collect, shaming).
+  // Built in this order, which sets the order of the listeners to listings (appeals,
+  // consequences, collect, shaming).
   const watch = watchPhase(sim);
   const lists = listsPhase(sim);
   const appeals = appealsPhase(sim, lists.lists);

@@ -1,6 +1,7 @@
 // Public shaming and tie dropping: contacts drop a blacklisted person, at once when the
 // listing is published (the "deadbeat map"), less when word only gets around, and slowly
 // for as long as the listing lasts.
+import type { MetricSet } from "../engine/counters.js";
 import type { Rng } from "../engine/random.js";
 import { EV, DT } from "../metrics/trail.js";
 import { dropTie } from "./graph.js";
@@ -9,12 +10,16 @@ import { READ_AHEAD, record, type Phase, type Sim } from "./context.js";
 import type { DenseSet } from "./consequences.js";
 
 /** `tieDropped` hears of each friendship dropped (collect keeps the blacklisted's ties counted). */
+export const SHAMING_METRICS = {
+  tiesDropped: { name: "ties_dropped", unit: "friendships", description: "Friendships dropped because of a listing (by the listed person's cell)" },
+} satisfies MetricSet;
+
 export function shamingPhase(sim: Sim, blacklisted: DenseSet, tieDropped: (i: number, j: number) => void): Phase {
   const { s: scenario, c: citizens, g: graph } = sim;
   const sh = scenario.shaming;
   const on = scenario.mechanisms.shaming && sh.enabled;
   const metrics = sim.metrics;
-  const DROPPED = metrics.declare("ties_dropped", "Friendships dropped because of a listing (by the listed person's cell)");
+  const { tiesDropped: DROPPED } = metrics.indexOf(SHAMING_METRICS);
   const black = scenario.lists.map((l) => l.kind === "black");
   const published = scenario.lists.map((l) => l.published);
   let entryRng: Rng | undefined;

@@ -12,7 +12,7 @@ import { createWorld } from "./population.js";
 import { createSim } from "./context.js";
 import { ShardRunner } from "./kernels.js";
 import { startShards } from "./shard.js";
-import { dayPhases } from "./regime.js";
+import { dayPhases, declareMetrics } from "./regime.js";
 import { runState } from "./checkpoint-state.js";
 import { summarise } from "../metrics/summary.js";
 import { buildTables } from "../metrics/tables.js";
@@ -45,6 +45,7 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
   const threads = options.threads ?? defaultThreads(s.population.size);
   const sim = createSim(createWorld(s, seed, threads));
   const shards = new ShardRunner(sim, threads);
+  declareMetrics(sim);
   const { phases, lists, appeals, firms, collect } = dayPhases(sim, shards);
   sim.metrics.allocate();
   sim.global.allocate();

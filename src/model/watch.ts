@@ -1,7 +1,13 @@
 // Where the system looks: today's detection probability per channel and cell, and, with
 // targeting, the watch reallocated between regions by what was recorded there.
+import type { MetricSet } from "../engine/counters.js";
 import { CHANNELS, type Channel } from "../scenario/schema.js";
 import { CHANNEL, type Phase, type Sim } from "./context.js";
+/** Run-wide. */
+export const WATCH_METRICS = {
+  regionWatchMax: { name: "region_watch_max", unit: "weight (1 = even)", description: "Largest regional watch weight (targeting)", stock: true },
+} satisfies MetricSet;
+
 export type WatchPhase = Phase & { recorded: Float64Array };
 
 /** Watch phase: today's detection probability per channel and cell, and where the system looks next. */
@@ -13,7 +19,7 @@ export function watchPhase(sim: Sim): WatchPhase {
   const recorded = new Float64Array(sim.regions);
   const regionPop = new Float64Array(sim.regions);
   for (let r = 0; r < sim.regions; r++) regionPop[r] = sim.c.regionStart[r + 1] - sim.c.regionStart[r];
-  const WEIGHT = sim.global.declare("region_watch_max", "Largest regional watch weight (targeting; 1 = even)");
+  const { regionWatchMax: WEIGHT } = sim.global.indexOf(WATCH_METRICS);
   const targeting = observation.targeting;
 
   function reallocate(): void {
@@ -61,7 +67,7 @@ export function watchPhase(sim: Sim): WatchPhase {
       }
       let max = 0;
       for (let r = 0; r < sim.regions; r++) max = Math.max(max, sim.regionWatch[r]);
-      sim.global.add(sim.day, 0, WEIGHT, max);
+      sim.global.setStock(0, WEIGHT, max);
     },
     // Filled by the observation phase: recorded offences per region feed the next reallocation.
     recorded,

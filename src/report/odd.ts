@@ -14,12 +14,16 @@ export interface OddSection {
   items?: string[];
 }
 
-/** What each phase of the day loop does (src/engine/simulate.ts runs them in this order). */
+/** What each phase of the day loop does (src/model/regime.ts lists them in this order). */
 export const PHASES: Record<string, string> = {
   watch: "watch: the coverage of every channel in every cell (region x urban/rural x group) for the day; with targeting on, the watch budget is periodically moved between regions",
   behaviour: "behaviour: each citizen does acts at their individual hazard (propensity, age band, income stress, deterrence, chilling, alarm); this is the ground truth",
   observation: "observation: channels turn acts into records: true observations, misattributions to someone else, and invented acts (phantoms, clerical errors, false reports, inattention readings)",
-  scoring: "scoring: points for observed acts, association charges to household and friends, expiry, decay and the pull towards contacts' scores; beside it the error-free score",
+  points: "points: points for observed acts to whoever the system holds responsible, and points that expire; beside them the error-free score, charged to whoever really acted",
+  association: "association: a share of each penalty charged to the person's household and friends",
+  "behaviour-draw-ahead": "behaviour-draw-ahead: the worker threads start drawing tomorrow's behaviour (no effect on results)",
+  decay: "decay: monthly, every score moves a little towards the initial value",
+  pull: "pull: periodically, every score moves towards the mean score of the person's remaining friends",
   lists: "lists: entries and exits of blacklists and redlists by score thresholds, listed acts, minimum stays, durations and payments",
   appeals: "appeals: filing, queues with capacity, decisions with a given accuracy, escalation through stages",
   consequences: "consequences: attempts that sanctions block and privileges grant, learning after a block, income effects",

@@ -9,6 +9,7 @@ import { ForeignDatabaseError, openRunDatabase } from "../io/open-db.js";
 import { readManifest, type Manifest } from "../io/run-folder.js";
 import { describeEvents, loadExplanation, type Row } from "../cli/explain.js";
 import { columnName } from "../engine/counters.js";
+import { listMetrics } from "../metrics/list-metrics.js";
 import { HttpError } from "./http.js";
 
 type Rows = Record<string, unknown>[];
@@ -148,7 +149,8 @@ export class Run {
     if (cols.has(name) && name !== "day" && name !== "date") return quote(name);
     const derived = /^(on|wrongful|via_association)_(black|red)$/.exec(name);
     if (derived) {
-      const ids = this.lists().filter((l) => l.kind === derived[2]).map((l) => columnName(`${derived[1]}_${l.id}`)).filter((c) => cols.has(c));
+      const role = ({ on: "on", wrongful: "wrongful", via_association: "viaAssociation" } as const)[derived[1] as "on" | "wrongful" | "via_association"];
+      const ids = this.lists().filter((l) => l.kind === derived[2]).map((l) => columnName(listMetrics(l.id)[role].name)).filter((c) => cols.has(c));
       return ids.length ? ids.map(quote).join(" + ") : "0";
     }
     throw new HttpError(400, `parameter "metrics": ${JSON.stringify(name.slice(0, 80))} is not a metric of ${table} (see /api/runs/<run>/overview)`);

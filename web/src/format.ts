@@ -16,5 +16,5 @@ export function fmtMetric(name: string, v: unknown): string {
 }
 /** "on_low-score" -> "on low-score" for labels. */
 export const label = (metric: string) => metric.replace(/_/g, " ");
-/** The daily column of a list or sanction metric, as src/metrics/daily.ts names it ("on_low-score" -> "on_low_score"). */
-export const col = (name: string) => name.replace(/[^A-Za-z0-9_]/g, "_");
+/** The daily column of a metric, as the store names it ("on_low-score" -> "on_low_score"). */
+export { columnName as col } from "../../src/engine/counters";

@@ -10,19 +10,20 @@ import { addLegend, lines, longRows, PALETTE, type SeriesSpec } from "../compone
 import { tilesFor } from "../data/china-tiles";
 import { col, fmtCompact, fmtDate, fmtInt, fmtMetric, fmtNum, fmtPct, label } from "../format";
 import { href } from "../main";
+import { listMetrics } from "../../../src/metrics/list-metrics";
 
 /** The time-series charts of a run, from the lists it has. */
 export function chartSpecs(o: Overview): { title: string; note: string; specs: SeriesSpec[]; percent?: boolean; smooth?: boolean }[] {
   const has = (c: string) => o.metrics.includes(c);
   const black = o.lists.filter((l) => l.kind === "black");
   return [
-    { title: "People on each list", note: "At the end of each day", specs: o.lists.map((l) => ({ key: col(`on_${l.id}`), label: `${l.id} (${l.kind})` })) },
+    { title: "People on each list", note: "At the end of each day", specs: o.lists.map((l) => ({ key: col(listMetrics(l.id).on.name), label: `${l.id} (${l.kind})` })) },
     {
       title: "Wrongful listings",
       note: "On a blacklist though ground truth does not justify it; and listed only through association",
       specs: black.flatMap((l) => [
-        { key: col(`wrongful_${l.id}`), label: `wrongful: ${l.id}` },
-        { key: col(`via_association_${l.id}`), label: `association: ${l.id}` },
+        { key: col(listMetrics(l.id).wrongful.name), label: `wrongful: ${l.id}` },
+        { key: col(listMetrics(l.id).viaAssociation.name), label: `association: ${l.id}` },
       ]),
     },
     { title: "Blocked purchases", note: "Cumulative attempts refused by a sanction", specs: ["flights", "trains"].filter((s) => has(`blocked_${s}`)).map((s) => ({ key: `blocked_${s}`, label: s, cumulative: true })) },
@@ -169,8 +170,8 @@ export function RunPage(props: { run: string }) {
   }, [props.run]);
   const last = rows?.[rows.length - 1];
   const black = o?.lists.filter((l) => l.kind === "black") ?? [];
-  const onBlack = last ? black.reduce((s, l) => s + Number(last[col(`on_${l.id}`)] ?? 0), 0) : 0;
-  const wrongBlack = last ? black.reduce((s, l) => s + Number(last[col(`wrongful_${l.id}`)] ?? 0), 0) : 0;
+  const onBlack = last ? black.reduce((s, l) => s + Number(last[col(listMetrics(l.id).on.name)] ?? 0), 0) : 0;
+  const wrongBlack = last ? black.reduce((s, l) => s + Number(last[col(listMetrics(l.id).wrongful.name)] ?? 0), 0) : 0;
   const m = o?.summary.metrics ?? {};
   return (
     <Status error={error} loading={!o}>

@@ -1,11 +1,12 @@
 // Reporters over the listed (a small set): income by status and isolation of the blacklisted,
 // kept up to date as people enter, leave, change income or lose ties; and, every few days, the
 // score distribution of everyone.
+import type { MetricSet } from "../engine/counters.js";
 import { int32Column, float64Column } from "../engine/columns.js";
-import { aliveDegree, initialDegree } from "./graph.js";
-import type { Phase, Sim } from "./context.js";
-import { groupOfCell, regionOfCell } from "./world.js";
-import type { DenseSet } from "./consequences.js";
+import { aliveDegree, initialDegree } from "../model/graph.js";
+import type { Phase, Sim } from "../model/context.js";
+import { groupOfCell, regionOfCell } from "../model/world.js";
+import type { DenseSet } from "../model/consequences.js";
 import { restoreColumns, saveColumns } from "../engine/checkpoint.js";
 import { IdMap } from "../engine/id-map.js";
 
@@ -17,17 +18,24 @@ export class Distribution {
   count = float64Column();
 }
 
+export const LISTED_METRICS = {
+  blacklisted: { name: "blacklisted", unit: "people", description: "People on at least one blacklist", stock: true },
+  blacklistedIncomeSum: { name: "blacklisted_income_sum", unit: "income units a day", description: "Sum of their daily incomes", stock: true },
+  blacklistedTiesAlive: { name: "blacklisted_ties_alive", unit: "friendships", description: "Friendships the blacklisted still have", stock: true },
+  blacklistedTiesInitial: { name: "blacklisted_ties_initial", unit: "friendships", description: "Friendships the blacklisted had at the start", stock: true },
+  redlisted: { name: "redlisted", unit: "people", description: "People on at least one redlist", stock: true },
+  redlistedIncomeSum: { name: "redlisted_income_sum", unit: "income units a day", description: "Sum of their daily incomes", stock: true },
+} satisfies MetricSet;
+
 export function collectPhase(
   sim: Sim, sets: { blacklisted: DenseSet; redlisted: DenseSet },
 ): Phase & { distribution: Distribution; tieDropped(i: number, j: number): void } {
   const { s: scenario, c: citizens, g: graph } = sim;
   const metrics = sim.metrics;
-  const BLACK = metrics.declare("blacklisted", "People on at least one blacklist", true);
-  const BLACK_INCOME = metrics.declare("blacklisted_income_sum", "Sum of their daily incomes", true);
-  const BLACK_TIES = metrics.declare("blacklisted_ties_alive", "Friendships the blacklisted still have", true);
-  const BLACK_TIES_0 = metrics.declare("blacklisted_ties_initial", "Friendships the blacklisted had at the start", true);
-  const RED = metrics.declare("redlisted", "People on at least one redlist", true);
-  const RED_INCOME = metrics.declare("redlisted_income_sum", "Sum of their daily incomes", true);
+  const {
+    blacklisted: BLACK, blacklistedIncomeSum: BLACK_INCOME, blacklistedTiesAlive: BLACK_TIES, blacklistedTiesInitial: BLACK_TIES_0,
+    redlisted: RED, redlistedIncomeSum: RED_INCOME,
+  } = metrics.indexOf(LISTED_METRICS);
   const bins = scenario.metrics.distributionBins;
   const lo = scenario.scoring.min;
   const width = (scenario.scoring.max - scenario.scoring.min) / bins;
