@@ -77,6 +77,11 @@ test("the scenario in force is validated where entries combine: the cross-field 
   ]);
   assert.equal(problems.length, 1, JSON.stringify(problems));
   assert.match(problemAt(problems, "timeline[1].set").expected, /at most 1 - trueMatchRate/);
+  // A rule broken at another path than the entry's: laid on the entry that applied last, with the day.
+  const other = problemAt(problemsOf([{ date: "2018-01-10", path: "observation.cameras.trueMatchRate", set: 0.999 }]), "timeline[0]");
+  assert.equal(other.found, "observation.cameras.falseMatchRate: 0.002 on 2018-01-10");
+  // An inherited name is not a field.
+  assert.match(problemAt(problemsOf([{ date: "2018-01-10", path: "scoring.constructor", set: 1 }]), "timeline[0].path").expected, /no field "constructor"/);
 });
 
 test("paths fixed for the run are refused with why", () => {

@@ -12,6 +12,12 @@ export const dayOf = (startDate: string, date: string): number => Math.round((Da
 
 const firstDate = (e: TimelineEntry): string => e.date ?? e.from ?? "";
 
+/** The calendar date of day `day` of a run that starts on `startDate`. */
+const dateOn = (startDate: string, day: number): string => new Date(Date.parse(startDate) + day * DAY_MS).toISOString().slice(0, 10);
+
+/** The field of an entry that says what it changes. */
+const changeOf = (e: TimelineEntry) => (["set", "ramp", "add", "remove"] as const).find((k) => e[k] !== undefined)!;
+
 /**
  * What a timeline may not change, with why: each is fixed when the run starts, or is not a
  * parameter of the simulation at all. `keys` are a path's concrete keys (ids resolved to indices).
@@ -157,7 +163,7 @@ export function timelineProblems(s: Scenario, validate: (data: unknown) => Probl
   const timeline = s.timeline ?? [];
   const out: Problem[] = [];
   const lastDay = s.days - 1;
-  const lastDate = new Date(Date.parse(s.startDate) + lastDay * DAY_MS).toISOString().slice(0, 10);
+  const lastDate = dateOn(s.startDate, lastDay);
   const checkDays = new Set<number>();
   let sound = true;
   timeline.forEach((e, i) => {
@@ -191,18 +197,18 @@ export function timelineProblems(s: Scenario, validate: (data: unknown) => Probl
     if (e.ramp && e.to) checkDays.add(Math.min(start + 1, dayOf(s.startDate, e.to)));
   });
   if (!sound) return out;
-  // Each day's scenario, validated; a problem is laid on the last entry by then that changed its path (or a path inside it).
+  // Each day's scenario, validated (without its timeline, checked above); a problem is laid on the
+  // last entry by then that changed its path or a path inside it, else on the last entry by then.
+  const entries = compile(s);
   const seen = new Set<string>();
   for (const day of [...checkDays].sort((a, b) => a - b)) {
-    const inForce = compile(s).map((e, i) => ({ e, i })).filter(({ e }) => e.start <= day);
-    for (const p of validate(scenarioOn(s, day))) {
-      const by = [...inForce].reverse().find(({ e }) => p.path === pathString(e.keys) || p.path.startsWith(pathString(e.keys) + ".") || p.path.startsWith(pathString(e.keys) + "["));
-      const i = by?.i ?? inForce[inForce.length - 1].i;
-      const field = by ? (["set", "ramp", "add", "remove"] as const).find((k) => timeline[i][k] !== undefined)! : "path";
-      const on = timeline[i].ramp ? ` on ${new Date(Date.parse(s.startDate) + day * DAY_MS).toISOString().slice(0, 10)}` : "";
+    const inForce = entries.map((e, i) => ({ path: pathString(e.keys), i })).filter(({ i }) => entries[i].start <= day).reverse();
+    const on = dateOn(s.startDate, day);
+    for (const p of validate({ ...scenarioOn(s, day), timeline: undefined })) {
+      const by = inForce.find(({ path }) => p.path === path || p.path.startsWith(path + ".") || p.path.startsWith(path + "["));
       const problem: Problem = by
-        ? { path: `timeline[${i}].${field}`, found: `${p.found}${on}`, expected: p.expected }
-        : { path: `timeline[${i}]`, found: `${p.path}: ${p.found} once it applies`, expected: p.expected };
+        ? { path: `timeline[${by.i}].${changeOf(timeline[by.i])}`, found: timeline[by.i].ramp ? `${p.found} on ${on}` : p.found, expected: p.expected }
+        : { path: `timeline[${inForce[0].i}]`, found: `${p.path}: ${p.found} on ${on}`, expected: p.expected };
       const key = JSON.stringify(problem);
       if (!seen.has(key)) out.push(problem);
       seen.add(key);
