@@ -187,6 +187,9 @@ test("extends: the child's entries follow the parent's sorted by date stably; dr
     assert.equal(scenarioOn(s, 25).observation.cameras.enabled, true); // dropped
     writeFileSync(join(dir, "bad-drop.yaml"), stringify({ extends: "parent.yaml", name: "child", timeline: [{ drop: "nothing" }] }));
     assert.throws(() => loadScenario(join(dir, "bad-drop.yaml")), (e: unknown) => e instanceof ScenarioError && e.problems[0].path === "timeline[0].drop");
+    // A mapping patches the parent's entries by id, and the result is in date order again.
+    writeFileSync(join(dir, "moved.yaml"), stringify({ extends: "parent.yaml", name: "child", timeline: { "cameras-off": { date: "2018-01-25" } } }));
+    assert.deepEqual(loadScenario(join(dir, "moved.yaml")).timeline!.map((e) => e.date), ["2018-01-20", "2018-01-25", "2018-02-01"]);
     writeFileSync(join(dir, "none.yaml"), stringify({ extends: "parent.yaml", name: "child", timeline: null }));
     assert.equal(loadScenario(join(dir, "none.yaml")).timeline, undefined);
   } finally {

@@ -6,7 +6,7 @@
 // are added to the base's (see mergeTimelines).
 import { dirname, resolve } from "node:path";
 import type { Problem } from "./load.js";
-import { mergeTimelines } from "./timeline.js";
+import { mergeTimelines, sortByDate } from "./timeline.js";
 
 const MAX_DEPTH = 8;
 
@@ -64,7 +64,11 @@ export function resolveExtends(data: unknown, file: string, read: (path: string)
   if (base.problems.length) return { data, problems: base.problems.map((p) => ({ ...p, path: `extends(${parent}).${p.path}` })) };
   const problems: Problem[] = [];
   const merged = mergeOverlay(base.data, rest, "", problems);
-  // A timeline is a history: the child's entries add to the parent's rather than replace them.
-  if (Array.isArray(rest.timeline) && isPlainObject(merged) && isPlainObject(base.data)) merged.timeline = mergeTimelines(base.data.timeline, rest.timeline, problems);
+  // A timeline is a history: a child's list of entries adds to the parent's rather than replacing
+  // it; a mapping patches the parent's entries by id (merged above), which may move their dates.
+  if (isPlainObject(merged) && isPlainObject(base.data)) {
+    if (Array.isArray(rest.timeline)) merged.timeline = mergeTimelines(base.data.timeline, rest.timeline, problems);
+    else if (isPlainObject(rest.timeline) && Array.isArray(merged.timeline)) merged.timeline = sortByDate(merged.timeline);
+  }
   return { data: merged, problems };
 }

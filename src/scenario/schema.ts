@@ -385,7 +385,8 @@ export const ScenarioSchema = z.strictObject({
     "Dated changes to parameters, in date order: the scenario in force on a day is this file with every entry dated on or before it applied in turn " +
     "(at most 500 entries). Absent: the parameters hold for the whole run (and the scenario's hash is what it was before timelines existed). " +
     "With `extends:`, the child's entries follow the parent's, sorted by date stably (a child entry on the same day as a parent's wins); " +
-    "`- drop: <id>` in the child removes the parent's entry with that id, and `timeline: null` all of them"),
+    "`- drop: <id>` in the child's list removes the parent's entry with that id, and `timeline: null` all of them; " +
+    "a mapping instead of a list patches the parent's entries by id (`timeline: { travel-ban-2018: { date: 2016-01-01 } }` moves one)"),
 });
 
 export type Scenario = z.output<typeof ScenarioSchema>;

@@ -149,8 +149,13 @@ export function mergeTimelines(parent: unknown, child: unknown, problems: Proble
     if (at < 0) problems.push({ path: `timeline[${i}].drop`, found: JSON.stringify(drop), expected: "the id of an entry of the extended scenario's timeline" });
     else merged.splice(at, 1);
   });
+  return sortByDate([...merged, ...added]);
+}
+
+/** Raw timeline entries sorted by date (a ramp's from), stably. */
+export function sortByDate(entries: unknown[]): unknown[] {
   const dateOf = (e: unknown) => (e !== null && typeof e === "object" ? String((e as Record<string, unknown>).date ?? (e as Record<string, unknown>).from ?? "") : "");
-  return [...merged, ...added].map((e, i) => ({ e, i })).sort((a, b) => (dateOf(a.e) < dateOf(b.e) ? -1 : dateOf(a.e) > dateOf(b.e) ? 1 : a.i - b.i)).map((x) => x.e);
+  return entries.map((e, i) => ({ e, i, date: dateOf(e) })).sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : a.i - b.i)).map((x) => x.e);
 }
 
 /**
