@@ -88,6 +88,7 @@ test("paths fixed for the run are refused with why", () => {
   const days = problemAt(problemsOf([{ date: "2018-01-05", path: "days", set: 30 }]), "timeline[0].path");
   assert.match(days.expected, /fixed for the run: it defines the run/);
   assert.match(problemAt(problemsOf([{ date: "2018-01-05", path: "population.size", set: 10 }]), "timeline[0].path").expected, /drawn once/);
+  assert.match(problemAt(problemsOf([{ date: "2018-01-05", path: "observation.informants.share", set: 0.1 }]), "timeline[0].path").expected, /drawn once/);
   assert.match(problemAt(problemsOf([{ date: "2018-01-05", path: "lists.debtors.id", set: "x" }]), "timeline[0].path").expected, /identity/);
   assert.match(problemAt(problemsOf([{ date: "2018-01-05", path: "scoring.grades", set: [] }]), "timeline[0].path").expected, /number and order/);
 });

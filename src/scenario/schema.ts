@@ -341,7 +341,7 @@ const TimelineEntry = z.strictObject({
   path: z.string().min(1).max(200).describe(
     "The parameter changed, written as in `calibration:` (`lists.court-defaulters.sanctions`, `observation.cameras.coverageUrban`, `mechanisms.appeals`). " +
     "Fixed for the run, so refused: name, title, description, startDate, days, population, graph, metrics, targets, calibration, timeline, " +
-    "firms.perCitizen, any element's id, name, kind or class, and whole lists of elements (their number and order)"),
+    "firms.perCitizen, firms.propensitySigma, observation.informants.share, observation.attention.memberShare (drawn on day 0), any element's id, name, kind or class, and whole lists of elements (their number and order)"),
   set: TimelineValue.optional().describe("The value from `date` on (any value the field accepts; a boolean switches a mechanism or channel on or off)"),
   ramp: z.tuple([z.number(), z.number()]).optional().describe("[value on `from`, value on `to`] of a number"),
   add: z.string().max(200).optional().describe("A name added to the list at `path` from `date` on (a sanction: `path: lists.<id>.sanctions`, `add: flights`)"),

@@ -18,6 +18,9 @@ const dateOn = (startDate: string, day: number): string => new Date(Date.parse(s
 /** The field of an entry that says what it changes. */
 const changeOf = (e: TimelineEntry) => (["set", "ramp", "add", "remove"] as const).find((k) => e[k] !== undefined)!;
 
+/** Fields outside population and graph that only shape who is drawn on day 0. */
+const DRAWN_ON_DAY_0 = new Set(["firms.perCitizen", "firms.propensitySigma", "observation.informants.share", "observation.attention.memberShare"]);
+
 /**
  * What a timeline may not change, with why: each is fixed when the run starts, or is not a
  * parameter of the simulation at all. `keys` are a path's concrete keys (ids resolved to indices).
@@ -26,7 +29,7 @@ const FIXED_FOR_THE_RUN: ReadonlyArray<{ fixed: (keys: Segment[], value: unknown
   { fixed: (k) => ["name", "title", "description"].includes(String(k[0])), why: "it names the scenario" },
   { fixed: (k) => k[0] === "startDate" || k[0] === "days", why: "it defines the run the timeline is dated in" },
   { fixed: (k) => k[0] === "timeline", why: "a timeline does not rewrite itself" },
-  { fixed: (k) => k[0] === "population" || k[0] === "graph" || (k[0] === "firms" && k[1] === "perCitizen"), why: "people, firms and ties are drawn once, on day 0" },
+  { fixed: (k) => k[0] === "population" || k[0] === "graph" || DRAWN_ON_DAY_0.has(k.join(".")), why: "people, firms, ties, informants and party members are drawn once, on day 0" },
   { fixed: (k) => k[0] === "metrics", why: "what is recorded, and how often, is fixed so that series stay comparable" },
   { fixed: (k) => k[0] === "targets" || k[0] === "calibration", why: "it judges or fits a run, it is not part of one" },
   { fixed: (k) => k.length > 1 && typeof k[k.length - 2] === "number" && ["id", "name", "kind", "class"].includes(String(k[k.length - 1])), why: "it is an element's identity: state and results are kept by it" },
