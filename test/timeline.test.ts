@@ -63,6 +63,9 @@ test("a value the field does not accept is refused with the field's own message,
   const ramp = problemAt(problemsOf([{ from: "2018-01-01", to: "2018-01-08", path: "lists.low-score.minDays", ramp: [0, 10] }]), "timeline[0].ramp");
   assert.match(ramp.found, /on 2018-01-02/);
   withTimeline([{ from: "2018-01-01", to: "2018-01-11", path: "lists.low-score.minDays", ramp: [0, 10] }]);
+  // A ramp's end out of range, though its start and first steps are in it.
+  const end = problemAt(problemsOf([{ from: "2018-01-01", to: "2018-01-31", path: "scoring.awareness", ramp: [0.1, 1.5] }]), "timeline[0].ramp");
+  assert.equal(end.found, "1.5 on 2018-01-31");
   problemAt(problemsOf([{ date: "2018-01-05", path: "lists.debtors.sanctions", add: "flight" }]), "timeline[0].add");
   // A ramp needs a number; add needs a list of names.
   assert.match(problemAt(problemsOf([{ from: "2018-01-01", to: "2018-01-08", path: "mechanisms.appeals", ramp: [0, 1] }]), "timeline[0].path").expected, /number/);

@@ -165,7 +165,8 @@ export function sortByDate(entries: unknown[]): unknown[] {
  * What is wrong with a validated scenario's timeline, each problem naming its entry. `validate`
  * returns the problems of plain scenario data (the loader's schema and cross-field checks): the
  * scenario in force is validated on every day an entry starts, plus a ramp's first moving day
- * (a linear value that is whole there is whole throughout, and ranges hold between the ends).
+ * and last day (a linear value that is whole on its first step is whole throughout, and a range
+ * that holds at both ends holds between them).
  */
 export function timelineProblems(s: Scenario, validate: (data: unknown) => Problem[]): Problem[] {
   const timeline = s.timeline ?? [];
@@ -176,8 +177,8 @@ export function timelineProblems(s: Scenario, validate: (data: unknown) => Probl
   let sound = true;
   timeline.forEach((e, i) => {
     const at = `timeline[${i}]`;
-    const problem = (field: string, found: unknown, expected: string) => {
-      out.push({ path: `${at}.${field}`, found: typeof found === "string" ? found : JSON.stringify(found), expected });
+    const problem = (field: string, found: string, expected: string) => {
+      out.push({ path: `${at}.${field}`, found, expected });
       sound = false;
     };
     for (const field of ["date", "from", "to"] as const) {
@@ -202,7 +203,7 @@ export function timelineProblems(s: Scenario, validate: (data: unknown) => Probl
     }
     const start = dayOf(s.startDate, firstDate(e));
     checkDays.add(start);
-    if (e.ramp && e.to) checkDays.add(Math.min(start + 1, dayOf(s.startDate, e.to)));
+    if (e.ramp && e.to) checkDays.add(start + 1).add(dayOf(s.startDate, e.to));
   });
   if (!sound) return out;
   // Each day's scenario, validated (without its timeline, checked above); a problem is laid on the
