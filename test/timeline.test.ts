@@ -110,7 +110,9 @@ test("a ramp is its start value on from, its end value on to and after, and the 
   const coverage = (day: number) => scenarioOn(s, day).observation.cameras.coverageUrban;
   assert.equal(coverage(9), 0.3); // the file's value before the ramp
   assert.equal(coverage(10), 0.176);
-  assert.equal(coverage(20), (0.176 + 0.6) / 2);
+  assert.ok(Math.abs(coverage(20) - (0.176 + 0.6) / 2) < 1e-15, `midpoint ${coverage(20)}`);
+  const exact = withTimeline([{ from: "2018-01-11", to: "2018-01-31", path: "scoring.awareness", ramp: [0.25, 0.75] }]);
+  assert.equal(scenarioOn(exact, 20).scoring.awareness, 0.5);
   assert.equal(coverage(30), 0.6);
   assert.equal(coverage(59), 0.6);
   assert.ok(coverage(15) > 0.176 && coverage(15) < coverage(16) && coverage(16) < 0.6);
@@ -118,6 +120,15 @@ test("a ramp is its start value on from, its end value on to and after, and the 
   assert.equal(s.observation.cameras.coverageUrban, 0.3);
   assert.equal(scenarioOn(s, 20).lists, s.lists);
   assert.equal(scenarioOn(s, 5), s);
+});
+
+test("property: a ramp of whole numbers by whole steps is a whole number every day (an integer field stays valid)", () => {
+  fc.assert(fc.property(fc.integer({ min: 0, max: 36500 }), fc.integer({ min: -200, max: 200 }), fc.integer({ min: 1, max: 59 }), (a, step, n) => {
+    const b = Math.max(0, Math.min(36500, a + step * n));
+    if ((b - a) % n) return;
+    const s = withTimeline([{ from: "2018-01-01", to: new Date(Date.UTC(2018, 0, 1 + n)).toISOString().slice(0, 10), path: "lists.low-score.minDays", ramp: [a, b] }]);
+    for (let day = 0; day <= n; day++) assert.equal(scenarioOn(s, day).lists[0].minDays, a + ((b - a) / n) * day);
+  }), { numRuns: 300 });
 });
 
 test("add and remove a list's sanction; set switches a mechanism", () => {

@@ -58,10 +58,11 @@ function compileEntry(base: Scenario, e: TimelineEntry, i: number): CompiledEntr
   if (e.ramp) {
     const [from, to] = e.ramp;
     const end = dayOf(base.startDate, e.to ?? "");
-    // a(1 - t) + bt is exact at both ends and at the midpoint ((a + b) / 2).
+    // One division, last: exact at both ends, and a whole number on every day when the ramp moves
+    // by whole steps (a + t(b - a) is not: 0.3 * 10 days of a 0-to-10 ramp can come out 3.0000000000000004).
     const valueOn = (_: unknown, day: number) => {
-      const t = day >= end ? 1 : (day - start) / (end - start);
-      return from * (1 - t) + to * t;
+      const n = end - start, k = Math.min(day, end) - start;
+      return (from * (n - k) + to * k) / n;
     };
     return { start, end, keys: r.keys, valueOn };
   }
