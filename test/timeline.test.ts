@@ -113,6 +113,9 @@ test("a ramp is its start value on from, its end value on to and after, and the 
   assert.ok(Math.abs(coverage(20) - (0.176 + 0.6) / 2) < 1e-15, `midpoint ${coverage(20)}`);
   const exact = withTimeline([{ from: "2018-01-11", to: "2018-01-31", path: "scoring.awareness", ramp: [0.25, 0.75] }]);
   assert.equal(scenarioOn(exact, 20).scoring.awareness, 0.5);
+  // The ends exactly, for ends that a product and a division would round (0.1 * 3 / 3).
+  const ends = withTimeline([{ from: "2018-01-11", to: "2018-01-14", path: "scoring.awareness", ramp: [0.7, 0.1] }]);
+  assert.deepEqual([10, 13, 40].map((d) => scenarioOn(ends, d).scoring.awareness), [0.7, 0.1, 0.1]);
   assert.equal(coverage(30), 0.6);
   assert.equal(coverage(59), 0.6);
   assert.ok(coverage(15) > 0.176 && coverage(15) < coverage(16) && coverage(16) < 0.6);

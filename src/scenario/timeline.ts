@@ -61,8 +61,9 @@ function compileEntry(base: Scenario, e: TimelineEntry, i: number): CompiledEntr
     // One division, last: exact at both ends, and a whole number on every day when the ramp moves
     // by whole steps (a + t(b - a) is not: 0.3 * 10 days of a 0-to-10 ramp can come out 3.0000000000000004).
     const valueOn = (_: unknown, day: number) => {
-      const n = end - start, k = Math.min(day, end) - start;
-      return (from * (n - k) + to * k) / n;
+      if (day >= end) return to; // (to * n) / n need not be exactly to
+      const n = end - start, k = day - start;
+      return k === 0 ? from : (from * (n - k) + to * k) / n;
     };
     return { start, end, keys: r.keys, valueOn };
   }
