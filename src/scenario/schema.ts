@@ -326,8 +326,8 @@ const Mechanisms = z.strictObject({
 
 /**
  * Most entries a timeline may hold: the loader validates the scenario in force on each day an
- * entry starts and on a ramp's first and last moving days, so this bounds loading (0.4 s at
- * 500 entries on china-2018-documented).
+ * entry starts and on a ramp's first and last moving days, so this bounds loading (under a
+ * second at 500 entries on china-2018-documented).
  */
 export const MAX_TIMELINE_ENTRIES = 500;
 
