@@ -2,7 +2,9 @@
 export { simulate, resolveScenario } from "./model/simulate.js";
 export type { SimulateOptions, RunResult, Summary, RunStats, Progress, ListSummary, TargetResult } from "./model/result.js";
 export { loadScenario, parseScenario, parseScenarioText, ScenarioError, type Problem } from "./scenario/load.js";
-export { ScenarioSchema, type Scenario, type ScenarioInput } from "./scenario/schema.js";
+export { ScenarioSchema, type Scenario, type ScenarioInput, type TimelineEntry } from "./scenario/schema.js";
+// A scenario through time: what is in force on a day, and the days it changes.
+export { scenarioOn, changeDays, dayOf } from "./scenario/timeline.js";
 export { writeRunFolder, readManifest, type Manifest } from "./io/run-folder.js";
 // A run's whole lifecycle, as the CLI has it: memory check, checkpoints, AbortSignal, run folder.
 export { run, resume, readResume, RunError, type RunOptions, type RunOutcome, type ResumeState } from "./run/run.js";

@@ -11,7 +11,8 @@ interface JsonSchema {
   default?: unknown;
   properties?: Record<string, JsonSchema>;
   required?: string[];
-  items?: JsonSchema;
+  items?: JsonSchema | false;
+  prefixItems?: JsonSchema[];
   additionalProperties?: boolean | JsonSchema;
   propertyNames?: JsonSchema;
   enum?: unknown[];
@@ -77,6 +78,8 @@ export function describeType(s: JsonSchema): string {
     case "boolean":
       return "boolean";
     case "array": {
+      // A tuple (a ramp's two ends): its items in order.
+      if (s.prefixItems) return `[${s.prefixItems.map(describeType).join(", ")}]`;
       const item = s.items ? (s.items.type === "object" && s.items.properties ? "objects" : describeType(s.items)) : "values";
       const n = s.minItems !== undefined && s.maxItems !== undefined ? ` (${s.minItems} to ${s.maxItems})`
         : s.minItems !== undefined ? ` (at least ${s.minItems})` : s.maxItems !== undefined ? ` (at most ${s.maxItems})` : "";

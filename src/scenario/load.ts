@@ -7,6 +7,7 @@ import { ScenarioSchema, type Scenario } from "./schema.js";
 import { metricKeys } from "../metrics/summary.js";
 import { runLimitProblems } from "./limits.js";
 import { resolveExtends } from "./overlay.js";
+import { timelineProblems } from "./timeline.js";
 import { getAt, pathString, resolvePath } from "./paths.js";
 import { FileRefused, readUserText } from "../io/read-file.js";
 export { pathString };
@@ -157,11 +158,18 @@ function crossProblems(s: Scenario): Problem[] {
 
 /** Validate already-parsed data (a plain object) and return the defaulted scenario. */
 export function parseScenario(data: unknown, source = "scenario"): Scenario {
+  const { scenario, problems } = scenarioProblems(data);
+  if (!scenario || problems.length) throw new ScenarioError(source, problems);
+  const timeline = timelineProblems(scenario, (d) => scenarioProblems(d).problems);
+  if (timeline.length) throw new ScenarioError(source, timeline);
+  return scenario;
+}
+
+/** The schema's problems with plain data, or (when it parses) the defaulted scenario and the cross-field problems. */
+function scenarioProblems(data: unknown): { scenario?: Scenario; problems: Problem[] } {
   const result = ScenarioSchema.safeParse(data);
-  if (!result.success) throw new ScenarioError(source, zodProblems(result.error, data));
-  const problems = crossProblems(result.data);
-  if (problems.length) throw new ScenarioError(source, problems);
-  return result.data;
+  if (!result.success) return { problems: zodProblems(result.error, data) };
+  return { scenario: result.data, problems: crossProblems(result.data) };
 }
 
 /**

@@ -2,9 +2,11 @@
 // that scenario and changes a few keys, so a counterfactual is a handful of lines that say
 // exactly what differs. Objects merge key by key; a list of elements with ids can be patched by
 // id (`behaviours: { jaywalking: { points: 0 } }`); `null` removes the base's key (back to the
-// schema's default); anything else replaces the base's value.
+// schema's default); anything else replaces the base's value, except `timeline:`, whose entries
+// are added to the base's (see mergeTimelines).
 import { dirname, resolve } from "node:path";
 import type { Problem } from "./load.js";
+import { mergeTimelines, sortByDate } from "./timeline.js";
 
 const MAX_DEPTH = 8;
 
@@ -62,5 +64,11 @@ export function resolveExtends(data: unknown, file: string, read: (path: string)
   if (base.problems.length) return { data, problems: base.problems.map((p) => ({ ...p, path: `extends(${parent}).${p.path}` })) };
   const problems: Problem[] = [];
   const merged = mergeOverlay(base.data, rest, "", problems);
+  // A timeline is a history: a child's list of entries adds to the parent's rather than replacing
+  // it; a mapping patches the parent's entries by id (merged above), which may move their dates.
+  if (isPlainObject(merged) && isPlainObject(base.data)) {
+    if (Array.isArray(rest.timeline)) merged.timeline = mergeTimelines(base.data.timeline, rest.timeline, problems);
+    else if (isPlainObject(rest.timeline) && Array.isArray(merged.timeline)) merged.timeline = sortByDate(merged.timeline);
+  }
   return { data: merged, problems };
 }

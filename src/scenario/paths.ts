@@ -30,7 +30,7 @@ export function resolvePath(data: unknown, path: string): { keys: Segment[] } | 
       if (k < 0) return { error: `no element with id "${seg}" in ${keys.join(".") || "(root)"}` };
       keys.push(k);
       v = v[k];
-    } else if (v && typeof v === "object" && seg in (v as object)) {
+    } else if (v && typeof v === "object" && Object.hasOwn(v, seg)) {
       keys.push(seg);
       v = (v as Record<string, unknown>)[seg];
     } else {

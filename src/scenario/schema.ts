@@ -324,6 +324,44 @@ const Mechanisms = z.strictObject({
   firms: z.boolean().default(true).describe("Master switch over firms.enabled"),
 }).describe("Switch any mechanism off to see what it does");
 
+/**
+ * Most entries a timeline may hold: the loader validates the scenario in force on each day an
+ * entry starts and on a ramp's first and last moving days, so this bounds loading (under a
+ * second at 500 entries on china-2018-documented).
+ */
+export const MAX_TIMELINE_ENTRIES = 500;
+
+/** A value a timeline may `set`: a number, a boolean, a string, or a list of them (sanctions). */
+const TimelineValue = z.union([z.number(), z.boolean(), z.string().max(200), z.array(z.union([z.number(), z.boolean(), z.string().max(200)])).max(64)]);
+
+const TimelineEntry = z.strictObject({
+  id: id.optional().describe("Names the entry, so that a scenario extending this one can drop it (`- drop: <id>`)"),
+  date: z.iso.date().optional().describe("set, add, remove: the first day the change holds (it holds to the end of the run unless a later entry changes the same path)"),
+  from: z.iso.date().optional().describe("ramp: the day the value is the first number of `ramp`"),
+  to: z.iso.date().optional().describe("ramp: the day the value reaches the second number (it keeps it after); between the two it moves linearly"),
+  path: z.string().min(1).max(200).describe(
+    "The parameter changed, written as in `calibration:` (`lists.court-defaulters.sanctions`, `observation.cameras.coverageUrban`, `mechanisms.appeals`). " +
+    "Fixed for the run, so refused: name, title, description, startDate, days, population, graph, metrics, targets, calibration, timeline, " +
+    "firms.perCitizen, firms.propensitySigma, observation.informants.share, observation.attention.memberShare (drawn on day 0), any element's id, name, kind or class, and whole lists of elements (their number and order)"),
+  set: TimelineValue.optional().describe("The value from `date` on (any value the field accepts; a boolean switches a mechanism or channel on or off)"),
+  ramp: z.tuple([z.number(), z.number()]).optional().describe("[value on `from`, value on `to`] of a number"),
+  add: z.string().max(200).optional().describe("A name added to the list at `path` from `date` on (a sanction: `path: lists.<id>.sanctions`, `add: flights`)"),
+  remove: z.string().max(200).optional().describe("A name removed from the list at `path` from `date` on"),
+  source: z.string().max(2000).optional().describe("Where the date comes from (a citation)"),
+  note: z.string().max(2000).optional(),
+}).superRefine((e, ctx) => {
+  const changes = (["set", "ramp", "add", "remove"] as const).filter((k) => e[k] !== undefined);
+  if (changes.length !== 1) ctx.addIssue({ code: "custom", path: changes[1] ? [changes[1]] : [], message: `exactly one of set, ramp, add, remove (found ${changes.length ? changes.join(", ") : "none"})` });
+  else if (changes[0] === "ramp") {
+    if (e.date !== undefined) ctx.addIssue({ code: "custom", path: ["date"], message: "from and to on a ramp, not date" });
+    if (e.from === undefined) ctx.addIssue({ code: "custom", path: ["from"], message: "the date a ramp starts" });
+    if (e.to === undefined) ctx.addIssue({ code: "custom", path: ["to"], message: "the date a ramp ends" });
+  } else {
+    if (e.date === undefined) ctx.addIssue({ code: "custom", path: ["date"], message: `the date the ${changes[0]} takes effect` });
+    for (const k of ["from", "to"] as const) if (e[k] !== undefined) ctx.addIssue({ code: "custom", path: [k], message: "date, not from and to (those are for a ramp)" });
+  }
+});
+
 export const ScenarioSchema = z.strictObject({
   name: id.describe("Scenario id; the default run folder is runs/<name>"),
   title: z.string().default(""),
@@ -344,12 +382,19 @@ export const ScenarioSchema = z.strictObject({
   metrics: Metrics.prefault({}),
   targets: z.array(Target).default([]),
   calibration: Calibration.optional(),
+  timeline: z.array(TimelineEntry).max(MAX_TIMELINE_ENTRIES).optional().describe(
+    "Dated changes to parameters, in date order: the scenario in force on a day is this file with every entry dated on or before it applied in turn " +
+    "(at most 500 entries). Absent: the parameters hold for the whole run (and the scenario's hash is what it was before timelines existed). " +
+    "With `extends:`, the child's entries follow the parent's, sorted by date stably (a child entry on the same day as a parent's wins); " +
+    "`- drop: <id>` in the child's list removes the parent's entry with that id, and `timeline: null` all of them; " +
+    "a mapping instead of a list patches the parent's entries by id (`timeline: { travel-ban-2018: { date: 2016-01-01 } }` moves one)"),
 });
 
 export type Scenario = z.output<typeof ScenarioSchema>;
 export type ScenarioInput = z.input<typeof ScenarioSchema>;
 export type Behaviour = Scenario["behaviours"][number];
 export type ListRule = Scenario["lists"][number];
+export type TimelineEntry = NonNullable<Scenario["timeline"]>[number];
 export type BehaviourClass = (typeof BEHAVIOUR_CLASSES)[number];
 export type Channel = (typeof CHANNELS)[number];
 export type Sanction = (typeof SANCTIONS)[number];
