@@ -79,7 +79,7 @@ export function rangeText(range: RangeResult, k: number): { holds: string; limit
   const r = range.ranges[k];
   if (!r) return { holds: "-", limits: "-" };
   const limit = (e: RangeEdge, side: string) =>
-    e.limit === "bound" ? `${side}: the bound` : e.limit === "untried" ? `${side}: not tried` : `${side}: ${e.failing!.join(", ")} fails at ${e.beyond}`;
+    e.limit === "bound" ? `${side}: the bound` : e.limit === "untried" ? `${side}: not tried` : `${side}: ${e.failing!.join(", ")} fail${e.failing!.length === 1 ? "s" : ""} at ${e.beyond}`;
   return { holds: `${r.low.value} .. ${r.high.value}`, limits: `${limit(r.low, "below")}; ${limit(r.high, "above")}` };
 }
 
@@ -89,6 +89,7 @@ export function rangeSummary(range: RangeResult): string {
   if (range.budget === 0) return "Range where every target holds: not estimated (calibration.rangeEvaluations is 0).";
   return `Range where every target holds: ${range.evaluations} evaluations (at most ${range.budget}) in ${range.seconds.toFixed(0)} s, on the same seeds, citizens and days as the fit. ` +
     "Each parameter was moved down and up from its best value with the others held at theirs (a one-dimensional profile): its calibration bound tried first, then the edge bisected between the last value where every target holds and the nearest where one fails. " +
+    "Each edge lies between the value shown and the one where a target fails (\"fails at\"). " +
     "Held that way, the range is narrower than the set of all acceptable fits wherever parameters trade off, so read it as how far a parameter can move on its own, not as a joint region. " +
     "\"the bound\": every target still holds at the calibration bound, so the bound, not the data, limits the range.";
 }
