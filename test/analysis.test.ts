@@ -161,7 +161,7 @@ test("fit ranges: the range holds the optimum, ends where a target starts to fai
   assert.match(report, new RegExp(`\\| ${p.low.value} \\.\\. ${p.high.value} \\| below: acts_per_capita fails at ${p.low.beyond}; above: acts_per_capita fails at ${p.high.beyond} \\|`));
 });
 
-test("fit ranges: never more evaluations than allowed, and none when the best fit misses a target", async () => {
+test("fit ranges: never more evaluations than allowed, none when the best fit misses a target; repeated seeds and starting values outside the bounds refused", async () => {
   for (const budget of [0, 1, 3, 7]) {
     const { run, calls } = analyticRunner();
     const r = await calibrate(rangeScenario({ rangeEvaluations: budget }), run);
