@@ -9,8 +9,8 @@ import fc from "fast-check";
 import { loadScenario } from "../src/scenario/load.js";
 import { numberAt, resolvePath } from "../src/scenario/paths.js";
 import { nelderMead } from "../src/calibrate/nelder-mead.js";
-import { calibrate, judgeTargets } from "../src/calibrate/calibrate.js";
-import { calibratedYaml } from "../src/calibrate/write.js";
+import { calibrate, judgeTargets, type Runner } from "../src/calibrate/calibrate.js";
+import { calibratedYaml, calibrationReport } from "../src/calibrate/write.js";
 import { compareSummaries, difference, estimate } from "../src/analysis/compare.js";
 import { simulate } from "../src/model/simulate.js";
 import type { Summary } from "../src/model/result.js";
@@ -109,6 +109,79 @@ test("calibration fits a rate to its target, and the fitted file keeps its comme
 });
 
 const fakeSummary = (metrics: Record<string, number>) => ({ metrics }) as unknown as Summary;
+
+// The range step, on an analytic model instead of a simulation: acts_per_capita is the jaywalking
+// rate p (target 5 ± 20%: holds exactly for p in [4, 6], bounds 0..20) and chilling the rumours
+// rate q (target 5 ± 200%: holds on all of its bounds 0..10). Each seed is off by ±0.1, so only
+// their mean hits the value.
+const rangeScenario = (calibration: Record<string, unknown> = {}) => makeScenario({
+  targets: [{ metric: "acts_per_capita", value: 5, tolerance: 0.2 }, { metric: "chilling", value: 5, tolerance: 2 }],
+  calibration: {
+    seeds: [1, 2], evaluations: 60,
+    parameters: [{ path: "behaviours.jaywalking.ratePerYear", min: 0, max: 20 }, { path: "behaviours.rumours.ratePerYear", min: 0, max: 10 }],
+    ...calibration,
+  },
+});
+function analyticRunner(): { run: Runner; calls: () => number } {
+  let calls = 0;
+  const run: Runner = async (point, seed) => {
+    calls++;
+    const noise = seed === 1 ? 0.1 : -0.1;
+    return fakeSummary({
+      acts_per_capita: numberAt(point, "behaviours.jaywalking.ratePerYear").value + noise,
+      chilling: numberAt(point, "behaviours.rumours.ratePerYear").value + noise,
+    });
+  };
+  return { run, calls: () => calls };
+}
+
+test("fit ranges: the range holds the optimum, ends where a target starts to fail, and marks a bound that limits it", async () => {
+  const { run, calls } = analyticRunner();
+  const r = await calibrate(rangeScenario(), run);
+  assert.ok(r.after.targets.every((t) => t.pass));
+  const [p, q] = r.range.ranges;
+  r.range.ranges.forEach((x, k) => assert.ok(x.low.value <= r.parameters[k].after && r.parameters[k].after <= x.high.value, `parameter ${k}: ${JSON.stringify(x)}`));
+  // Default budget 10 per parameter: 5 per side, the bound and four halvings, so each edge of p
+  // is bracketed to 1/16 of the distance from the best fit to the bound (plus rounding).
+  const best = r.parameters[0].after;
+  for (const [edge, exact, bound] of [[p.low, 4, 0], [p.high, 6, 20]] as const) {
+    assert.equal(edge.limit, "targets");
+    assert.deepEqual(edge.failing, ["acts_per_capita"]);
+    const bracket = Math.abs(bound - best) / 16 + 1e-3;
+    assert.ok(Math.abs(edge.value - exact) <= bracket, `edge ${edge.value} vs ${exact} (within ${bracket})`);
+    assert.ok(Math.abs(edge.beyond! - edge.value) <= bracket && Math.sign(edge.beyond! - exact) === Math.sign(exact - best), `fails at ${edge.beyond}, past ${exact}`);
+  }
+  assert.deepEqual([q.low, q.high], [{ value: 0, limit: "bound" }, { value: 10, limit: "bound" }]);
+  // Every simulation counted: the fit's and the range's evaluations, each on both seeds.
+  assert.ok(r.range.evaluations <= 20 && r.range.budget === 20);
+  assert.equal(calls(), 2 * (r.evaluations + r.range.evaluations));
+  const report = calibrationReport("x", r, { population: 1000, days: 10, seeds: [1, 2] });
+  assert.match(report, /seeds 1, 2/);
+  assert.match(report, new RegExp(`\\| behaviours.rumours.ratePerYear \\| 0 \\.\\. 10 \\| 2 \\| ${r.parameters[1].after} \\| 0 \\.\\. 10 \\| below: the bound; above: the bound \\|`));
+  assert.match(report, new RegExp(`\\| ${p.low.value} \\.\\. ${p.high.value} \\| below: acts_per_capita fails at ${p.low.beyond}; above: acts_per_capita fails at ${p.high.beyond} \\|`));
+});
+
+test("fit ranges: never more evaluations than allowed, none when the best fit misses a target; repeated seeds and starting values outside the bounds refused", async () => {
+  for (const budget of [0, 1, 3, 7]) {
+    const { run, calls } = analyticRunner();
+    const r = await calibrate(rangeScenario({ rangeEvaluations: budget }), run);
+    assert.ok(r.range.evaluations <= budget, `budget ${budget}: ${r.range.evaluations}`);
+    assert.equal(calls(), 2 * (r.evaluations + r.range.evaluations));
+    if (budget === 0) assert.ok(r.range.ranges.flatMap((x) => [x.low, x.high]).every((e) => e.limit === "untried"));
+  }
+  // q cannot reach chilling 50 inside 0..10: no range, and no evaluation spent looking for one.
+  const { run } = analyticRunner();
+  const s = rangeScenario();
+  s.targets[1] = { ...s.targets[1], value: 50, tolerance: 0.1 };
+  const r = await calibrate(s, run);
+  assert.deepEqual([r.range.ranges, r.range.missed, r.range.evaluations], [[], ["chilling"], 0]);
+  assert.match(calibrationReport("x", r, { population: 1000, days: 10, seeds: [1, 2] }), /No range where every target holds: the best fit misses chilling/);
+  // A starting value outside its bounds would be a best fit outside them: refused.
+  await assert.rejects(calibrate(rangeScenario({ parameters: [{ path: "behaviours.jaywalking.ratePerYear", min: 0, max: 3 }] }), run), /ratePerYear is 4, outside its calibration bounds 0 \.\. 3/);
+  // A seed named twice is refused: it would weigh its draw double.
+  const twice = problemsOf(() => rangeScenario({ seeds: [1, 2, 1] }));
+  assert.equal(twice[0].path, "calibration.seeds[2]");
+});
 
 test("comparison intervals: separated samples differ significantly, equal ones do not, and more replicates narrow them", () => {
   const a = [1.0, 1.1, 0.9, 1.05, 0.95].map((v) => fakeSummary({ chilling: v }));

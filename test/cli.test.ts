@@ -177,6 +177,31 @@ test("run: bad option values are refused", () => {
   assert.match(r.stderr, /population/);
 });
 
+test("calibrate: bad seeds and budgets are refused before simulating", () => {
+  const good = write("cal-bad.yaml", VALID + "calibration: { parameters: [{ path: behaviours.unpaid-debt.ratePerYear, min: 0, max: 10 }] }\n");
+  for (const [flag, value, message] of [["--seeds", "1,1", /each seed once/], ["--seeds", "1,,2", /whole number/], ["--range-evaluations", "", /whole number/], ["--range-evaluations", "-1", /whole number/]]) {
+    const r = credence(["calibrate", good, flag as string, value as string, "--out", join(tmp, "never.yaml")]);
+    assert.notEqual(r.code, 0, `${flag} ${value}`);
+    assert.match(r.stderr, message as RegExp);
+    assert.equal(existsSync(join(tmp, "never.yaml")), false);
+  }
+});
+
+test("calibrate: the report shows each parameter's range on the seeds asked for (needs the simulator)", { timeout: 300_000 }, () => {
+  const file = write("cal.yaml", VALID + "calibration: { parameters: [{ path: behaviours.unpaid-debt.ratePerYear, min: 0, max: 10 }] }\n");
+  const out = join(tmp, "cal-fit.yaml");
+  const r = credence(["calibrate", file, "--population", "500", "--evaluations", "4", "--range-evaluations", "3", "--seeds", "3,4", "--workers", "1", "--out", out]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /each the mean of seeds 3, 4 at 500 citizens/);
+  assert.match(r.stderr, /range 1\/3 /);
+  assert.doesNotMatch(r.stderr, /range 4\/3 /);
+  const report = readFileSync(join(tmp, "cal-fit.calibration.md"), "utf8");
+  assert.match(report, /each the mean of seeds 3, 4 at 500 citizens/);
+  assert.match(report, /\| behaviours\.unpaid-debt\.ratePerYear \| 0 \.\. 10 \| 3 \| [\d.]+ \| [\d.]+ \.\. [\d.]+ \| below: .+; above: .+ \|/);
+  assert.match(report, /Range where every target holds: [0-3] evaluations \(at most 3\)/);
+  assert.match(r.stdout, /every target holds/);
+});
+
 test("run: refuses, before simulating, a non-empty folder that is not a run", () => {
   const good = write("good4.yaml", VALID);
   const dir = join(tmp, "not-a-run");

@@ -1,10 +1,10 @@
 // Writing a calibration down: the fitted values go into a copy of the scenario file, comments
 // and layout kept, each changed value annotated with what it was; the report says what each
-// target was before and after.
+// target was before and after, and where each parameter's range of acceptable values ends.
 import { writeFileAtomic } from "../io/atomic.js";
 import { isMap, isScalar, parseDocument } from "yaml";
 import { resolvePath, type Segment } from "../scenario/paths.js";
-import type { CalibrationResult } from "./calibrate.js";
+import type { CalibrationResult, RangeEdge, RangeResult } from "./calibrate.js";
 import type { TargetResult } from "../model/result.js";
 
 
@@ -74,6 +74,26 @@ export function calibratedYaml(sourceText: string, result: CalibrationResult, da
 
 const fmt = (v: number | null) => (v === null ? "-" : Math.abs(v) >= 100 ? v.toFixed(1) : Number(v.toPrecision(3)).toString());
 
+/** Where every target holds, e.g. "4.9 .. 12": the cells of a parameter's row, "-" without a range. */
+export function rangeText(range: RangeResult, k: number): { holds: string; limits: string } {
+  const r = range.ranges[k];
+  if (!r) return { holds: "-", limits: "-" };
+  const limit = (e: RangeEdge, side: string) =>
+    e.limit === "bound" ? `${side}: the bound` : e.limit === "untried" ? `${side}: not tried` : `${side}: ${e.failing!.join(", ")} fail${e.failing!.length === 1 ? "s" : ""} at ${e.beyond}`;
+  return { holds: `${r.low.value} .. ${r.high.value}`, limits: `${limit(r.low, "below")}; ${limit(r.high, "above")}` };
+}
+
+/** What the range step did, in a sentence or two (the report's and the CLI's). */
+export function rangeSummary(range: RangeResult): string {
+  if (range.missed.length) return `No range where every target holds: the best fit misses ${range.missed.join(", ")}.`;
+  if (range.budget === 0) return "Range where every target holds: not estimated (calibration.rangeEvaluations is 0).";
+  return `Range where every target holds: ${range.evaluations} evaluations (at most ${range.budget}) in ${range.seconds.toFixed(0)} s, on the same seeds, citizens and days as the fit. ` +
+    "Each parameter was moved down and up from its best value with the others held at theirs (a one-dimensional profile): its calibration bound tried first, then the edge bisected between the last value where every target holds and the nearest where one fails. " +
+    "Each edge lies between the value shown and the one where a target fails (\"fails at\"). " +
+    "Held that way, the range is narrower than the set of all acceptable fits wherever parameters trade off, so read it as how far a parameter can move on its own, not as a joint region. " +
+    "\"the bound\": every target still holds at the calibration bound, so the bound, not the data, limits the range.";
+}
+
 export function calibrationReport(name: string, result: CalibrationResult, opts: { population: number; days: number; seeds: number[] }): string {
   const row = (b: TargetResult, a: TargetResult) =>
     `| ${b.metric} | ${fmt(b.target)} ± ${Math.round(b.tolerance * 100)}% | ${fmt(b.simulated)} ${b.pass ? "pass" : "FAIL"} | ${fmt(a.simulated)} ${a.pass ? "pass" : "FAIL"} |`;
@@ -82,9 +102,14 @@ export function calibrationReport(name: string, result: CalibrationResult, opts:
     "",
     `${result.evaluations} evaluations in ${result.seconds.toFixed(0)} s, each the mean of seeds ${opts.seeds.join(", ")} at ${opts.population.toLocaleString("en")} citizens x ${opts.days} days (Nelder-Mead on common random numbers). Loss (sum of squared deviations in tolerance units): ${result.before.loss.toFixed(3)} before, ${result.after.loss.toFixed(3)} after.`,
     "",
-    "| parameter | range | before | after |",
-    "|---|---|---|---|",
-    ...result.parameters.map((p) => `| ${p.path} | ${p.min} .. ${p.max} | ${p.before} | ${p.after} |`),
+    rangeSummary(result.range),
+    "",
+    "| parameter | bounds | before | best | every target holds | limited by |",
+    "|---|---|---|---|---|---|",
+    ...result.parameters.map((p, k) => {
+      const r = rangeText(result.range, k);
+      return `| ${p.path} | ${p.min} .. ${p.max} | ${p.before} | ${p.after} | ${r.holds} | ${r.limits} |`;
+    }),
     "",
     "| target | value | before | after |",
     "|---|---|---|---|",

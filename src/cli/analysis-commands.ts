@@ -3,14 +3,14 @@
 import type { Command } from "commander";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { calibrate, type CalibrationResult } from "../calibrate/calibrate.js";
-import { calibratedYaml, calibrationReport, writeCalibration } from "../calibrate/write.js";
+import { calibrate, defaultRangeEvaluations, type CalibrationResult } from "../calibrate/calibrate.js";
+import { calibratedYaml, calibrationReport, rangeSummary, rangeText, writeCalibration } from "../calibrate/write.js";
 import { compareSummaries, sharedMetrics, type Estimate, type MetricComparison } from "../analysis/compare.js";
 import type { Summary } from "../model/result.js";
 import { readManifest } from "../io/run-folder.js";
 import { loadScenario, MAX_SCENARIO_BYTES, ScenarioError } from "../scenario/load.js";
 import { readUserText } from "../io/read-file.js";
-import { CliError, displayPath, intArg, printScenarioError, toJson } from "./common.js";
+import { CliError, displayPath, intArg, printScenarioError, seedListArg, toJson } from "./common.js";
 import { fmtDuration, renderTargets, table } from "./format.js";
 import { defaultWorkers, summaryPool } from "./run-pool.js";
 
@@ -29,14 +29,17 @@ function loadOrExplain(file: string) {
 // ---------------------------------------------------------------------------------------------
 // credence calibrate
 
-interface CalibrateOpts { out?: string; evaluations?: number; population?: number; workers: number; quiet?: boolean }
+interface CalibrateOpts { out?: string; evaluations?: number; rangeEvaluations?: number; population?: number; seeds?: number[]; workers: number; quiet?: boolean }
 
 async function calibrateCommand(file: string, opts: CalibrateOpts): Promise<number> {
   const s = loadOrExplain(file);
   if (!s.calibration) throw new CliError(`${displayPath(file)} has no calibration section (calibration.parameters names what to fit)`);
   if (opts.evaluations) s.calibration.evaluations = opts.evaluations;
+  if (opts.rangeEvaluations !== undefined) s.calibration.rangeEvaluations = opts.rangeEvaluations;
   if (opts.population) s.calibration.population = opts.population;
+  if (opts.seeds) s.calibration.seeds = opts.seeds;
   const cal = s.calibration;
+  const rangeBudget = cal.rangeEvaluations ?? defaultRangeEvaluations(cal.parameters.length);
   const out = resolve(opts.out ?? join(dirname(file), `${s.name}.calibrated.yaml`));
   const reportFile = out.replace(/\.ya?ml$/, "") + ".calibration.md";
   // Fail now, not after the fit, if a fitted value could not be written into the file.
@@ -49,19 +52,32 @@ async function calibrateCommand(file: string, opts: CalibrateOpts): Promise<numb
     throw new CliError(`cannot calibrate ${displayPath(file)}: ${(e as Error).message}`);
   }
   const pool = summaryPool(opts.workers);
-  process.stderr.write(`calibrating ${s.name}: ${cal.parameters.length} parameters, ${s.targets.length} targets, at most ${cal.evaluations} evaluations of ${cal.seeds.length} seed(s) at ${cal.population.toLocaleString("en")} citizens\n`);
+  process.stderr.write(
+    `calibrating ${s.name}: ${cal.parameters.length} parameters, ${s.targets.length} targets, at most ${cal.evaluations} evaluations ` +
+      `then at most ${rangeBudget} for the ranges, each the mean of seeds ${cal.seeds.join(", ")} at ${cal.population.toLocaleString("en")} citizens\n`,
+  );
   const t0 = Date.now();
+  let rangeDone = 0;
   const result = await calibrate(s, (point, seed, population, days) => pool({ scenario: point, seed, population, days }), (e) => {
     if (opts.quiet) return;
     const passing = e.targets.filter((t) => t.pass).length;
-    process.stderr.write(`  #${String(e.evaluation).padStart(3)}  loss ${e.loss.toFixed(3).padStart(9)}  ${passing}/${e.targets.length} pass  [${e.values.join(", ")}]  ${fmtDuration((Date.now() - t0) / 1000)}\n`);
+    const label = e.stage === "fit" ? `#${String(e.evaluation).padStart(3)}` : `range ${++rangeDone}/${rangeBudget}`;
+    process.stderr.write(`  ${label}  loss ${e.loss.toFixed(3).padStart(9)}  ${passing}/${e.targets.length} pass  [${e.values.join(", ")}]  ${fmtDuration((Date.now() - t0) / 1000)}\n`);
   });
   const report = calibrationReport(s.name, result, { population: cal.population, days: cal.days ?? s.days, seeds: cal.seeds });
   writeCalibration(sourceText, s, out, reportFile, result, report, date);
   process.stdout.write(
     [
-      `Parameters`,
-      table(["parameter", "before", "after"], result.parameters.map((p) => [p.path, String(p.before), String(p.after)]), { align: ["left", "right", "right"] }),
+      `Parameters (the mean of seeds ${cal.seeds.join(", ")})`,
+      table(
+        ["parameter", "before", "best", "every target holds", "limited by"],
+        result.parameters.map((p, k) => {
+          const r = rangeText(result.range, k);
+          return [p.path, String(p.before), String(p.after), r.holds, r.limits];
+        }),
+        { align: ["left", "right", "right", "right", "left"] },
+      ),
+      "", rangeSummary(result.range),
       "", "Targets before", renderTargets(result.before.targets),
       "", "Targets after", renderTargets(result.after.targets),
       "", `Wrote ${displayPath(out)} and ${displayPath(reportFile)} (${result.evaluations} evaluations, ${fmtDuration(result.seconds)}).`,
@@ -144,7 +160,9 @@ export function registerAnalysisCommands(cmd: Command): void {
     .argument("<scenario>", "scenario YAML file with a calibration section")
     .option("--out <file>", "fitted scenario file (default: <name>.calibrated.yaml beside it; the report goes beside that)")
     .option("--evaluations <n>", "most evaluations (overrides calibration.evaluations)", intArg(1, 10_000))
+    .option("--range-evaluations <n>", "most evaluations for the ranges where every target holds, 0 to skip (overrides calibration.rangeEvaluations)", intArg(0, 10_000))
     .option("--population <n>", "citizens per evaluation (overrides calibration.population)", intArg(100, 10_000_000))
+    .option("--seeds <list>", "comma-separated seeds averaged in each evaluation (overrides calibration.seeds)", seedListArg)
     .option("--workers <n>", "simulations at once", intArg(1, 256), defaultWorkers())
     .option("-q, --quiet", "no line per evaluation")
     .action(async (file: string, opts: CalibrateOpts) => setExit(await calibrateCommand(file, opts)));

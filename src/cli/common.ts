@@ -45,10 +45,20 @@ export class CliError extends Error {
 
 export const intArg = (min: number, max: number) => (value: string): number => {
   const n = Number(value.replace(/[_,]/g, ""));
-  if (!Number.isInteger(n) || n < min || n > max) {
+  // Number("") is 0: an empty value is no number.
+  if (!/\d/.test(value) || !Number.isInteger(n) || n < min || n > max) {
     throw new InvalidArgumentError(`expected a whole number from ${fmtInt(min)} to ${fmtInt(max)}, got "${value}"`);
   }
   return n;
+};
+
+/** Seeds as "1,2,3": 1 to 16 distinct whole numbers from 0 to 2^32 - 1, as `calibration.seeds` allows. */
+export const seedListArg = (value: string): number[] => {
+  const parts = value.split(",").map((x) => x.trim());
+  if (parts.length > 16) throw new InvalidArgumentError(`expected at most 16 seeds, got ${parts.length}`);
+  const seeds = parts.map((x) => intArg(0, 4_294_967_295)(x));
+  if (new Set(seeds).size < seeds.length) throw new InvalidArgumentError("expected each seed once");
+  return seeds;
 };
 
 /** JSON with bigint values (DuckDB BIGINT) as numbers. */

@@ -145,6 +145,10 @@ function crossProblems(s: Scenario): Problem[] {
     else if (typeof getAt(s, r.keys) !== "number") out.push({ path: `${p}.path`, found: showValue(c.path), expected: `the path of a number (it holds ${showValue(getAt(s, r.keys))})` });
     if (!(c.min < c.max)) out.push({ path: `${p}.min`, found: showValue(c.min), expected: `a value below max (${c.max})` });
   });
+  // A seed named twice would weigh its draw double in every evaluation's mean.
+  s.calibration?.seeds.forEach((seed, i, seeds) => {
+    if (seeds.indexOf(seed) < i) out.push({ path: `calibration.seeds[${i}]`, found: showValue(seed), expected: "a seed not already in the list" });
+  });
   if (s.calibration && !s.targets.length) out.push({ path: "targets", found: "no targets", expected: "targets for calibration to fit" });
   const keys = new Set(metricKeys(s));
   s.targets.forEach((t, i) => {

@@ -292,8 +292,10 @@ const Calibration = z.strictObject({
   population: z.number().int().min(100).max(10_000_000).default(20_000).describe("Citizens per evaluation while fitting (rates, not counts, are fitted)"),
   days: z.number().int().min(1).max(36500).optional().describe("Days per evaluation (default: the scenario's days)"),
   seeds: z.array(z.number().int().min(0).max(4_294_967_295)).min(1).max(16).default([1, 2])
-    .describe("Seeds averaged in each evaluation; the same seeds every time (common random numbers), so the fit is deterministic"),
+    .describe("Seeds averaged in each evaluation, each once; the same seeds every time, the range step's too (common random numbers), so the fit is deterministic"),
   evaluations: z.number().int().min(1).max(10_000).default(60).describe("Most objective evaluations (each runs every seed)"),
+  rangeEvaluations: z.number().int().min(0).max(10_000).optional()
+    .describe("Most evaluations after the fit for the range of each parameter where every target holds (default: 10 per parameter; 0 skips it)"),
   parameters: z.array(CalibrationParameter).min(1).max(20).describe("Parameters to fit to the targets, each within [min, max]"),
 }).describe("What `credence calibrate` fits, and how");
 
