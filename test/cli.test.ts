@@ -230,7 +230,7 @@ test("progress: plain lines on a non-TTY stream, about one per tenth of the run"
 });
 
 // ---------------------------------------------------------------------------------------------
-// These need the simulator (src/engine/simulate.ts), the run-folder writer and DuckDB.
+// These need the simulator (src/model/simulate.ts), the run-folder writer and DuckDB.
 
 test("run --json, run, explain (needs the simulator)", { timeout: 300_000 }, async (t) => {
   const scenario = write("tiny.yaml", VALID);

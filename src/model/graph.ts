@@ -1,5 +1,5 @@
 // The social graph: households (contiguous ids, implicit) and friendships (compressed slots, see
-// Graph in engine/world.ts), mostly within a region with a share of long ties. Dropped ties are
+// Graph in model/world.ts), mostly within a region with a share of long ties. Dropped ties are
 // marked, never removed, so the initial degree stays readable for isolation metrics.
 import type { Scenario } from "../scenario/schema.js";
 import { FAR, friendAt, isAlive, makeStreams, regionOfCell, slotStart, type Graph, type World } from "./world.js";

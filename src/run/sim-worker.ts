@@ -1,7 +1,7 @@
 // Simulation in a worker thread. simulate() is synchronous, so on the calling thread a Ctrl-C
 // (or a dashboard request, or a sweep's progress) could not be answered until the whole run
 // had finished; in a worker the caller stays free and can stop the run at once. The result is
-// plain data (see engine/result.ts) and its buffers are transferred, not copied; so are
+// plain data (see model/result.ts) and its buffers are transferred, not copied; so are
 // checkpoints. A stop request is a flag in shared memory that the day loop reads after each
 // day: the worker is busy simulating and would not see a message until the run had ended.
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";

@@ -2,9 +2,9 @@
 // up to 2 billion citizens and 100 years (a scenario describes a regime, not a machine); this
 // module estimates the memory a run needs and refuses one that cannot fit, saying what fits.
 //
-// The estimate follows the engine's stores (src/engine/world.ts, src/model/graph.ts,
-// src/metrics/daily.ts) without importing them, so it can run before anything is built:
-//   - per citizen: ~48 bytes of typed arrays (src/engine/world.ts Citizens, 40 bytes, plus the
+// The estimate follows the engine's stores (src/model/world.ts, src/model/graph.ts,
+// src/engine/counters.ts) without importing them, so it can run before anything is built:
+//   - per citizen: ~48 bytes of typed arrays (src/model/world.ts Citizens, 40 bytes, plus the
 //     8-byte score deltas of the association pull), the friendship graph (16-bit slot starts, and
 //     8 bytes of degree counters while it is built; per tie end a 16-bit friend difference, its
 //     alive bit and far counts, 2.25 bytes; per long tie end 4 more, and 8 while it is built) and
