@@ -27,7 +27,7 @@ import type { Scenario } from "../src/scenario/schema.js";
 import { openDatabase } from "../src/io/duckdb.js";
 import { markIncomplete, readManifest } from "../src/io/run-folder.js";
 import { listRuns } from "../src/server/jobs.js";
-import { deepMerge, makeScenario } from "./helpers.js";
+import { deepMerge, difference, makeScenario } from "./helpers.js";
 
 const here = dirname(fileURLToPath(import.meta.url)); // dist/test
 const root = resolve(here, "../..");
@@ -50,20 +50,6 @@ function busyScenario(): Scenario {
   }), "busy test scenario");
 }
 
-/** The first difference between two runs (summary, then every table cell; NaN equals NaN), or null. */
-function difference(a: RunResult, b: RunResult): string | null {
-  if (JSON.stringify(a.summary) !== JSON.stringify(b.summary)) return "summary differs";
-  if (a.tables.length !== b.tables.length) return "table count differs";
-  for (let t = 0; t < a.tables.length; t++) {
-    const x = a.tables[t], y = b.tables[t];
-    if (x.name !== y.name || x.rows !== y.rows) return `${x.name}: ${x.rows} rows vs ${y.name}: ${y.rows}`;
-    for (let k = 0; k < x.columns.length; k++) {
-      const cx = x.columns[k].data as ArrayLike<unknown>, cy = y.columns[k].data as ArrayLike<unknown>;
-      for (let r = 0; r < x.rows; r++) if (!Object.is(cx[r], cy[r])) return `${x.name}.${x.columns[k].name}[${r}]: ${String(cx[r])} vs ${String(cy[r])}`;
-    }
-  }
-  return null;
-}
 
 /** Runs until stopped after `stopAt` days (or to the end); returns every checkpoint written, by day. */
 function runAndStop(s: Scenario, options: SimulateOptions, everyDays: number, stopAt: number | null): { checkpoints: Map<number, Uint8Array>; stoppedAt: number | null; result?: RunResult } {

@@ -164,3 +164,18 @@ export function problemsOf(f: () => unknown): { path: string; found: string; exp
   }
   assert.fail("expected a ScenarioError");
 }
+
+/** The first difference between two runs (summary, then every table cell; NaN equals NaN), or null. */
+export function difference(a: RunResult, b: RunResult): string | null {
+  if (JSON.stringify(a.summary) !== JSON.stringify(b.summary)) return "summary differs";
+  if (a.tables.length !== b.tables.length) return "table count differs";
+  for (let t = 0; t < a.tables.length; t++) {
+    const x = a.tables[t], y = b.tables[t];
+    if (x.name !== y.name || x.rows !== y.rows) return `${x.name}: ${x.rows} rows vs ${y.name}: ${y.rows}`;
+    for (let k = 0; k < x.columns.length; k++) {
+      const cx = x.columns[k].data as ArrayLike<unknown>, cy = y.columns[k].data as ArrayLike<unknown>;
+      for (let r = 0; r < x.rows; r++) if (!Object.is(cx[r], cy[r])) return `${x.name}.${x.columns[k].name}[${r}]: ${String(cx[r])} vs ${String(cy[r])}`;
+    }
+  }
+  return null;
+}

@@ -130,6 +130,12 @@ export class ShardPool<A> {
     return answers as A[];
   }
 
+  /** Wait for a background task still out, if any, and forget its answers. */
+  dropBackground(): void {
+    this.settleBackground();
+    this.background = undefined;
+  }
+
   private settleBackground(): void {
     if (this.background !== "running") return;
     this.background = this.receiveAll();

@@ -15,6 +15,7 @@ import { BLOCK } from "../engine/shards.js";
 import { lowerBound } from "../engine/order.js";
 import { int32Column, float64Column, sharedInt32Column, sharedFloat64Column } from "../engine/columns.js";
 import type { MetricSet } from "../engine/counters.js";
+import { scenariosInForce } from "../scenario/timeline.js";
 import { HAZARD_LIMIT, TRAITS, hazardBoundCode, inTrailSample, type Citizens } from "./world.js";
 import { EV, DT } from "../metrics/trail.js";
 import { CHANNEL, CLASS, READ_AHEAD, behaviourInfo, type Core, type Phase, type Sim } from "./context.js";
@@ -64,19 +65,28 @@ function responses(scenario: Scenario): { published: boolean; det: number; chill
  * region, while its citizens are still in cache.
  */
 export function hazardBounds(scenario: Scenario, traitLevels: Float64Array[]): (citizens: Citizens, from: number, to: number) => void {
-  const behaviours = behaviourInfo(scenario);
-  // Lowest income the sanctions can bring, as a share of the base (only negative effects count).
-  const worstIncome = Object.values(scenario.consequences.sanctions).reduce((f, r) => f * Math.min(1, 1 + r.incomeEffect), 1);
-  const stress = stressModel(scenario);
-  const { incentive } = responses(scenario);
-  const upper = BEHAVIOUR_CLASSES.map((_, k) =>
-    behaviours.filter((b) => b.cls === k).reduce((a, b) => a + b.perDay * (b.rewarded ? incentive : 1), 0));
+  // Under a timeline, a bound for every scenario the run puts in force: each class's largest
+  // upper rate, and the largest income stress any of them can bring.
+  const inForce = scenariosInForce(scenario);
+  const upperOf = (s: Scenario) => {
+    const { incentive } = responses(s);
+    const behaviours = behaviourInfo(s);
+    return BEHAVIOUR_CLASSES.map((_, k) => behaviours.filter((b) => b.cls === k).reduce((a, b) => a + b.perDay * (b.rewarded ? incentive : 1), 0));
+  };
+  const upper = inForce.map(upperOf).reduce((max, u) => max.map((m, k) => Math.max(m, u[k])));
+  // Lowest income the sanctions can bring, as a share of the base (only negative effects count), with each scenario's stress model.
+  const stresses = [...new Map(inForce.map((s) => {
+    const worstIncome = Object.values(s.consequences.sanctions).reduce((f, r) => f * Math.min(1, 1 + r.incomeEffect), 1);
+    const st = { ...stressModel(s), worstIncome };
+    return [JSON.stringify(st), st] as const;
+  })).values()];
   // Per class, each trait code's hazard at the class's upper rate (the same product the sum had).
   const hazardOf = traitLevels.map((levels, k) => levels.map((level) => level * upper[k]));
   const FINANCIAL = CLASS.financial;
   return (citizens, from, to) => {
     for (let i = from; i < to; i++) {
-      const st = incomeStress(stress.k, stress.reference, citizens.incomeBase[i] * worstIncome);
+      let st = 0;
+      for (const stress of stresses) st = Math.max(st, incomeStress(stress.k, stress.reference, citizens.incomeBase[i] * stress.worstIncome));
       let h = 0;
       for (let k = 0; k < C; k++) h += hazardOf[k][citizens.traits[TRAITS * i + k]] * (k === FINANCIAL ? st : 1);
       citizens.hazardBound[i] = hazardBoundCode(h * 1.0001); // rounding margin: the bound must never be below the exact hazard

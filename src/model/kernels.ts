@@ -43,6 +43,15 @@ export interface ShardResult<Output = unknown> {
 /** The checkpoint kernels every shard has (model/shard.ts): each part's saved state, by part. */
 export const SAVE = kernel<undefined, Record<string, unknown>>("shard", "save");
 export const RESTORE = kernel<Record<string, unknown>[], undefined>("shard", "restore");
+/** A timeline change: every shard puts the scenario in force and builds its parts again, keeping their state. */
+export const REBUILD = kernel<InForce, undefined>("shard", "rebuild");
+
+/** What a shard's core takes from the scenario in force. */
+export interface InForce {
+  scenario: Core["s"];
+  listBelow: number;
+  listAtLeast: number;
+}
 
 const task = <P>(k: Kernel<P, unknown>, day: number, payload: P): ShardTask => ({ part: k.part, kernel: k.name, day, payload });
 
@@ -89,6 +98,12 @@ export class ShardRunner {
 
   restore(day: number, saved: Record<string, unknown>[]): void {
     this.run(RESTORE, day, saved);
+  }
+
+  /** Every shard's parts built again over the scenario in force; a background task still out (tomorrow's draws) is dropped: its phase is gone, and the draws are made again the same. */
+  rebuild(day: number, inForce: InForce): void {
+    this.pool.dropBackground();
+    this.run(REBUILD, day, inForce);
   }
 
   private tasks<P>(k: Kernel<P, unknown>, day: number, payload: P | ((shard: Shard) => P)): ShardTask | ((shard: Shard) => ShardTask) {

@@ -9,6 +9,7 @@ import { buildGraph, emptyGraph, tieBlocks } from "./graph.js";
 import type { BuildTask, Helpers } from "./build.js";
 import { SyncWorker } from "../engine/sync-worker.js";
 import { hazardBounds } from "./behaviour.js";
+import { scenariosInForce } from "../scenario/timeline.js";
 
 /** The module helper threads run their build tasks with (engine/build-worker.ts imports it). */
 const BUILD_PROGRAM = new URL("./build-tasks.js", import.meta.url).href;
@@ -75,8 +76,10 @@ export function fillCitizens(scenario: Scenario, seed: number, citizens: Citizen
   const lo = levels.map((l) => l.lo), step = levels.map((l) => l.step);
   const inc = pop.income;
   const incomeShift = Math.log(inc.median);
-  const informantShare = scenario.observation.informants.enabled ? scenario.observation.informants.share : 0;
-  const partyShare = scenario.observation.attention.enabled ? scenario.observation.attention.memberShare : 0;
+  // Drawn once, for every day of the run: informants and party members exist if any day's scenario has them.
+  const inForce = scenariosInForce(scenario);
+  const informantShare = inForce.some((s) => s.observation.informants.enabled) ? scenario.observation.informants.share : 0;
+  const partyShare = inForce.some((s) => s.observation.attention.enabled) ? scenario.observation.attention.memberShare : 0;
   const stream = makeStreams(seed).population;
   const fillBounds = hazardBounds(scenario, levels.map((l) => l.values));
 

@@ -4,9 +4,9 @@
 import type { ShardTask } from "../engine/shard-pool.js";
 import type { Shard } from "../engine/shards.js";
 import { ShardCounters } from "../engine/counters.js";
-import { createCore, type Core, type Sim } from "./context.js";
+import { behaviourInfo, createCore, type Core, type Sim } from "./context.js";
 import { makeStreams, type World } from "./world.js";
-import { answer, RESTORE, SAVE, type ShardPart, type ShardResult, type ShardRunner } from "./kernels.js";
+import { answer, REBUILD, RESTORE, SAVE, type InForce, type ShardPart, type ShardResult, type ShardRunner } from "./kernels.js";
 import { SHARD_PARTS } from "./regime.js";
 
 /** What a worker needs to build its shard's core: the world without its streams (rebuilt from the seed). */
@@ -58,6 +58,16 @@ function programOf(setup: ShardSetup, streams: World["streams"]): (task: ShardTa
 function shardProgram(core: Core, shard: Shard, shards: Shard[]): (task: ShardTask) => ShardResult {
   const parts = new Map<string, ShardPart>(Object.entries(SHARD_PARTS).map(([name, make]) => [name, make(core, shard, shards)]));
   const owns = (i: number) => i >= shard.lo && i < shard.hi;
+  /** Parts built again over the scenario in force, each taking over what its predecessor kept. */
+  function rebuild({ scenario, listBelow, listAtLeast }: InForce): void {
+    Object.assign(core, { s: scenario, behaviours: behaviourInfo(scenario), listBelow, listAtLeast });
+    for (const [name, make] of Object.entries(SHARD_PARTS)) {
+      const saved = parts.get(name)!.save?.();
+      const part = make(core, shard, shards);
+      part.restore?.([saved], owns);
+      parts.set(name, part);
+    }
+  }
   return (task) => {
     core.day = task.day;
     core.touched.length = 0;
@@ -68,6 +78,10 @@ function shardProgram(core: Core, shard: Shard, shards: Shard[]): (task: ShardTa
       // Each shard's share of a state saved with any number of shards.
       const saved = task.payload as Record<string, unknown>[];
       for (const [name, p] of parts) p.restore?.(saved.map((s) => s[name]), owns);
+      return answer(core, undefined);
+    }
+    if (task.part === REBUILD.part && task.kernel === REBUILD.name) {
+      rebuild(task.payload as InForce);
       return answer(core, undefined);
     }
     const run = parts.get(task.part)?.kernels[task.kernel];

@@ -6,16 +6,34 @@ import type { Scenario } from "../scenario/schema.js";
 import { parseScenario } from "../scenario/load.js";
 import type { RunResult, SimulateOptions, Progress } from "./result.js";
 import { stateBytesPerCitizen } from "./world.js";
-import { checkpointer, identityOf } from "../engine/checkpoint.js";
+import { checkpointer, identityOf, restorePhases, savePhases } from "../engine/checkpoint.js";
+import { changeDays, scenarioOn } from "../scenario/timeline.js";
 import { runDays } from "../engine/day-loop.js";
 import { createWorld } from "./population.js";
-import { createSim } from "./context.js";
+import { behaviourInfo, createSim, type Phase, type Sim } from "./context.js";
 import { ShardRunner } from "./kernels.js";
 import { startShards } from "./shard.js";
 import { dayPhases, declareMetrics } from "./regime.js";
 import { runState } from "./checkpoint-state.js";
 import { summarise } from "../metrics/summary.js";
 import { buildTables } from "../metrics/tables.js";
+
+/**
+ * Put `inForce` in force: every phase and shard part is built again from it and takes over the
+ * state its predecessor carried, exactly as a run resumed from a checkpoint does. `phases` is
+ * replaced in place (the day loop and the checkpoints hold it); returns the new regime's handles.
+ */
+function rebuild(sim: Sim, shards: ShardRunner, phases: Phase[], inForce: Scenario): ReturnType<typeof dayPhases> {
+  const saved = savePhases(phases);
+  sim.s = inForce;
+  sim.behaviours = behaviourInfo(inForce);
+  sim.listeners.length = 0;
+  const next = dayPhases(sim, shards);
+  restorePhases(next.phases, saved);
+  phases.splice(0, phases.length, ...next.phases);
+  shards.rebuild(sim.day, { scenario: inForce, listBelow: sim.listBelow, listAtLeast: sim.listAtLeast });
+  return next;
+}
 
 /** Apply the run's overrides and validate again, so the recorded scenario is the one that ran. */
 export function resolveScenario(scenario: Scenario, options: Pick<SimulateOptions, "population" | "days">): Scenario {
@@ -46,7 +64,8 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
   const sim = createSim(createWorld(s, seed, threads));
   const shards = new ShardRunner(sim, threads);
   declareMetrics(sim);
-  const { phases, lists, appeals, firms, collect } = dayPhases(sim, shards);
+  let regime = dayPhases(sim, shards);
+  const phases = regime.phases;
   sim.metrics.allocate();
   sim.global.allocate();
 
@@ -58,9 +77,16 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
   try {
     const cp = checkpointer(identityOf(s, seed), runState(sim, phases, shards), options);
     firstDay = cp.firstDay;
+    const changes = new Set(changeDays(s));
     phaseSeconds = runDays(sim, phases, firstDay, s.days, {
       startDay(day) {
         sim.day = day;
+        // The timeline's changes take effect before the day's first phase (a resumed run first
+        // puts in force the scenario of the day it resumes with).
+        if (changes.has(day) || (day === firstDay && day > 0)) {
+          const inForce = scenarioOn(s, day);
+          if (inForce !== sim.s) regime = rebuild(sim, shards, phases, inForce);
+        }
       },
       endDay(day) {
         observations += sim.obs.length;
@@ -76,6 +102,10 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
   const tTables = performance.now();
   const simulateSeconds = (tTables - tSim) / 1000;
 
+  // Tables and summary describe the run as given: the base scenario, its timeline included.
+  sim.s = s;
+  sim.behaviours = behaviourInfo(s);
+  const { lists, appeals, firms, collect } = regime;
   report("collect", s.days, sim.dates[s.days - 1]);
   const summary = summarise({
     s, seed, metrics: sim.metrics,

@@ -30,6 +30,7 @@ const FIXED_FOR_THE_RUN: ReadonlyArray<{ fixed: (keys: Segment[], value: unknown
   { fixed: (k) => k[0] === "startDate" || k[0] === "days", why: "it defines the run the timeline is dated in" },
   { fixed: (k) => k[0] === "timeline", why: "a timeline does not rewrite itself" },
   { fixed: (k) => k[0] === "population" || k[0] === "graph" || DRAWN_ON_DAY_0.has(k.join(".")), why: "people, firms, ties, informants and party members are drawn once, on day 0" },
+  { fixed: (k) => ["mechanisms.lists", "mechanisms.firms", "firms.enabled"].includes(k.join(".")), why: "lists and firms are set up on day 0 (empty a list by changing its rules; stop firms' sanctions instead)" },
   { fixed: (k) => k[0] === "metrics", why: "what is recorded, and how often, is fixed so that series stay comparable" },
   { fixed: (k) => k[0] === "targets" || k[0] === "calibration", why: "it judges or fits a run, it is not part of one" },
   { fixed: (k) => k.length > 1 && typeof k[k.length - 2] === "number" && ["id", "name", "kind", "class"].includes(String(k[k.length - 1])), why: "it is an element's identity: state and results are kept by it" },
@@ -114,6 +115,11 @@ export function scenarioOn(base: Scenario, day: number): Scenario {
     s = withValue(s, e.keys, e.valueOn(getAt(s, e.keys), day), 0);
   }
   return s as Scenario;
+}
+
+/** Every scenario a run puts in force: `base`, then the one of each change day. What is built once for the whole run (bounds, who is drawn as what) must serve them all. */
+export function scenariosInForce(base: Scenario): Scenario[] {
+  return [base, ...changeDays(base).map((day) => scenarioOn(base, day))];
 }
 
 /**

@@ -1,0 +1,82 @@
+// A run through time: the timeline's changes take effect on their day, in every thread count,
+// and across a checkpoint. (The timeline's schema and its pure functions: timeline.test.ts.)
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { join, resolve, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { simulate } from "../src/model/simulate.js";
+import { SimulationStopped } from "../src/engine/checkpoint.js";
+import { loadScenario, parseScenario } from "../src/scenario/load.js";
+import type { Scenario } from "../src/scenario/schema.js";
+import { columnOf, deepMerge, difference } from "./helpers.js";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const KEY = new Uint8Array(32).fill(7);
+const china = () => loadScenario(join(root, "scenarios/china-2018.yaml"));
+
+/** china-2018 with a timeline of every kind of change: a ramp, a set, a sanction removed, a mechanism switched off. */
+function withTimeline(): Scenario {
+  return parseScenario({
+    ...china(),
+    timeline: [
+      { from: "2018-01-05", to: "2018-01-25", path: "behaviours.judgment-default.ratePerYear", ramp: [0.008, 0.06] },
+      { date: "2018-01-11", path: "observation.cameras.coverageUrban", set: 0.5 },
+      { date: "2018-01-15", path: "lists.low-score.sanctions", remove: "flights" },
+      { date: "2018-01-20", path: "mechanisms.association", set: false },
+    ],
+  }, "timeline test");
+}
+
+const OPTS = { seed: 5, population: 20_000, days: 40 };
+
+test("a run with a timeline is the same on 1, 2 and 3 threads", { timeout: 300_000 }, () => {
+  const s = withTimeline();
+  const one = simulate(s, { ...OPTS, threads: 1 });
+  for (const threads of [2, 3]) assert.equal(difference(one, simulate(s, { ...OPTS, threads })), null, `${threads} threads`);
+});
+
+test("a run resumed across a timeline's changes (inside a ramp, after a set) is the run never interrupted", { timeout: 300_000 }, () => {
+  const s = withTimeline();
+  const plain = simulate(s, { ...OPTS, threads: 2 });
+  for (const stopAt of [9, 12, 21]) {
+    let checkpoint: Uint8Array | undefined;
+    let day = 0;
+    assert.throws(() => simulate(s, {
+      ...OPTS, threads: 2, checkpointKey: KEY,
+      checkpoint: { everyDays: 1, write: (bytes, d) => { if (d === stopAt) checkpoint = bytes; } },
+      onProgress: (p) => { day = p.day; },
+      shouldStop: () => day >= stopAt,
+    }), SimulationStopped);
+    const resumed = simulate(s, { ...OPTS, threads: 3, checkpointKey: KEY, resume: checkpoint! });
+    assert.equal(difference(plain, resumed), null, `stopped after day ${stopAt}`);
+  }
+});
+
+test("a change set on the first day is the scenario edited; days before a change are the run without it", { timeout: 300_000 }, () => {
+  const base = china();
+  const edited = parseScenario(deepMerge(base, { behaviours: base.behaviours.map((b) => (b.id === "judgment-default" ? { ...b, ratePerYear: 3 } : b)) }), "edited");
+  const onDayZero = parseScenario({ ...base, timeline: [{ date: base.startDate, path: "behaviours.judgment-default.ratePerYear", set: 3 }] }, "set on day 0");
+  // Rates above the base's: the hazard bounds must cover every scenario in force, or acts go missing.
+  // (The behaviours table describes the scenario as given, before its timeline.)
+  const results = [simulate(edited, OPTS), simulate(onDayZero, OPTS)].map((r) => ({ ...r, tables: r.tables.filter((t) => t.name !== "behaviours") }));
+  assert.equal(difference(results[0], results[1]), null);
+
+  const later = parseScenario({ ...base, timeline: [{ date: "2018-01-21", path: "observation.cameras.coverageUrban", set: 0.9 }] }, "set on day 20");
+  const a = simulate(base, OPTS), b = simulate(later, OPTS);
+  const obsA = columnOf(a, "daily", "observations_true").data, obsB = columnOf(b, "daily", "observations_true").data;
+  for (let d = 0; d < 20; d++) assert.equal(obsB[d], obsA[d], `day ${d} is before the change`);
+  let before = 0, after = 0;
+  for (let d = 20; d < 40; d++) { before += Number(obsA[d]); after += Number(obsB[d]); }
+  assert.ok(after > before * 1.05, `wider camera coverage from day 20 records more (${after} against ${before})`);
+});
+
+test("a sanction removed from a list blocks nothing from its day on", { timeout: 300_000 }, () => {
+  const base = china();
+  const s = parseScenario({ ...base, timeline: [{ date: "2018-01-11", path: "lists.low-score.sanctions", remove: "flights" }] }, "no flight ban");
+  const only = parseScenario(deepMerge(base, { lists: base.lists.map((l) => (l.id === "low-score" ? l : { ...l, sanctions: l.sanctions.filter((k) => k !== "flights") })) }), "only low-score bans flights");
+  const blocked = columnOf(simulate(parseScenario({ ...only, timeline: s.timeline }, "both"), { ...OPTS, population: 60_000 }), "daily", "blocked_flights").data;
+  let afterwards = 0, before = 0;
+  for (let d = 0; d < 40; d++) (d >= 10 ? (afterwards += Number(blocked[d])) : (before += Number(blocked[d])));
+  assert.ok(before > 0, "the ban blocked flights before it was lifted");
+  assert.equal(afterwards, 0, "and none after");
+});
