@@ -175,6 +175,9 @@ export function consequencesPhase(sim: Sim): Phase & { blacklisted: DenseSet; re
         for (const i of p) keep(privileged, i, citizens.privilegeMask[i]);
         blacklisted.assign(b);
         redlisted.assign(r);
+        // What each list carries may differ from what was saved (a timeline's change): everyone
+        // listed has their sanctions, privileges and income worked out again, in saved order.
+        for (const i of [...b, ...r]) refresh(i);
       },
     },
     day(sim) {
