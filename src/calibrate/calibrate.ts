@@ -3,6 +3,7 @@
 // tolerance (|z| <= 1 passes), on the mean of the same seeds every evaluation. See
 // nelder-mead.ts for why that optimiser. After the fit, the range of each parameter where every
 // target still holds (see profileRanges for how and what it means), on the same seeds.
+import { targetKey } from "../metrics/summary.js";
 import type { Scenario } from "../scenario/schema.js";
 import type { Summary, TargetResult } from "../model/result.js";
 import { parseScenario } from "../scenario/load.js";
@@ -63,11 +64,11 @@ export const defaultRangeEvaluations = (parameters: number): number => 10 * para
 export function judgeTargets(s: Scenario, summaries: Summary[]): { targets: TargetResult[]; loss: number } {
   let loss = 0;
   const targets = s.targets.map((t) => {
-    const vals = summaries.map((x) => x.metrics[t.metric]).filter((v): v is number => typeof v === "number" && Number.isFinite(v));
+    const vals = summaries.map((x) => x.metrics[targetKey(t)]).filter((v): v is number => typeof v === "number" && Number.isFinite(v));
     const simulated = vals.length ? vals.reduce((a, b) => a + b, 0) / vals.length : null;
     const z = simulated === null ? 10 : (simulated - t.value) / (t.tolerance * Math.abs(t.value) || 1e-12);
     loss += z * z;
-    return { metric: t.metric, target: t.value, tolerance: t.tolerance, simulated, pass: Math.abs(z) <= 1, ...(t.source ? { source: t.source } : {}) };
+    return { metric: targetKey(t), target: t.value, tolerance: t.tolerance, simulated, pass: Math.abs(z) <= 1, ...(t.source ? { source: t.source } : {}) };
   });
   return { targets, loss };
 }

@@ -8,6 +8,7 @@ export const listMetrics = (id: string) => ({
   viaAssociation: { name: `via_association_${id}`, unit: "people", description: "Of them, listed only because of association charges", stock: true },
   entries: { name: `entries_${id}`, unit: "listings", description: `Entries to ${id}` },
   exits: { name: `exits_${id}`, unit: "listings", description: `Exits from ${id}` },
+  exitsPaid: { name: `exits_paid_${id}`, unit: "listings", description: `Of them, people who paid what they owed and left` },
   clearedWrongful: { name: `cleared_wrongful_${id}`, unit: "listings", description: `Listings on ${id} that ended while wrongful` },
   daysToClearWrongful: { name: `days_to_clear_wrongful_${id}`, unit: "days", description: "Days those listings lasted (sum)" },
   errorFreeOn: { name: `error_free_on_${id}`, unit: "people", description: `People the error-free record has on ${id}`, stock: true },

@@ -4,6 +4,7 @@ import { SANCTIONS, PRIVILEGES, type Scenario } from "../scenario/schema.js";
 import type { Summary, TargetResult } from "../model/result.js";
 import type { DailyCounters, MetricSpec } from "../engine/counters.js";
 import { listMetrics } from "./list-metrics.js";
+import { dayOf } from "../scenario/timeline.js";
 import { LISTED_METRICS } from "./collect.js";
 import { BEHAVIOUR_METRICS } from "../model/behaviour.js";
 import { OBSERVATION_METRICS } from "../model/observation.js";
@@ -93,16 +94,29 @@ function idsOf(scenario: Scenario, per: NonNullable<SummarySpec["per"]>): readon
   }
 }
 
-/** Every metric key a summary of this scenario carries: what a target may name. */
+/**
+ * The key of a target's value in a summary: its metric, or for a dated target the daily metric
+ * with its date (`entries_court@2018-12-31`, or `blocked_flights@2018-01-01..2018-12-31` for a period).
+ */
+export const targetKey = (t: Scenario["targets"][number]): string =>
+  t.at === undefined ? t.metric : `${t.metric}@${t.from !== undefined ? `${t.from}..` : ""}${t.at}`;
+
+/** Every metric key a summary of this scenario carries: what a target may name, and the dated targets' values. */
 export function metricKeys(scenario: Scenario): string[] {
-  return Object.entries(SUMMARY_METRICS as Record<string, SummarySpec>).flatMap(([key, spec]) => (spec.per ? idsOf(scenario, spec.per).map((id) => `${key}.${id}`) : [key]));
+  const keys = Object.entries(SUMMARY_METRICS as Record<string, SummarySpec>).flatMap(([key, spec]) => (spec.per ? idsOf(scenario, spec.per).map((id) => `${key}.${id}`) : [key]));
+  return [...keys, ...scenario.targets.filter((t) => t.at !== undefined).map(targetKey)];
 }
 
 /** A metric that is null in a run where its denominator is empty; every other metric is always a number. */
 export const mayBeUndefined = (key: string): boolean => specOf(key)?.undefinedWhenEmpty === true;
 
 /** The unit and description of a summary key (`listed_share.low-score`), for tables and documents. */
-export const summarySpec = (key: string): { unit: string; description: string } | undefined => specOf(key);
+export function summarySpec(key: string): { unit: string; description: string } | undefined {
+  const dated = /^([^@]+)@(?:(.+)\.\.)?(.+)$/.exec(key);
+  if (!dated) return specOf(key);
+  const [, metric, from, at] = dated;
+  return { unit: "per person", description: `A dated target's value: ${metric} per person, ${from ? `summed from ${from} to ${at}` : `at the end of ${at} (a flow: summed since the run began)`}` };
+}
 
 export function summarise(x: SummaryInput): Summary {
   const { s: scenario, metrics } = x;
@@ -191,11 +205,23 @@ export function summarise(x: SummaryInput): Summary {
   };
   Object.assign(m, scalars);
 
+  // Dated targets: a daily metric per person, a stock at the end of `at` or a flow summed from `from` (the first day) to `at`.
+  for (const t of scenario.targets) {
+    if (t.at === undefined) continue;
+    const k = metrics.names.indexOf(t.metric);
+    if (k < 0) throw new Error(`target ${targetKey(t)}: ${t.metric} is not a daily metric of this run`);
+    const to = dayOf(scenario.startDate, t.at), from = t.from === undefined ? 0 : dayOf(scenario.startDate, t.from);
+    let v = 0;
+    if (metrics.specs[k].stock) v = metrics.total(to, k);
+    else for (let d = from; d <= to; d++) v += metrics.total(d, k);
+    m[targetKey(t)] = v / n;
+  }
+
   const targets: TargetResult[] = scenario.targets.map((t) => {
-    const v = m[t.metric];
+    const v = m[targetKey(t)];
     const simulated = v === undefined ? null : v;
     const pass = simulated !== null && Math.abs(simulated - t.value) <= t.tolerance * Math.abs(t.value);
-    return { metric: t.metric, target: t.value, tolerance: t.tolerance, simulated, pass, ...(t.source ? { source: t.source } : {}) };
+    return { metric: targetKey(t), target: t.value, tolerance: t.tolerance, simulated, pass, ...(t.source ? { source: t.source } : {}) };
   });
 
   return {

@@ -81,8 +81,9 @@ class Attempters {
 export const CONSEQUENCES_METRICS = {
   ...Object.fromEntries(SANCTIONS.map((k) => [`blocked_${k}`, { name: `blocked_${k}`, unit: "attempts", description: `Attempts blocked by the ${k} sanction` }])),
   ...Object.fromEntries(PRIVILEGES.map((k) => [`granted_${k}`, { name: `granted_${k}`, unit: "uses", description: `Uses of the ${k} privilege` }])),
+  ...Object.fromEntries(SANCTIONS.map((k) => [`barred_${k}`, { name: `barred_${k}`, unit: "people", description: `People a list's ${k} sanction applies to`, stock: true }])),
   income_sum: { name: "income_sum", unit: "income units a day", description: "Sum of daily incomes (divide by population for the mean)", stock: true },
-} as Record<`blocked_${(typeof SANCTIONS)[number]}` | `granted_${(typeof PRIVILEGES)[number]}` | "income_sum", MetricSpec>;
+} as Record<`blocked_${(typeof SANCTIONS)[number]}` | `granted_${(typeof PRIVILEGES)[number]}` | `barred_${(typeof SANCTIONS)[number]}` | "income_sum", MetricSpec>;
 
 export function consequencesPhase(sim: Sim): Phase & { blacklisted: DenseSet; redlisted: DenseSet } {
   const { s: scenario, c: citizens } = sim;
@@ -100,6 +101,7 @@ export function consequencesPhase(sim: Sim): Phase & { blacklisted: DenseSet; re
   const at = metrics.indexOf(CONSEQUENCES_METRICS);
   const BLOCKED = SANCTIONS.map((k) => at[`blocked_${k}`]);
   const GRANTED = PRIVILEGES.map((k) => at[`granted_${k}`]);
+  const BARRED = SANCTIONS.map((k) => at[`barred_${k}`]);
   // Learning: each blocked attempt lowers that person's attempt rate (afterBlock^blocks so far).
   const learned = sanctionRate.map((r) => Float64Array.from({ length: 256 }, (_, k) => Math.pow(r.afterBlock, k)));
   const median = scenario.population.income.median;
@@ -122,6 +124,10 @@ export function consequencesPhase(sim: Sim): Phase & { blacklisted: DenseSet; re
     }
     if (!sanctionsOn) sm = 0;
     if (!privilegesOn) pm = 0;
+    for (let k = 0, was = citizens.sanctionMask[i]; k < SANCTIONS.length; k++) {
+      const change = ((sm >> k) & 1) - ((was >> k) & 1);
+      if (change) metrics.addStock(citizens.cell[i], BARRED[k], change);
+    }
     citizens.sanctionMask[i] = sm;
     citizens.privilegeMask[i] = pm;
     if (citizens.listMask[i] & blackBits) blacklisted.add(i); else blacklisted.delete(i);

@@ -193,6 +193,7 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
     metrics.addStock(cell, list.m.wrongful, -wrongful);
     metrics.addStock(cell, list.m.viaAssociation, -via);
     metrics.add(sim.day, cell, list.m.exits, 1);
+    if (reason === DT.payment) metrics.add(sim.day, cell, list.m.exitsPaid, 1);
     if (wrongful) {
       metrics.add(sim.day, cell, list.m.clearedWrongful, 1);
       metrics.add(sim.day, cell, list.m.daysToClearWrongful, sim.day - since);

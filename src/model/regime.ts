@@ -4,6 +4,7 @@
 import type { Sim, Phase } from "./context.js";
 import type { ShardPartFactory, ShardRunner } from "./kernels.js";
 import type { MetricSet } from "../engine/counters.js";
+import type { Scenario } from "../scenario/schema.js";
 import { listMetrics } from "../metrics/list-metrics.js";
 import { LISTED_METRICS } from "../metrics/collect.js";
 import { BEHAVIOUR_METRICS, behaviourPhase, behaviourShard } from "./behaviour.js";
@@ -31,15 +32,19 @@ export const SHARD_PARTS: Record<string, ShardPartFactory> = {
  * writes): this order is the order of the daily table's columns.
  */
 export function declareMetrics(sim: Sim): void {
-  const s = sim.s;
-  const daily: MetricSet[] = [
-    ...(s.mechanisms.lists ? s.lists.map((l) => listMetrics(l.id)) : []),
-    APPEALS_METRICS, CONSEQUENCES_METRICS, LISTED_METRICS, BEHAVIOUR_METRICS, OBSERVATION_METRICS,
-    POINTS_METRICS, ASSOCIATION_METRICS, SHAMING_METRICS,
-  ];
-  for (const set of daily) sim.metrics.declare(set);
-  for (const set of [WATCH_METRICS, APPEALS_QUEUE, firmsMetrics(s)]) sim.global.declare(set);
+  for (const set of dailyMetricSets(sim.s)) sim.metrics.declare(set);
+  for (const set of runWideMetricSets(sim.s)) sim.global.declare(set);
 }
+
+/** The metrics kept per cell each day, in column order. */
+export const dailyMetricSets = (s: Scenario): MetricSet[] => [
+  ...(s.mechanisms.lists ? s.lists.map((l) => listMetrics(l.id)) : []),
+  APPEALS_METRICS, CONSEQUENCES_METRICS, LISTED_METRICS, BEHAVIOUR_METRICS, OBSERVATION_METRICS,
+  POINTS_METRICS, ASSOCIATION_METRICS, SHAMING_METRICS,
+];
+
+/** The metrics kept once a day for the whole run. */
+const runWideMetricSets = (s: Scenario): MetricSet[] => [WATCH_METRICS, APPEALS_QUEUE, firmsMetrics(s)];
 
 /** The day's phases in order, built over `sim`, with the handles simulate() reads its results from. */
 export function dayPhases(sim: Sim, shards: ShardRunner) {

@@ -7,7 +7,7 @@ import { parseScenario } from "../scenario/load.js";
 import type { RunResult, SimulateOptions, Progress } from "./result.js";
 import { stateBytesPerCitizen } from "./world.js";
 import { checkpointer, identityOf, restorePhases, savePhases } from "../engine/checkpoint.js";
-import { changeDays, scenarioOn } from "../scenario/timeline.js";
+import { changeDays, cutToDays, scenarioOn } from "../scenario/timeline.js";
 import { runDays } from "../engine/day-loop.js";
 import { createWorld } from "./population.js";
 import { behaviourInfo, createSim, type Phase, type Sim } from "./context.js";
@@ -39,7 +39,10 @@ function rebuild(sim: Sim, shards: ShardRunner, phases: Phase[], inForce: Scenar
 export function resolveScenario(scenario: Scenario, options: Pick<SimulateOptions, "population" | "days">): Scenario {
   const copy = structuredClone(scenario);
   if (options.population !== undefined) copy.population.size = options.population;
-  if (options.days !== undefined) copy.days = options.days;
+  if (options.days !== undefined) {
+    copy.days = options.days;
+    cutToDays(copy, options.days);
+  }
   return parseScenario(copy, "scenario (with run options)");
 }
 

@@ -5,9 +5,11 @@ import { parseDocument } from "yaml";
 import type { z } from "zod";
 import { ScenarioSchema, type Scenario } from "./schema.js";
 import { metricKeys } from "../metrics/summary.js";
+import { dailyMetricSets } from "../model/regime.js";
+import { columnName } from "../engine/counters.js";
 import { runLimitProblems } from "./limits.js";
 import { resolveExtends } from "./overlay.js";
-import { timelineProblems } from "./timeline.js";
+import { dateOn, timelineProblems } from "./timeline.js";
 import { getAt, pathString, resolvePath } from "./paths.js";
 import { FileRefused, readUserText } from "../io/read-file.js";
 export { pathString };
@@ -151,7 +153,23 @@ function crossProblems(s: Scenario): Problem[] {
   });
   if (s.calibration && !s.targets.length) out.push({ path: "targets", found: "no targets", expected: "targets for calibration to fit" });
   const keys = new Set(metricKeys(s));
+  const dailyKeys = new Set(dailyMetricSets(s).flatMap((set) => Object.values(set).map((m) => columnName(m.name))));
+  const lastDate = dateOn(s.startDate, s.days - 1);
   s.targets.forEach((t, i) => {
+    if (t.at !== undefined || t.from !== undefined) {
+      const p = `targets[${i}]`;
+      if (t.at === undefined) out.push({ path: `${p}.from`, found: showValue(t.from), expected: "a from only with an at (the date a dated target is judged on)" });
+      for (const k of ["at", "from"] as const) {
+        const d = t[k];
+        if (d !== undefined && (d < s.startDate || d > lastDate)) out.push({ path: `${p}.${k}`, found: d, expected: `a date inside the run, ${s.startDate} to ${lastDate}` });
+      }
+      if (t.at !== undefined && t.from !== undefined && t.from > t.at) out.push({ path: `${p}.from`, found: t.from, expected: `a date on or before at (${t.at})` });
+      if (!dailyKeys.has(t.metric)) {
+        const near = [...dailyKeys].filter((k) => k.startsWith(t.metric.split("_")[0])).slice(0, 4);
+        out.push({ path: `${p}.metric`, found: showValue(t.metric), expected: `a column of the daily table (a dated target), such as ${(near.length ? near : ["entries_<list id>", "blocked_flights"]).join(", ")}` });
+      }
+      return;
+    }
     if (!keys.has(t.metric)) {
       const near = [...keys].filter((k) => k.split(".")[0] === t.metric.split(".")[0]).slice(0, 4);
       out.push({ path: `targets[${i}].metric`, found: showValue(t.metric), expected: `a summary metric key such as ${(near.length ? near : ["listed_share.<list id>", "blocked_per_capita.flights", "chilling"]).join(", ")}` });

@@ -276,9 +276,14 @@ const Firms = z.strictObject({
 });
 
 const Target = z.strictObject({
-  metric: z.string().min(1).describe("A summary metric key (see `credence run --json` for the keys)"),
+  metric: z.string().min(1).describe(
+    "A summary metric key (docs/outputs.md, Summary metrics); for a dated target (with `at`), a column of the daily table " +
+    "(such as `entries_<list>`, `exits_paid_<list>`, `blocked_flights`, `on_<list>`)"),
   value: z.number(),
   tolerance: z.number().positive().max(100).default(0.25).describe("Allowed relative deviation"),
+  at: z.iso.date().optional().describe(
+    "A dated target: the daily metric per person, for a stock its value at the end of this date, for a flow its sum from `from` to this date"),
+  from: z.iso.date().optional().describe("First day a dated flow target sums (default: the run's first day, so a cumulative count since it began)"),
   source: z.string().optional(),
 });
 

@@ -13,7 +13,7 @@ export const dayOf = (startDate: string, date: string): number => Math.round((Da
 const firstDate = (e: TimelineEntry): string => e.date ?? e.from ?? "";
 
 /** The calendar date of day `day` of a run that starts on `startDate`. */
-const dateOn = (startDate: string, day: number): string => new Date(Date.parse(startDate) + day * DAY_MS).toISOString().slice(0, 10);
+export const dateOn = (startDate: string, day: number): string => new Date(Date.parse(startDate) + day * DAY_MS).toISOString().slice(0, 10);
 
 /** The field of an entry that says what it changes. */
 const changeOf = (e: TimelineEntry) => (["set", "ramp", "add", "remove"] as const).find((k) => e[k] !== undefined)!;
@@ -115,6 +115,29 @@ export function scenarioOn(base: Scenario, day: number): Scenario {
     s = withValue(s, e.keys, e.valueOn(getAt(s, e.keys), day), 0);
   }
   return s as Scenario;
+}
+
+/**
+ * A scenario cut to its first `days` days (a shorter run of it: --days, a calibration's days):
+ * timeline entries that start later are dropped, a ramp that ends later stops where it has got
+ * to on the last day, and dated targets judged later are dropped. Changes `s` (a copy) in place.
+ */
+export function cutToDays(s: Scenario, days: number): void {
+  const last = days - 1;
+  const lastDate = dateOn(s.startDate, last);
+  if (s.timeline) {
+    s.timeline = s.timeline.filter((e) => firstDate(e) <= lastDate).map((e) => {
+      if (!e.ramp || (e.to ?? "") <= lastDate) return e;
+      const start = dayOf(s.startDate, firstDate(e)), end = dayOf(s.startDate, e.to!);
+      const [a, b] = e.ramp;
+      // The value the ramp has on the last day, as valueOn computes it.
+      const reached = last === start ? a : (a * (end - last) + b * (last - start)) / (end - start);
+      if (last > start) return { ...e, to: lastDate, ramp: [a, reached] as [number, number] };
+      const { ramp: _ramp, from: _from, to: _to, ...rest } = e;
+      return { ...rest, date: firstDate(e), set: a }; // a ramp that starts on the last day: its first value
+    });
+  }
+  s.targets = s.targets.filter((t) => t.at === undefined || t.at <= lastDate);
 }
 
 /** Every scenario a run puts in force: `base`, then the one of each change day. What is built once for the whole run (bounds, who is drawn as what) must serve them all. */
