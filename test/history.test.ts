@@ -84,3 +84,31 @@ test("a sanction removed from a list blocks nothing from its day on, for those a
   assert.ok(before > 50, `the ban blocked flights before it was lifted (${before})`);
   assert.equal(afterwards, 0, "and none after");
 });
+
+test("a warm-up is simulated but not reported: the daily tables and the summary's counts start at reportFrom", { timeout: 300_000 }, () => {
+  const base = china();
+  const full = simulate(base, OPTS);
+  const warm = simulate(parseScenario({ ...base, reportFrom: "2018-01-21" }, "reported from day 20"), OPTS);
+  const first = 20;
+  const day = columnOf(warm, "daily", "day").data;
+  assert.equal(warm.tables.find((t) => t.name === "daily")!.rows, 40 - first);
+  assert.equal(day[0], first);
+  // The same simulation: the reported rows are the full run's from day 20 on.
+  const a = columnOf(full, "daily", "entries_low_score").data, b = columnOf(warm, "daily", "entries_low_score").data;
+  let entries = 0;
+  for (let d = first; d < 40; d++) {
+    assert.equal(b[d - first], a[d], `day ${d}`);
+    entries += Number(a[d]);
+  }
+  const list = (r: typeof full) => r.summary.lists.find((l) => l.id === "low-score")!;
+  assert.equal(list(warm).entries, entries, "entries counted over the reported days");
+  assert.equal(list(warm).onListEnd, list(full).onListEnd, "stocks at the end are the run's");
+  assert.ok(list(warm).everListed <= list(full).everListed && list(warm).everListed >= list(warm).onListEnd);
+  assert.equal(warm.summary.startDate, "2018-01-21");
+  const years = (40 - first) / 365;
+  assert.ok(Math.abs(warm.summary.metrics["entries_per_capita.low-score"]! - entries / OPTS.population / years) < 1e-12, "yearly rates over the reported days");
+});
+
+test("a warm-up date outside the run is refused, naming the field", () => {
+  assert.throws(() => parseScenario({ ...china(), reportFrom: "2019-06-01" }, "x"), /reportFrom: found 2019-06-01, expected a date inside the run/);
+});

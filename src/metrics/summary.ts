@@ -4,7 +4,7 @@ import { SANCTIONS, PRIVILEGES, type Scenario } from "../scenario/schema.js";
 import type { Summary, TargetResult } from "../model/result.js";
 import type { DailyCounters, MetricSpec } from "../engine/counters.js";
 import { listMetrics } from "./list-metrics.js";
-import { dayOf } from "../scenario/timeline.js";
+import { dayOf, firstReportedDay } from "../scenario/timeline.js";
 import { LISTED_METRICS } from "./collect.js";
 import { BEHAVIOUR_METRICS } from "../model/behaviour.js";
 import { OBSERVATION_METRICS } from "../model/observation.js";
@@ -18,7 +18,8 @@ export interface SummaryInput {
   s: Scenario;
   seed: number;
   metrics: DailyCounters;
-  lists: { id: string; kind: "black" | "red"; entries: number; everListed: number; exits: number }[];
+  /** People ever on each list during the reported days (the counts of listings come from the daily metrics). */
+  lists: { id: string; kind: "black" | "red"; everListed: number }[];
   appealsQueued: number;
   finalScores: Float32Array;
   firmScores: Float32Array;
@@ -122,10 +123,17 @@ export function summarise(x: SummaryInput): Summary {
   const { s: scenario, metrics } = x;
   const n = scenario.population.size;
   const last = scenario.days - 1;
-  const years = scenario.days / 365;
+  // Counts and rates cover the reported days: the warm-up before reportFrom is left out.
+  const first = firstReportedDay(scenario);
+  const years = (scenario.days - first) / 365;
   // Through the declarations: a metric nobody declared is an error here, never a 0.
   const at = (spec: MetricSpec) => metrics.indexOf({ m: spec }).m;
-  const total = (spec: MetricSpec) => metrics.grandTotal(at(spec));
+  const total = (spec: MetricSpec) => {
+    const k = at(spec);
+    let v = 0;
+    for (let d = first; d <= last; d++) v += metrics.total(d, k);
+    return v;
+  };
   const end = (spec: MetricSpec) => metrics.total(last, at(spec));
   const B = BEHAVIOUR_METRICS, O = OBSERVATION_METRICS, P = POINTS_METRICS, A = ASSOCIATION_METRICS, L = LISTED_METRICS, AP = APPEALS_METRICS, C = CONSEQUENCES_METRICS;
   // Undefined where the denominator is empty (nobody listed, no appeal decided): null, never 0.
@@ -136,7 +144,7 @@ export function summarise(x: SummaryInput): Summary {
     return {
       id: l.id, kind: l.kind,
       onListEnd: end(M.on), wrongfulEnd: end(M.wrongful), viaAssociationEnd: end(M.viaAssociation),
-      errorFreeEnd: end(M.errorFreeOn), entries: l.entries, everListed: l.everListed, exits: l.exits,
+      errorFreeEnd: end(M.errorFreeOn), entries: total(M.entries), everListed: l.everListed, exits: total(M.exits),
     };
   });
   const blocked = Object.fromEntries(SANCTIONS.map((k) => [k, total(C[`blocked_${k}`])]));
@@ -226,7 +234,7 @@ export function summarise(x: SummaryInput): Summary {
 
   return {
     scenario: scenario.name, population: n, days: scenario.days, seed: x.seed,
-    startDate: x.dates[0], endDate: x.dates[last],
+    startDate: x.dates[first], endDate: x.dates[last],
     lists, blocked, granted,
     appeals: {
       filed: total(AP.filed), decided: total(AP.decided), won: total(AP.won),

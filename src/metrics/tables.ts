@@ -1,5 +1,6 @@
 // Turns a finished simulation into the self-describing tables of run.duckdb.
 import { describe } from "../engine/counters.js";
+import { firstReportedDay } from "../scenario/timeline.js";
 import { summarySpec } from "./summary.js";
 import { POINTS_METRICS } from "../model/points.js";
 import { BEHAVIOUR_METRICS } from "../model/behaviour.js";
@@ -33,15 +34,17 @@ const code = (name: string, description: string, labels: readonly string[], data
 /** Daily metrics summed over cells grouped by key(cell): overall, per region, per group. */
 function dailyTable(sim: Sim, name: string, description: string, keys: number, keyOf: (cell: number) => number, keyColumn?: (rows: Int32Array) => Column): Table {
   const M = sim.metrics;
-  const rows = sim.days * keys;
+  const first = firstReportedDay(sim.s); // the warm-up's days are not reported
+  const rows = (sim.days - first) * keys;
   const out = M.names.map(() => new Float64Array(rows));
   const pop = new Float64Array(rows);
   const day = new Int32Array(rows);
   const key = new Int32Array(rows);
-  for (let d = 0; d < sim.days; d++) {
-    for (let k = 0; k < keys; k++) { day[d * keys + k] = d; key[d * keys + k] = k; }
+  for (let d = first; d < sim.days; d++) {
+    const row = (d - first) * keys;
+    for (let k = 0; k < keys; k++) { day[row + k] = d; key[row + k] = k; }
     for (let cell = 0; cell < sim.cells; cell++) {
-      const r = d * keys + keyOf(cell);
+      const r = row + keyOf(cell);
       pop[r] += sim.cellPopulation[cell];
       for (let m = 0; m < M.names.length; m++) out[m][r] += M.get(d, cell, m);
     }
@@ -74,8 +77,9 @@ export function buildTables(x: TableSources): Table[] {
 
   const daily = dailyTable(sim, "daily", "Daily metrics over the whole population", 1, () => 0);
   for (let k = 0; k < sim.global.names.length; k++) {
-    const data = new Float64Array(sim.days);
-    for (let d = 0; d < sim.days; d++) data[d] = sim.global.get(d, 0, k);
+    const first = firstReportedDay(s);
+    const data = new Float64Array(sim.days - first);
+    for (let d = first; d < sim.days; d++) data[d - first] = sim.global.get(d, 0, k);
     daily.columns.push(num(sim.global.names[k], describe(sim.global.specs[k]), data));
   }
   const cellTable = dailyTable(sim, "daily_cell", "Daily metrics per region x urban/rural x group (the finest grain)", sim.cells, (cell) => cell,

@@ -11,6 +11,7 @@
 import type { ListRule } from "../scenario/schema.js";
 import { int32Column } from "../engine/columns.js";
 import { listMetrics } from "../metrics/list-metrics.js";
+import { firstReportedDay } from "../scenario/timeline.js";
 import type { MetricIndex } from "../engine/counters.js";
 import { EV, DT, TRUE, REAL_ACTOR } from "../metrics/trail.js";
 import { READ_AHEAD, record, type Phase, type Sim } from "./context.js";
@@ -60,11 +61,7 @@ export interface ListState extends Roster {
   viaAssoc: number[];
   /** The error-free record's list under the same rules. */
   truth: Roster;
-  /** Listings made (a person who leaves and comes back is counted twice). */
-  entries: number;
-  /** Listings ended. */
-  exits: number;
-  /** Distinct people ever on the list. */
+  /** Distinct people ever on the list (during the reported days). */
   ever: IdMap;
   /** Indices of its daily metrics (metrics/list-metrics.ts). */
   m: MetricIndex<ReturnType<typeof listMetrics>>;
@@ -101,11 +98,12 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
   const { s: scenario, c: citizens, behaviours } = sim;
   const metrics = sim.metrics;
   const on = scenario.mechanisms.lists;
+  const reportedFrom = firstReportedDay(scenario);
   const states: ListState[] = (on ? scenario.lists : []).map((rule, index) => ({
     index, rule, black: rule.kind === "black",
     acts: Uint8Array.from(behaviours, (b) => (rule.entry.acts.includes(b.id) ? 1 : 0)),
     ...emptyRoster(), wrongful: [], viaAssoc: [], truth: emptyRoster(),
-    entries: 0, exits: 0, ever: new IdMap(),
+    ever: new IdMap(),
     m: metrics.indexOf(listMetrics(rule.id)),
   }));
   const log = new ListLog();
@@ -168,7 +166,6 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
     addTo(list, i, sim.day, reason);
     list.wrongful.push(wrongful);
     list.viaAssoc.push(via);
-    list.entries++;
     list.ever.set(i, 1);
     citizens.listMask[i] |= 1 << list.index;
     const cell = citizens.cell[i];
@@ -186,7 +183,6 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
     if (p < 0) return;
     const since = list.since[p], wrongful = list.wrongful[p], via = list.viaAssoc[p];
     removeRow(list, p, [list.wrongful, list.viaAssoc]);
-    list.exits++;
     citizens.listMask[i] &= ~(1 << list.index);
     const cell = citizens.cell[i];
     metrics.addStock(cell, list.m.on, -1);
@@ -318,12 +314,12 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
         truthFirms: truthFirms.keys().map((i) => [i, truthFirms.get(i)]),
         states: states.map((list) => ({
           members: list.members, since: list.since, reason: list.reason, wrongful: list.wrongful, viaAssoc: list.viaAssoc, paidDay: list.paidDay,
-          entries: list.entries, exits: list.exits, ever: list.ever.keys(),
+          ever: list.ever.keys(),
           truth: { members: list.truth.members, since: list.truth.since, reason: list.truth.reason, paidDay: list.truth.paidDay },
         })),
       }),
       restore(saved) {
-        type Saved = Omit<Roster, "pos"> & { wrongful: number[]; viaAssoc: number[]; entries: number; exits: number; ever: number[]; truth: Omit<Roster, "pos"> };
+        type Saved = Omit<Roster, "pos"> & { wrongful: number[]; viaAssoc: number[]; ever: number[]; truth: Omit<Roster, "pos"> };
         const v = saved as { log: unknown; truthFirms: [number, number][]; states: Saved[] };
         restoreColumns(log, v.log);
         for (const [i, count] of v.truthFirms) truthFirms.set(i, count);
@@ -338,6 +334,13 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
       },
     },
     day(sim) {
+      // The people ever listed are counted over the reported days: those on a list when they begin.
+      if (sim.day === reportedFrom && reportedFrom > 0) {
+        for (const list of states) {
+          list.ever.clear();
+          for (const i of list.members) list.ever.set(i, 1);
+        }
+      }
       // Ways off first, the record's before the error-free record's: a listing that ends today
       // ends as it stood yesterday (a person both leave the same day was not listed wrongly).
       // Entries go the other way round (below): a listing made today knows today's twin.

@@ -112,7 +112,7 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
   report("collect", s.days, sim.dates[s.days - 1]);
   const summary = summarise({
     s, seed, metrics: sim.metrics,
-    lists: lists.lists.states.map((L) => ({ id: L.rule.id, kind: L.rule.kind, entries: L.entries, everListed: L.ever.size, exits: L.exits })),
+    lists: lists.lists.states.map((L) => ({ id: L.rule.id, kind: L.rule.kind, everListed: L.ever.size })),
     appealsQueued: appeals.queued(),
     finalScores: sim.c.score,
     firmScores: firms.firms.score,

@@ -155,6 +155,9 @@ function crossProblems(s: Scenario): Problem[] {
   const keys = new Set(metricKeys(s));
   const dailyKeys = new Set(dailyMetricSets(s).flatMap((set) => Object.values(set).map((m) => columnName(m.name))));
   const lastDate = dateOn(s.startDate, s.days - 1);
+  if (s.reportFrom !== undefined && (s.reportFrom < s.startDate || s.reportFrom > lastDate)) {
+    out.push({ path: "reportFrom", found: s.reportFrom, expected: `a date inside the run, ${s.startDate} to ${lastDate} (the days before it are the warm-up)` });
+  }
   s.targets.forEach((t, i) => {
     if (t.at !== undefined || t.from !== undefined) {
       const p = `targets[${i}]`;

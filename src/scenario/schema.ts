@@ -374,6 +374,10 @@ export const ScenarioSchema = z.strictObject({
   title: z.string().default(""),
   description: z.string().default(""),
   startDate: z.iso.date().default("2018-01-01").describe("Calendar date of day 0"),
+  reportFrom: z.iso.date().optional().describe(
+    "First date the run reports: the days before it are a warm-up, simulated (lists, scores and ties fill as they would have) " +
+    "but left out of the daily tables and of the summary's counts, rates and people ever listed. Dated targets and the event " +
+    "logs keep every day. Default: startDate"),
   days: z.number().int().min(1).max(36500).default(365).describe("Days to simulate (the CLI's --days overrides it)"),
   population: Population,
   graph: Graph.prefault({}),

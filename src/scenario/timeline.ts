@@ -27,7 +27,7 @@ const DRAWN_ON_DAY_0 = new Set(["firms.perCitizen", "firms.propensitySigma", "ob
  */
 const FIXED_FOR_THE_RUN: ReadonlyArray<{ fixed: (keys: Segment[], value: unknown) => boolean; why: string }> = [
   { fixed: (k) => ["name", "title", "description"].includes(String(k[0])), why: "it names the scenario" },
-  { fixed: (k) => k[0] === "startDate" || k[0] === "days", why: "it defines the run the timeline is dated in" },
+  { fixed: (k) => k[0] === "startDate" || k[0] === "days" || k[0] === "reportFrom", why: "it defines the run the timeline is dated in" },
   { fixed: (k) => k[0] === "timeline", why: "a timeline does not rewrite itself" },
   { fixed: (k) => k[0] === "population" || k[0] === "graph" || DRAWN_ON_DAY_0.has(k.join(".")), why: "people, firms, ties, informants and party members are drawn once, on day 0" },
   { fixed: (k) => ["mechanisms.lists", "mechanisms.firms", "firms.enabled"].includes(k.join(".")), why: "lists and firms are set up on day 0 (empty a list by changing its rules; stop firms' sanctions instead)" },
@@ -120,7 +120,8 @@ export function scenarioOn(base: Scenario, day: number): Scenario {
 /**
  * A scenario cut to its first `days` days (a shorter run of it: --days, a calibration's days):
  * timeline entries that start later are dropped, a ramp that ends later stops where it has got
- * to on the last day, and dated targets judged later are dropped. Changes `s` (a copy) in place.
+ * to on the last day, and dated targets judged later are dropped (with the calibration, if no
+ * target is left). Changes `s` (a copy) in place.
  */
 export function cutToDays(s: Scenario, days: number): void {
   const last = days - 1;
@@ -138,7 +139,11 @@ export function cutToDays(s: Scenario, days: number): void {
     });
   }
   s.targets = s.targets.filter((t) => t.at === undefined || t.at <= lastDate);
+  if (!s.targets.length) delete s.calibration; // nothing left to fit in so short a run
 }
+
+/** The first day (0-based) a run reports: its warm-up is the days before (reportFrom). */
+export const firstReportedDay = (s: Scenario): number => (s.reportFrom === undefined ? 0 : dayOf(s.startDate, s.reportFrom));
 
 /** Every scenario a run puts in force: `base`, then the one of each change day. What is built once for the whole run (bounds, who is drawn as what) must serve them all. */
 export function scenariosInForce(base: Scenario): Scenario[] {
