@@ -85,7 +85,8 @@ export function checkIdentities(run: RunOutput): Identity[] {
         out.push({
           statement: `${list.id}: ${part} ≤ on the list, every day`,
           holds: bad < 0,
-          detail: bad < 0 ? `peak ${fmt(of[peak(of)])} ${part}, of ${fmt(on[peak(of)])} on the list that day` : `on ${dates[bad]}: ${fmt(of[bad])} ${part} of ${fmt(on[bad])}`,
+          detail: bad >= 0 ? `on ${dates[bad]}: ${fmt(of[bad])} ${part} of ${fmt(on[bad])}`
+            : of[peak(of)] === 0 ? `none ${part} on any day` : `at most ${fmt(of[peak(of)])} ${part}, of ${fmt(on[peak(of)])} on the list that day`,
         });
       }
       const errorFree = columnOf(daily, M.errorFreeOn);
