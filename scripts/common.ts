@@ -18,9 +18,9 @@ export const arg = (name: string): number | undefined => {
 /** The project's version, as documents state it. */
 export const version = (): string => JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version;
 
-/** Every scenario in scenarios/, by file name; `overlay` marks a counterfactual that extends another. */
-export function shippedScenarios(): { file: string; s: Scenario; overlay: boolean }[] {
+/** Every scenario in scenarios/, by file name; `overlay`, for a counterfactual, is the file it extends. */
+export function shippedScenarios(): { file: string; s: Scenario; overlay?: string }[] {
   const dir = join(root, "scenarios");
   return readdirSync(dir).filter((f) => f.endsWith(".yaml")).sort()
-    .map((f) => ({ file: f, s: loadScenario(join(dir, f)), overlay: /^extends:/m.test(readFileSync(join(dir, f), "utf8")) }));
+    .map((f) => ({ file: f, s: loadScenario(join(dir, f)), overlay: /^extends:\s*"?([^"\s#]+)/m.exec(readFileSync(join(dir, f), "utf8"))?.[1] }));
 }
