@@ -61,7 +61,7 @@ export function checkIdentities(run: RunOutput): Identity[] {
 
   if (s.mechanisms.lists) {
     const population = columnOf(daily, "population");
-    for (const [k, list] of s.lists.entries()) {
+    for (const list of s.lists) {
       const M = listMetrics(list.id);
       const on = columnOf(daily, M.on), entries = columnOf(daily, M.entries), exits = columnOf(daily, M.exits);
       // The lists start empty, so each day's change in the stock is that day's entries less its exits.
@@ -73,7 +73,7 @@ export function checkIdentities(run: RunOutput): Identity[] {
         detail: `over the run ${fmt(E)} − ${fmt(X)} = ${fmt(E - X)}; on the list at the end ${fmt(on[days - 1])}` +
           (off < 0 ? "" : `; first off on ${dates[off]}: ${fmt(entries[off])} − ${fmt(exits[off])} vs ${fmt(on[off] - (off ? on[off - 1] : 0))}`),
       });
-      const listed = summary.lists[k];
+      const listed = summary.lists.find((l) => l.id === list.id)!;
       out.push({
         statement: `${list.id}: the summary's entries and exits = the daily table's`,
         holds: listed.entries === E && listed.exits === X,
