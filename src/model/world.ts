@@ -29,10 +29,9 @@ export function hazardBoundCode(h: number): number {
   return k;
 }
 
-/** Every typed array here, in Graph and in World is classified for checkpoints as identity (built from
- *  the seed, never restored) or state (changed by the run, restored within its range): one line
- *  each in engine/checkpoint.ts (CITIZEN_ARRAYS, GRAPH_ARRAYS, TOP_ARRAYS); an unclassified one does not compile. */
-export interface Citizens {
+/** The columns the population is built with, from the scenario and seed (model/population.ts):
+ *  rebuilt on resume, never restored from a checkpoint. */
+export interface IdentityColumns {
   n: number;
   /** Region-major order: the citizens of a region, and of a household, are contiguous ids. */
   regionStart: Int32Array; // length regions + 1
@@ -44,13 +43,21 @@ export interface Citizens {
   householdOffset: Uint8Array;
   /** Daily income before sanctions and privileges. */
   incomeBase: Float32Array;
-  /** Daily income now: the base times the effects of the sanctions and privileges held (model/consequences.ts). */
-  income: Float32Array;
   /** Propensity per behaviour class (mean 1, log-normal, times the age band's activity), as a
    *  byte code into World.traitLevels[class]: class k of citizen i at [TRAITS * i + k]. A
    *  citizen's five side by side, because the behaviour kernel reads them together for people
    *  scattered over the ids (one cache line, where five arrays cost five). */
   traits: Uint8Array;
+  /** Upper bound of the daily hazard of any act, as a code into HAZARD_BOUND (see model/behaviour.ts). */
+  hazardBound: Uint8Array;
+}
+
+/** Every typed array here, in Graph and in World is classified for checkpoints as identity (built from
+ *  the seed, never restored) or state (changed by the run, restored within its range): one line
+ *  each in model/checkpoint-state.ts (CITIZEN_ARRAYS, GRAPH_ARRAYS, TOP_ARRAYS); an unclassified one does not compile. */
+export interface Citizens extends IdentityColumns {
+  /** Daily income now: the base times the effects of the sanctions and privileges held (model/consequences.ts). */
+  income: Float32Array;
   score: Float32Array;
   /** The score the person would have if every channel were error-free (ground truth beside the record). */
   errorFree: Float32Array;
@@ -65,8 +72,6 @@ export interface Citizens {
   /** Blacklisted firms this person legally represents. */
   firmRestrictions: Uint8Array;
   blockedCount: Uint8Array;
-  /** Upper bound of the daily hazard of any act, as a code into HAZARD_BOUND (see model/behaviour.ts). */
-  hazardBound: Uint8Array;
 }
 
 /**
