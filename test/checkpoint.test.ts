@@ -278,6 +278,8 @@ test("an array of the world classified neither as identity nor as state stops ch
   const sim = createSim(createWorld(s, 1));
   const run = runState(sim, [], new ShardRunner(sim, 1));
   assert.match(run.fingerprint(), /^[0-9a-f]{64}$/);
+  // @ts-expect-error a column no mechanism declares is not a column of Citizens (model/regime.ts, STATE_COLUMNS)
+  assert.equal(sim.c.truthScore, undefined);
   (sim.c as unknown as Record<string, unknown>).truthScore = new Float32Array(sim.n);
   assert.throws(() => run.fingerprint(), /world arrays c\.truthScore are classified neither as identity nor as state/);
 });

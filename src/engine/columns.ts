@@ -5,7 +5,8 @@ export type NumericArray =
   | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array
   | Float32Array | Float64Array;
 
-type TypedArrayOf<T> = { new (buffer: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number };
+/** A typed array's constructor, as sharedArray and a state column's declaration (model/state-columns.ts) take it. */
+export type TypedArrayOf<T> = { new (buffer: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number };
 
 /** A typed array over shared memory: the world's state is read and written by every shard's thread. */
 export function sharedArray<T>(Type: TypedArrayOf<T>, length: number): T {

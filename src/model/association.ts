@@ -11,6 +11,8 @@ import { changeErrorFree, changeScoreRecorded, clamp, markTouched, type Core, ty
 import { kernel, type ShardRunner } from "./kernels.js";
 import type { ExpiryQueue } from "./expiry.js";
 import { POINTS_METRICS, type ScoreTally } from "./points.js";
+import { FINITE } from "../engine/checkpoint.js";
+import { stateColumn } from "./state-columns.js";
 
 /** Association charges from one shard's penalties to one shard's citizens, in the order they were made. */
 export interface ChargeColumns {
@@ -62,6 +64,11 @@ export const ASSOCIATION_METRICS = {
   charges: { name: "association_charges", unit: "charges", description: "Penalties charged to someone for another person's act" },
   points: { name: "association_points", unit: "points", description: "Penalty points charged through association" },
 } satisfies MetricSet;
+
+export const ASSOCIATION_COLUMNS = {
+  /** Points charged for other people's acts (association) still on the record. */
+  assocPoints: stateColumn(Float32Array, { valid: () => FINITE }),
+};
 
 /** Whether a scenario charges association at all. */
 export const associationOn = (s: Sim["s"]): boolean => s.mechanisms.association && s.scoring.association.enabled;

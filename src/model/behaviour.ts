@@ -16,7 +16,7 @@ import { lowerBound } from "../engine/order.js";
 import { int32Column, float64Column, sharedInt32Column, sharedFloat64Column } from "../engine/columns.js";
 import type { MetricSet } from "../engine/counters.js";
 import { scenariosInForce } from "../scenario/timeline.js";
-import { HAZARD_LIMIT, TRAITS, hazardBoundCode, inTrailSample, type Citizens } from "./world.js";
+import { HAZARD_LIMIT, TRAITS, hazardBoundCode, inTrailSample, type IdentityColumns } from "./world.js";
 import { EV, DT } from "../metrics/trail.js";
 import { CHANNEL, CLASS, READ_AHEAD, behaviourInfo, type Core, type Phase, type Sim } from "./context.js";
 import { kernel, type ShardPartFactory, type ShardRunner } from "./kernels.js";
@@ -64,7 +64,7 @@ function responses(scenario: Scenario): { published: boolean; det: number; chill
  * where the world is built (population.ts), region by region on whichever thread fills the
  * region, while its citizens are still in cache.
  */
-export function hazardBounds(scenario: Scenario, traitLevels: Float64Array[]): (citizens: Citizens, from: number, to: number) => void {
+export function hazardBounds(scenario: Scenario, traitLevels: Float64Array[]): (citizens: IdentityColumns, from: number, to: number) => void {
   // Under a timeline, a bound for every scenario the run puts in force: each class's largest
   // upper rate, and the largest income stress any of them can bring.
   const inForce = scenariosInForce(scenario);

@@ -4,12 +4,12 @@
 // own, and each far friend has a place of its own, so the world is the same whatever the number
 // of threads.
 import type { Scenario } from "../scenario/schema.js";
-import type { Citizens } from "./world.js";
+import type { IdentityColumns } from "./world.js";
 import type { SyncWorker } from "../engine/sync-worker.js";
 import type { FarTies, TieSource } from "./graph.js";
 
 export type BuildTask =
-  | { kind: "citizens"; s: Scenario; seed: number; c: Citizens; claimed: Int32Array }
+  | { kind: "citizens"; s: Scenario; seed: number; c: IdentityColumns; claimed: Int32Array }
   | { kind: "countTies"; t: TieSource; from: number; to: number; degree: Uint32Array }
   | { kind: "fillTies"; t: TieSource; from: number; to: number; fill: Uint32Array; near: Int16Array; farSlot: Uint32Array; farFriend: Uint32Array; noted: number }
   | { kind: "placeFar"; far: FarTies; from: number; to: number }

@@ -1,49 +1,24 @@
 // What a run's checkpoint holds (engine/checkpoint.ts writes and signs it): the world's arrays
 // classified as identity (built again from the seed, compared, never read) or state (saved, and
 // restored only within its valid range), the metric stores, the trail, each phase's state and
-// each shard part's. A new typed array in Citizens, Graph or the context fails to compile until
-// it is classified here.
-import { PRIVILEGES, SANCTIONS, type Scenario } from "../scenario/schema.js";
+// each shard part's. A new typed array in Graph or the context fails to compile until it is
+// classified here; a citizen's state column is classified where its mechanism declares it.
 import {
-  ANY, FINITE, IDENTITY, bitsBelow, finishedRows, identityFingerprint, restoreArrays, restoreColumns, restorePhases,
-  saveArrays, saveColumns, savePhases, setFinishedRows, state, within,
-  type ArrayClass, type ArrayFields, type ClassifiedStore, type RunState, type Valid, CheckpointError,
+  IDENTITY, finishedRows, identityFingerprint, restoreArrays, restoreColumns, restorePhases,
+  saveArrays, saveColumns, savePhases, setFinishedRows, state,
+  type ArrayClass, type ArrayFields, type ClassifiedStore, type RunState, CheckpointError,
 } from "../engine/checkpoint.js";
 import type { Citizens, Graph } from "./world.js";
 import type { Phase, Sim } from "./context.js";
 import type { ShardRunner } from "./kernels.js";
+import type { Rebuilt } from "./state-columns.js";
+import { STATE_COLUMNS } from "./regime.js";
 
-/** What a state array's values are checked against, in the world rebuilt from the seed. */
-interface Rebuilt {
-  s: Scenario;
-  c: Citizens;
-  /** The day the checkpoint resumes with. */
-  nextDay: number;
-}
+/** The mechanisms' state columns (model/regime.ts), each restored within the range it declares. */
+const STATE_COLUMN_ARRAYS = Object.fromEntries(Object.entries(STATE_COLUMNS).map(([name, column]) => [name, state(column.valid)])) as
+  Record<keyof typeof STATE_COLUMNS, ArrayClass<Rebuilt>>;
 
-const onScale = ({ s }: Rebuilt) => within(Math.fround(s.scoring.min), Math.fround(s.scoring.max));
-
-/**
- * An income is the citizen's base income (identity) times the effects of the sanctions and
- * privileges held (model/consequences.ts): between the product of every lowering effect and
- * that of every raising one (a margin for Float32 rounding).
- */
-function incomeRange({ s, c }: Rebuilt): Valid {
-  let lo = 1, hi = 1;
-  if (s.mechanisms.incomeFeedback) {
-    for (const r of [...SANCTIONS.map((k) => s.consequences.sanctions[k]), ...PRIVILEGES.map((k) => s.consequences.privileges[k])]) {
-      lo *= Math.min(1, 1 + r.incomeEffect);
-      hi *= Math.max(1, 1 + r.incomeEffect);
-    }
-  }
-  const base = c.incomeBase;
-  return {
-    what: `between ${lo} and ${hi} times the citizen's base income`,
-    ok: (v, i) => v >= base[i] * lo * (1 - 1e-6) && v <= base[i] * hi * (1 + 1e-6),
-  };
-}
-
-/** The citizens' arrays (World.c). A new state array is one line here. */
+/** The citizens' arrays (World.c): the population's, then the mechanisms' state columns. */
 const CITIZEN_ARRAYS: { [K in ArrayFields<Citizens>]: ArrayClass<Rebuilt> } = {
   regionStart: IDENTITY,
   cell: IDENTITY, // region, urban or rural, group
@@ -53,16 +28,7 @@ const CITIZEN_ARRAYS: { [K in ArrayFields<Citizens>]: ArrayClass<Rebuilt> } = {
   incomeBase: IDENTITY,
   traits: IDENTITY,
   hazardBound: IDENTITY, // derived from the traits as the population is built
-  income: state<Rebuilt>(incomeRange),
-  score: state<Rebuilt>(onScale),
-  errorFree: state<Rebuilt>(onScale),
-  assocPoints: state<Rebuilt>(() => FINITE),
-  lastPenalty: state<Rebuilt>(({ nextDay }) => within(0, nextDay)), // 1 + the day of the last penalty
-  listMask: state<Rebuilt>(({ s }) => bitsBelow(s.lists.length)),
-  sanctionMask: state<Rebuilt>(() => bitsBelow(SANCTIONS.length)),
-  privilegeMask: state<Rebuilt>(() => bitsBelow(PRIVILEGES.length)),
-  firmRestrictions: state<Rebuilt>(() => ANY),
-  blockedCount: state<Rebuilt>(() => ANY),
+  ...STATE_COLUMN_ARRAYS,
 };
 
 /** The friendship graph's arrays (World.g): its layout is identity; which ties were dropped is state. */

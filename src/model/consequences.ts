@@ -3,6 +3,8 @@
 // income (a job ban lowers it), which feeds back into late payment and default.
 import type { MetricSpec } from "../engine/counters.js";
 import { SANCTIONS, PRIVILEGES } from "../scenario/schema.js";
+import { ANY, bitsBelow, type Valid } from "../engine/checkpoint.js";
+import { stateColumn, type Rebuilt } from "./state-columns.js";
 import type { Rng } from "../engine/random.js";
 import { EV, DT } from "../metrics/trail.js";
 import { record, type Phase, type Sim } from "./context.js";
@@ -84,6 +86,37 @@ export const CONSEQUENCES_METRICS = {
   ...Object.fromEntries(SANCTIONS.map((k) => [`barred_${k}`, { name: `barred_${k}`, unit: "people", description: `People a list's ${k} sanction applies to`, stock: true }])),
   income_sum: { name: "income_sum", unit: "income units a day", description: "Sum of daily incomes (divide by population for the mean)", stock: true },
 } as Record<`blocked_${(typeof SANCTIONS)[number]}` | `granted_${(typeof PRIVILEGES)[number]}` | `barred_${(typeof SANCTIONS)[number]}` | "income_sum", MetricSpec>;
+
+/**
+ * An income is the citizen's base income (identity) times the effects of the sanctions and
+ * privileges held: between the product of every lowering effect and that of every raising one
+ * (a margin for Float32 rounding).
+ */
+function incomeRange({ s, c }: Rebuilt): Valid {
+  let lo = 1, hi = 1;
+  if (s.mechanisms.incomeFeedback) {
+    for (const r of [...SANCTIONS.map((k) => s.consequences.sanctions[k]), ...PRIVILEGES.map((k) => s.consequences.privileges[k])]) {
+      lo *= Math.min(1, 1 + r.incomeEffect);
+      hi *= Math.max(1, 1 + r.incomeEffect);
+    }
+  }
+  const base = c.incomeBase;
+  return {
+    what: `between ${lo} and ${hi} times the citizen's base income`,
+    ok: (v, i) => v >= base[i] * lo * (1 - 1e-6) && v <= base[i] * hi * (1 + 1e-6),
+  };
+}
+
+export const CONSEQUENCES_COLUMNS = {
+  /** Bit per sanction held. */
+  sanctionMask: stateColumn(Uint16Array, { valid: () => bitsBelow(SANCTIONS.length) }),
+  /** Bit per privilege held. */
+  privilegeMask: stateColumn(Uint16Array, { valid: () => bitsBelow(PRIVILEGES.length) }),
+  /** Attempts a sanction blocked, which the person learns from (counted up to 255). */
+  blockedCount: stateColumn(Uint8Array, { valid: () => ANY }),
+  /** Daily income now: the base times the effects of the sanctions and privileges held. */
+  income: stateColumn(Float32Array, { initial: ({ c }) => c.incomeBase, valid: incomeRange }),
+};
 
 export function consequencesPhase(sim: Sim): Phase & { blacklisted: DenseSet; redlisted: DenseSet } {
   const { s: scenario, c: citizens } = sim;

@@ -15,9 +15,17 @@ import { firstReportedDay } from "../scenario/timeline.js";
 import type { MetricIndex } from "../engine/counters.js";
 import { EV, DT, TRUE, REAL_ACTOR } from "../metrics/trail.js";
 import { READ_AHEAD, record, type Phase, type Sim } from "./context.js";
-import { restoreColumns, saveColumns } from "../engine/checkpoint.js";
+import { ANY, bitsBelow, restoreColumns, saveColumns } from "../engine/checkpoint.js";
 import { IdMap } from "../engine/id-map.js";
 import { hashInts, hashStep, nameId } from "../engine/random.js";
+import { stateColumn } from "./state-columns.js";
+
+export const LISTS_COLUMNS = {
+  /** Bit per list index: on that list now. */
+  listMask: stateColumn(Uint8Array, { valid: ({ s }) => bitsBelow(s.lists.length) }),
+  /** Blacklisted firms this person legally represents (the count). */
+  firmRestrictions: stateColumn(Uint8Array, { valid: () => ANY }),
+};
 
 /** People on a list, as parallel columns with swap-removal; pos maps a citizen to their row (-1: not on it). */
 export interface Roster {

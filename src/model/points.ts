@@ -12,6 +12,8 @@ import { Observations, READ_AHEAD, clamp, markTouched, type Core, type Counters,
 import { kernel, type ShardPartFactory, type ShardRunner } from "./kernels.js";
 import { ASSOCIATION_METRICS, Association, associationOn, type ChargeColumns } from "./association.js";
 import { ExpiryQueue, type ExpiryState } from "./expiry.js";
+import { within } from "../engine/checkpoint.js";
+import { stateColumn, type Rebuilt } from "./state-columns.js";
 import type { ObservationPhase } from "./observation.js";
 
 export const POINTS_METRICS = {
@@ -19,6 +21,18 @@ export const POINTS_METRICS = {
   penaltyPoints: { name: "penalty_points", unit: "points", description: "Penalty points charged for people's own (observed) acts" },
   rewardPoints: { name: "reward_points", unit: "points", description: "Points gained for observed rewarded acts" },
 } satisfies MetricSet;
+
+/** On the scenario's scale, whose ends Float32 rounds. */
+const onScale = ({ s }: Rebuilt) => within(Math.fround(s.scoring.min), Math.fround(s.scoring.max));
+
+export const POINTS_COLUMNS = {
+  /** The score on the record. */
+  score: stateColumn(Float32Array, { initial: ({ s }) => s.scoring.initial, valid: onScale }),
+  /** The score the person would have if every channel were error-free (ground truth beside the record). */
+  errorFree: stateColumn(Float32Array, { initial: ({ s }) => s.scoring.initial, valid: onScale }),
+  /** 1 + the day of the last penalty, 0 if none (16 bits: runs are at most 36,500 days). */
+  lastPenalty: stateColumn(Uint16Array, { valid: ({ nextDay }) => within(0, nextDay) }),
+};
 
 /**
  * A shard's score changes during a task, per cell, in quanta (exactly as ShardCounters would

@@ -3,13 +3,15 @@
 // real is ever read.
 import { BEHAVIOUR_CLASSES, type Scenario } from "../scenario/schema.js";
 import { hashInts } from "../engine/random.js";
-import { type Citizens, type World, FEMALE, URBAN, INFORMANT, PARTY, MAX_HOUSEHOLD, TRAITS, cellOf, makeStreams, type TrailSample } from "./world.js";
-import { sharedArray } from "../engine/columns.js";
+import { type Citizens, type IdentityColumns, type World, FEMALE, URBAN, INFORMANT, PARTY, MAX_HOUSEHOLD, TRAITS, cellOf, makeStreams, type TrailSample } from "./world.js";
+import { sharedArray, type NumericArray } from "../engine/columns.js";
 import { buildGraph, emptyGraph, tieBlocks } from "./graph.js";
 import type { BuildTask, Helpers } from "./build.js";
 import { SyncWorker } from "../engine/sync-worker.js";
 import { hazardBounds } from "./behaviour.js";
 import { scenariosInForce } from "../scenario/timeline.js";
+import { STATE_COLUMNS } from "./regime.js";
+import type { Built, ColumnArrays, StateColumn } from "./state-columns.js";
 
 /** The module helper threads run their build tasks with (engine/build-worker.ts imports it). */
 const BUILD_PROGRAM = new URL("./build-tasks.js", import.meta.url).href;
@@ -61,7 +63,7 @@ function traitScales(scenario: Scenario) {
  * stream. Regions are taken one at a time, largest first, from a counter that every thread of
  * the build shares (`claimed`), so that a thread that starts late or runs slower takes fewer.
  */
-export function fillCitizens(scenario: Scenario, seed: number, citizens: Citizens, claimed: Int32Array): void {
+export function fillCitizens(scenario: Scenario, seed: number, citizens: IdentityColumns, claimed: Int32Array): void {
   const pop = scenario.population;
   const groups = pop.groups.length + 1;
   const C = BEHAVIOUR_CLASSES.length;
@@ -111,7 +113,6 @@ export function fillCitizens(scenario: Scenario, seed: number, citizens: Citizen
         citizens.flags[id] = f;
         const income = Math.exp(incomeShift + inc.sigma * rng.normal()) * (urban ? inc.urbanPremium : 1);
         citizens.incomeBase[id] = income;
-        citizens.income[id] = income;
         for (let k = 0; k < C; k++) {
           const log = traitShift + sigma * rng.normal() + logActivity[age][k];
           citizens.traits[TRAITS * id + k] = log === -Infinity ? 0 : Math.min(255, Math.max(1, 1 + Math.round((log - lo[k]) / step[k])));
@@ -120,6 +121,19 @@ export function fillCitizens(scenario: Scenario, seed: number, citizens: Citizen
     }
     fillBounds(citizens, citizens.regionStart[r], end);
   }
+}
+
+/** The regime's state columns (model/regime.ts), on shared memory, each at its value on day 0. */
+function stateColumns(built: Built): ColumnArrays<typeof STATE_COLUMNS> {
+  const arrays: Record<string, NumericArray> = {};
+  for (const [name, column] of Object.entries<StateColumn<NumericArray>>(STATE_COLUMNS)) {
+    const array = sharedArray(column.type, built.c.n);
+    const initial = column.initial?.(built);
+    if (typeof initial === "number") array.fill(initial);
+    else if (initial) array.set(initial);
+    arrays[name] = array;
+  }
+  return arrays as ColumnArrays<typeof STATE_COLUMNS>;
 }
 
 /**
@@ -132,7 +146,7 @@ export function createWorld(scenario: Scenario, seed: number, threads = 1): Worl
   const groups = scenario.population.groups.length + 1;
   const cells = regions * 2 * groups;
 
-  const citizens: Citizens = {
+  const population: IdentityColumns = {
     n,
     regionStart: sharedArray(Int32Array, regions + 1),
     cell: sharedArray(Uint16Array, n),
@@ -140,21 +154,11 @@ export function createWorld(scenario: Scenario, seed: number, threads = 1): Worl
     flags: sharedArray(Uint8Array, n),
     householdOffset: sharedArray(Uint8Array, n),
     incomeBase: sharedArray(Float32Array, n),
-    income: sharedArray(Float32Array, n),
     traits: sharedArray(Uint8Array, TRAITS * n),
-    score: sharedArray(Float32Array, n).fill(scenario.scoring.initial),
-    errorFree: sharedArray(Float32Array, n).fill(scenario.scoring.initial),
-    assocPoints: sharedArray(Float32Array, n),
-    lastPenalty: sharedArray(Uint16Array, n),
-    listMask: sharedArray(Uint8Array, n),
-    sanctionMask: sharedArray(Uint16Array, n),
-    privilegeMask: sharedArray(Uint16Array, n),
-    firmRestrictions: sharedArray(Uint8Array, n),
-    blockedCount: sharedArray(Uint8Array, n),
     hazardBound: sharedArray(Uint8Array, n),
   };
   const sizes = apportion(n, scenario.population.regions.map((r) => r.weight));
-  for (let r = 0; r < regions; r++) citizens.regionStart[r + 1] = citizens.regionStart[r] + sizes[r];
+  for (let r = 0; r < regions; r++) population.regionStart[r + 1] = population.regionStart[r] + sizes[r];
   const sample: TrailSample = {
     key: hashInts(seed, 0x7a11),
     cut: n <= scenario.metrics.trailSample ? 4294967296 : Math.floor((scenario.metrics.trailSample / n) * 4294967296),
@@ -164,9 +168,11 @@ export function createWorld(scenario: Scenario, seed: number, threads = 1): Worl
   const helpers: Helpers = Array.from({ length: Math.min(threads, tieBlocks(n)) - 1 }, () => new SyncWorker<BuildTask, unknown>("build-worker.js", { module: BUILD_PROGRAM }));
   try {
     const claimed = sharedArray(Int32Array, 1);
-    for (const h of helpers) h.post({ kind: "citizens", s: scenario, seed, c: citizens, claimed });
-    fillCitizens(scenario, seed, citizens, claimed);
+    for (const h of helpers) h.post({ kind: "citizens", s: scenario, seed, c: population, claimed });
+    fillCitizens(scenario, seed, population, claimed);
     for (const h of helpers) h.receive("the population build");
+    // After the population: a state column may start from one of its columns (income from incomeBase).
+    const citizens: Citizens = { ...population, ...stateColumns({ s: scenario, c: population }) };
 
     const cellPopulation = new Float64Array(cells);
     for (let i = 0; i < n; i++) cellPopulation[citizens.cell[i]]++;

@@ -1,6 +1,7 @@
 // The regime: the mechanisms of a scoring system, in the order a day runs them. Adding a
 // mechanism is a file of its own and a line here: its phase in `dayPhases` (built with what
-// it reads from the phases before it), and its shard part in SHARD_PARTS if it has kernels.
+// it reads from the phases before it), its shard part in SHARD_PARTS if it has kernels, and
+// its state columns in STATE_COLUMNS if it keeps some per citizen.
 import type { Sim, Phase } from "./context.js";
 import type { ShardPartFactory, ShardRunner } from "./kernels.js";
 import type { MetricSet } from "../engine/counters.js";
@@ -10,12 +11,12 @@ import { LISTED_METRICS } from "../metrics/collect.js";
 import { BEHAVIOUR_METRICS, behaviourPhase, behaviourShard } from "./behaviour.js";
 import { WATCH_METRICS, watchPhase } from "./watch.js";
 import { OBSERVATION_METRICS, observationPhase, observationShard } from "./observation.js";
-import { POINTS_METRICS, pointsPhase, scoringShard } from "./points.js";
-import { ASSOCIATION_METRICS, associationPhase, pullPhase } from "./association.js";
+import { POINTS_COLUMNS, POINTS_METRICS, pointsPhase, scoringShard } from "./points.js";
+import { ASSOCIATION_COLUMNS, ASSOCIATION_METRICS, associationPhase, pullPhase } from "./association.js";
 import { decayPhase } from "./expiry.js";
-import { listsPhase } from "./lists.js";
+import { LISTS_COLUMNS, listsPhase } from "./lists.js";
 import { APPEALS_METRICS, APPEALS_QUEUE, appealsPhase } from "./appeals.js";
-import { CONSEQUENCES_METRICS, consequencesPhase } from "./consequences.js";
+import { CONSEQUENCES_COLUMNS, CONSEQUENCES_METRICS, consequencesPhase } from "./consequences.js";
 import { SHAMING_METRICS, shamingPhase } from "./shaming.js";
 import { firmsMetrics, firmsPhase } from "./firms.js";
 import { collectPhase } from "../metrics/collect.js";
@@ -25,6 +26,17 @@ export const SHARD_PARTS: Record<string, ShardPartFactory> = {
   behaviour: behaviourShard,
   observation: observationShard,
   scoring: scoringShard,
+};
+
+/**
+ * Every mechanism's per-citizen state columns: population.ts allocates them (in this order) and
+ * the Citizens type is made of them (world.ts). Names must differ between mechanisms.
+ */
+export const STATE_COLUMNS = {
+  ...POINTS_COLUMNS,
+  ...ASSOCIATION_COLUMNS,
+  ...LISTS_COLUMNS,
+  ...CONSEQUENCES_COLUMNS,
 };
 
 /**

@@ -2,6 +2,9 @@
 // plus the per-run constants mechanisms derive from the scenario. No per-citizen objects.
 import { BEHAVIOUR_CLASSES, type Scenario } from "../scenario/schema.js";
 import { Stream, hashStep } from "../engine/random.js";
+import type { ColumnArrays } from "./state-columns.js";
+// Types only: the regime's mechanisms import this file.
+import type { STATE_COLUMNS } from "./regime.js";
 
 /** Bits of World.flags. */
 export const FEMALE = 1, URBAN = 2, INFORMANT = 4, PARTY = 8;
@@ -29,10 +32,9 @@ export function hazardBoundCode(h: number): number {
   return k;
 }
 
-/** Every typed array here, in Graph and in World is classified for checkpoints as identity (built from
- *  the seed, never restored) or state (changed by the run, restored within its range): one line
- *  each in engine/checkpoint.ts (CITIZEN_ARRAYS, GRAPH_ARRAYS, TOP_ARRAYS); an unclassified one does not compile. */
-export interface Citizens {
+/** The columns the population is built with, from the scenario and seed (model/population.ts):
+ *  rebuilt on resume, never restored from a checkpoint. */
+export interface IdentityColumns {
   n: number;
   /** Region-major order: the citizens of a region, and of a household, are contiguous ids. */
   regionStart: Int32Array; // length regions + 1
@@ -44,30 +46,19 @@ export interface Citizens {
   householdOffset: Uint8Array;
   /** Daily income before sanctions and privileges. */
   incomeBase: Float32Array;
-  /** Daily income now: the base times the effects of the sanctions and privileges held (model/consequences.ts). */
-  income: Float32Array;
   /** Propensity per behaviour class (mean 1, log-normal, times the age band's activity), as a
    *  byte code into World.traitLevels[class]: class k of citizen i at [TRAITS * i + k]. A
    *  citizen's five side by side, because the behaviour kernel reads them together for people
    *  scattered over the ids (one cache line, where five arrays cost five). */
   traits: Uint8Array;
-  score: Float32Array;
-  /** The score the person would have if every channel were error-free (ground truth beside the record). */
-  errorFree: Float32Array;
-  /** Points charged for other people's acts (association). */
-  assocPoints: Float32Array;
-  /** 1 + the day of the last penalty, 0 if none (16 bits: runs are at most 36,500 days). */
-  lastPenalty: Uint16Array;
-  /** Bit per list index: on that list now. */
-  listMask: Uint8Array;
-  sanctionMask: Uint16Array;
-  privilegeMask: Uint16Array;
-  /** Blacklisted firms this person legally represents. */
-  firmRestrictions: Uint8Array;
-  blockedCount: Uint8Array;
   /** Upper bound of the daily hazard of any act, as a code into HAZARD_BOUND (see model/behaviour.ts). */
   hazardBound: Uint8Array;
 }
+
+/** Every citizen's columns: the population's, and the state columns each mechanism of the regime
+ *  declares in its own file (listed in model/regime.ts). Every typed array here, in Graph and in
+ *  World is classified for checkpoints in model/checkpoint-state.ts; an unclassified one does not compile. */
+export type Citizens = IdentityColumns & ColumnArrays<typeof STATE_COLUMNS>;
 
 /**
  * The friendships, symmetric, in slots: citizen i's ties are slots slotStart(i) .. slotStart(i+1).
