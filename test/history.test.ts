@@ -112,3 +112,15 @@ test("a warm-up is simulated but not reported: the daily tables and the summary'
 test("a warm-up date outside the run is refused, naming the field", () => {
   assert.throws(() => parseScenario({ ...china(), reportFrom: "2019-06-01" }, "x"), /reportFrom: found 2019-06-01, expected a date inside the run/);
 });
+
+test("checks are judged beside the run like targets, named in errors as checks, and left out of the fit", () => {
+  const base = china();
+  assert.throws(() => parseScenario({ ...base, checks: [{ metric: "no_such_column", at: "2018-01-10", value: 1 }] }, "x"), /checks\[0\]\.metric: found "no_such_column", expected a column of the daily table/);
+  const s = parseScenario({ ...base, checks: [{ metric: "entries_low_score", at: "2018-01-20", value: 1e-4, tolerance: 100 }] }, "with a check");
+  const r = simulate(s, { ...OPTS, days: 30 });
+  const entries = columnOf(r, "daily", "entries_low_score").data;
+  let upTo = 0;
+  for (let d = 0; d <= 19; d++) upTo += Number(entries[d]);
+  assert.deepEqual(r.summary.checks.map((c) => [c.metric, c.simulated]), [["entries_low_score@2018-01-20", upTo / OPTS.population]]);
+  assert.equal(r.summary.targets.length, base.targets.length, "a check is not a target");
+});

@@ -205,6 +205,10 @@ async function printRun(
           : `All ${summary.targets.length} targets pass.`,
       );
     }
+    if (summary.checks?.length) {
+      const held = summary.checks.filter((t) => t.pass).length;
+      out.push("", "Checks (published figures the scenario is not fitted to)", renderTargets(summary.checks), "", `${held} of ${summary.checks.length} within tolerance.`);
+    }
     const example = await exampleAgent(outDir);
     out.push(
       "",

@@ -105,7 +105,7 @@ export const targetKey = (t: Scenario["targets"][number]): string =>
 /** Every metric key a summary of this scenario carries: what a target may name, and the dated targets' values. */
 export function metricKeys(scenario: Scenario): string[] {
   const keys = Object.entries(SUMMARY_METRICS as Record<string, SummarySpec>).flatMap(([key, spec]) => (spec.per ? idsOf(scenario, spec.per).map((id) => `${key}.${id}`) : [key]));
-  return [...keys, ...scenario.targets.filter((t) => t.at !== undefined).map(targetKey)];
+  return [...keys, ...[...scenario.targets, ...scenario.checks].filter((t) => t.at !== undefined).map(targetKey)];
 }
 
 /** A metric that is null in a run where its denominator is empty; every other metric is always a number. */
@@ -214,7 +214,7 @@ export function summarise(x: SummaryInput): Summary {
   Object.assign(m, scalars);
 
   // Dated targets: a daily metric per person, a stock at the end of `at` or a flow summed from `from` (the first day) to `at`.
-  for (const t of scenario.targets) {
+  for (const t of [...scenario.targets, ...scenario.checks]) {
     if (t.at === undefined) continue;
     const k = metrics.names.indexOf(t.metric);
     if (k < 0) throw new Error(`target ${targetKey(t)}: ${t.metric} is not a daily metric of this run`);
@@ -225,12 +225,14 @@ export function summarise(x: SummaryInput): Summary {
     m[targetKey(t)] = v / n;
   }
 
-  const targets: TargetResult[] = scenario.targets.map((t) => {
+  const judge = (t: Scenario["targets"][number]): TargetResult => {
     const v = m[targetKey(t)];
     const simulated = v === undefined ? null : v;
     const pass = simulated !== null && Math.abs(simulated - t.value) <= t.tolerance * Math.abs(t.value);
     return { metric: targetKey(t), target: t.value, tolerance: t.tolerance, simulated, pass, ...(t.source ? { source: t.source } : {}) };
-  });
+  };
+  const targets = scenario.targets.map(judge);
+  const checks = scenario.checks.map(judge);
 
   return {
     scenario: scenario.name, population: n, days: scenario.days, seed: x.seed,
@@ -250,5 +252,6 @@ export function summarise(x: SummaryInput): Summary {
     meanIncome,
     metrics: m,
     targets,
+    checks,
   };
 }

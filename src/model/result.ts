@@ -99,6 +99,8 @@ export interface Summary {
   /** Flat, scale-free metrics (rates and shares): what targets name and what sweeps compare; null where undefined. */
   metrics: Record<string, number | null>;
   targets: TargetResult[];
+  /** Published figures the scenario is not fitted to, beside the simulated values (out of sample). */
+  checks: TargetResult[];
 }
 
 export interface RunStats {

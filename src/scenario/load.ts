@@ -158,9 +158,9 @@ function crossProblems(s: Scenario): Problem[] {
   if (s.reportFrom !== undefined && (s.reportFrom < s.startDate || s.reportFrom > lastDate)) {
     out.push({ path: "reportFrom", found: s.reportFrom, expected: `a date inside the run, ${s.startDate} to ${lastDate} (the days before it are the warm-up)` });
   }
-  s.targets.forEach((t, i) => {
+  const figure = (field: "targets" | "checks") => (t: Scenario["targets"][number], i: number) => {
+    const p = `${field}[${i}]`;
     if (t.at !== undefined || t.from !== undefined) {
-      const p = `targets[${i}]`;
       if (t.at === undefined) out.push({ path: `${p}.from`, found: showValue(t.from), expected: "a from only with an at (the date a dated target is judged on)" });
       for (const k of ["at", "from"] as const) {
         const d = t[k];
@@ -175,9 +175,11 @@ function crossProblems(s: Scenario): Problem[] {
     }
     if (!keys.has(t.metric)) {
       const near = [...keys].filter((k) => k.split(".")[0] === t.metric.split(".")[0]).slice(0, 4);
-      out.push({ path: `targets[${i}].metric`, found: showValue(t.metric), expected: `a summary metric key such as ${(near.length ? near : ["listed_share.<list id>", "blocked_per_capita.flights", "chilling"]).join(", ")}` });
+      out.push({ path: `${p}.metric`, found: showValue(t.metric), expected: `a summary metric key such as ${(near.length ? near : ["listed_share.<list id>", "blocked_per_capita.flights", "chilling"]).join(", ")}` });
     }
-  });
+  };
+  s.targets.forEach(figure("targets"));
+  s.checks.forEach(figure("checks"));
   return out;
 }
 

@@ -392,6 +392,9 @@ export const ScenarioSchema = z.strictObject({
   mechanisms: Mechanisms.prefault({}),
   metrics: Metrics.prefault({}),
   targets: z.array(Target).default([]),
+  checks: z.array(Target).max(500).default([]).describe(
+    "Published figures the scenario is NOT fitted to (other years, other sources), shown beside the simulated value " +
+    "like targets but never used by calibrate: how the model fares out of sample"),
   calibration: Calibration.optional(),
   timeline: z.array(TimelineEntry).max(MAX_TIMELINE_ENTRIES).optional().describe(
     "Dated changes to parameters, in date order: the scenario in force on a day is this file with every entry dated on or before it applied in turn " +
