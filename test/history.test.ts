@@ -118,6 +118,8 @@ test("checks are judged beside the run like targets, named in errors as checks, 
   assert.throws(() => parseScenario({ ...base, checks: [{ metric: "no_such_column", at: "2018-01-10", value: 1 }] }, "x"), /checks\[0\]\.metric: found "no_such_column", expected a column of the daily table/);
   const s = parseScenario({ ...base, checks: [{ metric: "entries_low_score", at: "2018-01-20", value: 1e-4, tolerance: 100 }] }, "with a check");
   const r = simulate(s, { ...OPTS, days: 30 });
+  // A run too short for a check leaves it out rather than refusing to run.
+  assert.deepEqual(simulate(s, { ...OPTS, days: 15 }).summary.checks, []);
   const entries = columnOf(r, "daily", "entries_low_score").data;
   let upTo = 0;
   for (let d = 0; d <= 19; d++) upTo += Number(entries[d]);

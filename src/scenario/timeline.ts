@@ -120,8 +120,8 @@ export function scenarioOn(base: Scenario, day: number): Scenario {
 /**
  * A scenario cut to its first `days` days (a shorter run of it: --days, a calibration's days):
  * timeline entries that start later are dropped, a ramp that ends later stops where it has got
- * to on the last day, and dated targets judged later are dropped (with the calibration, if no
- * target is left). Changes `s` (a copy) in place.
+ * to on the last day, and dated targets and checks judged later are dropped (with the
+ * calibration, if no target is left). Changes `s` (a copy) in place.
  */
 export function cutToDays(s: Scenario, days: number): void {
   const last = days - 1;
@@ -138,7 +138,9 @@ export function cutToDays(s: Scenario, days: number): void {
       return { ...rest, date: firstDate(e), set: a }; // a ramp that starts on the last day: its first value
     });
   }
-  s.targets = s.targets.filter((t) => t.at === undefined || t.at <= lastDate);
+  const judged = (t: Scenario["targets"][number]) => t.at === undefined || t.at <= lastDate;
+  s.targets = s.targets.filter(judged);
+  s.checks = s.checks.filter(judged);
   if (!s.targets.length) delete s.calibration; // nothing left to fit in so short a run
 }
 
