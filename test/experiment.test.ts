@@ -285,3 +285,13 @@ test("queue jobs: a worker unpacks and checks a job before it runs it; bombs, ba
   refused({ ...wire, population: 20_000_000 }, /too large for this machine:\n\s+population: found 20,000,000, expected at most/, small);
   assert.ok(decodeJob({ ...wire, population: 100_000 }, small), "a run that fits is taken");
 });
+
+test("a replicate too large for this machine is refused by the same memory check as a run, before anything is allocated", async () => {
+  const { runJob } = await import("../src/experiment/pool.js");
+  const { makeScenario } = await import("./helpers.js");
+  const scenario = makeScenario();
+  const job = { task: { id: "p0-r0", point: 0, replicate: 0, seed: 1 }, scenario, population: 2_000_000_000, days: 365, metrics: ["mean_score"] };
+  const started = performance.now();
+  await assert.rejects(runJob(job as Parameters<typeof runJob>[0], "local").result, /population\.size: found 2,000,000,000, expected at most [\d,]+ citizens/);
+  assert.ok(performance.now() - started < 5_000, "refused at once");
+});

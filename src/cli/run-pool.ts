@@ -1,9 +1,10 @@
-// Many small simulations at once (calibration points, replicates of a comparison): each in its
-// own worker thread, at most `workers` at a time, results in the order asked.
+// Many small simulations at once (calibration points, replicates of a comparison): each a run
+// kept in memory (run/run.ts: the memory check, then a worker thread), at most `workers` at a
+// time, results in the order asked.
 import { availableParallelism } from "node:os";
 import type { RunResult, Summary } from "../model/result.js";
 import type { Scenario } from "../scenario/schema.js";
-import { simulateInWorker } from "../run/sim-worker.js";
+import { runInMemory } from "../run/run.js";
 
 export interface RunJob {
   scenario: Scenario;
@@ -22,7 +23,7 @@ export function resultPool(workers = defaultWorkers()): (job: RunJob) => Promise
     if (active >= workers) await new Promise<void>((r) => waiting.push(r));
     active++;
     try {
-      return await simulateInWorker(job.scenario, { seed: job.seed, population: job.population, days: job.days, threads: 1 }, () => undefined).result;
+      return await runInMemory(job.scenario, { seed: job.seed, population: job.population, days: job.days, threads: 1 }).result;
     } finally {
       active--;
       waiting.shift()?.();

@@ -1,7 +1,7 @@
-// Running point-replicates on this machine: each simulation in its own worker thread
-// (run/sim-worker.ts), at most `workers` at a time. The queue worker (queue.ts) runs its jobs
+// Running point-replicates on this machine: each a run kept in memory (run/run.ts: the memory
+// check, then its own worker thread), at most `workers` at a time. The queue worker (queue.ts) runs its jobs
 // through the same runJob, so a result does not depend on where it was computed.
-import { simulateInWorker, type SimulationHandle } from "../run/sim-worker.js";
+import { runInMemory } from "../run/run.js";
 import type { Scenario } from "../scenario/schema.js";
 import type { Task } from "./points.js";
 import type { TaskResult } from "./store.js";
@@ -28,8 +28,9 @@ export interface RunningJob {
 /** Simulates one job in a worker thread; only summary.metrics is kept (the tables are dropped). */
 export function runJob(job: Job, by: string, onFraction?: (f: number) => void): RunningJob {
   const started = performance.now();
-  const sim: SimulationHandle = simulateInWorker(job.scenario, { seed: job.task.seed, population: job.population, days: job.days, threads: 1 }, (p) => {
-    if (onFraction && p.phase === "simulate" && p.days > 0) onFraction(p.day / p.days);
+  const sim = runInMemory(job.scenario, {
+    seed: job.task.seed, population: job.population, days: job.days, threads: 1,
+    onProgress: (p) => { if (onFraction && p.phase === "simulate" && p.days > 0) onFraction(p.day / p.days); },
   });
   const result = sim.result.then((r): TaskResult => ({
     id: job.task.id,

@@ -23,7 +23,7 @@ import { parseScenario, ScenarioError } from "../scenario/load.js";
 import { asInProgress, CHECKPOINT_FILE, readCheckpointFile, removeLeftovers, saveCheckpointFile, startCheckpointFolder, type InProgressManifest } from "../io/checkpoint-folder.js";
 import { isRunId, newRunId, runCheckpointKey, secretPath } from "../io/checkpoint-key.js";
 import type { Manifest } from "../io/run-folder.js";
-import { simulateInWorker } from "./sim-worker.js";
+import { simulateInWorker, type SimulationHandle } from "./sim-worker.js";
 
 /** A path as people see it: relative to the working folder when inside it. */
 export const displayPath = (p: string): string => {
@@ -136,6 +136,22 @@ export async function removePartials(outDir: string, reason: string, onWarning =
 
 function stderrWarning(message: string): void {
   process.stderr.write(`credence: ${message}\n`);
+}
+
+/**
+ * A run kept in memory (calibration points, a comparison's or a sweep's replicates): the same
+ * memory check as run(), then the simulation in a worker thread that stop() ends; no run folder
+ * and no checkpoints, as what is kept is the summary. A run that does not fit this machine
+ * rejects with the check's ScenarioError before anything is allocated.
+ */
+export function runInMemory(
+  scenario: Scenario,
+  options: { seed: number; population?: number; days?: number; threads?: number; onProgress?: (p: Progress) => void; machine?: Machine },
+): Pick<SimulationHandle, "result" | "stop"> {
+  const problems = runLimitProblems(scenario, { population: options.population, days: options.days }, options.machine);
+  if (problems.length) return { result: Promise.reject(new ScenarioError(scenario.name, problems)), stop: async () => undefined };
+  const { seed, population, days, threads } = options;
+  return simulateInWorker(scenario, { seed, population, days, threads }, options.onProgress ?? (() => undefined));
 }
 
 /**
