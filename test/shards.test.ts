@@ -182,6 +182,7 @@ test("background tasks: their answers are kept apart from the tasks run while th
     const claim = new Int32Array(new SharedArrayBuffer(4));
     pool.startInBackground(DRAW, 5, [claim, claim]);
     assert.throws(() => pool.startInBackground(DRAW, 5, []), /already running/);
+    assert.throws(() => pool.startInBackground(OBSERVE, 5, [undefined, undefined]), /reads the day's state: it cannot run in the background/);
     const observed = pool.run(OBSERVE, 0, undefined);
     assert.ok(observed.every((r) => r.out.obs && !Array.isArray(r.out)), "the run's answers are its own");
     const drawn = [...drawClaimed(sim, 5, claim), ...pool.takeBackground(DRAW).flatMap((r) => r.out)];

@@ -168,7 +168,7 @@ export function behaviourPhase(sim: Sim, shards: ShardRunner): Phase & { drawAhe
 }
 
 /** The day's behaviour draws, any shard's (they read no state that changes), in chunks taken from a shared counter. */
-export const DRAW = kernel<Int32Array, [chunk: number, candidates: Candidates][]>("behaviour", "draw");
+export const DRAW = kernel<Int32Array, [chunk: number, candidates: Candidates][]>("behaviour", "draw", "seed");
 /** The acts of the shard's citizens among the day's candidates (drawCandidates). */
 const BEHAVE = kernel<Candidates, undefined>("behaviour", "behave");
 

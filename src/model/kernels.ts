@@ -15,11 +15,17 @@ import type { Core, Sim } from "./context.js";
 export interface Kernel<Payload, Output> {
   part: string;
   name: string;
+  /**
+   * "day": it reads state the day's phases change (scores, lists, coverage), so it runs at its
+   * place in the day. "seed": it reads only what the scenario and seed built, so it may run
+   * ahead, while the calling thread runs other phases (the draws of tomorrow's behaviour).
+   */
+  sees: "day" | "seed";
   /** Never set: carries the types. */
   readonly types?: [Payload, Output];
 }
 
-export const kernel = <Payload, Output>(part: string, name: string): Kernel<Payload, Output> => ({ part, name });
+export const kernel = <Payload, Output>(part: string, name: string, sees: Kernel<Payload, Output>["sees"] = "day"): Kernel<Payload, Output> => ({ part, name, sees });
 
 /** A mechanism's kernels over one shard's core, and what it keeps between days outside the shared world (for checkpoints). */
 export interface ShardPart {
@@ -84,6 +90,8 @@ export class ShardRunner {
 
   /** Give each worker one task (one payload each) without waiting; background tasks must leave no counts, trail rows or touched citizens. */
   startInBackground<P>(k: Kernel<P, unknown>, day: number, payloads: P[]): void {
+    // Run while the calling thread changes the day's state: only a kernel that cannot see it.
+    if (k.sees !== "seed") throw new Error(`kernel ${k.part}.${k.name} reads the day's state: it cannot run in the background`);
     this.pool.startInBackground(payloads.map((p) => task(k, day, p)));
   }
 
