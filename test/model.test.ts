@@ -442,3 +442,11 @@ test("trail: listings carry their ground truth, and a dropped tie says who dropp
   }
   assert.equal(drops.filter((d) => d.detail === "dropped-by-contact").length, drops.filter((d) => d.detail === "dropped-contact").length);
 });
+
+test("two mechanisms cannot declare the same state column", async () => {
+  const { allColumns, stateColumn } = await import("../src/model/state-columns.js");
+  const { ANY } = await import("../src/engine/checkpoint.js");
+  const column = stateColumn(Uint8Array, { valid: () => ANY });
+  assert.deepEqual(Object.keys(allColumns({ a: column }, { b: column })), ["a", "b"]);
+  assert.throws(() => allColumns({ a: column }, { a: column }), /state column a is declared by two mechanisms/);
+});

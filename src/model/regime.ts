@@ -5,6 +5,7 @@
 import type { Sim, Phase } from "./context.js";
 import type { ShardPartFactory, ShardRunner } from "./kernels.js";
 import type { MetricSet } from "../engine/counters.js";
+import { allColumns } from "./state-columns.js";
 import type { Scenario } from "../scenario/schema.js";
 import { listMetrics } from "../metrics/list-metrics.js";
 import { LISTED_METRICS } from "../metrics/collect.js";
@@ -30,14 +31,14 @@ export const SHARD_PARTS: Record<string, ShardPartFactory> = {
 
 /**
  * Every mechanism's per-citizen state columns: population.ts allocates them (in this order) and
- * the Citizens type is made of them (world.ts). Names must differ between mechanisms.
+ * the Citizens type is made of them (world.ts). A name two mechanisms declare is refused.
  */
-export const STATE_COLUMNS = {
-  ...POINTS_COLUMNS,
-  ...ASSOCIATION_COLUMNS,
-  ...LISTS_COLUMNS,
-  ...CONSEQUENCES_COLUMNS,
-};
+export const STATE_COLUMNS = allColumns(
+  POINTS_COLUMNS,
+  ASSOCIATION_COLUMNS,
+  LISTS_COLUMNS,
+  CONSEQUENCES_COLUMNS,
+);
 
 /**
  * Every mechanism's metrics, declared before any phase is built (a phase looks up those it

@@ -31,3 +31,17 @@ export const stateColumn = <T extends NumericArray>(type: TypedArrayOf<T>, rest:
 
 /** The arrays a set of declarations stands for, by name (Citizens is made of these). */
 export type ColumnArrays<D> = { [K in keyof D]: D[K] extends StateColumn<infer T> ? T : never };
+
+type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;
+
+/** Several mechanisms' columns as one set, in order; a name declared twice would make two mechanisms share an array unawares, so it is refused. */
+export function allColumns<T extends Record<string, StateColumn<NumericArray>>[]>(...sets: T): UnionToIntersection<T[number]> {
+  const out: Record<string, StateColumn<NumericArray>> = {};
+  for (const set of sets) {
+    for (const [name, column] of Object.entries(set)) {
+      if (Object.hasOwn(out, name)) throw new Error(`state column ${name} is declared by two mechanisms`);
+      out[name] = column;
+    }
+  }
+  return out as UnionToIntersection<T[number]>;
+}
