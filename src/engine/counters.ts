@@ -122,13 +122,6 @@ export class DailyCounters {
     for (let cell = 0; cell < this.cells; cell++) s += this.get(day, cell, metric);
     return s;
   }
-
-  /** Sum of a flow metric over all days and cells. */
-  grandTotal(metric: number): number {
-    let s = 0;
-    for (let d = 0; d < this.days; d++) s += this.total(d, metric);
-    return s;
-  }
 }
 
 /**

@@ -182,6 +182,12 @@ export function createCore(world: World, metrics: Counters, shared: Pick<Core, "
   };
 }
 
+/** Put scenario `s` in force on a context (a timeline's change): the scenario and what is derived from it here. */
+export function putInForce(core: Core, s: Core["s"]): void {
+  core.s = s;
+  core.behaviours = behaviourInfo(s);
+}
+
 export function createSim(world: World): Sim {
   const scenario = world.s;
   const start = Date.parse(scenario.startDate + "T00:00:00Z");

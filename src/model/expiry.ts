@@ -26,18 +26,20 @@ const newExpiring = (): Expiring => ({ agent: int32Column(), amount: float64Colu
 export class ExpiryQueue {
   private readonly expiring = new Map<number, Expiring>();
   private readonly on: boolean;
+  private readonly expiryDays: number;
   // Everything scheduled on one day falls due on the same day: keep that day's bucket at hand.
   private dueDay = -1;
   private dueBucket: Expiring | undefined;
 
   constructor(private readonly core: Core, private readonly tally: ScoreTally) {
-    this.on = core.s.scoring.expiryDays > 0;
+    this.expiryDays = core.s.scoring.expiryDays; // a timeline's change builds the part again
+    this.on = this.expiryDays > 0;
   }
 
   /** Reverse, `expiryDays` from today, what was applied to i's record, error-free score and association points. */
   schedule(i: number, amount: number, errorFree: number, assocAmount: number): void {
     if (!this.on || (amount === 0 && errorFree === 0)) return;
-    const due = this.core.day + this.core.s.scoring.expiryDays;
+    const due = this.core.day + this.expiryDays;
     if (due >= this.core.days) return;
     if (due !== this.dueDay) {
       this.dueDay = due;

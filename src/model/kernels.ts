@@ -64,6 +64,9 @@ const task = <P>(k: Kernel<P, unknown>, day: number, payload: P): ShardTask => (
 /** How phases run kernels: on every shard, merging counts, trail rows and touched citizens into the run. */
 export class ShardRunner {
   readonly pool: ShardPool<ShardResult>;
+  /** The shards' counts of a task, summed (kept from task to task, emptied after each). */
+  private flowSum = new Float64Array(0);
+  private stockSum = new Float64Array(0);
 
   constructor(private readonly sim: Sim, threads: number) {
     this.pool = new ShardPool<ShardResult>(sim.n, threads);
@@ -141,9 +144,6 @@ export class ShardRunner {
       sim.touched.append(r.touched);
     }
   }
-  /** The shards' counts of a task, summed (kept from task to task, emptied after each). */
-  private flowSum = new Float64Array(0);
-  private stockSum = new Float64Array(0);
 
   close(): void {
     this.pool.close();

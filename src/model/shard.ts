@@ -4,7 +4,7 @@
 import type { ShardTask } from "../engine/shard-pool.js";
 import type { Shard } from "../engine/shards.js";
 import { ShardCounters } from "../engine/counters.js";
-import { behaviourInfo, createCore, type Core, type Sim } from "./context.js";
+import { createCore, putInForce, type Core, type Sim } from "./context.js";
 import { makeStreams, type World } from "./world.js";
 import { answer, REBUILD, RESTORE, SAVE, type InForce, type ShardPart, type ShardResult, type ShardRunner } from "./kernels.js";
 import { SHARD_PARTS } from "./regime.js";
@@ -60,7 +60,8 @@ function shardProgram(core: Core, shard: Shard, shards: Shard[]): (task: ShardTa
   const owns = (i: number) => i >= shard.lo && i < shard.hi;
   /** Parts built again over the scenario in force, each taking over what its predecessor kept. */
   function rebuild({ scenario, listBelow, listAtLeast }: InForce): void {
-    Object.assign(core, { s: scenario, behaviours: behaviourInfo(scenario), listBelow, listAtLeast });
+    putInForce(core, scenario);
+    Object.assign(core, { listBelow, listAtLeast });
     for (const [name, make] of Object.entries(SHARD_PARTS)) {
       const saved = parts.get(name)!.save?.();
       const part = make(core, shard, shards);

@@ -1,5 +1,6 @@
-// The day loop. It only steps: each phase (a mechanism) runs once per day in a fixed order,
-// then the metric stores snapshot their stocks. Reporters and writers live elsewhere.
+// A simulation: builds the world and the regime, starts the shards, and hands the phases to the
+// engine's day loop (putting a timeline's changes in force on their days, and snapshotting the
+// metric stores after each day); then the summary and the tables. Writers live elsewhere.
 import { availableParallelism } from "node:os";
 import { performance } from "node:perf_hooks";
 import type { Scenario } from "../scenario/schema.js";
@@ -10,7 +11,7 @@ import { checkpointer, identityOf, restorePhases, savePhases } from "../engine/c
 import { changeDays, cutToDays, scenarioOn } from "../scenario/timeline.js";
 import { runDays } from "../engine/day-loop.js";
 import { createWorld } from "./population.js";
-import { behaviourInfo, createSim, type Phase, type Sim } from "./context.js";
+import { createSim, putInForce, type Phase, type Sim } from "./context.js";
 import { ShardRunner } from "./kernels.js";
 import { startShards } from "./shard.js";
 import { dayPhases, declareMetrics } from "./regime.js";
@@ -25,8 +26,7 @@ import { buildTables } from "../metrics/tables.js";
  */
 function rebuild(sim: Sim, shards: ShardRunner, phases: Phase[], inForce: Scenario): ReturnType<typeof dayPhases> {
   const saved = savePhases(phases);
-  sim.s = inForce;
-  sim.behaviours = behaviourInfo(inForce);
+  putInForce(sim, inForce);
   sim.listeners.length = 0;
   const next = dayPhases(sim, shards);
   restorePhases(next.phases, saved);
@@ -106,8 +106,7 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
   const simulateSeconds = (tTables - tSim) / 1000;
 
   // Tables and summary describe the run as given: the base scenario, its timeline included.
-  sim.s = s;
-  sim.behaviours = behaviourInfo(s);
+  putInForce(sim, s);
   const { lists, appeals, firms, collect } = regime;
   report("collect", s.days, sim.dates[s.days - 1]);
   const summary = summarise({
