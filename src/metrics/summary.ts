@@ -128,12 +128,13 @@ export function summarise(x: SummaryInput): Summary {
   const years = (scenario.days - first) / 365;
   // Through the declarations: a metric nobody declared is an error here, never a 0.
   const at = (spec: MetricSpec) => metrics.indexOf({ m: spec }).m;
-  const total = (spec: MetricSpec) => {
-    const k = at(spec);
+  /** Metric k summed over the cells and over days [from, to]. */
+  const sumOver = (k: number, from: number, to: number) => {
     let v = 0;
-    for (let d = first; d <= last; d++) v += metrics.total(d, k);
+    for (let d = from; d <= to; d++) v += metrics.total(d, k);
     return v;
   };
+  const total = (spec: MetricSpec) => sumOver(at(spec), first, last);
   const end = (spec: MetricSpec) => metrics.total(last, at(spec));
   const B = BEHAVIOUR_METRICS, O = OBSERVATION_METRICS, P = POINTS_METRICS, A = ASSOCIATION_METRICS, L = LISTED_METRICS, AP = APPEALS_METRICS, C = CONSEQUENCES_METRICS;
   // Undefined where the denominator is empty (nobody listed, no appeal decided): null, never 0.
@@ -219,10 +220,7 @@ export function summarise(x: SummaryInput): Summary {
     const k = metrics.names.indexOf(t.metric);
     if (k < 0) throw new Error(`target ${targetKey(t)}: ${t.metric} is not a daily metric of this run`);
     const to = dayOf(scenario.startDate, t.at), from = t.from === undefined ? 0 : dayOf(scenario.startDate, t.from);
-    let v = 0;
-    if (metrics.specs[k].stock) v = metrics.total(to, k);
-    else for (let d = from; d <= to; d++) v += metrics.total(d, k);
-    m[targetKey(t)] = v / n;
+    m[targetKey(t)] = (metrics.specs[k].stock ? metrics.total(to, k) : sumOver(k, from, to)) / n;
   }
 
   const judge = (t: Scenario["targets"][number]): TargetResult => {
