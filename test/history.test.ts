@@ -126,3 +126,27 @@ test("checks are judged beside the run like targets, named in errors as checks, 
   assert.deepEqual(r.summary.checks.map((c) => [c.metric, c.simulated]), [["entries_low_score@2018-01-20", upTo / OPTS.population]]);
   assert.equal(r.summary.targets.length, base.targets.length, "a check is not a target");
 });
+
+test("yearly firm assessment: the year just ended decides on 1 January who is blacklisted for the next, and the new year starts clean", { timeout: 300_000 }, () => {
+  // china-2018's firms from 2017-12-20: a short first year, then all of 2018 and a little of 2019.
+  const s = parseScenario(deepMerge(china(), { startDate: "2017-12-20", firms: { assessment: "yearly" } }), "yearly firms");
+  const opts = { seed: 3, population: 20_000, threads: 2 };
+  const firms = Math.round(s.firms.perCitizen * opts.population);
+  const NEW_YEARS = [12, 377]; // 2018-01-01 and 2019-01-01
+  const full = simulate(s, { ...opts, days: 390 });
+  const [day, entered] = [columnOf(full, "firm_events", "day").data, columnOf(full, "firm_events", "event").data];
+  assert.deepEqual([...new Set(Array.from(day, Number))], NEW_YEARS, "firms join and leave the blacklist only on 1 January");
+  // Each 1 January blacklists as many firms as ended the year below the line (grade D's): a run stopped on 31 December shows them.
+  assert.equal(s.firms.blacklistBelow, s.firms.grades.find((g) => g.name === "C")!.min);
+  let listed = 0;
+  for (const newYear of NEW_YEARS) {
+    for (let r = 0; r < day.length; r++) if (Number(day[r]) === newYear) listed += Number(entered[r]) ? 1 : -1;
+    const failed = Math.round(simulate(s, { ...opts, days: newYear }).summary.metrics["firm_grade_share.D"]! * firms);
+    assert.ok(failed >= (newYear > 100 ? 10 : 1), `firms fail the year before day ${newYear} (${failed})`);
+    assert.equal(listed, failed, `firms blacklisted on day ${newYear}`);
+  }
+  // The year's record does not carry over: on 1 January scores are back at the start (grade B).
+  assert.equal(s.firms.initial, 80);
+  const onNewYear = simulate(s, { ...opts, days: 378 }).summary.metrics["firm_grade_share.B"]!;
+  assert.ok(onNewYear > 0.9, `most firms are back in grade B the day after (${onNewYear})`);
+});

@@ -4,6 +4,10 @@
 // Beside the record, each firm's error-free score charges every act to the firm that did it (a
 // clerical error files it against another firm): a representative listed for a firm that the
 // error-free record would not blacklist is listed wrongly.
+//
+// Under `assessment: yearly` a firm is graded, like the tax credit rating, on each calendar
+// year's record alone: on 1 January the year just ended decides who is blacklisted for the next,
+// and every score starts again from `initial`.
 import type { MetricSpec } from "../engine/counters.js";
 import type { Scenario } from "../scenario/schema.js";
 import { NO_DAY } from "./world.js";
@@ -11,6 +15,7 @@ import { float64Column, int32Column } from "../engine/columns.js";
 import type { Phase, Sim } from "./context.js";
 import type { Lists } from "./lists.js";
 import { restoreColumns, saveColumns } from "../engine/checkpoint.js";
+import { dateOn, dayOf } from "../scenario/timeline.js";
 
 const BLOCK = 65536;
 const RECOVERY_EVERY = 30;
@@ -72,6 +77,9 @@ export function firmsPhase(sim: Sim, lists: Lists): Phase & { firms: Firms } {
   const LISTED = at.blacklisted;
   const log = new FirmLog();
   const rec = scenario.observation.records;
+  const yearly = firms.assessment === "yearly";
+  /** The day this run's current assessment year began (its first day for the year it starts in). */
+  const yearBegan = (day: number) => Math.max(0, dayOf(scenario.startDate, `${dateOn(scenario.startDate, day).slice(0, 4)}-01-01`));
 
   function setListed(k: number, v: boolean): void {
     if (Boolean(listed[k]) === v) return;
@@ -99,6 +107,15 @@ export function firmsPhase(sim: Sim, lists: Lists): Phase & { firms: Firms } {
     nListed = listed.reduce((a, b) => a + b, 0);
   }
   recount();
+
+  /** The year ended: its record decides who is blacklisted for the next (the error-free record's first), and the new year starts clean. */
+  function assessYear(): void {
+    for (let k = 0; k < n; k++) setListedErrorFree(k, errorFree[k] < firms.blacklistBelow);
+    for (let k = 0; k < n; k++) setListed(k, score[k] < firms.blacklistBelow);
+    score.fill(firms.initial);
+    errorFree.fill(firms.initial);
+    recount();
+  }
 
   const bounded = (v: number) => Math.max(firms.min, Math.min(firms.max, v));
   /** p points to the record of firm k, and pTrue to the error-free score of the firm `actor` that really acted. */
@@ -133,6 +150,8 @@ export function firmsPhase(sim: Sim, lists: Lists): Phase & { firms: Firms } {
     day(sim) {
       if (!n) return;
       const day = sim.day;
+      const sinceYearBegan = yearly ? day - yearBegan(day) : day;
+      if (yearly && day > 0 && sinceYearBegan === 0) assessYear();
       for (let block = 0; block * BLOCK < n; block++) {
         const rng = sim.streams.firms.at(day, block);
         for (let k = block * BLOCK; k < Math.min(n, (block + 1) * BLOCK); k++) {
@@ -147,12 +166,12 @@ export function firmsPhase(sim: Sim, lists: Lists): Phase & { firms: Firms } {
           addPoints(target, firms.behaviours[b].points, k);
         }
       }
-      if (day > 0 && day % RECOVERY_EVERY === 0) {
+      if (sinceYearBegan > 0 && sinceYearBegan % RECOVERY_EVERY === 0) {
         const gain = (firms.recoveryPerYear * RECOVERY_EVERY) / 365;
         for (let k = 0; k < n; k++) addPoints(k, gain);
       }
       // In firm order, as a pass over every firm would list them (listing drives later draws).
-      const changed = day === 0 ? Int32Array.from({ length: n }, (_, k) => k) : moved.view().sort();
+      const changed = yearly ? new Int32Array(0) : day === 0 ? Int32Array.from({ length: n }, (_, k) => k) : moved.view().sort();
       // The error-free record's listings first, so that a listing made today knows its twin.
       for (let m = 0; m < changed.length; m++) {
         const k = changed[m];

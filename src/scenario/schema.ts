@@ -272,6 +272,10 @@ const Firms = z.strictObject({
   grades: z.array(Grade).default([{ name: "A", min: 90 }, { name: "B", min: 70 }, { name: "C", min: 40 }, { name: "D", min: -1e9 }])
     .describe("Tax credit grades: A >= 90, D < 40 (tax administration, 2019)"),
   blacklistBelow: z.number().default(40).describe("Firms below this score are blacklisted (their representatives go on the lists with entry.firms)"),
+  assessment: z.enum(["running", "yearly"]).default("running").describe(
+    "running: a firm's score runs on from its first day and it is blacklisted the day the score falls below blacklistBelow; " +
+    "yearly: as the tax credit rating, each calendar year is graded on its own record: the score starts every 1 January from `initial`, " +
+    "and a firm whose year ended below blacklistBelow is blacklisted for the whole next year (none is before the first year ends)"),
   propensitySigma: z.number().min(0).max(3).default(1.2),
 });
 
