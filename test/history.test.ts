@@ -109,6 +109,13 @@ test("a warm-up is simulated but not reported: the daily tables and the summary'
   assert.ok(Math.abs(warm.summary.metrics["entries_per_capita.low-score"]! - entries / OPTS.population / years) < 1e-12, "yearly rates over the reported days");
 });
 
+test("a run cut shorter than its warm-up reports every day it has (rather than none)", () => {
+  const s = parseScenario({ ...china(), reportFrom: "2018-01-21" }, "warm");
+  const r = simulate(s, { ...OPTS, days: 15 });
+  assert.equal(r.summary.startDate, "2018-01-01");
+  assert.equal(columnOf(r, "daily", "entries_low_score").data.length, 15);
+});
+
 test("a warm-up date outside the run is refused, naming the field", () => {
   assert.throws(() => parseScenario({ ...china(), reportFrom: "2019-06-01" }, "x"), /reportFrom: found 2019-06-01, expected a date inside the run/);
 });

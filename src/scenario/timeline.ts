@@ -120,8 +120,9 @@ export function scenarioOn(base: Scenario, day: number): Scenario {
 /**
  * A scenario cut to its first `days` days (a shorter run of it: --days, a calibration's days):
  * timeline entries that start later are dropped, a ramp that ends later stops where it has got
- * to on the last day, and dated targets and checks judged later are dropped (with the
- * calibration, if no target is left). Changes `s` (a copy) in place.
+ * to on the last day, dated targets and checks judged later are dropped (with the
+ * calibration, if no target is left), and a warm-up that would fill the whole run is dropped (it
+ * reports its every day). Changes `s` (a copy) in place.
  */
 export function cutToDays(s: Scenario, days: number): void {
   const last = days - 1;
@@ -142,6 +143,7 @@ export function cutToDays(s: Scenario, days: number): void {
   s.targets = s.targets.filter(judged);
   s.checks = s.checks.filter(judged);
   if (!s.targets.length) delete s.calibration; // nothing left to fit in so short a run
+  if (s.reportFrom !== undefined && s.reportFrom > lastDate) delete s.reportFrom;
 }
 
 /** The first day (0-based) a run reports: its warm-up is the days before (reportFrom). */
