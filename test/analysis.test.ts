@@ -14,13 +14,13 @@ import { calibratedYaml, calibrationReport } from "../src/calibrate/write.js";
 import { compareSummaries, difference, estimate } from "../src/analysis/compare.js";
 import { simulate } from "../src/model/simulate.js";
 import type { Summary } from "../src/model/result.js";
-import { makeScenario, problemsOf } from "./helpers.js";
+import { makeScenario, problemsOf, reportedYear } from "./helpers.js";
 
 const scenarios = new URL("../../scenarios/", import.meta.url).pathname;
 
 test("a counterfactual overlay changes only the keys it names", () => {
-  const base = loadScenario(join(scenarios, "china-2018.yaml"));
-  const cf = loadScenario(join(scenarios, "china-2018-no-fr-errors.yaml"));
+  const base = reportedYear(loadScenario(join(scenarios, "china-2018.yaml")));
+  const cf = reportedYear(loadScenario(join(scenarios, "china-2018-no-fr-errors.yaml")));
   assert.equal(cf.name, "china-2018-no-fr-errors");
   assert.equal(cf.observation.cameras.falseMatchRate, 0);
   assert.equal(cf.observation.cameras.phantomPerYear, 0);
@@ -57,7 +57,7 @@ test("overlays patch list elements by id, and name what they cannot find", () =>
 });
 
 test("parameter paths pick list elements by id or index and refuse what is not there", () => {
-  const s = loadScenario(join(scenarios, "china-2018.yaml"));
+  const s = reportedYear(loadScenario(join(scenarios, "china-2018.yaml")));
   const r = numberAt(s, "behaviours.judgment-default.ratePerYear");
   assert.equal(r.value, s.behaviours.find((b) => b.id === "judgment-default")!.ratePerYear);
   assert.equal(numberAt(s, "population.regions.0.weight").value, s.population.regions[0].weight);

@@ -27,7 +27,7 @@ import type { Scenario } from "../src/scenario/schema.js";
 import { openDatabase } from "../src/io/duckdb.js";
 import { markIncomplete, readManifest } from "../src/io/run-folder.js";
 import { listRuns } from "../src/server/jobs.js";
-import { deepMerge, difference, makeScenario } from "./helpers.js";
+import { deepMerge, difference, makeScenario, reportedYear } from "./helpers.js";
 
 const here = dirname(fileURLToPath(import.meta.url)); // dist/test
 const root = resolve(here, "../..");
@@ -42,7 +42,7 @@ const KEY = new Uint8Array(32).fill(42);
 /** china-2018 with every mechanism that keeps state between days switched on (expiry, decay,
  *  pull, appeals, targeting), so that each phase's saved state is exercised. */
 function busyScenario(): Scenario {
-  const s = loadScenario(join(root, "scenarios/china-2018.yaml"));
+  const s = reportedYear(loadScenario(join(root, "scenarios/china-2018.yaml")));
   return parseScenario(deepMerge(s, {
     scoring: { expiryDays: 20, decayPerYear: 0.3, association: { pull: 0.05, pullEveryDays: 7 } },
     appeals: { enabled: true },

