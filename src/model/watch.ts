@@ -3,6 +3,7 @@
 import type { MetricSet } from "../engine/counters.js";
 import { CHANNELS, type Channel } from "../scenario/schema.js";
 import { CHANNEL, type Phase, type Sim } from "./context.js";
+import { recruitedShare, reportProbability } from "./informants.js";
 /** Run-wide. */
 export const WATCH_METRICS = {
   regionWatchMax: { name: "region_watch_max", unit: "weight (1 = even)", description: "Largest regional watch weight (targeting)", stock: true },
@@ -15,7 +16,8 @@ export function watchPhase(sim: Sim): WatchPhase {
   const { s: scenario, cells, groups } = sim;
   const observation = scenario.observation;
   const groupWatch = [1, ...scenario.population.groups.map((group) => group.watchMultiplier)];
-  const informantP = observation.informants.enabled ? observation.informants.share * observation.informants.reportProbability : 0;
+  // At today's reward (the informants were recruited at day 0's: the two differ only if a timeline moves the reward).
+  const informantP = observation.informants.enabled ? recruitedShare(scenario) * reportProbability(scenario) : 0;
   const recorded = new Float64Array(sim.regions);
   const regionPop = new Float64Array(sim.regions);
   for (let r = 0; r < sim.regions; r++) regionPop[r] = sim.c.regionStart[r + 1] - sim.c.regionStart[r];
