@@ -33,6 +33,10 @@ const Group = z.strictObject({
     .describe("Multiplier on camera and online coverage for members (closer watching)"),
   falseMatchMultiplier: z.number().min(0).max(1000).default(1)
     .describe("Multiplier on the face-recognition false-match rate when a member is the wrongly matched person (NIST FRVT: 10-100x for some groups)"),
+  rates: z.record(id, z.number().min(0).max(1000)).default({})
+    .describe("Multiplier on members' true rate of named behaviours, by behaviour id (`unregistered-worship: 20`: a religious minority worships in unregistered congregations twenty times as often)"),
+  classRates: z.partialRecord(z.enum(BEHAVIOUR_CLASSES), z.number().min(0).max(1000)).default({})
+    .describe("Multiplier on members' true rate of every behaviour of a class (multiplies with `rates`)"),
 });
 
 const AgeBand = z.strictObject({
