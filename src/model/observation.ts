@@ -12,7 +12,7 @@ import { CHANNEL, createCore, type Core, type ObsColumns, type Phase, type Sim }
 import { answer, kernel, type ShardPartFactory, type ShardResult, type ShardRunner } from "./kernels.js";
 import { ShardCounters, type MetricSet } from "../engine/counters.js";
 import { inventions } from "./invented.js";
-import type { WatchPhase } from "./watch.js";
+import { recordedAt, recordedLength, type WatchPhase } from "./watch.js";
 import { INFORMANT_METRICS, reportProbability as informantReportProbability } from "./informants.js";
 import { int32Column } from "../engine/columns.js";
 
@@ -27,7 +27,7 @@ export const OBSERVATION_METRICS = {
 /**
  * What the channels share, on any thread: recording an observation (into core.obs, the counts
  * and the trail), and drawing the wrong person a misattribution falls on.
- * `recorded` counts punished camera and online observations per region (for targeting).
+ * `recorded` counts punished camera and online observations per region and group, and channel (for targeting: watch.ts).
  */
 export function observer(core: Core, recorded: Float64Array) {
   const { s: scenario, c: citizens, g: graph, behaviours } = core;
@@ -63,7 +63,11 @@ export function observer(core: Core, recorded: Float64Array) {
   function observeAt(target: number, cell: number, sampled: number, actor: number, b: number, ch: number, kind: number): void {
     core.obs.push(target, actor, b, ch, kind);
     metrics.add(core.day, cell, OBS[kind], 1);
-    if (targeted[b * CHANNELS.length + ch]) recorded[regionOfCell(cell, core.groups)]++;
+    if (targeted[b * CHANNELS.length + ch]) {
+      const [region, group] = recordedAt(core, cell, ch);
+      recorded[region]++;
+      recorded[group]++;
+    }
     if (sampled) {
       core.trail.record(target, core.day, citizens.score[target], {
         event: EV.observed, behaviour: b, channel: ch, kind,
@@ -131,7 +135,7 @@ export function observer(core: Core, recorded: Float64Array) {
  * The channels' look at one shard's acts (core.acts, from behaviourKernel), into core.obs.
  * Draws come from streams per block of actors, so a shard's draws do not depend on the others.
  */
-/** What a shard's look produced: its observations, and the punished camera and online observations per region (targeting). */
+/** What a shard's look produced: its observations, and the punished camera and online observations per region and group (targeting). */
 interface Looked {
   obs: ObsColumns;
   recorded: Float64Array;
@@ -159,7 +163,7 @@ export const observationShard: ShardPartFactory = (core) => {
 function observationKernel(core: Core): { day(day: number): void; recorded: Float64Array; paid: ReturnType<typeof int32Column> } {
   const { s: scenario, c: citizens, behaviours } = core;
   const observation = scenario.observation;
-  const recorded = new Float64Array(core.regions);
+  const recorded = new Float64Array(recordedLength(core));
   const { observe, observeAt, nearby, faceConfusable, anyone, randomFriend, reward, paid } = observer(core, recorded);
   const shift = BLOCK_SHIFT;
   const cam = core.coverage[CHANNEL.cameras], onl = core.coverage[CHANNEL.online];
@@ -254,7 +258,7 @@ export function observationPhase(sim: Sim, watch: Pick<WatchPhase, "recorded">, 
       // Built on the first day, once every phase has declared its metrics.
       const shared = { coverage: sim.coverage, detect: sim.detect, listBelow: sim.listBelow, listAtLeast: sim.listAtLeast };
       const core = createCore(sim, new ShardCounters(sim.cells, [...sim.metrics.names]), shared);
-      const own = new Float64Array(sim.regions);
+      const own = new Float64Array(recordedLength(sim));
       const channels = observer(core, own);
       inventing = { core, invent: inventions(core, channels), recorded: own, paid: channels.paid };
     }
@@ -275,7 +279,7 @@ export function observationPhase(sim: Sim, watch: Pick<WatchPhase, "recorded">, 
     paid: () => paid,
     day(sim) {
       const outs = shards.run(OBSERVE, sim.day, undefined, invented);
-      for (const { out } of outs) for (let r = 0; r < sim.regions; r++) recorded[r] += out.recorded[r];
+      for (const { out } of outs) for (let k = 0; k < recorded.length; k++) recorded[k] += out.recorded[k];
       made = outs.map(({ out }) => out.obs);
       paid = outs.map(({ out }) => out.paid);
     },

@@ -10,7 +10,7 @@ import type { Scenario } from "../scenario/schema.js";
 import { listMetrics } from "../metrics/list-metrics.js";
 import { LISTED_METRICS } from "../metrics/collect.js";
 import { BEHAVIOUR_METRICS, behaviourPhase, behaviourShard } from "./behaviour.js";
-import { WATCH_METRICS, watchPhase } from "./watch.js";
+import { WATCH_CELL_METRICS, WATCH_METRICS, watchPhase } from "./watch.js";
 import { OBSERVATION_METRICS, observationPhase, observationShard } from "./observation.js";
 import { POINTS_COLUMNS, POINTS_METRICS, pointsPhase, scoringShard } from "./points.js";
 import { ASSOCIATION_COLUMNS, ASSOCIATION_METRICS, associationPhase, pullPhase } from "./association.js";
@@ -54,7 +54,7 @@ export function declareMetrics(sim: Sim): void {
 export const dailyMetricSets = (s: Scenario): MetricSet[] => [
   ...(s.mechanisms.lists ? s.lists.map((l) => listMetrics(l.id)) : []),
   APPEALS_METRICS, CONSEQUENCES_METRICS, LISTED_METRICS, BEHAVIOUR_METRICS, OBSERVATION_METRICS,
-  POINTS_METRICS, ASSOCIATION_METRICS, SHAMING_METRICS, INFORMANT_METRICS,
+  POINTS_METRICS, ASSOCIATION_METRICS, SHAMING_METRICS, INFORMANT_METRICS, WATCH_CELL_METRICS,
 ];
 
 /** The metrics kept once a day for the whole run. */

@@ -136,7 +136,9 @@ const Targeting = z.strictObject({
   share: rate("Share of the watch budget moved each time").default(0.5),
   mode: z.enum(["recorded", "corrected"]).default("recorded").describe(
     "recorded: allocate by recorded offences per capita (the runaway loop of Ensign et al. 2018); " +
-    "corrected: by recorded offences divided by current coverage (an estimate of the true rate)"),
+    "corrected: by recorded offences divided by those expected at the current coverage if every unit's rate were the national one (an estimate of the relative true rate)"),
+  by: z.enum(["region", "group", "both"]).default("region").describe(
+    "What the watch is reallocated between: regions, population groups (the runaway loop for a watched minority), or both (each its own weights, multiplied)"),
 });
 
 const Observation = z.strictObject({
