@@ -2,7 +2,7 @@
 // seen by the channels that can observe it, and may be attributed to the wrong person; some
 // observations are invented outright (model/invented.ts). Every observation keeps who really
 // acted (or -1).
-import { INFORMANT, FEMALE, friendAt, isSampled, groupOf, isAlive, regionOf, regionOfCell, slotStart } from "./world.js";
+import { INFORMANT, FEMALE, friendAt, isSampled, groupOf, isAlive, regionOf, slotStart } from "./world.js";
 import { anyAlive } from "./graph.js";
 import type { Rng } from "../engine/random.js";
 import { BEHAVIOUR_CLASSES, CHANNELS } from "../scenario/schema.js";
