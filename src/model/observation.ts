@@ -12,7 +12,7 @@ import { CHANNEL, createCore, type Core, type ObsColumns, type Phase, type Sim }
 import { answer, kernel, type ShardPartFactory, type ShardResult, type ShardRunner } from "./kernels.js";
 import { ShardCounters, type MetricSet } from "../engine/counters.js";
 import { inventions } from "./invented.js";
-import { recordedAt, recordedLength, type WatchPhase } from "./watch.js";
+import { countRecorded, recordedLength, type WatchPhase } from "./watch.js";
 import { INFORMANT_METRICS, reportProbability as informantReportProbability } from "./informants.js";
 import { int32Column } from "../engine/columns.js";
 
@@ -63,11 +63,7 @@ export function observer(core: Core, recorded: Float64Array) {
   function observeAt(target: number, cell: number, sampled: number, actor: number, b: number, ch: number, kind: number): void {
     core.obs.push(target, actor, b, ch, kind);
     metrics.add(core.day, cell, OBS[kind], 1);
-    if (targeted[b * CHANNELS.length + ch]) {
-      const [region, group] = recordedAt(core, cell, ch);
-      recorded[region]++;
-      recorded[group]++;
-    }
+    if (targeted[b * CHANNELS.length + ch]) countRecorded(recorded, core, cell, ch);
     if (sampled) {
       core.trail.record(target, core.day, citizens.score[target], {
         event: EV.observed, behaviour: b, channel: ch, kind,

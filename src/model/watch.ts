@@ -23,14 +23,16 @@ export type WatchPhase = Phase & { recorded: Float64Array };
 const TARGETED = [CHANNEL.cameras, CHANNEL.online];
 
 /**
- * Where the observation channels count what targeting reads: per unit (the regions, then the
- * groups) and targeted channel. `recorded` has `recordedLength` entries.
+ * What targeting reads, as the observation channels count it: per unit (the regions, then the
+ * groups) and targeted channel, in an array of `recordedLength` entries.
  */
 export const recordedLength = (w: { regions: number; groups: number }): number => (w.regions + w.groups) * TARGETED.length;
-export const recordedAt = (w: { regions: number; groups: number }, cell: number, ch: number): [region: number, group: number] => {
+/** Count a targeted record in `cell` by channel `ch` (cameras or online), for its region and its group. */
+export function countRecorded(recorded: Float64Array, w: { regions: number; groups: number }, cell: number, ch: number): void {
   const k = ch === CHANNEL.cameras ? 0 : 1;
-  return [Math.floor(cell / w.groups / 2) * TARGETED.length + k, (w.regions + (cell % w.groups)) * TARGETED.length + k];
-};
+  recorded[Math.floor(cell / w.groups / 2) * TARGETED.length + k]++;
+  recorded[(w.regions + (cell % w.groups)) * TARGETED.length + k]++;
+}
 
 type Mode = Scenario["observation"]["targeting"]["mode"];
 
