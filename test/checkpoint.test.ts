@@ -40,13 +40,13 @@ process.env.XDG_CONFIG_HOME = join(tmp, "config");
 const KEY = new Uint8Array(32).fill(42);
 
 /** china-2018 with every mechanism that keeps state between days switched on (expiry, decay,
- *  pull, appeals, targeting), so that each phase's saved state is exercised. */
+ *  pull, appeals, targeting by region and group, informants' reward income), so that each phase's saved state is exercised. */
 function busyScenario(): Scenario {
   const s = reportedYear(loadScenario(join(root, "scenarios/china-2018.yaml")));
   return parseScenario(deepMerge(s, {
     scoring: { expiryDays: 20, decayPerYear: 0.3, association: { pull: 0.05, pullEveryDays: 7 } },
     appeals: { enabled: true },
-    observation: { targeting: { enabled: true, everyDays: 10 } },
+    observation: { targeting: { enabled: true, everyDays: 10, by: "both" }, informants: { rewardIncomeDays: 30 } },
   }), "busy test scenario");
 }
 

@@ -29,7 +29,7 @@ export const LISTED_METRICS = {
 
 export function collectPhase(
   sim: Sim, sets: { blacklisted: DenseSet; redlisted: DenseSet },
-): Phase & { distribution: Distribution; tieDropped(i: number, j: number): void } {
+): Phase & { distribution: Distribution; tieDropped(i: number, j: number): void; incomeChanged(i: number): void } {
   const { s: scenario, c: citizens, g: graph } = sim;
   const metrics = sim.metrics;
   const {
@@ -108,11 +108,13 @@ export function collectPhase(
     name: "collect",
     distribution,
     tieDropped,
+    // An informant's reward income moved (model/informants.ts): what a listed one adds is replaced.
+    incomeChanged: recount,
     state: {
       save: () => saveColumns(distribution),
       restore(saved) {
         restoreColumns(distribution, saved);
-        // The stocks themselves are restored with the metrics; incomes change only with list changes.
+        // The stocks themselves are restored with the metrics; what the listed add is their income now.
         blackIncome.clear();
         redIncome.clear();
         for (const i of sets.blacklisted.items) blackIncome.set(i, citizens.income[i]);

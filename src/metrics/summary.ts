@@ -13,6 +13,7 @@ import { ASSOCIATION_METRICS } from "../model/association.js";
 import { APPEALS_METRICS } from "../model/appeals.js";
 import { CONSEQUENCES_METRICS } from "../model/consequences.js";
 import { SHAMING_METRICS } from "../model/shaming.js";
+import { INFORMANT_METRICS } from "../model/informants.js";
 
 export interface SummaryInput {
   s: Scenario;
@@ -72,6 +73,9 @@ export const SUMMARY_METRICS = {
   invented_share: { unit: "share of observations", description: "Observations of acts that never happened", undefinedWhenEmpty: true },
   informant_rewards_per_capita: { unit: `reward units ${YEARLY}`, description: "Rewards paid to informants" },
   false_reports_per_capita: { unit: `reports ${YEARLY}`, description: "False reports filed by informants" },
+  true_reports_per_informant: { unit: "reports per informant per year", description: "True reports each informant filed", undefinedWhenEmpty: true },
+  false_reports_per_informant: { unit: "reports per informant per year", description: "False reports each informant filed", undefinedWhenEmpty: true },
+  paid_reports_per_informant: { unit: "reports per informant per year", description: "Reports (true and false) each informant was paid a reward for", undefinedWhenEmpty: true },
   appeals_filed_per_capita: { unit: `appeals ${YEARLY}`, description: "Appeals filed" },
   appeal_success_rate: { unit: "share of decisions", description: "Appeals won, of those decided", undefinedWhenEmpty: true },
   income_ratio_blacklisted: { unit: "ratio", description: "Mean income of the blacklisted over that of the unlisted", undefinedWhenEmpty: true },
@@ -136,7 +140,7 @@ export function summarise(x: SummaryInput): Summary {
   };
   const total = (spec: MetricSpec) => sumOver(at(spec), first, last);
   const end = (spec: MetricSpec) => metrics.total(last, at(spec));
-  const B = BEHAVIOUR_METRICS, O = OBSERVATION_METRICS, P = POINTS_METRICS, A = ASSOCIATION_METRICS, L = LISTED_METRICS, AP = APPEALS_METRICS, C = CONSEQUENCES_METRICS;
+  const B = BEHAVIOUR_METRICS, O = OBSERVATION_METRICS, P = POINTS_METRICS, A = ASSOCIATION_METRICS, L = LISTED_METRICS, AP = APPEALS_METRICS, C = CONSEQUENCES_METRICS, I = INFORMANT_METRICS;
   // Undefined where the denominator is empty (nobody listed, no appeal decided): null, never 0.
   const ratio = (a: number, b: number): number | null => (b > 0 ? a / b : null);
 
@@ -205,6 +209,9 @@ export function summarise(x: SummaryInput): Summary {
     invented_share: ratio(obs.invented, allObs),
     informant_rewards_per_capita: total(O.informantRewards) / n / years,
     false_reports_per_capita: total(O.falseReports) / n / years,
+    true_reports_per_informant: ratio(total(I.reportsTrue) / years, end(I.informants)),
+    false_reports_per_informant: ratio(total(O.falseReports) / years, end(I.informants)),
+    paid_reports_per_informant: ratio(total(I.reportsPaid) / years, end(I.informants)),
     appeals_filed_per_capita: total(AP.filed) / n / years,
     appeal_success_rate: ratio(total(AP.won), total(AP.decided)),
     income_ratio_blacklisted: meanIncome.blacklisted === null ? null : ratio(meanIncome.blacklisted, meanIncome.unlisted ?? 0),

@@ -16,7 +16,7 @@ import { lowerBound } from "../engine/order.js";
 import { int32Column, float64Column, sharedInt32Column, sharedFloat64Column } from "../engine/columns.js";
 import type { MetricSet } from "../engine/counters.js";
 import { scenariosInForce } from "../scenario/timeline.js";
-import { HAZARD_LIMIT, TRAITS, hazardBoundCode, inTrailSample, type IdentityColumns } from "./world.js";
+import { HAZARD_LIMIT, TRAITS, groupOfCell, hazardBoundCode, inTrailSample, type IdentityColumns } from "./world.js";
 import { EV, DT } from "../metrics/trail.js";
 import { CHANNEL, CLASS, READ_AHEAD, behaviourInfo, type Core, type Phase, type Sim } from "./context.js";
 import { kernel, type ShardPartFactory, type ShardRunner } from "./kernels.js";
@@ -45,6 +45,19 @@ function stressModel(scenario: Scenario): { k: number; reference: number } {
   return { k: scenario.mechanisms.incomeFeedback ? scenario.scoring.incomeStress : 0, reference: scenario.population.income.median };
 }
 
+/**
+ * Each group's multiplier on each behaviour's true rate, [group * behaviours + b] (group 0: the
+ * majority, all 1): the group's `rates` by behaviour id times its `classRates` by class.
+ */
+export function groupRates(scenario: Scenario): Float64Array {
+  const behaviours = scenario.behaviours, B = behaviours.length;
+  const out = new Float64Array((scenario.population.groups.length + 1) * B).fill(1);
+  scenario.population.groups.forEach((group, g) => {
+    behaviours.forEach((b, k) => (out[(g + 1) * B + k] = (group.rates[b.id] ?? 1) * (group.classRates[b.class] ?? 1)));
+  });
+  return out;
+}
+
 /** Deterrence, chilling and incentive strengths under the scenario's secrecy. */
 function responses(scenario: Scenario): { published: boolean; det: number; chill: number; incentive: number } {
   const scoring = scenario.scoring;
@@ -68,12 +81,15 @@ export function hazardBounds(scenario: Scenario, traitLevels: Float64Array[]): (
   // Under a timeline, a bound for every scenario the run puts in force: each class's largest
   // upper rate, and the largest income stress any of them can bring.
   const inForce = scenariosInForce(scenario);
+  const groups = scenario.population.groups.length + 1;
+  // Per group (each has its own rate multipliers), per class.
   const upperOf = (s: Scenario) => {
     const { incentive } = responses(s);
-    const behaviours = behaviourInfo(s);
-    return BEHAVIOUR_CLASSES.map((_, k) => behaviours.filter((b) => b.cls === k).reduce((a, b) => a + b.perDay * (b.rewarded ? incentive : 1), 0));
+    const behaviours = behaviourInfo(s), rates = groupRates(s), B = behaviours.length;
+    return Array.from({ length: groups }, (_, g) => BEHAVIOUR_CLASSES.map((_, k) =>
+      behaviours.filter((b) => b.cls === k).reduce((a, b) => a + b.perDay * (b.rewarded ? incentive : 1) * rates[g * B + b.index], 0)));
   };
-  const upper = inForce.map(upperOf).reduce((max, u) => max.map((m, k) => Math.max(m, u[k])));
+  const upper = inForce.map(upperOf).reduce((max, u) => max.map((row, g) => row.map((m, k) => Math.max(m, u[g][k]))));
   // Lowest income the sanctions can bring, as a share of the base (only negative effects count), with each scenario's stress model.
   const stresses = [...new Map(inForce.map((s) => {
     const worstIncome = Object.values(s.consequences.sanctions).reduce((f, r) => f * Math.min(1, 1 + r.incomeEffect), 1);
@@ -81,14 +97,15 @@ export function hazardBounds(scenario: Scenario, traitLevels: Float64Array[]): (
     return [JSON.stringify(st), st] as const;
   })).values()];
   // Per class, each trait code's hazard at the class's upper rate (the same product the sum had).
-  const hazardOf = traitLevels.map((levels, k) => levels.map((level) => level * upper[k]));
+  const hazardOf = upper.map((row) => traitLevels.map((levels, k) => levels.map((level) => level * row[k])));
   const FINANCIAL = CLASS.financial;
   return (citizens, from, to) => {
     for (let i = from; i < to; i++) {
       let st = 0;
       for (const stress of stresses) st = Math.max(st, incomeStress(stress.k, stress.reference, citizens.incomeBase[i] * stress.worstIncome));
       let h = 0;
-      for (let k = 0; k < C; k++) h += hazardOf[k][citizens.traits[TRAITS * i + k]] * (k === FINANCIAL ? st : 1);
+      const own = hazardOf[groupOfCell(citizens.cell[i], groups)];
+      for (let k = 0; k < C; k++) h += own[k][citizens.traits[TRAITS * i + k]] * (k === FINANCIAL ? st : 1);
       citizens.hazardBound[i] = hazardBoundCode(h * 1.0001); // rounding margin: the bound must never be below the exact hazard
     }
   };
@@ -106,11 +123,13 @@ export function behaviourPhase(sim: Sim, shards: ShardRunner): Phase & { drawAhe
   const metrics = sim.metrics;
   const { speechBaseline: SPEECH_BASE } = metrics.indexOf(BEHAVIOUR_METRICS);
 
-  // Chilling baseline: propensity for speech summed per cell, times the unwatched speech rate.
+  // Chilling baseline: propensity for speech summed per cell, times the unwatched speech rate (the cell's group's).
   const speechTraitSum = new Float64Array(cells);
   const { traits } = sim.c, speechLevels = sim.traitLevels[CLASS.speech];
   for (let i = 0; i < sim.n; i++) speechTraitSum[sim.c.cell[i]] += speechLevels[traits[TRAITS * i + CLASS.speech]];
-  const speechPerDay = behaviours.filter((b) => b.cls === CLASS.speech).reduce((a, b) => a + b.perDay, 0);
+  const rates = groupRates(sim.s);
+  const speechPerDay = Array.from({ length: sim.groups }, (_, g) =>
+    behaviours.filter((b) => b.cls === CLASS.speech).reduce((a, b) => a + b.perDay * rates[g * behaviours.length + b.index], 0));
 
 
   let aheadDay = -1; // the day whose draws the workers are making
@@ -148,7 +167,7 @@ export function behaviourPhase(sim: Sim, shards: ShardRunner): Phase & { drawAhe
       // Nothing this thread does before the observation phase's task needs the acts' counts and
       // trail rows: they are merged when that task is handed out, and the workers go straight on.
       shards.post(BEHAVE, day, (shard) => within(candidates, shard.lo, shard.hi));
-      for (let ce = 0; ce < cells; ce++) metrics.add(day, ce, SPEECH_BASE, speechTraitSum[ce] * speechPerDay);
+      for (let ce = 0; ce < cells; ce++) metrics.add(day, ce, SPEECH_BASE, speechTraitSum[ce] * speechPerDay[groupOfCell(ce, sim.groups)]);
     },
     /**
      * Tomorrow's draws started on the workers, if there are any, to make while they would wait:
@@ -257,6 +276,7 @@ export function behaviourKernel(core: Core): (day: number, candidates: Candidate
   const scoring = scenario.scoring;
   const stress = stressModel(scenario);
   const { published, det, chill, incentive } = responses(scenario);
+  const groupRate = groupRates(scenario);
 
   /** Fold today's watch (which targeting may have moved) into the per-cell tables. */
   function buildTables(): void {
@@ -279,7 +299,7 @@ export function behaviourKernel(core: Core): (day: number, candidates: Candidate
           } else if (b.rewarded) {
             f = incentive;
           }
-          const h = b.perDay * f;
+          const h = b.perDay * f * groupRate[groupOfCell(cell, core.groups) * B + b.index];
           beh[row * B + b.index] = h;
           rate[row * C + b.cls] += h;
         }

@@ -94,6 +94,8 @@ export const CONSEQUENCES_METRICS = {
  */
 function incomeRange({ s, c }: Rebuilt): Valid {
   let lo = 1, hi = 1;
+  // An informant's rewards are income too (model/informants.ts), with no ceiling.
+  if (s.observation.informants.rewardIncomeDays > 0) hi = Infinity;
   if (s.mechanisms.incomeFeedback) {
     for (const r of [...SANCTIONS.map((k) => s.consequences.sanctions[k]), ...PRIVILEGES.map((k) => s.consequences.privileges[k])]) {
       lo *= Math.min(1, 1 + r.incomeEffect);
@@ -118,7 +120,9 @@ export const CONSEQUENCES_COLUMNS = {
   income: stateColumn(Float32Array, { initial: ({ c }) => c.incomeBase, valid: incomeRange }),
 };
 
-export function consequencesPhase(sim: Sim): Phase & { blacklisted: DenseSet; redlisted: DenseSet } {
+export function consequencesPhase(
+  sim: Sim, rewardIncome: (i: number) => number = () => 0,
+): Phase & { blacklisted: DenseSet; redlisted: DenseSet; setIncome(i: number): void } {
   const { s: scenario, c: citizens } = sim;
   const metrics = sim.metrics;
   const sanctionsOn = scenario.mechanisms.sanctions;
@@ -165,12 +169,18 @@ export function consequencesPhase(sim: Sim): Phase & { blacklisted: DenseSet; re
     citizens.privilegeMask[i] = pm;
     if (citizens.listMask[i] & blackBits) blacklisted.add(i); else blacklisted.delete(i);
     if (citizens.listMask[i] & redBits) redlisted.add(i); else redlisted.delete(i);
+    setIncome(i);
+  }
+
+  /** i's income from what they hold now: the base times the effects of their sanctions and privileges, plus any reward income. */
+  function setIncome(i: number): void {
+    const sm = citizens.sanctionMask[i], pm = citizens.privilegeMask[i];
     let f = 1;
     if (feedback) {
       for (let k = 0; k < SANCTIONS.length; k++) if (sm & (1 << k)) f *= 1 + sanctionRate[k].incomeEffect;
       for (let k = 0; k < PRIVILEGES.length; k++) if (pm & (1 << k)) f *= 1 + privilegeRate[k].incomeEffect;
     }
-    const income = Math.fround(citizens.incomeBase[i] * f);
+    const income = Math.fround(citizens.incomeBase[i] * f + rewardIncome(i));
     metrics.addStock(citizens.cell[i], INCOME_SUM, income - citizens.income[i]);
     citizens.income[i] = income;
     keep(sanctioned, i, sm);
@@ -205,6 +215,7 @@ export function consequencesPhase(sim: Sim): Phase & { blacklisted: DenseSet; re
     name: "consequences",
     blacklisted,
     redlisted,
+    setIncome,
     state: {
       save: () => [sanctioned, privileged, blacklisted, redlisted].map((set) => set.items),
       restore(saved) {

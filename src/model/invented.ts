@@ -6,6 +6,7 @@ import { EV, TRUE, INVENTED, DT } from "../metrics/trail.js";
 import { CHANNEL, READ_AHEAD, record, type Core } from "./context.js";
 import { OBSERVATION_METRICS, type observer } from "./observation.js";
 import { BEHAVIOUR_METRICS } from "./behaviour.js";
+import { falseReportsPerYear } from "./informants.js";
 /** Block key of the invented observations' draws, apart from every shard block. */
 const INVENTED_BLOCK = -1;
 
@@ -104,7 +105,7 @@ export function inventions(core: Core, channels: ReturnType<typeof observer>): (
     if (observation.online.enabled && onlinePool.ids.length) invent(core.streams.online.at(day, INVENTED_BLOCK), core.coverage[CHANNEL.online], observation.online.falsePositivePerYear, onlinePool, CHANNEL.online);
     if (observation.informants.enabled && informants.length && reportPool.ids.length) {
       const rngInf = core.streams.informants.at(day, INVENTED_BLOCK);
-      const count = rngInf.poisson(informants.length * observation.informants.falseReportsPerYear / 365);
+      const count = rngInf.poisson(informants.length * falseReportsPerYear(scenario) / 365);
       for (let k = 0; k < count; k++) {
         const j = informants[rngInf.int(informants.length)];
         const v = randomFriend(rngInf, j);
@@ -112,7 +113,7 @@ export function inventions(core: Core, channels: ReturnType<typeof observer>): (
         const b = pickBehaviour(rngInf, reportPool);
         if (!canBeSubject(v, b)) continue; // nobody would report a child for a court default
         observe(v, -1, b, CHANNEL.informants, INVENTED);
-        reward(j);
+        reward(j, false);
         metrics.add(day, citizens.cell[j], FALSE_REPORTS, 1);
       }
     }

@@ -2,7 +2,7 @@
 // seen by the channels that can observe it, and may be attributed to the wrong person; some
 // observations are invented outright (model/invented.ts). Every observation keeps who really
 // acted (or -1).
-import { INFORMANT, FEMALE, friendAt, isSampled, groupOf, isAlive, regionOf, regionOfCell, slotStart } from "./world.js";
+import { INFORMANT, FEMALE, friendAt, isSampled, groupOf, isAlive, regionOf, slotStart } from "./world.js";
 import { anyAlive } from "./graph.js";
 import type { Rng } from "../engine/random.js";
 import { BEHAVIOUR_CLASSES, CHANNELS } from "../scenario/schema.js";
@@ -12,7 +12,9 @@ import { CHANNEL, createCore, type Core, type ObsColumns, type Phase, type Sim }
 import { answer, kernel, type ShardPartFactory, type ShardResult, type ShardRunner } from "./kernels.js";
 import { ShardCounters, type MetricSet } from "../engine/counters.js";
 import { inventions } from "./invented.js";
-import type { WatchPhase } from "./watch.js";
+import { countRecorded, recordedLength, type WatchPhase } from "./watch.js";
+import { INFORMANT_METRICS, reportProbability as informantReportProbability } from "./informants.js";
+import { int32Column } from "../engine/columns.js";
 
 export const OBSERVATION_METRICS = {
   observationsTrue: { name: "observations_true", unit: "observations", description: "Observations of acts the person really did" },
@@ -25,7 +27,7 @@ export const OBSERVATION_METRICS = {
 /**
  * What the channels share, on any thread: recording an observation (into core.obs, the counts
  * and the trail), and drawing the wrong person a misattribution falls on.
- * `recorded` counts punished camera and online observations per region (for targeting).
+ * `recorded` counts punished camera and online observations per region and group, and channel (for targeting: watch.ts).
  */
 export function observer(core: Core, recorded: Float64Array) {
   const { s: scenario, c: citizens, g: graph, behaviours } = core;
@@ -35,6 +37,11 @@ export function observer(core: Core, recorded: Float64Array) {
   // By observation kind (TRUE, MISATTRIBUTED, INVENTED).
   const OBS = [at.observationsTrue, at.observationsMisattributed, at.observationsInvented];
   const REWARDS = at.informantRewards;
+  const { reportsTrue: REPORTS_TRUE, reportsPaid: REPORTS_PAID } = metrics.indexOf(INFORMANT_METRICS);
+  const rewardPerReport = observation.informants.rewardPerReport;
+  // Who was paid, in the order paid, for the informants phase to pay into their income (if rewards are income).
+  const paid = int32Column();
+  const paysIncome = rewardPerReport > 0 && observation.informants.rewardIncomeDays > 0;
   const fmGroup = [1, ...scenario.population.groups.map((gr) => gr.falseMatchMultiplier)];
   const fmMax = Math.max(...fmGroup) * Math.max(1, observation.cameras.femaleFalseMatchMultiplier);
   // Punished acts seen by cameras or online monitoring: what targeting counts, by behaviour * channels + channel.
@@ -56,7 +63,7 @@ export function observer(core: Core, recorded: Float64Array) {
   function observeAt(target: number, cell: number, sampled: number, actor: number, b: number, ch: number, kind: number): void {
     core.obs.push(target, actor, b, ch, kind);
     metrics.add(core.day, cell, OBS[kind], 1);
-    if (targeted[b * CHANNELS.length + ch]) recorded[regionOfCell(cell, core.groups)]++;
+    if (targeted[b * CHANNELS.length + ch]) countRecorded(recorded, core, cell, ch);
     if (sampled) {
       core.trail.record(target, core.day, citizens.score[target], {
         event: EV.observed, behaviour: b, channel: ch, kind,
@@ -108,9 +115,15 @@ export function observer(core: Core, recorded: Float64Array) {
     observe: (target: number, actor: number, b: number, ch: number, kind: number): void =>
       observeAt(target, citizens.cell[target], isSampled(core, target) ? 1 : 0, actor, b, ch, kind),
 
-    reward(informant: number): void {
-      metrics.add(core.day, citizens.cell[informant], REWARDS, observation.informants.rewardPerReport);
+    /** An informant's report, true or false, paid its reward. */
+    reward(informant: number, truly: boolean): void {
+      const cell = citizens.cell[informant];
+      metrics.add(core.day, cell, REWARDS, rewardPerReport);
+      if (truly) metrics.add(core.day, cell, REPORTS_TRUE, 1);
+      if (rewardPerReport > 0) metrics.add(core.day, cell, REPORTS_PAID, 1);
+      if (paysIncome) paid.push(informant);
     },
+    paid,
   };
 }
 
@@ -118,10 +131,12 @@ export function observer(core: Core, recorded: Float64Array) {
  * The channels' look at one shard's acts (core.acts, from behaviourKernel), into core.obs.
  * Draws come from streams per block of actors, so a shard's draws do not depend on the others.
  */
-/** What a shard's look produced: its observations, and the punished camera and online observations per region (targeting). */
+/** What a shard's look produced: its observations, and the punished camera and online observations per region and group (targeting). */
 interface Looked {
   obs: ObsColumns;
   recorded: Float64Array;
+  /** The informants paid a reward, in the order paid. */
+  paid: Int32Array;
 }
 
 export const OBSERVE = kernel<undefined, Looked>("observation", "observe");
@@ -132,31 +147,33 @@ export const observationShard: ShardPartFactory = (core) => {
     kernels: {
       observe(day: number): Looked {
         observation.day(day);
-        const out = { obs: core.obs.columns(), recorded: observation.recorded.slice() };
+        const out = { obs: core.obs.columns(), recorded: observation.recorded.slice(), paid: observation.paid.view().slice() };
         observation.recorded.fill(0);
+        observation.paid.length = 0;
         return out;
       },
     },
   };
 };
 
-function observationKernel(core: Core): { day(day: number): void; recorded: Float64Array } {
+function observationKernel(core: Core): { day(day: number): void; recorded: Float64Array; paid: ReturnType<typeof int32Column> } {
   const { s: scenario, c: citizens, behaviours } = core;
   const observation = scenario.observation;
-  const recorded = new Float64Array(core.regions);
-  const { observe, observeAt, nearby, faceConfusable, anyone, randomFriend, reward } = observer(core, recorded);
+  const recorded = new Float64Array(recordedLength(core));
+  const { observe, observeAt, nearby, faceConfusable, anyone, randomFriend, reward, paid } = observer(core, recorded);
   const shift = BLOCK_SHIFT;
   const cam = core.coverage[CHANNEL.cameras], onl = core.coverage[CHANNEL.online];
 
   const cameras = observation.cameras.enabled, trueMatch = observation.cameras.trueMatchRate, falseMatch = observation.cameras.falseMatchRate;
   const records = observation.records.enabled, recordsCoverage = observation.records.coverage, clericalError = observation.records.clericalErrorRate;
-  const informants = observation.informants.enabled, reportProbability = observation.informants.reportProbability;
+  const informants = observation.informants.enabled, reportProbability = informantReportProbability(scenario);
   const channelsOf = behaviours.map((b) => b.channels);
   const CAMERAS = CHANNEL.cameras, RECORDS = CHANNEL.records, ONLINE = CHANNEL.online, INFORMANTS = CHANNEL.informants;
   const { flags } = citizens;
 
   return {
     recorded,
+    paid,
     // The look is a function of its own, with nothing after its loop (see act() in behaviour.ts).
     day(day) {
       core.obs.clear();
@@ -205,7 +222,7 @@ function observationKernel(core: Core): { day(day: number): void; recorded: Floa
           const j = randomFriend(rngInf, i);
           if (j >= 0 && flags[j] & INFORMANT && rngInf.next() < reportProbability) {
             observeAt(i, cell, sampled, i, b, ch, TRUE);
-            reward(j);
+            reward(j, true);
             break;
           }
         }
@@ -224,36 +241,43 @@ function observationKernel(core: Core): { day(day: number): void; recorded: Floa
 export interface ObservationPhase extends Phase {
   /** Today's observations, each shard's and then the invented, in the order made. */
   made(): ObsColumns[];
+  /** Today's informants paid a reward, each shard's and then the invented, in the order paid (only if rewards are income). */
+  paid(): Int32Array[];
 }
 
 export function observationPhase(sim: Sim, watch: Pick<WatchPhase, "recorded">, shards: ShardRunner): ObservationPhase {
   const recorded = watch.recorded;
-  let inventing: { core: Core; invent: (day: number) => void; recorded: Float64Array } | undefined;
+  let inventing: { core: Core; invent: (day: number) => void; recorded: Float64Array; paid: ReturnType<typeof int32Column> } | undefined;
   /** The day's invented observations, as a shard's answer. */
   function invented(): ShardResult<Looked> {
     if (!inventing) {
       // Built on the first day, once every phase has declared its metrics.
       const shared = { coverage: sim.coverage, detect: sim.detect, listBelow: sim.listBelow, listAtLeast: sim.listAtLeast };
       const core = createCore(sim, new ShardCounters(sim.cells, [...sim.metrics.names]), shared);
-      const own = new Float64Array(sim.regions);
-      inventing = { core, invent: inventions(core, observer(core, own)), recorded: own };
+      const own = new Float64Array(recordedLength(sim));
+      const channels = observer(core, own);
+      inventing = { core, invent: inventions(core, channels), recorded: own, paid: channels.paid };
     }
     const { core } = inventing;
     core.day = sim.day;
     core.obs.clear();
     inventing.invent(sim.day);
-    const out = answer(core, { obs: core.obs.columns(), recorded: inventing.recorded.slice() });
+    const out = answer(core, { obs: core.obs.columns(), recorded: inventing.recorded.slice(), paid: inventing.paid.view().slice() });
     inventing.recorded.fill(0);
+    inventing.paid.length = 0;
     return out;
   }
   let made: ObsColumns[] = [];
+  let paid: Int32Array[] = [];
   return {
     name: "observation",
     made: () => made,
+    paid: () => paid,
     day(sim) {
       const outs = shards.run(OBSERVE, sim.day, undefined, invented);
-      for (const { out } of outs) for (let r = 0; r < sim.regions; r++) recorded[r] += out.recorded[r];
+      for (const { out } of outs) for (let k = 0; k < recorded.length; k++) recorded[k] += out.recorded[k];
       made = outs.map(({ out }) => out.obs);
+      paid = outs.map(({ out }) => out.paid);
     },
   };
 }

@@ -9,7 +9,8 @@ import { buildGraph, emptyGraph, tieBlocks } from "./graph.js";
 import type { BuildTask, Helpers } from "./build.js";
 import { SyncWorker } from "../engine/sync-worker.js";
 import { hazardBounds } from "./behaviour.js";
-import { scenariosInForce } from "../scenario/timeline.js";
+import { scenarioOn, scenariosInForce } from "../scenario/timeline.js";
+import { recruitedShare } from "./informants.js";
 import { STATE_COLUMNS } from "./regime.js";
 import type { Built, ColumnArrays, StateColumn } from "./state-columns.js";
 
@@ -78,9 +79,10 @@ export function fillCitizens(scenario: Scenario, seed: number, citizens: Identit
   const lo = levels.map((l) => l.lo), step = levels.map((l) => l.step);
   const inc = pop.income;
   const incomeShift = Math.log(inc.median);
-  // Drawn once, for every day of the run: informants and party members exist if any day's scenario has them.
+  // Drawn once, for every day of the run: informants and party members exist if any day's scenario has them;
+  // as many informants as the reward in force on day 0 recruits.
   const inForce = scenariosInForce(scenario);
-  const informantShare = inForce.some((s) => s.observation.informants.enabled) ? scenario.observation.informants.share : 0;
+  const informantShare = inForce.some((s) => s.observation.informants.enabled) ? recruitedShare(scenarioOn(scenario, 0)) : 0;
   const partyShare = inForce.some((s) => s.observation.attention.enabled) ? scenario.observation.attention.memberShare : 0;
   const stream = makeStreams(seed).population;
   const fillBounds = hazardBounds(scenario, levels.map((l) => l.values));

@@ -10,7 +10,7 @@ import type { Scenario } from "../scenario/schema.js";
 import { listMetrics } from "../metrics/list-metrics.js";
 import { LISTED_METRICS } from "../metrics/collect.js";
 import { BEHAVIOUR_METRICS, behaviourPhase, behaviourShard } from "./behaviour.js";
-import { WATCH_METRICS, watchPhase } from "./watch.js";
+import { WATCH_CELL_METRICS, WATCH_METRICS, watchPhase } from "./watch.js";
 import { OBSERVATION_METRICS, observationPhase, observationShard } from "./observation.js";
 import { POINTS_COLUMNS, POINTS_METRICS, pointsPhase, scoringShard } from "./points.js";
 import { ASSOCIATION_COLUMNS, ASSOCIATION_METRICS, associationPhase, pullPhase } from "./association.js";
@@ -21,6 +21,7 @@ import { CONSEQUENCES_COLUMNS, CONSEQUENCES_METRICS, consequencesPhase } from ".
 import { SHAMING_METRICS, shamingPhase } from "./shaming.js";
 import { firmsMetrics, firmsPhase } from "./firms.js";
 import { collectPhase } from "../metrics/collect.js";
+import { INFORMANT_METRICS, informantsPhase, rewardIncome } from "./informants.js";
 
 /** The mechanisms whose hot loops run per shard of citizens (model/kernels.ts), by the part name their kernels use. */
 export const SHARD_PARTS: Record<string, ShardPartFactory> = {
@@ -53,7 +54,7 @@ export function declareMetrics(sim: Sim): void {
 export const dailyMetricSets = (s: Scenario): MetricSet[] => [
   ...(s.mechanisms.lists ? s.lists.map((l) => listMetrics(l.id)) : []),
   APPEALS_METRICS, CONSEQUENCES_METRICS, LISTED_METRICS, BEHAVIOUR_METRICS, OBSERVATION_METRICS,
-  POINTS_METRICS, ASSOCIATION_METRICS, SHAMING_METRICS,
+  POINTS_METRICS, ASSOCIATION_METRICS, SHAMING_METRICS, INFORMANT_METRICS, WATCH_CELL_METRICS,
 ];
 
 /** The metrics kept once a day for the whole run. */
@@ -66,18 +67,23 @@ export function dayPhases(sim: Sim, shards: ShardRunner) {
   const watch = watchPhase(sim);
   const lists = listsPhase(sim);
   const appeals = appealsPhase(sim, lists.lists);
-  const consequences = consequencesPhase(sim);
+  const rewards = rewardIncome(sim);
+  const consequences = consequencesPhase(sim, rewards.of);
   const firms = firmsPhase(sim, lists.lists);
   const collect = collectPhase(sim, consequences);
   const behaviour = behaviourPhase(sim, shards);
   const observation = observationPhase(sim, watch, shards);
+  const informants = informantsPhase(sim, rewards, observation, (i) => {
+    consequences.setIncome(i);
+    collect.incomeChanged(i);
+  });
   const points = pointsPhase(sim, shards, observation);
   const association = associationPhase(sim, shards, points);
   const decay = decayPhase(sim);
   const pull = pullPhase(sim);
   const shaming = shamingPhase(sim, consequences.blacklisted, collect.tieDropped);
   const phases: Phase[] = [
-    watch, behaviour, observation, points, association,
+    watch, behaviour, observation, informants, points, association,
     // Association is the day's last use of the workers: they draw tomorrow's behaviour while
     // this thread runs the phases over everyone and over the listed.
     behaviour.drawAhead,

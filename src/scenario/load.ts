@@ -109,6 +109,9 @@ function crossProblems(s: Scenario): Problem[] {
     for (const r of Object.keys(g.shareByRegion ?? {})) {
       if (!regionNames.has(r)) out.push({ path: `population.groups[${i}].shareByRegion.${r}`, found: showValue(r), expected: "the name of a region in population.regions" });
     }
+    for (const b of Object.keys(g.rates)) {
+      if (!behaviourIds.has(b)) out.push({ path: `population.groups[${i}].rates.${b}`, found: showValue(b), expected: `the id of a behaviour in behaviours (group ${g.id} names a behaviour the scenario does not have)` });
+    }
   });
   const ageShare = s.population.ageBands.reduce((a, b) => a + b.share, 0);
   if (Math.abs(ageShare - 1) > 1e-6) out.push({ path: "population.ageBands", found: `shares adding to ${ageShare}`, expected: "shares adding to 1" });

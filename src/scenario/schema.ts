@@ -33,6 +33,10 @@ const Group = z.strictObject({
     .describe("Multiplier on camera and online coverage for members (closer watching)"),
   falseMatchMultiplier: z.number().min(0).max(1000).default(1)
     .describe("Multiplier on the face-recognition false-match rate when a member is the wrongly matched person (NIST FRVT: 10-100x for some groups)"),
+  rates: z.record(id, z.number().min(0).max(1000)).default({})
+    .describe("Multiplier on members' true rate of named behaviours, by behaviour id (`unregistered-worship: 20`: a religious minority worships in unregistered congregations twenty times as often)"),
+  classRates: z.partialRecord(z.enum(BEHAVIOUR_CLASSES), z.number().min(0).max(1000)).default({})
+    .describe("Multiplier on members' true rate of every behaviour of a class (multiplies with `rates`)"),
 });
 
 const AgeBand = z.strictObject({
@@ -104,6 +108,17 @@ const Informants = z.strictObject({
   reportProbability: rate("Probability an informant reports an act of a contact they witness").default(0.3),
   falseReportsPerYear: z.number().min(0).max(365).default(0.5).describe("False reports per informant-year"),
   rewardPerReport: z.number().min(0).max(1e6).default(50).describe("Reward paid per accepted report (currency units; up to ~100,000 for state-security tips)"),
+  referenceReward: z.number().positive().max(1e6).default(50)
+    .describe("The reward at which `share`, `reportProbability` and `falseReportsPerYear` hold as given (see rewardElasticity)"),
+  rewardElasticity: z.number().min(0).max(5).default(0).describe(
+    "How the share of informants and each one's report probability respond to the reward r: each is multiplied by " +
+    "((r + referenceReward) / (2 referenceReward))^rewardElasticity (1 at the reference; unpaid, 2^-e of it; far above it, elasticity e). " +
+    "The share is drawn on day 0, from the reward in force then. 0: no response (assumption: no study measures it; docs/model.md §15b)"),
+  falseReportElasticity: z.number().min(0).max(5).optional()
+    .describe("The same for false reports per informant (default: rewardElasticity; a false report is paid like a true one and costs less to make)"),
+  rewardIncomeDays: z.number().int().min(0).max(3650).default(0).describe(
+    "Rewards are paid into the informant's daily income, spread over about this many days (a reward r adds r/days, decaying by e^(-1/days) a day: " +
+    "the income it adds sums to r); income lowers the income stress on financial acts and raises what people attempt. 0: rewards reach no one's income"),
 });
 
 const Attention = z.strictObject({
@@ -121,7 +136,9 @@ const Targeting = z.strictObject({
   share: rate("Share of the watch budget moved each time").default(0.5),
   mode: z.enum(["recorded", "corrected"]).default("recorded").describe(
     "recorded: allocate by recorded offences per capita (the runaway loop of Ensign et al. 2018); " +
-    "corrected: by recorded offences divided by current coverage (an estimate of the true rate)"),
+    "corrected: by recorded offences divided by those expected at the current coverage if every unit's rate were the national one (an estimate of the relative true rate)"),
+  by: z.enum(["region", "group", "both"]).default("region").describe(
+    "What the watch is reallocated between: regions, population groups (the runaway loop for a watched minority), or both (each its own weights, multiplied)"),
 });
 
 const Observation = z.strictObject({
