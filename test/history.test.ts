@@ -157,3 +157,19 @@ test("yearly firm assessment: the year just ended decides on 1 January who is bl
   const onNewYear = simulate(s, { ...opts, days: 378 }).summary.metrics["firm_grade_share.B"]!;
   assert.ok(onNewYear > 0.9, `most firms are back in grade B the day after (${onNewYear})`);
 });
+
+test("a checkpoint taken after a timeline deepened a sanction's income effect resumes (incomes are checked against every scenario in force)", { timeout: 300_000 }, () => {
+  const base = china();
+  const s = parseScenario({ ...base, timeline: [{ date: "2018-01-06", path: "consequences.sanctions.jobs.incomeEffect", set: -0.9 }] }, "job ban deepened on day 5");
+  let checkpoint: Uint8Array | undefined;
+  let day = 0;
+  assert.throws(() => simulate(s, {
+    ...OPTS, checkpointKey: KEY,
+    checkpoint: { everyDays: 30, write: (bytes) => { checkpoint = bytes; } },
+    onProgress: (p) => { day = p.day; },
+    shouldStop: () => day >= 30,
+  }), SimulationStopped);
+  const plain = simulate(s, OPTS);
+  const resumed = simulate(s, { ...OPTS, checkpointKey: KEY, resume: checkpoint! });
+  assert.equal(difference(plain, resumed), null);
+});

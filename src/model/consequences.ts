@@ -5,6 +5,7 @@ import type { MetricSpec } from "../engine/counters.js";
 import { SANCTIONS, PRIVILEGES } from "../scenario/schema.js";
 import { ANY, bitsBelow, type Valid } from "../engine/checkpoint.js";
 import { stateColumn, type Rebuilt } from "./state-columns.js";
+import { scenariosInForce } from "../scenario/timeline.js";
 import type { Rng } from "../engine/random.js";
 import { EV, DT } from "../metrics/trail.js";
 import { record, type Phase, type Sim } from "./context.js";
@@ -89,18 +90,23 @@ export const CONSEQUENCES_METRICS = {
 
 /**
  * An income is the citizen's base income (identity) times the effects of the sanctions and
- * privileges held: between the product of every lowering effect and that of every raising one
- * (a margin for Float32 rounding).
+ * privileges held: between the product of every lowering effect and that of every raising one,
+ * over every scenario the run puts in force (a timeline can change them; a margin for Float32
+ * rounding).
  */
-function incomeRange({ s, c }: Rebuilt): Valid {
+function incomeRange({ s: given, c }: Rebuilt): Valid {
   let lo = 1, hi = 1;
-  // An informant's rewards are income too (model/informants.ts), with no ceiling.
-  if (s.observation.informants.rewardIncomeDays > 0) hi = Infinity;
-  if (s.mechanisms.incomeFeedback) {
+  for (const s of scenariosInForce(given)) {
+    // An informant's rewards are income too (model/informants.ts), with no ceiling.
+    if (s.observation.informants.rewardIncomeDays > 0) hi = Infinity;
+    if (!s.mechanisms.incomeFeedback) continue;
+    let down = 1, up = 1;
     for (const r of [...SANCTIONS.map((k) => s.consequences.sanctions[k]), ...PRIVILEGES.map((k) => s.consequences.privileges[k])]) {
-      lo *= Math.min(1, 1 + r.incomeEffect);
-      hi *= Math.max(1, 1 + r.incomeEffect);
+      down *= Math.min(1, 1 + r.incomeEffect);
+      up *= Math.max(1, 1 + r.incomeEffect);
     }
+    lo = Math.min(lo, down);
+    hi = Math.max(hi, up);
   }
   const base = c.incomeBase;
   return {
