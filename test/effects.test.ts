@@ -4,8 +4,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { simulate } from "../src/model/simulate.js";
+import { SimulationStopped } from "../src/engine/checkpoint.js";
 import type { RunResult } from "../src/model/result.js";
-import { column, makeScenario, sum, table, tableDifference, values, type Overrides } from "./helpers.js";
+import { column, difference, makeScenario, sum, table, tableDifference, values, type Overrides } from "./helpers.js";
 
 const run = (overrides: Overrides, seed = 3, population = 6_000, days = 90, threads = 1): RunResult =>
   simulate(makeScenario(overrides), { seed, population, days, threads });
@@ -182,13 +183,38 @@ test("metamorphic: with visible scores the low-scored lose more ties; at rate 0 
   assert.equal(off.summary.metrics.isolation_of_low_scored, null);
 });
 
+/** Every effect on, and its kept state in use (people counted as silenced and confined, households reached). */
+const everyEffect: Overrides = {
+  ...banned(["social-media", "flights", "private-schools"], {
+    "social-media": { effects: { silence: 0.7 } }, flights: { attemptsPerYear: 10, effects: { confine: 0.5, houseArrest: 0.5 } },
+    "private-schools": { attemptsPerYear: 10 },
+  }),
+  visibility: { enabled: true, lowScoreBelow: 990, dropPerYear: 1 },
+};
+
+test("a run with every effect, stopped and resumed from a checkpoint (on another number of threads), is the uninterrupted run", () => {
+  // A timeline that changes the effects while people hold them: the counts of who is silenced,
+  // confined or reached follow (the consequences phase is rebuilt as on a resume).
+  const s = makeScenario({
+    ...everyEffect,
+    timeline: [
+      { date: "2018-01-31", path: "consequences.sanctions.social-media.effects.silence", set: 0 },
+      { date: "2018-02-10", path: "mechanisms.sanctionsReachChildren", set: false },
+    ],
+  });
+  const opts = { seed: 4, population: 5_000, days: 60, checkpointKey: new Uint8Array(32).fill(7) };
+  const plain = simulate(s, opts);
+  const stock = (r: RunResult, m: string, day: number) => column(r, "daily", m)[day];
+  assert.ok(stock(plain, "silenced", 29) > 0 && stock(plain, "children_barred", 39) > 0 && stock(plain, "confined", 59) > 0);
+  assert.equal(stock(plain, "silenced", 59), 0, "nobody is silenced once silence is 0");
+  assert.equal(stock(plain, "children_barred", 59), 0, "no child is reached once the switch is off");
+  let saved: Uint8Array | undefined;
+  assert.throws(() => simulate(s, { ...opts, threads: 2, checkpoint: { everyDays: 100, write: (b) => (saved = b) }, shouldStop: (() => { let k = 0; return () => k++ === 35; })() }), SimulationStopped);
+  assert.equal(difference(plain, simulate(s, { ...opts, threads: 3, resume: saved! })), null);
+});
+
 test("the effects are the same on 1, 2 and 3 threads", () => {
-  const o: Overrides = {
-    ...banned(["social-media", "flights", "private-schools"], {
-      "social-media": { effects: { silence: 0.7 } }, flights: { attemptsPerYear: 10, effects: { confine: 0.5, houseArrest: 0.5 } },
-    }),
-    visibility: { enabled: true, lowScoreBelow: 990, dropPerYear: 1 },
-  };
+  const o = everyEffect;
   const one = run(o, 2, 6_000, 40, 1);
   assert.ok(total(one, "speech_silenced") > 0 && total(one, "public_acts_prevented") > 0 && total(one, "trips_prevented") > 0);
   for (const threads of [2, 3]) assert.equal(sameExcept(one, run(o, 2, 6_000, 40, threads)), null, `${threads} threads`);
