@@ -353,7 +353,7 @@ export function behaviourKernel(core: Core): (day: number, candidates: Candidate
       for (let a = from, p = 0; a < to; a++, p++) {
         const u = draw[a], q = p * C;
         if (u >= partial[q + C - 1]) {
-          // Below the full hazard: an act the person's sanctions stopped.
+          // Past the acts, but below the hazard the person would have without sanctions: an act they stopped.
           if (u < preventedUpTo[p]) {
             if (u < silencedUpTo[p]) silencedToday[rowOf[p] >> 1]++;
             else preventedToday[rowOf[p] >> 1]++;

@@ -199,7 +199,7 @@ export function consequencesPhase(sim: Sim): Phase & { blacklisted: DenseSet; re
   const { travelKept, speechKept, publicKept, childBits } = sanctionEffectTables(scenario);
   const travelBits = bit(SANCTIONS, TRAVEL);
   const effectsOf = (mask: number) => (speechKept[mask] < 1 ? EFFECT.silenced : 0) | (publicKept[mask] < 1 || (mask & travelBits && travelKept[mask] < 1) ? EFFECT.confined : 0);
-  /** The households some member's sanction with children effects reaches, with the sanctions that do (in set order: it decides the draws). */
+  /** The households some member's sanction with children effects reaches, by first member, with the sanctions that do (only the mask of Attempters is used; in set order: it decides the draws). */
   const households = new Attempters();
 
   const sanctioned = new Attempters();
@@ -302,7 +302,9 @@ export function consequencesPhase(sim: Sim): Phase & { blacklisted: DenseSet; re
     const day = sim.day;
     const { items, mask } = households;
     for (let a = 0; a < items.length; a++) {
-      for (const j of minorsOf(items[a])) {
+      const head = items[a];
+      for (let j = head; j < sim.n && householdOf(citizens, j) === head; j++) {
+        if (citizens.age[j] !== 0) continue; // a minor (see minorsOf)
         for (let m = mask[a], k = 0; m !== 0; m >>>= 1, k++) {
           if (!(m & 1) || rng.next() >= sanctionPerDay[k]) continue;
           metrics.add(day, citizens.cell[j], fx.childrenBlocked, 1);
