@@ -70,6 +70,7 @@ const HEAD: [string, string, (v: number) => string][] = [
   ["blocked_per_capita.flights", "blocked flights per 1,000", (v) => sig(v * 1000)],
   ["blocked_per_capita.trains", "blocked trains per 1,000", (v) => sig(v * 1000)],
   ["chilling", "chilling", (v) => `${sig(v * 100)}%`],
+  ["silenced", "silenced by bans", (v) => `${sig(v * 100)}%`],
   ["isolation_of_listed", "isolation of the listed", (v) => `${sig(v * 100)}%`],
 ];
 const compareTable = (a: Summary[], rows: { name: string; b: Summary[] }[]) => {

@@ -198,6 +198,7 @@ export function renderSummary(s: Summary, stats: RunStats | undefined, scenario?
       ["association points", fmtNum(as.points, 1)],
       ["share of penalty points", fmtPct(as.shareOfPenaltyPoints)],
       ["chilling (speech not said)", fmtPct(s.chilling)],
+      ["silenced by bans", fmtPct(s.metrics.silenced ?? null)],
       ["ties dropped", fmtInt(s.tiesDropped)],
       ["isolation of the listed", `${fmtPct(s.isolationOfListed)} of their initial ties lost`],
     ]),

@@ -11,9 +11,10 @@ import { OBSERVATION_METRICS } from "../model/observation.js";
 import { POINTS_METRICS } from "../model/points.js";
 import { ASSOCIATION_METRICS } from "../model/association.js";
 import { APPEALS_METRICS } from "../model/appeals.js";
-import { CONSEQUENCES_METRICS } from "../model/consequences.js";
+import { CONSEQUENCES_METRICS, SANCTION_EFFECT_METRICS } from "../model/consequences.js";
 import { SHAMING_METRICS } from "../model/shaming.js";
 import { INFORMANT_METRICS } from "../model/informants.js";
+import { VISIBILITY_METRICS } from "../model/visibility.js";
 
 export interface SummaryInput {
   s: Scenario;
@@ -65,10 +66,14 @@ export const SUMMARY_METRICS = {
   redlisted_share: { unit: "share of population", description: "People on at least one redlist at the end" },
   wrongful_listings_per_capita: { unit: "listings per person", description: "Wrongful blacklistings at the end, summed over blacklists" },
   mean_score: { unit: "points", description: "Mean score at the end" },
-  chilling: { unit: "share of speech", description: "1 - speech acts / speech expected with nobody watching", undefinedWhenEmpty: true },
+  chilling: { unit: "share of speech", description: "1 - (speech acts + those bans silenced) / speech expected with nobody watching: what the watch stops", undefinedWhenEmpty: true },
+  silenced: { unit: "share of speech", description: "Speech acts bans stopped (sanctions' effects.silence) / speech expected with nobody watching", undefinedWhenEmpty: true },
+  trips_prevented_per_capita: { unit: `attempts ${YEARLY}`, description: "Travel attempts not made because a sanction confines the person" },
   association_penalty_share: { unit: "share of penalty points", description: "Penalty points charged through association", undefinedWhenEmpty: true },
   ties_dropped_per_capita: { unit: `friendships ${YEARLY}`, description: "Friendships dropped because of a listing" },
   isolation_of_listed: { unit: "share of their ties", description: "Friendships the blacklisted lost since the start", undefinedWhenEmpty: true },
+  isolation_of_low_scored: { unit: "share of their ties", description: "Friendships those with a low score at the end (visibility on) lost since the start", undefinedWhenEmpty: true },
+  isolation_of_others: { unit: "share of their ties", description: "Friendships everyone else (visibility on) lost since the start", undefinedWhenEmpty: true },
   misattributed_share: { unit: "share of observations", description: "Observations charged to someone other than the actor", undefinedWhenEmpty: true },
   invented_share: { unit: "share of observations", description: "Observations of acts that never happened", undefinedWhenEmpty: true },
   informant_rewards_per_capita: { unit: `reward units ${YEARLY}`, description: "Rewards paid to informants" },
@@ -140,7 +145,7 @@ export function summarise(x: SummaryInput): Summary {
   };
   const total = (spec: MetricSpec) => sumOver(at(spec), first, last);
   const end = (spec: MetricSpec) => metrics.total(last, at(spec));
-  const B = BEHAVIOUR_METRICS, O = OBSERVATION_METRICS, P = POINTS_METRICS, A = ASSOCIATION_METRICS, L = LISTED_METRICS, AP = APPEALS_METRICS, C = CONSEQUENCES_METRICS, I = INFORMANT_METRICS;
+  const B = BEHAVIOUR_METRICS, O = OBSERVATION_METRICS, P = POINTS_METRICS, A = ASSOCIATION_METRICS, L = LISTED_METRICS, AP = APPEALS_METRICS, C = CONSEQUENCES_METRICS, I = INFORMANT_METRICS, V = VISIBILITY_METRICS;
   // Undefined where the denominator is empty (nobody listed, no appeal decided): null, never 0.
   const ratio = (a: number, b: number): number | null => (b > 0 ? a / b : null);
 
@@ -193,8 +198,8 @@ export function summarise(x: SummaryInput): Summary {
     for (const v of x.firmScores) counts[x.firmGrade(v)]++;
     sorted.forEach((g, k) => (m[key("firm_grade_share", g.name)] = counts[k] / x.firmScores.length));
   }
-  const speech = total(B.speechActs), baseline = total(B.speechBaseline);
-  const chilling = baseline > 0 ? 1 - speech / baseline : null;
+  const speech = total(B.speechActs), baseline = total(B.speechBaseline), silenced = total(SANCTION_EFFECT_METRICS.speechSilenced);
+  const chilling = baseline > 0 ? 1 - (speech + silenced) / baseline : null;
   const allObs = obs.true + obs.misattributed + obs.invented;
   const scalars: Partial<Record<SummaryKey, number | null>> = {
     blacklisted_share: blackN / n,
@@ -202,9 +207,13 @@ export function summarise(x: SummaryInput): Summary {
     wrongful_listings_per_capita: lists.reduce((a, l) => a + (l.kind === "black" ? l.wrongfulEnd : 0), 0) / n,
     mean_score: end(P.scoreSum) / n,
     chilling,
+    silenced: ratio(silenced, baseline),
+    trips_prevented_per_capita: total(SANCTION_EFFECT_METRICS.tripsPrevented) / n / years,
     association_penalty_share: ratio(assocPoints, penalty + assocPoints),
     ties_dropped_per_capita: total(SHAMING_METRICS.tiesDropped) / n / years,
     isolation_of_listed: ties0 > 0 ? 1 - tiesAlive / ties0 : null,
+    isolation_of_low_scored: ratio(end(V.lowTiesInitial) - end(V.lowTiesAlive), end(V.lowTiesInitial)),
+    isolation_of_others: ratio(end(V.otherTiesInitial) - end(V.otherTiesAlive), end(V.otherTiesInitial)),
     misattributed_share: ratio(obs.misattributed, allObs),
     invented_share: ratio(obs.invented, allObs),
     informant_rewards_per_capita: total(O.informantRewards) / n / years,

@@ -20,6 +20,7 @@ import { HAZARD_LIMIT, TRAITS, groupOfCell, hazardBoundCode, inTrailSample, type
 import { EV, DT } from "../metrics/trail.js";
 import { CHANNEL, CLASS, READ_AHEAD, behaviourInfo, type Core, type Phase, type Sim } from "./context.js";
 import { kernel, type ShardPartFactory, type ShardRunner } from "./kernels.js";
+import { SANCTION_EFFECT_METRICS, sanctionEffectTables } from "./consequences.js";
 
 const C = BEHAVIOUR_CLASSES.length;
 
@@ -263,9 +264,14 @@ export function behaviourKernel(core: Core): (day: number, candidates: Candidate
   const B = behaviours.length;
   const metrics = core.metrics;
   const { acts: ACTS, actsPunishable: PUNISHABLE, speechActs: SPEECH } = metrics.indexOf(BEHAVIOUR_METRICS);
+  const { speechSilenced: SILENCED, publicPrevented: PREVENTED } = metrics.indexOf(SANCTION_EFFECT_METRICS);
+  // What a person's sanctions leave of their speech and public acts, by sanction mask: the
+  // consequences phase sets the masks after the day's acts, so a ban acts from the next day.
+  const { speechKept, publicKept } = sanctionEffectTables(scenario);
 
   // A day's counts per cell (whole numbers: added once, they sum exactly as per act).
   const actsToday = new Float64Array(cells), punishableToday = new Float64Array(cells), speechToday = new Float64Array(cells);
+  const silencedToday = new Float64Array(cells), preventedToday = new Float64Array(cells);
   const punishedOf = Uint8Array.from(behaviours, (b) => (b.punished ? 1 : 0));
   const speechOf = Uint8Array.from(behaviours, (b) => (b.cls === CLASS.speech ? 1 : 0));
 
@@ -310,6 +316,8 @@ export function behaviourKernel(core: Core): (day: number, candidates: Candidate
   // A chunk of candidates' state, read first (see the loop below).
   const rowOf = new Int32Array(READ_AHEAD), sampledOf = new Uint8Array(READ_AHEAD);
   const partial = new Float64Array(READ_AHEAD * C);
+  // Past the acts' range (partial's last), the speech a ban stopped, then the public acts house arrest did.
+  const silencedUpTo = new Float64Array(READ_AHEAD), preventedUpTo = new Float64Array(READ_AHEAD);
 
   // The day's acts, then their counts: the loop is a function of its own, with nothing after it
   // (see points() in scoring.ts: V8 reuses code compiled while a loop runs, and code after the
@@ -321,7 +329,7 @@ export function behaviourKernel(core: Core): (day: number, candidates: Candidate
   };
 
   function act(day: number, candidates: Candidates): void {
-    const { cell, lastPenalty, income, score } = core.c;
+    const { cell, lastPenalty, income, score, sanctionMask } = core.c;
     const { key, cut } = core.sample;
     const { traits } = core.c;
     const levels = core.traitLevels;
@@ -345,22 +353,33 @@ export function behaviourKernel(core: Core): (day: number, candidates: Candidate
         const row = cell[i] * 2 + (lastPenalty[i] > alarmAfter ? 1 : 0);
         const r = row * C, q = p * C;
         const st = incomeStress(stressK, reference, income[i]);
-        const t = TRAITS * i;
-        const h0 = publicLevels[traits[t]] * rate[r];
+        const t = TRAITS * i, mask = sanctionMask[i];
+        const pub = publicLevels[traits[t]] * rate[r], speech = speechLevels[traits[t + 3]] * rate[r + 3];
+        const h0 = pub * publicKept[mask];
         const h1 = h0 + financialLevels[traits[t + 1]] * rate[r + 1] * st;
         const h2 = h1 + misconductLevels[traits[t + 2]] * rate[r + 2];
-        const h3 = h2 + speechLevels[traits[t + 3]] * rate[r + 3];
+        const h3 = h2 + speech * speechKept[mask];
+        const h4 = h3 + civicLevels[traits[t + 4]] * rate[r + 4];
         partial[q] = h0;
         partial[q + 1] = h1;
         partial[q + 2] = h2;
         partial[q + 3] = h3;
-        partial[q + 4] = h3 + civicLevels[traits[t + 4]] * rate[r + 4];
+        partial[q + 4] = h4;
+        silencedUpTo[p] = h4 + speech * (1 - speechKept[mask]);
+        preventedUpTo[p] = silencedUpTo[p] + pub * (1 - publicKept[mask]);
         rowOf[p] = row;
         sampledOf[p] = inTrailSample(key, cut, i) ? 1 : 0;
       }
       for (let a = from, p = 0; a < to; a++, p++) {
         const u = draw[a], q = p * C;
-        if (u >= partial[q + C - 1]) continue;
+        if (u >= partial[q + C - 1]) {
+          // Past the acts, but below the hazard the person would have without sanctions: an act they stopped.
+          if (u < preventedUpTo[p]) {
+            if (u < silencedUpTo[p]) silencedToday[rowOf[p] >> 1]++;
+            else preventedToday[rowOf[p] >> 1]++;
+          }
+          continue;
+        }
         // Reuse the draw: given u < h4, u is uniform on [0, h4).
         let k = 0;
         while (u >= partial[q + k]) k++;
@@ -392,7 +411,11 @@ export function behaviourKernel(core: Core): (day: number, candidates: Candidate
       if (actsToday[ce]) metrics.add(day, ce, ACTS, actsToday[ce]);
       if (punishableToday[ce]) metrics.add(day, ce, PUNISHABLE, punishableToday[ce]);
       if (speechToday[ce]) metrics.add(day, ce, SPEECH, speechToday[ce]);
+      if (silencedToday[ce]) metrics.add(day, ce, SILENCED, silencedToday[ce]);
+      if (preventedToday[ce]) metrics.add(day, ce, PREVENTED, preventedToday[ce]);
     }
+    silencedToday.fill(0);
+    preventedToday.fill(0);
     actsToday.fill(0);
     punishableToday.fill(0);
     speechToday.fill(0);

@@ -17,8 +17,9 @@ import { ASSOCIATION_COLUMNS, ASSOCIATION_METRICS, associationPhase, pullPhase }
 import { decayPhase } from "./expiry.js";
 import { LISTS_COLUMNS, listsPhase } from "./lists.js";
 import { APPEALS_METRICS, APPEALS_QUEUE, appealsPhase } from "./appeals.js";
-import { CONSEQUENCES_COLUMNS, CONSEQUENCES_METRICS, consequencesPhase } from "./consequences.js";
+import { CONSEQUENCES_COLUMNS, CONSEQUENCES_METRICS, SANCTION_EFFECT_METRICS, consequencesPhase } from "./consequences.js";
 import { SHAMING_METRICS, shamingPhase } from "./shaming.js";
+import { VISIBILITY_METRICS, visibilityPhase } from "./visibility.js";
 import { firmsMetrics, firmsPhase } from "./firms.js";
 import { collectPhase } from "../metrics/collect.js";
 import { INFORMANT_METRICS, informantsPhase, rewardIncome } from "./informants.js";
@@ -54,7 +55,7 @@ export function declareMetrics(sim: Sim): void {
 export const dailyMetricSets = (s: Scenario): MetricSet[] => [
   ...(s.mechanisms.lists ? s.lists.map((l) => listMetrics(l.id)) : []),
   APPEALS_METRICS, CONSEQUENCES_METRICS, LISTED_METRICS, BEHAVIOUR_METRICS, OBSERVATION_METRICS,
-  POINTS_METRICS, ASSOCIATION_METRICS, SHAMING_METRICS, INFORMANT_METRICS, WATCH_CELL_METRICS,
+  POINTS_METRICS, ASSOCIATION_METRICS, SHAMING_METRICS, INFORMANT_METRICS, WATCH_CELL_METRICS, SANCTION_EFFECT_METRICS, VISIBILITY_METRICS,
 ];
 
 /** The metrics kept once a day for the whole run. */
@@ -82,13 +83,14 @@ export function dayPhases(sim: Sim, shards: ShardRunner) {
   const decay = decayPhase(sim);
   const pull = pullPhase(sim);
   const shaming = shamingPhase(sim, consequences.blacklisted, collect.tieDropped);
+  const visibility = visibilityPhase(sim, collect.tieDropped);
   const phases: Phase[] = [
     watch, behaviour, observation, informants, points, association,
     // Association is the day's last use of the workers: they draw tomorrow's behaviour while
     // this thread runs the phases over everyone and over the listed.
     behaviour.drawAhead,
     decay, pull,
-    lists, appeals, consequences, shaming, firms, collect,
+    lists, appeals, consequences, shaming, visibility, firms, collect,
   ];
   return { phases, lists, appeals, firms, collect };
 }

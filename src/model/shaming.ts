@@ -14,6 +14,23 @@ export const SHAMING_METRICS = {
   tiesDropped: { name: "ties_dropped", unit: "friendships", description: "Friendships dropped because of a listing (by the listed person's cell)" },
 } satisfies MetricSet;
 
+/**
+ * Each of i's remaining ties is dropped with probability p (one draw per tie, in slot order):
+ * counted in `metric` at i's cell, told to `tieDropped`, and written in both trails.
+ */
+export function dropTiesWithProbability(sim: Sim, rng: Rng, i: number, p: number, metric: number, tieDropped: (i: number, j: number) => void): void {
+  if (p <= 0) return;
+  const graph = sim.g;
+  for (let e = slotStart(graph, i), end = slotStart(graph, i + 1); e < end; e++) {
+    if (!isAlive(graph, e) || rng.next() >= p) continue;
+    const j = dropTie(graph, i, e);
+    tieDropped(i, j);
+    sim.metrics.add(sim.day, sim.c.cell[i], metric, 1);
+    record(sim, i, { event: EV["tie-dropped"], other: j, detail: DT["dropped-by-contact"] });
+    record(sim, j, { event: EV["tie-dropped"], other: i, detail: DT["dropped-contact"] });
+  }
+}
+
 export function shamingPhase(sim: Sim, blacklisted: DenseSet, tieDropped: (i: number, j: number) => void): Phase {
   const { s: scenario, c: citizens, g: graph } = sim;
   const sh = scenario.shaming;
@@ -25,17 +42,7 @@ export function shamingPhase(sim: Sim, blacklisted: DenseSet, tieDropped: (i: nu
   let entryRng: Rng | undefined;
   let entryDay = -1;
 
-  function dropWithProbability(rng: Rng, i: number, p: number): void {
-    if (p <= 0) return;
-    for (let e = slotStart(graph, i), end = slotStart(graph, i + 1); e < end; e++) {
-      if (!isAlive(graph, e) || rng.next() >= p) continue;
-      const j = dropTie(graph, i, e);
-      tieDropped(i, j);
-      metrics.add(sim.day, citizens.cell[i], DROPPED, 1);
-      record(sim, i, { event: EV["tie-dropped"], other: j, detail: DT["dropped-by-contact"] });
-      record(sim, j, { event: EV["tie-dropped"], other: i, detail: DT["dropped-contact"] });
-    }
-  }
+  const dropWithProbability = (rng: Rng, i: number, p: number) => dropTiesWithProbability(sim, rng, i, p, DROPPED, tieDropped);
 
   /** Read and discard the first tie flags of people [from, to), branch-free, before the loop with draws (see READ_AHEAD); the cell only on a drop. */
   let fetched = 0;

@@ -208,25 +208,55 @@ const List = z.strictObject({
   privileges: z.array(z.enum(PRIVILEGES)).default([]),
 });
 
-const ConsequenceRate = z.strictObject({
-  attemptsPerYear: perYear("Attempts per person (flights, bookings, applications...)"),
-  incomeEffect: z.number().min(-1).max(1).default(0).describe("Relative change of income while the consequence applies"),
-  afterBlock: rate("Attempt rate multiplier after a blocked attempt (people learn)").default(0.7),
-});
+/**
+ * What holding a sanction does to the person, besides blocking the attempts counted above. Each
+ * share is the part of something that stops while the sanction is held (0: the sanction has no
+ * such effect); a person holding several sanctions keeps the product of what each leaves. A ban
+ * listed today takes effect from tomorrow's acts (the day's acts are done before the lists move).
+ */
+interface SanctionEffects { silence: number; confine: number; houseArrest: number; children: boolean }
+const sanctionEffects = (d: SanctionEffects, why: string) => z.strictObject({
+  silence: rate("Share of the holder's speech acts that stop (the run reports them as `speech_silenced`, apart from chilling)").default(d.silence),
+  confine: rate("Share of the holder's travel attempts (flights, trains, hotels) that are not made at all: they stay home rather than being refused (`trips_prevented`)").default(d.confine),
+  houseArrest: rate("Share of the holder's public acts that stop (kept at home; `public_acts_prevented`)").default(d.houseArrest),
+  children: z.boolean().default(d.children)
+    .describe("The sanction reaches the minors of the holder's household (the first age band): each of them attempts too, and is blocked (`children_blocked`)"),
+}).prefault({}).describe(`What holding the sanction does to the person. Defaults: ${why}`);
 
-const DEFAULT_SANCTIONS: Record<(typeof SANCTIONS)[number], { attemptsPerYear: number; incomeEffect: number }> = {
+interface ConsequenceDefaults { attemptsPerYear: number; incomeEffect: number; why?: string; effects?: Partial<SanctionEffects> }
+const NO_EFFECTS: SanctionEffects = { silence: 0, confine: 0, houseArrest: 0, children: false };
+
+/** A sanction's or privilege's fields, with that kind's defaults on every field (so overriding one field keeps the others). */
+const consequenceRate = (d: ConsequenceDefaults, sanction: boolean) => {
+  const fields = {
+    attemptsPerYear: perYear("Attempts per person (flights, bookings, applications...)").default(d.attemptsPerYear),
+    incomeEffect: z.number().min(-1).max(1).default(d.incomeEffect)
+      .describe("Relative change of income for as long as the consequence is held: income returns to the base when it ends (a job ban lowers it; a deposit waiver's saved spending or a job priority raises it)"),
+    afterBlock: rate("Attempt rate multiplier after a blocked attempt (people learn)").default(0.7),
+  };
+  return (sanction
+    ? z.strictObject({ ...fields, effects: sanctionEffects({ ...NO_EFFECTS, ...d.effects }, d.why ?? "none (the reports name no effect beyond the blocked attempts)") })
+    : z.strictObject(fields)).prefault({});
+};
+
+const DEFAULT_SANCTIONS: Record<(typeof SANCTIONS)[number], ConsequenceDefaults> = {
+  // Travel bans block purchases: 17.46 M blocked flights in 2018 are attempts people made
+  // (docs/model.md §8), so by default they do not keep anyone at home (confine 0, an assumption).
   flights: { attemptsPerYear: 2.4, incomeEffect: -0.05 },
   trains: { attemptsPerYear: 1.4, incomeEffect: -0.03 },
   hotels: { attemptsPerYear: 1.5, incomeEffect: 0 },
   property: { attemptsPerYear: 0.05, incomeEffect: 0 },
-  "private-schools": { attemptsPerYear: 0.05, incomeEffect: 0 },
+  // The court list's ban is on high-fee private schools "for one's children" (high-consumption provisions, art. 3).
+  "private-schools": { attemptsPerYear: 0.05, incomeEffect: 0, effects: { children: true }, why: "reaches the children (high-consumption provisions, art. 3: private schools for one's children)" },
   jobs: { attemptsPerYear: 0.3, incomeEffect: -0.15 },
   loans: { attemptsPerYear: 0.3, incomeEffect: -0.05 },
-  "social-media": { attemptsPerYear: 50, incomeEffect: 0 },
-  internet: { attemptsPerYear: 50, incomeEffect: -0.02 },
+  // Accounts suspended or deleted (docs/model.md §8); which share of speech is online is an assumption.
+  "social-media": { attemptsPerYear: 50, incomeEffect: 0, effects: { silence: 0.5 }, why: "silence 0.5: accounts suspended or deleted (docs/model.md §8); that half of speech goes through them is an assumption" },
+  // The internet slowed, not cut (docs/model.md §8): a quarter of speech stops (assumption).
+  internet: { attemptsPerYear: 50, incomeEffect: -0.02, effects: { silence: 0.25 }, why: "silence 0.25: the internet slowed, not cut (docs/model.md §8); the share is an assumption" },
   deposits: { attemptsPerYear: 2, incomeEffect: -0.01 },
 };
-const DEFAULT_PRIVILEGES: Record<(typeof PRIVILEGES)[number], { attemptsPerYear: number; incomeEffect: number }> = {
+const DEFAULT_PRIVILEGES: Record<(typeof PRIVILEGES)[number], ConsequenceDefaults> = {
   "deposit-waiver": { attemptsPerYear: 3, incomeEffect: 0.005 },
   "vip-airport": { attemptsPerYear: 1, incomeEffect: 0 },
   "loan-discount": { attemptsPerYear: 0.3, incomeEffect: 0.02 },
@@ -240,14 +270,28 @@ const DEFAULT_PRIVILEGES: Record<(typeof PRIVILEGES)[number], { attemptsPerYear:
   // Discounted training courses (the youth scoring app's education benefit).
   "course-discount": { attemptsPerYear: 1, incomeEffect: 0 },
 };
-const consequenceDefaults = <K extends string>(d: Record<K, { attemptsPerYear: number; incomeEffect: number }>) =>
-  z.strictObject(Object.fromEntries(
-    Object.entries(d).map(([k, v]) => [k, ConsequenceRate.prefault(v as { attemptsPerYear: number; incomeEffect: number })]),
-  ) as Record<K, z.ZodPrefault<typeof ConsequenceRate>>).prefault({} as never);
+const sanctionRates = z.strictObject(Object.fromEntries(SANCTIONS.map((k) => [k, consequenceRate(DEFAULT_SANCTIONS[k], true)])) as {
+  [K in (typeof SANCTIONS)[number]]: ReturnType<typeof consequenceRate> & z.ZodType<{ attemptsPerYear: number; incomeEffect: number; afterBlock: number; effects: SanctionEffects }>
+}).prefault({} as never);
+const privilegeRates = z.strictObject(Object.fromEntries(PRIVILEGES.map((k) => [k, consequenceRate(DEFAULT_PRIVILEGES[k], false)])) as {
+  [K in (typeof PRIVILEGES)[number]]: ReturnType<typeof consequenceRate> & z.ZodType<{ attemptsPerYear: number; incomeEffect: number; afterBlock: number }>
+}).prefault({} as never);
 
 const Consequences = z.strictObject({
-  sanctions: consequenceDefaults(DEFAULT_SANCTIONS).describe("How often people attempt what each sanction blocks"),
-  privileges: consequenceDefaults(DEFAULT_PRIVILEGES).describe("How often people use what each privilege grants"),
+  sanctions: sanctionRates.describe("How often people attempt what each sanction blocks, and what holding it does to them"),
+  privileges: privilegeRates.describe("How often people use what each privilege grants, and what holding it does to their income"),
+});
+
+/**
+ * Visible scores: an app shows people their contacts' scores (a dating app, a citizen app with
+ * friends' grades), and people drop ties to those whose score is low. Off unless a scenario
+ * documents such an app.
+ */
+const Visibility = z.strictObject({
+  enabled: z.boolean().default(false),
+  lowScoreBelow: z.number().min(-1e6).max(1e6).default(600)
+    .describe("A score below this counts as low (for example the lowest grade's upper bound)"),
+  dropPerYear: rate("Yearly probability that each contact drops their tie to a low-scored person, for as long as the score stays low (assumption: the reports give no rate)").default(0.1),
 });
 
 const Shaming = z.strictObject({
@@ -348,6 +392,10 @@ const Mechanisms = z.strictObject({
   sanctions: z.boolean().default(true),
   privileges: z.boolean().default(true),
   shaming: z.boolean().default(true),
+  silencing: z.boolean().default(true).describe("Master switch over the sanctions' effects.silence"),
+  confinement: z.boolean().default(true).describe("Master switch over the sanctions' effects.confine and effects.houseArrest"),
+  sanctionsReachChildren: z.boolean().default(true).describe("Master switch over the sanctions' effects.children"),
+  visibility: z.boolean().default(true).describe("Master switch over visibility.enabled"),
   appeals: z.boolean().default(true).describe("Master switch over appeals.enabled"),
   firms: z.boolean().default(true).describe("Master switch over firms.enabled"),
 }).describe("Switch any mechanism off to see what it does");
@@ -408,6 +456,7 @@ export const ScenarioSchema = z.strictObject({
   lists: z.array(List).max(8).default([]),
   consequences: Consequences.prefault({}),
   shaming: Shaming.prefault({}),
+  visibility: Visibility.prefault({}).describe("Scores others can see, and the ties people drop to low-scored contacts"),
   appeals: Appeals.prefault({}),
   firms: Firms.prefault({}),
   mechanisms: Mechanisms.prefault({}),
