@@ -14,7 +14,8 @@ import { calibratedYaml, calibrationReport } from "../src/calibrate/write.js";
 import { compareSummaries, difference, estimate } from "../src/analysis/compare.js";
 import { simulate } from "../src/model/simulate.js";
 import type { Summary } from "../src/model/result.js";
-import { makeScenario, problemsOf, reportedYear } from "./helpers.js";
+import { makeScenario, problemsOf } from "./helpers.js";
+import { reportedYear } from "../src/scenario/timeline.js";
 
 const scenarios = new URL("../../scenarios/", import.meta.url).pathname;
 

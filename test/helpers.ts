@@ -4,7 +4,6 @@ import { parseScenario, ScenarioError } from "../src/scenario/load.js";
 import type { Scenario } from "../src/scenario/schema.js";
 import type { RunResult } from "../src/model/result.js";
 import { cellValue, type Column, type Table } from "../src/io/table.js";
-import { firstReportedDay, scenarioOn } from "../src/scenario/timeline.js";
 
 /** Overrides: objects merge key by key; arrays and scalars replace; `undefined` deletes the key. */
 export type Overrides = { [key: string]: unknown };
@@ -181,15 +180,3 @@ export function difference(a: RunResult, b: RunResult): string | null {
   return null;
 }
 
-/**
- * A warm-started scenario's reported regime as a plain one-year run: the rules in force on its
- * first reported day, from that day, with no warm-up and no timeline (china-2018 is the year 2018
- * of a run from 2013; tests of a mechanism want 2018's rules from the first day).
- */
-export function reportedYear(s: Scenario): Scenario {
-  const { timeline: _timeline, reportFrom: _reportFrom, ...rules } = scenarioOn(s, firstReportedDay(s));
-  const startDate = s.reportFrom ?? s.startDate;
-  // A dated figure counted since the warm-up began cannot be judged on the year alone.
-  const inYear = (t: Scenario["targets"][number]) => t.at === undefined || (t.from ?? s.startDate) >= startDate;
-  return parseScenario({ ...rules, startDate, days: 365, targets: rules.targets.filter(inYear), checks: rules.checks.filter(inYear), calibration: undefined }, `${s.name}, its reported year`);
-}

@@ -8,7 +8,8 @@ import { simulate } from "../src/model/simulate.js";
 import { SimulationStopped } from "../src/engine/checkpoint.js";
 import { loadScenario, parseScenario } from "../src/scenario/load.js";
 import type { Scenario } from "../src/scenario/schema.js";
-import { columnOf, deepMerge, difference, reportedYear } from "./helpers.js";
+import { columnOf, deepMerge, difference } from "./helpers.js";
+import { reportedYear } from "../src/scenario/timeline.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const KEY = new Uint8Array(32).fill(7);

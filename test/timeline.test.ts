@@ -9,8 +9,10 @@ import fc from "fast-check";
 import { stringify } from "yaml";
 import { loadScenario, parseScenario, ScenarioError, type Problem } from "../src/scenario/load.js";
 import { canonicalJson, scenarioHash } from "../src/scenario/hash.js";
-import { changeDays, scenarioOn } from "../src/scenario/timeline.js";
+import { changeDays, reportedYear, scenarioOn } from "../src/scenario/timeline.js";
 import { baseInput, makeScenario } from "./helpers.js";
+
+const root = new URL("../..", import.meta.url).pathname;
 
 // The test scenario runs 60 days from 2018-01-01: day 0 is 2018-01-01, day 59 is 2018-03-01.
 const withTimeline = (timeline: unknown[]) => makeScenario({ timeline });
@@ -242,4 +244,21 @@ test("property: scenarioOn(base, d) for set entries is the last entry at or befo
     const { timeline: _, ...got } = on;
     assert.deepEqual(got, expected);
   }), { numRuns: 200 });
+});
+
+test("reportedYear: a warm-started scenario's rules in force on its first reported day, as a plain year from that day", () => {
+  const s = loadScenario(join(root, "scenarios/china-2018.yaml"));
+  assert.equal(s.reportFrom, "2018-01-01");
+  const year = reportedYear(s);
+  assert.equal(year.startDate, "2018-01-01");
+  assert.equal(year.days, 365);
+  assert.equal(year.timeline, undefined);
+  assert.equal(year.reportFrom, undefined);
+  const list = (id: string) => year.lists.find((l) => l.id === id)!;
+  // Every entry dated up to 2018-01-01 applied, none later.
+  assert.deepEqual(list("dishonest-debtors").sanctions, ["flights", "trains", "hotels", "property", "private-schools"]);
+  assert.equal(list("dishonest-debtors").durationDays, 730);
+  assert.ok(!list("low-score").sanctions.includes("flights"), "the low-score list's flight ban starts in May 2018");
+  assert.ok(year.targets.every((t) => t.at === undefined), "figures counted since 2013 cannot be judged on the year");
+  assert.equal(reportedYear(year), year, "a scenario without a warm-up is itself");
 });
