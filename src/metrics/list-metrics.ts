@@ -36,3 +36,27 @@ export const isReported = (l: { reported?: boolean }): boolean => l.reported !==
 
 /** The daily tables carry the sums over each kind when some list has no columns of its own. */
 export const hasKindSums = (lists: readonly { reported?: boolean }[]): boolean => lists.some((l) => !isReported(l));
+
+/** A list as the charts see it: a list with columns of its own, or the sum over a kind (`sum`). */
+export interface ChartedList {
+  id: string;
+  kind: "black" | "red";
+  sum: boolean;
+}
+
+/**
+ * The lists the dashboard and the report chart from the daily tables: the reported lists, then,
+ * when some list is not reported, the sums over each kind, as `all-blacklists` and `all-redlists`
+ * (listMetrics of those ids names the sums' columns).
+ */
+export function chartedLists(lists: readonly { id: string; kind: "black" | "red"; reported?: boolean }[]): ChartedList[] {
+  const own = lists.filter(isReported).map((l) => ({ id: l.id, kind: l.kind, sum: false }));
+  if (!hasKindSums(lists)) return own;
+  return [...own, { id: KIND_SUM_IDS[0], kind: "black", sum: true }, { id: KIND_SUM_IDS[1], kind: "red", sum: true }];
+}
+
+/** The charted lists whose values add up to everyone's listings of a kind: its sum if there is one, else every list of it. */
+export const totalOfKind = (charted: ChartedList[], kind: "black" | "red"): ChartedList[] => {
+  const of = charted.filter((l) => l.kind === kind);
+  return of.some((l) => l.sum) ? of.filter((l) => l.sum) : of;
+};

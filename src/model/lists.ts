@@ -15,7 +15,7 @@
 // lists of the person's region whose thresholds their score crossed, and only at the lists that
 // name the acts observed.
 import type { ListRule } from "../scenario/schema.js";
-import { int32Column } from "../engine/columns.js";
+import { int32Column, type GrowableColumn } from "../engine/columns.js";
 import { hasKindSums, isReported, listKindMetrics, listMetrics, LIST_DAILY_METRICS, type ListMetricSet } from "../metrics/list-metrics.js";
 import { firstReportedDay } from "../scenario/timeline.js";
 import type { MetricIndex } from "../engine/counters.js";
@@ -364,18 +364,25 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
     }
   }
 
-  // The act lists by the behaviours they name: a day's observations are sorted into one bucket per
-  // named behaviour (in observation order), and each list reads only its acts' buckets.
+  // The act lists by the acts they name and the regions they cover: a day's observations are
+  // sorted into buckets, in observation order, by behaviour (for the national lists) and by
+  // behaviour and region (for the regional ones), and each list reads only its own buckets.
+  const regions = regionNames.length;
   const named = Uint8Array.from(behaviours, (_, b) => (actLists.some((list) => list.acts[b]) ? 1 : 0));
-  const buckets = behaviours.map(() => int32Column());
-  const actsOf = actLists.map((list) => behaviours.flatMap((_, b) => (list.acts[b] ? [b] : [])));
-  /** The day's observations of the acts `acts` names, in observation order. */
-  function observed(acts: number[]): ArrayLike<number> {
-    if (acts.length === 1) return buckets[acts[0]].view();
-    const all = new Int32Array(acts.reduce((n, b) => n + buckets[b].length, 0));
-    let n = 0;
-    for (const b of acts) { all.set(buckets[b].view(), n); n += buckets[b].length; }
-    return all.sort();
+  const namedRegionally = Uint8Array.from(behaviours, (_, b) => (actLists.some((list) => list.acts[b] && list.covers) ? 1 : 0));
+  const byBehaviour = behaviours.map(() => int32Column());
+  const byBehaviourAndRegion = Array.from({ length: behaviours.length * regions }, () => int32Column());
+  const bucketsOf = actLists.map((list) => behaviours.flatMap((_, b) => {
+    if (!list.acts[b]) return [];
+    return list.covers ? regionNames.flatMap((_, r) => (list.covers![r] ? [byBehaviourAndRegion[b * regions + r]] : [])) : [byBehaviour[b]];
+  }));
+  const merged = int32Column();
+  /** The day's observations in `buckets`, in observation order. */
+  function observed(buckets: GrowableColumn<Int32Array>[]): Int32Array {
+    if (buckets.length === 1) return buckets[0].view();
+    merged.length = 0;
+    for (const bucket of buckets) merged.append(bucket.view());
+    return merged.view().sort();
   }
 
   return {
@@ -434,20 +441,25 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
       const obs = sim.obs;
       const target = obs.target.data, behaviour = obs.behaviour.data, kind = obs.kind.data;
       if (actLists.length) {
-        for (const bucket of buckets) bucket.length = 0;
-        for (let k = 0; k < obs.length; k++) if (named[behaviour[k]]) buckets[behaviour[k]].push(k);
+        for (const bucket of byBehaviour) bucket.length = 0;
+        for (const bucket of byBehaviourAndRegion) bucket.length = 0;
+        for (let k = 0; k < obs.length; k++) {
+          const b = behaviour[k];
+          if (named[b]) byBehaviour[b].push(k);
+          if (namedRegionally[b]) byBehaviourAndRegion[b * regions + regionOf(target[k])].push(k);
+        }
       }
       actLists.forEach((list, a) => {
-        const ks = observed(actsOf[a]);
+        const ks = observed(bucketsOf[a]);
         // The error-free record lists whoever really did a listing act a channel saw (the target
         // of a true observation, the actor of a misattributed one, held here as REAL_ACTOR).
         for (let j = 0; j < ks.length; j++) {
           const k = ks[j], i = target[k], kd = kind[k];
-          if ((kd === TRUE || kd === REAL_ACTOR) && !list.truth.pos.has(i) && covered(list, i)) enterTruth(list, i, DT.act);
+          if ((kd === TRUE || kd === REAL_ACTOR) && !list.truth.pos.has(i)) enterTruth(list, i, DT.act);
         }
         for (let j = 0; j < ks.length; j++) {
           const k = ks[j], i = target[k];
-          if (kind[k] !== REAL_ACTOR && !list.pos.has(i) && covered(list, i)) enter(list, i, DT.act);
+          if (kind[k] !== REAL_ACTOR && !list.pos.has(i)) enter(list, i, DT.act);
         }
       });
       if (!scoreLists.length) return;

@@ -9,6 +9,7 @@ import { readUserText } from "../io/read-file.js";
 import type { Scenario } from "../scenario/schema.js";
 import { fieldRows } from "../cli/schema-doc.js";
 import { scenarioSources, type SourceNote } from "./sources.js";
+import { chartedLists } from "../metrics/list-metrics.js";
 
 export interface Parameter {
   path: string;
@@ -99,7 +100,7 @@ export async function loadReportData(runDir: string): Promise<ReportData> {
     };
   });
 
-  const listCols = s.lists.flatMap((l) => [col("on", l.id), col("wrongful", l.id)]);
+  const listCols = chartedLists(s.lists).flatMap((l) => [col("on", l.id), col("wrongful", l.id)]);
   const metrics = ["population", ...listCols, "blacklisted", "ties_dropped", "chilling", "mean_score", "observations_true", "observations_misattributed", "observations_invented"];
   const blocked = `(${["flights", "trains", "hotels", "property", "private_schools", "jobs", "loans", "social_media", "internet", "deposits"].map((k) => `blocked_${k}`).join(" + ")})`;
   const select = [...metrics.map((c) => `"${c}"`), `${blocked} AS blocked_total`].join(", ");

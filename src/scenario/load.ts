@@ -226,12 +226,12 @@ function expandListFamilies(s: Scenario): Problem[] {
   const regions = s.population.regions.map((r) => r.name);
   const generated: Scenario["lists"] = [];
   s.listFamilies.forEach((family, f) => {
-    const { id, perRegion, reported, ...rule } = family;
+    const { id, count, perRegion, reported, ...rule } = family;
     for (const name of Object.keys(perRegion)) {
       if (!regions.includes(name)) out.push({ path: `listFamilies[${f}].perRegion.${name}`, found: showValue(name), expected: `the name of a region in population.regions (family ${id})` });
     }
     for (const region of regions) {
-      for (let k = 1; k <= (perRegion[region] ?? 0); k++) {
+      for (let k = 1; k <= (perRegion[region] ?? count); k++) {
         generated.push({ ...structuredClone(rule), id: `${id}-${idPart(region)}-${k}`, regions: [region], reported, family: id });
       }
     }

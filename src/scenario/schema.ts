@@ -213,8 +213,9 @@ const List = z.strictObject({
 const ListFamily = z.strictObject({
   id: id.describe("The family's id, the prefix of its lists' ids: `<id>-<region>-<k>` (region in lower case, k from 1)"),
   ...listRule,
-  perRegion: z.record(z.string().min(1).max(100), z.number().int().min(0).max(MAX_LISTS)).describe(
-    "How many lists of this kind each region has, by region name (a region not named has none)"),
+  count: z.number().int().min(0).max(MAX_LISTS).default(0).describe("How many lists of the family each region not named in perRegion has"),
+  perRegion: z.record(z.string().min(1).max(100), z.number().int().min(0).max(MAX_LISTS)).default({}).describe(
+    "How many lists of the family a region has, by region name, where it differs from count"),
   reported: z.boolean().default(false).describe("Give each generated list daily columns of its own (see lists[].reported)"),
 });
 
