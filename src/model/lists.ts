@@ -368,7 +368,7 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
   // sorted into buckets, in observation order, by behaviour (for the national lists) and by
   // behaviour and region (for the regional ones), and each list reads only its own buckets.
   const regions = regionNames.length;
-  const named = Uint8Array.from(behaviours, (_, b) => (actLists.some((list) => list.acts[b]) ? 1 : 0));
+  const namedNationally = Uint8Array.from(behaviours, (_, b) => (actLists.some((list) => list.acts[b] && !list.covers) ? 1 : 0));
   const namedRegionally = Uint8Array.from(behaviours, (_, b) => (actLists.some((list) => list.acts[b] && list.covers) ? 1 : 0));
   const byBehaviour = behaviours.map(() => int32Column());
   const byBehaviourAndRegion = Array.from({ length: behaviours.length * regions }, () => int32Column());
@@ -445,7 +445,7 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
         for (const bucket of byBehaviourAndRegion) bucket.length = 0;
         for (let k = 0; k < obs.length; k++) {
           const b = behaviour[k];
-          if (named[b]) byBehaviour[b].push(k);
+          if (namedNationally[b]) byBehaviour[b].push(k);
           if (namedRegionally[b]) byBehaviourAndRegion[b * regions + regionOf(target[k])].push(k);
         }
       }
