@@ -7,6 +7,7 @@ import { simulate } from "../src/model/simulate.js";
 import { MAX_LISTS } from "../src/scenario/schema.js";
 import { scenarioOn } from "../src/scenario/timeline.js";
 import { loadScenario } from "../src/scenario/load.js";
+import { withValues } from "../src/calibrate/calibrate.js";
 import { baseInput, column, deepMerge, difference, makeScenario, problemsOf, table, values, type Overrides } from "./helpers.js";
 
 const REGIONS = ["North", "South", "West"];
@@ -59,6 +60,18 @@ test("a timeline may change a generated list by its id, not a family nor a list'
   assert.match(family.expected, /generated when the scenario loads: change one of them by its id/);
   const [regions] = problemsOf(() => makeScenario({ ...input, timeline: [{ date: "2018-01-20", path: "lists.prov-west-1.regions", set: ["North"] }] }));
   assert.match(regions.expected, /which regions a list covers, and its columns, are set on day 0/);
+});
+
+test("a calibration fits a family's parameters, not one generated list's (the family generates them afresh)", () => {
+  const family = { listFamilies: [{ id: "prov", kind: "black", count: 1, entry: { acts: ["court-default"] }, paymentExit: { enabled: true, perYear: 1 } }] };
+  const calibration = (path: string) => ({ calibration: { parameters: [{ path, min: 0.1, max: 2 }] }, targets: [{ metric: "listed_share.low-score", value: 0.1 }] });
+  const s = makeScenario({ ...family, ...calibration("listFamilies.prov.paymentExit.perYear") });
+  // An evaluation's scenario: the family's lists carry the value tried.
+  const tried = withValues(s, [0.5]).lists.filter((l) => l.family === "prov");
+  assert.deepEqual(tried.map((l) => l.paymentExit.perYear), [0.5, 0.5, 0.5]);
+  const [p] = problemsOf(() => makeScenario({ ...family, ...calibration("lists.prov-west-1.paymentExit.perYear") }));
+  assert.equal(p.path, "calibration.parameters[0].path");
+  assert.match(p.expected, /prov-west-1 is family prov's: calibrate listFamilies\.prov\.paymentExit\.perYear/);
 });
 
 /** The region of each citizen id, from the citizens table (everyone is in the trail sample here). */

@@ -89,7 +89,9 @@ export async function loadReportData(runDir: string): Promise<ReportData> {
   const s = manifest.scenario;
   const rows = new Map(fieldRows().map((r) => [r.path, { default: r.default, description: r.description }]));
   const sources = readSources(manifest);
-  const parameters: Parameter[] = leaves(s).map(([path, value]) => {
+  // The lists a family generated are its row of listFamilies in the table, not hundreds of rows each.
+  const generated = new Set(s.lists.flatMap((l, k) => (l.family ? [`lists[${k}]`] : [])));
+  const parameters: Parameter[] = leaves(s).filter(([path]) => !generated.has(path.replace(/^(lists\[\d+\]).*$/, "$1"))).map(([path, value]) => {
     const row = schemaRow(rows, path);
     return {
       path, value,

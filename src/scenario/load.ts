@@ -155,7 +155,11 @@ function crossProblems(s: Scenario): Problem[] {
     const p = `calibration.parameters[${i}]`;
     const r = resolvePath(s, c.path);
     if ("error" in r) out.push({ path: `${p}.path`, found: showValue(c.path), expected: `the path of a number in this scenario (${r.error})` });
-    else if (typeof getAt(s, r.keys) !== "number") out.push({ path: `${p}.path`, found: showValue(c.path), expected: `the path of a number (it holds ${showValue(getAt(s, r.keys))})` });
+    else if (r.keys[0] === "lists" && typeof r.keys[1] === "number" && s.lists[r.keys[1]]?.family !== undefined) {
+      // Each evaluation parses the scenario again, and the family generates its lists afresh.
+      const family = s.lists[r.keys[1]].family;
+      out.push({ path: `${p}.path`, found: showValue(c.path), expected: `a path outside the lists generated from listFamilies (${s.lists[r.keys[1]].id} is family ${family}'s: calibrate listFamilies.${family}.${r.keys.slice(2).join(".")})` });
+    } else if (typeof getAt(s, r.keys) !== "number") out.push({ path: `${p}.path`, found: showValue(c.path), expected: `the path of a number (it holds ${showValue(getAt(s, r.keys))})` });
     if (!(c.min < c.max)) out.push({ path: `${p}.min`, found: showValue(c.min), expected: `a value below max (${c.max})` });
   });
   // A seed named twice would weigh its draw double in every evaluation's mean.
