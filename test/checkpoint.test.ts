@@ -245,6 +245,11 @@ test("state out of its valid range is refused, even when signed with the run's k
   assert.match(refused({ ...opts, resume: reforge(good, (p) => (p.world["c.score"] = new Float64Array(3_000)), KEY) }, s), /c\.score does not fit this run \(a Float64Array of 3000, expected a Float32Array of 3000\)/);
   assert.match(refused({ ...opts, resume: reforge(good, (p) => (p.world["g.alive"] = new Uint8Array(3)), KEY) }, s), /g\.alive does not fit this run/);
   assert.match(refused({ ...opts, resume: reforge(good, (p) => delete p.world["c.firmRestrictions"], KEY) }, s), /has no c\.firmRestrictions/);
+  // A list's roster is a set of citizen ids (membership is sparse: no per-citizen column to range-check).
+  type Rosters = { states: { members: number[] }[] };
+  const roster = (edit: (members: number[]) => void) => reforge(good, (p) => edit(((p as unknown as { phases: { lists: Rosters } }).phases.lists.states[0].members)), KEY);
+  assert.match(refused({ ...opts, resume: roster((m) => m.push(3_000)) }, s), /the roster of list low-score is not a set of citizen ids below 3000/);
+  assert.match(refused({ ...opts, resume: roster((m) => { assert.ok(m.length > 0, "low-score has members on day 10"); m.push(m[0]); }) }, s), /the roster of list low-score is not a set/);
   // The same edits within range are state, and are taken: only what is valid gets in.
   assert.doesNotThrow(() => simulate(s, { ...opts, resume: reforge(good, (p) => ((p.world["c.score"] as Float32Array)[5] = s.scoring.max), KEY) }));
 });
