@@ -26,7 +26,7 @@ export const listMetrics = (id: string): ListMetricSet => perList(id, `_${id}`);
 export const LIST_DAILY_METRICS = perList("the list", "");
 
 /** Sums over every list of a kind, in listings: a person on two blacklists counts twice. */
-export const listKindMetrics = (kind: "black" | "red"): ListMetricSet => perList(`any ${kind}list (listings: a person on two counts twice)`, `_all_${kind}lists`);
+export const listKindMetrics = (kind: "black" | "red"): ListMetricSet => perList(`${kind}lists, summed over the lists (a person on two counts twice)`, `_all_${kind}lists`);
 
 /** The list ids whose metric names would be those of the sums over a kind. */
 export const KIND_SUM_IDS = ["all-blacklists", "all-redlists"];
