@@ -235,7 +235,6 @@ test("state out of its valid range is refused, even when signed with the run's k
     ["c.income", (a) => (a[7] *= 1000), /c\.income\[7\] is .*, expected between .* times the citizen's base income/],
     ["c.assocPoints", (a) => (a[8] = NaN), /c\.assocPoints\[8\] is NaN, expected a finite number/],
     ["c.lastPenalty", (a) => (a[9] = 11), /c\.lastPenalty\[9\] is 11, expected within \[0, 10\]/], // past the day resumed
-    ["c.listMask", (a) => (a[10] = 1 << s.lists.length), /c\.listMask\[10\] is \d+, expected a mask of \d bits/],
     ["c.sanctionMask", (a) => (a[11] = 0xffff), /c\.sanctionMask\[11\] is 65535, expected a mask of/],
     ["regionWatch", (a) => (a[0] = -1), /regionWatch\[0\] is -1, expected a finite weight >= 0/],
   ];
@@ -246,7 +245,12 @@ test("state out of its valid range is refused, even when signed with the run's k
   // Shapes: another type, another length, a state array missing.
   assert.match(refused({ ...opts, resume: reforge(good, (p) => (p.world["c.score"] = new Float64Array(3_000)), KEY) }, s), /c\.score does not fit this run \(a Float64Array of 3000, expected a Float32Array of 3000\)/);
   assert.match(refused({ ...opts, resume: reforge(good, (p) => (p.world["g.alive"] = new Uint8Array(3)), KEY) }, s), /g\.alive does not fit this run/);
-  assert.match(refused({ ...opts, resume: reforge(good, (p) => delete p.world["c.listMask"], KEY) }, s), /has no c\.listMask/);
+  assert.match(refused({ ...opts, resume: reforge(good, (p) => delete p.world["c.firmRestrictions"], KEY) }, s), /has no c\.firmRestrictions/);
+  // A list's roster is a set of citizen ids (membership is sparse: no per-citizen column to range-check).
+  type Rosters = { states: { members: number[] }[] };
+  const roster = (edit: (members: number[]) => void) => reforge(good, (p) => edit(((p as unknown as { phases: { lists: Rosters } }).phases.lists.states[0].members)), KEY);
+  assert.match(refused({ ...opts, resume: roster((m) => m.push(3_000)) }, s), /the roster of list low-score is not a set of citizen ids below 3000/);
+  assert.match(refused({ ...opts, resume: roster((m) => { assert.ok(m.length > 0, "low-score has members on day 10"); m.push(m[0]); }) }, s), /the roster of list low-score is not a set/);
   // The same edits within range are state, and are taken: only what is valid gets in.
   assert.doesNotThrow(() => simulate(s, { ...opts, resume: reforge(good, (p) => ((p.world["c.score"] as Float32Array)[5] = s.scoring.max), KEY) }));
 });

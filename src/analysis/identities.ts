@@ -6,7 +6,7 @@ import type { RunResult } from "../model/result.js";
 import { cellValue, type Table } from "../io/table.js";
 import { columnName, type MetricSpec } from "../engine/counters.js";
 import { dailyMetricSets } from "../model/regime.js";
-import { listMetrics } from "../metrics/list-metrics.js";
+import { isReported, listMetrics } from "../metrics/list-metrics.js";
 import { OBSERVATION_METRICS } from "../model/observation.js";
 import { CONSEQUENCES_METRICS } from "../model/consequences.js";
 import { SANCTIONS } from "../scenario/schema.js";
@@ -55,7 +55,8 @@ export function checkIdentities(run: RunOutput): Identity[] {
 
   if (s.mechanisms.lists) {
     const population = columnOf(daily, "population");
-    for (const list of s.lists) {
+    // The lists with columns of their own (list_daily holds the others' rows).
+    for (const list of s.lists.filter(isReported)) {
       const M = listMetrics(list.id);
       const on = columnOf(daily, M.on), entries = columnOf(daily, M.entries), exits = columnOf(daily, M.exits);
       // Each day's change in the stock is that day's entries less its exits; the lists start

@@ -14,6 +14,8 @@ const TINY = {
   days: 2,
   behaviours: [{ id: "jaywalking", class: "public", ratePerYear: 1, points: -5, observedBy: ["cameras"] }],
   lists: [{ id: "low", kind: "black", entry: { scoreBelow: 900 } }, { id: "reps", kind: "black", entry: { firms: true } }],
+  // One generated list, not reported: the tables of a scenario with many lists (list_daily, the sums over a kind).
+  listFamilies: [{ id: "prov", kind: "black", count: 1, entry: { scoreBelow: 850 } }],
   firms: { enabled: true },
 };
 
@@ -34,6 +36,18 @@ export function outputsMarkdown(): string {
     "counts for that day (flows) or the state at the end of that day (stocks such as `on_<list>`).",
     "Columns named `<x>_<list id>`, `blocked_<sanction>` and `granted_<privilege>` exist for every list,",
     "sanction and privilege of the scenario; below they appear for a tiny example scenario.",
+    "",
+    "**Many lists.** A scenario may hold up to 500 lists (docs/model.md §15c). Per-list columns in the daily",
+    "tables exist only for the lists that are *reported*: every list written in `lists:` unless it says",
+    "`reported: false`, and no list generated from `listFamilies:` unless its family says `reported: true`",
+    "(300 lists × 9 metrics per cell would be thousands of columns). When some list is not reported, the",
+    "daily tables also carry the sums over every list of a kind (`<x>_all_blacklists`, `<x>_all_redlists`,",
+    "in listings: a person on two blacklists counts twice there; `blacklisted` counts people), and the long",
+    "table `list_daily` has every list's nine metrics for each day, whole population, one row per day and",
+    "list (`SELECT * FROM list_daily WHERE list = 'tax-beijing-1'`). The summary and `manifest.json` keep",
+    "every list's keys either way, and `lists` gains the columns `regions` and `family` when some list covers",
+    "named regions. A scenario whose lists are all reported (every bundled scenario but provincial-lists)",
+    "has the tables it always had. Dated targets name daily columns, so they can name reported lists only.",
     "",
     "## What \"wrongfully listed\" means",
     "",

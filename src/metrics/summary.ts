@@ -3,7 +3,7 @@
 import { SANCTIONS, PRIVILEGES, type Scenario } from "../scenario/schema.js";
 import type { Summary, TargetResult } from "../model/result.js";
 import type { DailyCounters, MetricSpec } from "../engine/counters.js";
-import { listMetrics } from "./list-metrics.js";
+import { LIST_DAILY_METRICS } from "./list-metrics.js";
 import { dayOf, firstReportedDay } from "../scenario/timeline.js";
 import { LISTED_METRICS } from "./collect.js";
 import { BEHAVIOUR_METRICS } from "../model/behaviour.js";
@@ -20,6 +20,8 @@ export interface SummaryInput {
   s: Scenario;
   seed: number;
   metrics: DailyCounters;
+  /** Each list's daily metrics, one "cell" per list, in scenario order (model/lists.ts). */
+  listDaily: DailyCounters;
   /** People ever on each list during the reported days (the counts of listings come from the daily metrics). */
   lists: { id: string; kind: "black" | "red"; everListed: number }[];
   appealsQueued: number;
@@ -149,14 +151,19 @@ export function summarise(x: SummaryInput): Summary {
   // Undefined where the denominator is empty (nobody listed, no appeal decided): null, never 0.
   const ratio = (a: number, b: number): number | null => (b > 0 ? a / b : null);
 
-  const lists = x.lists.map((l) => {
-    const M = listMetrics(l.id);
-    return {
-      id: l.id, kind: l.kind,
-      onListEnd: end(M.on), wrongfulEnd: end(M.wrongful), viaAssociationEnd: end(M.viaAssociation),
-      errorFreeEnd: end(M.errorFreeOn), entries: total(M.entries), everListed: l.everListed, exits: total(M.exits),
-    };
-  });
+  // Every list's figures from list_daily (a reported list's per-cell columns sum to the same counts).
+  const D = x.listDaily.indexOf(LIST_DAILY_METRICS);
+  const listEnd = (k: number, metric: number) => x.listDaily.get(last, k, metric);
+  const listTotal = (k: number, metric: number) => {
+    let v = 0;
+    for (let d = first; d <= last; d++) v += x.listDaily.get(d, k, metric);
+    return v;
+  };
+  const lists = x.lists.map((l, k) => ({
+    id: l.id, kind: l.kind,
+    onListEnd: listEnd(k, D.on), wrongfulEnd: listEnd(k, D.wrongful), viaAssociationEnd: listEnd(k, D.viaAssociation),
+    errorFreeEnd: listEnd(k, D.errorFreeOn), entries: listTotal(k, D.entries), everListed: l.everListed, exits: listTotal(k, D.exits),
+  }));
   const blocked = Object.fromEntries(SANCTIONS.map((k) => [k, total(C[`blocked_${k}`])]));
   const granted = Object.fromEntries(PRIVILEGES.map((k) => [k, total(C[`granted_${k}`])]));
   const obs = { true: total(O.observationsTrue), misattributed: total(O.observationsMisattributed), invented: total(O.observationsInvented) };
@@ -172,7 +179,7 @@ export function summarise(x: SummaryInput): Summary {
 
   const m: Record<string, number | null> = {};
   const key = (k: SummaryKey, id: string) => `${k}.${id}`;
-  for (const l of lists) {
+  lists.forEach((l, k) => {
     m[key("listed_share", l.id)] = l.onListEnd / n;
     m[key("error_free_listed_share", l.id)] = l.errorFreeEnd / n;
     m[key("wrongful_share", l.id)] = ratio(l.wrongfulEnd, l.onListEnd);
@@ -181,9 +188,8 @@ export function summarise(x: SummaryInput): Summary {
     m[key("cumulative_listed_share", l.id)] = l.everListed / n;
     // People, not listings: of everyone ever on the list, the share no longer on it at the end.
     m[key("exited_share", l.id)] = ratio(l.everListed - l.onListEnd, l.everListed);
-    const M = listMetrics(l.id);
-    m[key("mean_days_to_clear_wrongful", l.id)] = ratio(total(M.daysToClearWrongful), total(M.clearedWrongful));
-  }
+    m[key("mean_days_to_clear_wrongful", l.id)] = ratio(listTotal(k, D.daysToClearWrongful), listTotal(k, D.clearedWrongful));
+  });
   for (const k of SANCTIONS) m[key("blocked_per_capita", k)] = blocked[k] / n / years;
   for (const k of PRIVILEGES) m[key("granted_per_capita", k)] = granted[k] / n / years;
   const grades = scenario.scoring.grades;

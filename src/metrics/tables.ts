@@ -9,7 +9,8 @@ import type { Column, Table } from "../io/table.js";
 import type { Summary } from "../model/result.js";
 import { FEMALE, URBAN, INFORMANT, PARTY, groupOfCell, isSampled, householdOf, regionOfCell } from "../model/world.js";
 import type { Sim } from "../model/context.js";
-import type { ListLog, ListState } from "../model/lists.js";
+import type { ListLog, ListState, Lists } from "../model/lists.js";
+import { hasKindSums } from "./list-metrics.js";
 import type { AppealLog } from "../model/appeals.js";
 import type { FirmLog } from "../model/firms.js";
 import type { Distribution } from "./collect.js";
@@ -20,6 +21,7 @@ export interface TableSources {
   sim: Sim;
   listLog: ListLog;
   listStates: ListState[];
+  listsOf: Lists["listsOf"];
   appealLog: AppealLog;
   firmLog: FirmLog;
   distribution: Distribution;
@@ -65,6 +67,34 @@ function dailyTable(sim: Sim, name: string, description: string, keys: number, k
   return { name, description, rows, columns };
 }
 
+/**
+ * One row per reported day and list: every list's daily metrics, national (the long form, for
+ * scenarios with lists that have no columns of their own in the daily tables).
+ */
+function listDaily(sim: Sim, listIds: string[]): Table {
+  const L = sim.listDaily, lists = listIds.length;
+  const first = firstReportedDay(sim.s);
+  const rows = (sim.days - first) * lists;
+  const day = new Int32Array(rows), list = new Int32Array(rows);
+  const out = L.names.map(() => new Float64Array(rows));
+  for (let d = first, r = 0; d < sim.days; d++) {
+    for (let k = 0; k < lists; k++, r++) {
+      day[r] = d;
+      list[r] = k;
+      for (let m = 0; m < L.names.length; m++) out[m][r] = L.get(d, k, m);
+    }
+  }
+  return {
+    name: "list_daily", description: "Daily metrics of every list, whole population: one row per day and list", rows,
+    columns: [
+      num("day", "Day of the run (0 = startDate)", day, "INTEGER"),
+      code("date", "Calendar date", sim.dates, day),
+      code("list", "List", listIds, list),
+      ...L.names.map((n, m) => num(n, describe(L.specs[m]), out[m])),
+    ],
+  };
+}
+
 export function buildTables(x: TableSources): Table[] {
   const { sim, summary } = x;
   const { s, c, g } = sim;
@@ -91,7 +121,7 @@ export function buildTables(x: TableSources): Table[] {
   for (let i = 0; i < sim.n; i++) if (isSampled(sim, i)) sampled.push(i);
   const grades = [...s.scoring.grades].sort((a, b) => b.min - a.min);
   const gradeOf = (v: number) => { const k = grades.findIndex((gr) => v >= gr.min); return k; };
-  const listLabel = (mask: number) => listIds.filter((_, k) => mask & (1 << k)).join(",");
+  const listLabel = (i: number) => x.listsOf(i).map((k) => listIds[k]).join(",");
   // Wrongful at the end: on a list whose error-free twin does not hold the person (model/lists.ts).
   const wrongfulNow = new Set<number>();
   for (const L of x.listStates) L.members.forEach((i, p) => L.wrongful[p] && wrongfulNow.add(i));
@@ -114,7 +144,7 @@ export function buildTables(x: TableSources): Table[] {
       num("error_free_score", "Score had every channel been right (ground truth)", Float64Array.from(pick((i) => c.errorFree[i]))),
       num("association_points", "Points charged for other people's acts, net", Float64Array.from(pick((i) => c.assocPoints[i]))),
       code("grade", "Final grade", grades.map((gr) => gr.name), pick((i) => gradeOf(c.score[i]))),
-      { name: "lists", description: "Lists the citizen is on at the end (comma-separated)", type: "VARCHAR", data: pick((i) => listLabel(c.listMask[i])) },
+      { name: "lists", description: "Lists the citizen is on at the end (comma-separated)", type: "VARCHAR", data: pick(listLabel) },
       { name: "wrongfully_listed", description: "On a list at the end that the error-free record, under the same rules, does not have them on", type: "BOOLEAN", data: pick((i) => wrongfulNow.has(i)) },
       { name: "error_free_lists", description: "Lists the error-free record has the citizen on at the end (comma-separated)", type: "VARCHAR", data: pick(errorFreeLists) },
       num("friends_initial", "Friends at the start", Int32Array.from(pick((i) => initialDegree(g, i))), "INTEGER"),
@@ -220,6 +250,11 @@ export function buildTables(x: TableSources): Table[] {
       { name: "sanctions", description: "Sanctions", type: "VARCHAR", data: s.lists.map((l) => l.sanctions.join(",")) },
       { name: "privileges", description: "Privileges", type: "VARCHAR", data: s.lists.map((l) => l.privileges.join(",")) },
       { name: "published", description: "Names published", type: "BOOLEAN", data: s.lists.map((l) => l.published) },
+      // Only where some list covers named regions (the tables of national lists are as they were).
+      ...(s.lists.some((l) => l.regions) ? [
+        { name: "regions", description: "Regions whose residents the list covers (comma-separated; empty: the whole country)", type: "VARCHAR", data: s.lists.map((l) => l.regions?.join(",") ?? "") } as Column,
+        { name: "family", description: "The listFamilies entry that generated the list (empty: written by hand)", type: "VARCHAR", data: s.lists.map((l) => l.family ?? "") } as Column,
+      ] : []),
     ],
   };
   const keys = Object.keys(summary.metrics);
@@ -248,7 +283,7 @@ export function buildTables(x: TableSources): Table[] {
     daily,
     dailyTable(sim, "daily_region", "Daily metrics per region", sim.regions, regionOf, (key) => code("region", "Region", regionNames, key)),
     dailyTable(sim, "daily_group", "Daily metrics per population group", G, groupOf, (key) => code("group", "Population group", groupNames, key)),
-    cellTable, listEvents, appeals, firmEvents, distribution, citizens,
+    cellTable, ...(hasKindSums(s.lists) ? [listDaily(sim, listIds)] : []), listEvents, appeals, firmEvents, distribution, citizens,
     sim.trail.table({ dates: sim.dates, behaviours: s.behaviours.map((b) => b.id), channels: CHANNELS, lists: listIds }),
     regions, behaviours, lists, summaryTable, targets,
   ];

@@ -55,7 +55,7 @@ const stores = (sim: Sim): ClassifiedStore<Rebuilt>[] => [
 
 interface Saved {
   world: unknown;
-  stores: { metrics?: { data: Float64Array; stock: Float64Array }; global?: { data: Float64Array; stock: Float64Array } };
+  stores: { metrics?: { data: Float64Array; stock: Float64Array }; global?: { data: Float64Array; stock: Float64Array }; listDaily?: { data: Float64Array; stock: Float64Array } };
   trail: unknown;
   phases: unknown;
   /** Each shard's parts' state (pending expiry...), restorable onto any number of shards. */
@@ -68,7 +68,7 @@ export function runState(sim: Sim, phases: Phase[], shards: ShardRunner): RunSta
     fingerprint: () => identityFingerprint(stores(sim)),
     save: (nextDay): Saved => ({
       world: saveArrays(stores(sim)),
-      stores: { metrics: finishedRows(sim.metrics, nextDay), global: finishedRows(sim.global, nextDay) },
+      stores: { metrics: finishedRows(sim.metrics, nextDay), global: finishedRows(sim.global, nextDay), listDaily: finishedRows(sim.listDaily, nextDay) },
       trail: saveColumns(sim.trail),
       phases: savePhases(phases),
       shards: shards.save(sim.day),
@@ -78,6 +78,7 @@ export function runState(sim: Sim, phases: Phase[], shards: ShardRunner): RunSta
       restoreArrays(stores(sim), p.world, { s: sim.s, c: sim.c, nextDay });
       setFinishedRows(sim.metrics, p.stores?.metrics, nextDay, "metrics");
       setFinishedRows(sim.global, p.stores?.global, nextDay, "global metrics");
+      setFinishedRows(sim.listDaily, p.stores?.listDaily, nextDay, "lists' daily metrics");
       restoreColumns(sim.trail, p.trail);
       restorePhases(phases, p.phases);
       if (!Array.isArray(p.shards) || !p.shards.every((x) => typeof x === "object" && x !== null)) throw new CheckpointError("damaged checkpoint: no state for the shards");

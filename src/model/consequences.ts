@@ -15,6 +15,7 @@ import { EV, DT } from "../metrics/trail.js";
 import { record, type Phase, type Sim } from "./context.js";
 import { IdMap } from "../engine/id-map.js";
 import { householdOf } from "./world.js";
+import type { Lists } from "./lists.js";
 
 /** A set of citizens with O(1) add, remove and dense iteration. */
 export class DenseSet {
@@ -183,7 +184,7 @@ export const CONSEQUENCES_COLUMNS = {
 };
 
 export function consequencesPhase(
-  sim: Sim, rewardIncome: (i: number) => number = () => 0,
+  sim: Sim, lists: Pick<Lists, "listsOf">, rewardIncome: (i: number) => number = () => 0,
 ): Phase & { blacklisted: DenseSet; redlisted: DenseSet; setIncome(i: number): void } {
   const { s: scenario, c: citizens } = sim;
   const metrics = sim.metrics;
@@ -193,8 +194,7 @@ export function consequencesPhase(
   const bit = <T extends string>(all: readonly T[], names: readonly T[]) => names.reduce((m, n) => m | (1 << all.indexOf(n)), 0);
   const listSanctions = scenario.lists.map((l) => bit(SANCTIONS, l.sanctions));
   const listPrivileges = scenario.lists.map((l) => bit(PRIVILEGES, l.privileges));
-  const blackBits = scenario.lists.reduce((m, l, k) => (l.kind === "black" ? m | (1 << k) : m), 0);
-  const redBits = scenario.lists.reduce((m, l, k) => (l.kind === "red" ? m | (1 << k) : m), 0);
+  const black = scenario.lists.map((l) => l.kind === "black");
   const sanctionRate = SANCTIONS.map((k) => scenario.consequences.sanctions[k]);
   const privilegeRate = PRIVILEGES.map((k) => scenario.consequences.privileges[k]);
   const at = metrics.indexOf(CONSEQUENCES_METRICS);
@@ -244,9 +244,11 @@ export function consequencesPhase(
   const redlisted = new DenseSet();
 
   function refresh(i: number): void {
-    let sm = 0, pm = 0;
-    for (let k = 0; k < scenario.lists.length; k++) {
-      if (citizens.listMask[i] & (1 << k)) { sm |= listSanctions[k]; pm |= listPrivileges[k]; }
+    let sm = 0, pm = 0, onBlack = false, onRed = false;
+    for (const k of lists.listsOf(i)) {
+      sm |= listSanctions[k];
+      pm |= listPrivileges[k];
+      if (black[k]) onBlack = true; else onRed = true;
     }
     if (!sanctionsOn) sm = 0;
     if (!privilegesOn) pm = 0;
@@ -262,8 +264,8 @@ export function consequencesPhase(
     citizens.sanctionMask[i] = sm;
     citizens.privilegeMask[i] = pm;
     if (reachedChildren || households.indexOf(householdOf(citizens, i)) >= 0) refreshHousehold(householdOf(citizens, i));
-    if (citizens.listMask[i] & blackBits) blacklisted.add(i); else blacklisted.delete(i);
-    if (citizens.listMask[i] & redBits) redlisted.add(i); else redlisted.delete(i);
+    if (onBlack) blacklisted.add(i); else blacklisted.delete(i);
+    if (onRed) redlisted.add(i); else redlisted.delete(i);
     setIncome(i);
   }
 

@@ -148,6 +148,8 @@ export interface Sim extends Core {
   metrics: DailyCounters;
   /** Run-wide counters that have no cell (queue lengths, firm grades), one row per day. */
   global: DailyCounters;
+  /** Each list's daily metrics, one "cell" per list (the long table list_daily; model/lists.ts). */
+  listDaily: DailyCounters;
   /** A pass changed everyone's score today (then `touched` is not used). */
   allTouched: boolean;
   dates: string[];
@@ -199,7 +201,8 @@ export function createSim(world: World): Sim {
     coverage: CHANNELS.map(() => sharedArray(Float64Array, world.cells)),
     detect: CHANNELS.map(() => sharedArray(Float64Array, world.cells)),
   });
-  return { ...core, metrics: core.metrics as DailyCounters, listeners: [], global: new DailyCounters(world.days, 1, "run-wide metrics"), allTouched: false, dates };
+  return { ...core, metrics: core.metrics as DailyCounters, listeners: [], global: new DailyCounters(world.days, 1, "run-wide metrics"),
+    listDaily: new DailyCounters(world.days, scenario.lists.length, "lists' daily metrics"), allTouched: false, dates };
 }
 
 /**

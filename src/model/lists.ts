@@ -8,21 +8,25 @@
 // saw, charged to whoever did them, and the firms' error-free scores. A listing is wrongful on a
 // day when the person is on the list and not on its error-free twin that day (`isWrongful`, the
 // one definition every table, metric and view uses).
+//
+// A scenario may hold hundreds of lists (docs/model.md §15c), so nothing here costs memory per
+// citizen or work per citizen and list: membership is the lists' own sparse rosters, with a
+// sparse index from the listed to their lists (listsOf); a day's entry checks look only at the
+// lists of the person's region whose thresholds their score crossed, and only at the lists that
+// name the acts observed.
 import type { ListRule } from "../scenario/schema.js";
-import { int32Column } from "../engine/columns.js";
-import { listMetrics } from "../metrics/list-metrics.js";
+import { int32Column, type GrowableColumn } from "../engine/columns.js";
+import { hasKindSums, isReported, listKindMetrics, listMetrics, LIST_DAILY_METRICS, type ListMetricSet } from "../metrics/list-metrics.js";
 import { firstReportedDay } from "../scenario/timeline.js";
 import type { MetricIndex } from "../engine/counters.js";
 import { EV, DT, TRUE, REAL_ACTOR } from "../metrics/trail.js";
 import { READ_AHEAD, record, type Phase, type Sim } from "./context.js";
-import { ANY, bitsBelow, restoreColumns, saveColumns } from "../engine/checkpoint.js";
+import { ANY, CheckpointError, restoreColumns, saveColumns } from "../engine/checkpoint.js";
 import { IdMap } from "../engine/id-map.js";
 import { hashInts, hashStep, nameId } from "../engine/random.js";
 import { stateColumn } from "./state-columns.js";
 
 export const LISTS_COLUMNS = {
-  /** Bit per list index: on that list now. */
-  listMask: stateColumn(Uint8Array, { valid: ({ s }) => bitsBelow(s.lists.length) }),
   /** Blacklisted firms this person legally represents (the count). */
   firmRestrictions: stateColumn(Uint8Array, { valid: () => ANY }),
 };
@@ -71,8 +75,12 @@ export interface ListState extends Roster {
   truth: Roster;
   /** Distinct people ever on the list (during the reported days). */
   ever: IdMap;
-  /** Indices of its daily metrics (metrics/list-metrics.ts). */
-  m: MetricIndex<ReturnType<typeof listMetrics>>;
+  /** Per region, 1 if the list covers its residents; null: the whole country. */
+  covers: Uint8Array | null;
+  /** Indices of its per-cell daily metrics (metrics/list-metrics.ts); null for a list not reported. */
+  m: MetricIndex<ListMetricSet> | null;
+  /** Indices of the per-cell sums over its kind; null when every list is reported. */
+  kindSum: MetricIndex<ListMetricSet> | null;
 }
 
 /** The list event log: one row per entry or exit, for everyone (not only the trail sample). */
@@ -97,7 +105,11 @@ export interface Lists {
    * (and, on the record, citizens.firmRestrictions, the count of such firms).
    */
   firmListing(agent: number, change: 1 | -1, truth: boolean): void;
+  /** The lists (indices, ascending) `agent` is on now: empty for nearly everyone. */
+  listsOf(agent: number): readonly number[];
 }
+
+const NONE: readonly number[] = [];
 
 /** The one definition: a listing is wrongful while the error-free record does not have the person on that list. */
 export const isWrongful = (list: ListState, i: number): number => (list.truth.pos.has(i) ? 0 : 1);
@@ -107,13 +119,45 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
   const metrics = sim.metrics;
   const on = scenario.mechanisms.lists;
   const reportedFrom = firstReportedDay(scenario);
+  const regionNames = scenario.population.regions.map((r) => r.name);
+  const kindSums = hasKindSums(scenario.lists);
+  const D = sim.listDaily.indexOf(LIST_DAILY_METRICS);
   const states: ListState[] = (on ? scenario.lists : []).map((rule, index) => ({
     index, rule, black: rule.kind === "black",
     acts: Uint8Array.from(behaviours, (b) => (rule.entry.acts.includes(b.id) ? 1 : 0)),
     ...emptyRoster(), wrongful: [], viaAssoc: [], truth: emptyRoster(),
     ever: new IdMap(),
-    m: metrics.indexOf(listMetrics(rule.id)),
+    covers: rule.regions ? Uint8Array.from(regionNames, (name) => (rule.regions!.includes(name) ? 1 : 0)) : null,
+    m: isReported(rule) ? metrics.indexOf(listMetrics(rule.id)) : null,
+    kindSum: kindSums ? metrics.indexOf(listKindMetrics(rule.kind)) : null,
   }));
+  const regionOf = (i: number) => Math.floor(citizens.cell[i] / (2 * sim.groups));
+  const covered = (list: ListState, i: number) => list.covers === null || list.covers[regionOf(i)] === 1;
+  /** Sparse index: the lists each listed person is on (ascending); nobody else has an entry. */
+  const onLists = new Map<number, number[]>();
+  const listsOf = (i: number): readonly number[] => onLists.get(i) ?? NONE;
+  function joined(list: ListState, i: number): void {
+    const mine = onLists.get(i);
+    if (!mine) { onLists.set(i, [list.index]); return; }
+    let p = mine.length;
+    while (p > 0 && mine[p - 1] > list.index) p--;
+    mine.splice(p, 0, list.index);
+  }
+  function left(list: ListState, i: number): void {
+    const mine = onLists.get(i)!;
+    if (mine.length === 1) onLists.delete(i); else mine.splice(mine.indexOf(list.index), 1);
+  }
+  /** A list's daily metric: per cell if it is reported, in its kind's sums if there are any, and in list_daily. */
+  function stock(list: ListState, cell: number, k: keyof ListMetricSet, v: number): void {
+    if (list.m) metrics.addStock(cell, list.m[k], v);
+    if (list.kindSum) metrics.addStock(cell, list.kindSum[k], v);
+    sim.listDaily.addStock(list.index, D[k], v);
+  }
+  function flow(list: ListState, cell: number, k: keyof ListMetricSet, v: number): void {
+    if (list.m) metrics.add(sim.day, cell, list.m[k], v);
+    if (list.kindSum) metrics.add(sim.day, cell, list.kindSum[k], v);
+    sim.listDaily.add(sim.day, list.index, D[k], v);
+  }
   const log = new ListLog();
   // A redlist is always entered by score; a blacklist by score if it has a threshold, by act if it names acts.
   const byScore = (list: ListState) => (list.black ? list.rule.entry.scoreBelow !== undefined : true);
@@ -165,7 +209,7 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
 
   function setWrongful(list: ListState, p: number, wrongful: number): void {
     if (wrongful === list.wrongful[p]) return;
-    metrics.addStock(citizens.cell[list.members[p]], list.m.wrongful, wrongful - list.wrongful[p]);
+    stock(list, citizens.cell[list.members[p]], "wrongful", wrongful - list.wrongful[p]);
     list.wrongful[p] = wrongful;
   }
 
@@ -175,12 +219,12 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
     list.wrongful.push(wrongful);
     list.viaAssoc.push(via);
     list.ever.set(i, 1);
-    citizens.listMask[i] |= 1 << list.index;
+    joined(list, i);
     const cell = citizens.cell[i];
-    metrics.addStock(cell, list.m.on, 1);
-    metrics.addStock(cell, list.m.wrongful, wrongful);
-    metrics.addStock(cell, list.m.viaAssociation, via);
-    metrics.add(sim.day, cell, list.m.entries, 1);
+    stock(list, cell, "on", 1);
+    stock(list, cell, "wrongful", wrongful);
+    stock(list, cell, "viaAssociation", via);
+    flow(list, cell, "entries", 1);
     logEvent(list, i, true, reason, wrongful, via, 0);
     record(sim, i, { event: EV.listed, list: list.index, detail: reason, wrongful });
     for (const f of sim.listeners) f({ list: list.index, agent: i, entered: true, wrongful: wrongful === 1, since: sim.day, reason });
@@ -191,16 +235,16 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
     if (p < 0) return;
     const since = list.since[p], wrongful = list.wrongful[p], via = list.viaAssoc[p];
     removeRow(list, p, [list.wrongful, list.viaAssoc]);
-    citizens.listMask[i] &= ~(1 << list.index);
+    left(list, i);
     const cell = citizens.cell[i];
-    metrics.addStock(cell, list.m.on, -1);
-    metrics.addStock(cell, list.m.wrongful, -wrongful);
-    metrics.addStock(cell, list.m.viaAssociation, -via);
-    metrics.add(sim.day, cell, list.m.exits, 1);
-    if (reason === DT.payment) metrics.add(sim.day, cell, list.m.exitsPaid, 1);
+    stock(list, cell, "on", -1);
+    stock(list, cell, "wrongful", -wrongful);
+    stock(list, cell, "viaAssociation", -via);
+    flow(list, cell, "exits", 1);
+    if (reason === DT.payment) flow(list, cell, "exitsPaid", 1);
     if (wrongful) {
-      metrics.add(sim.day, cell, list.m.clearedWrongful, 1);
-      metrics.add(sim.day, cell, list.m.daysToClearWrongful, sim.day - since);
+      flow(list, cell, "clearedWrongful", 1);
+      flow(list, cell, "daysToClearWrongful", sim.day - since);
     }
     logEvent(list, i, false, reason, wrongful, via, sim.day - since);
     record(sim, i, { event: EV.delisted, list: list.index, detail: reason, wrongful });
@@ -211,7 +255,7 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
 
   function enterTruth(list: ListState, i: number, reason: number): void {
     addTo(list.truth, i, sim.day, reason);
-    metrics.addStock(citizens.cell[i], list.m.errorFreeOn, 1);
+    stock(list, citizens.cell[i], "errorFreeOn", 1);
     const p = list.pos.get(i);
     if (p >= 0) setWrongful(list, p, 0);
   }
@@ -220,7 +264,7 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
     const p = list.truth.pos.get(i);
     if (p < 0) return;
     removeRow(list.truth, p);
-    metrics.addStock(citizens.cell[i], list.m.errorFreeOn, -1);
+    stock(list, citizens.cell[i], "errorFreeOn", -1);
     const q = list.pos.get(i);
     if (q >= 0) setWrongful(list, q, 1);
     if (list.rule.entry.firms && reason !== DT.firm && truthFirms.get(i, 0) > 0) enterTruth(list, i, DT.firm);
@@ -263,7 +307,7 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
         leave(list, i, list.black ? DT["score-recovered"] : DT["score-fell"]);
       } else if (ownList) {
         const via = viaAssociation(list, i, reason);
-        if (via !== list.viaAssoc[p]) { metrics.addStock(citizens.cell[i], list.m.viaAssociation, via - list.viaAssoc[p]); list.viaAssoc[p] = via; }
+        if (via !== list.viaAssoc[p]) { stock(list, citizens.cell[i], "viaAssociation", via - list.viaAssoc[p]); list.viaAssoc[p] = via; }
       }
     }
   }
@@ -275,7 +319,7 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
       const before = truthFirms.get(i, 0), after = before + change;
       if (after > 0) truthFirms.set(i, after); else truthFirms.delete(i);
       for (const list of firmLists) {
-        if (before === 0 && after > 0 && !list.truth.pos.has(i)) enterTruth(list, i, DT.firm);
+        if (before === 0 && after > 0 && !list.truth.pos.has(i) && covered(list, i)) enterTruth(list, i, DT.firm);
         const p = list.truth.pos.get(i);
         if (before > 0 && after === 0 && p >= 0 && list.truth.reason[p] === DT.firm) exitTruth(list, i, DT.firm);
       }
@@ -283,20 +327,24 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
     }
     const after = citizens.firmRestrictions[i], before = after - change;
     for (const list of firmLists) {
-      if (before === 0 && after > 0 && !list.pos.has(i)) enter(list, i, DT.firm);
+      if (before === 0 && after > 0 && !list.pos.has(i) && covered(list, i)) enter(list, i, DT.firm);
       const p = list.pos.get(i);
       if (before > 0 && after === 0 && p >= 0 && list.reason[p] === DT.firm) exit(list, i, DT.firm);
     }
   }
 
-  const lists: Lists = { states, log, exit, firmListing };
+  const lists: Lists = { states, log, exit, firmListing, listsOf };
   const scoreLists = states.filter(byScore);
   const actLists = states.filter(byAct);
   // Flat copies of the score rules: this check runs for every citizen whose score moved today.
   const nScore = scoreLists.length;
-  const bits = Int32Array.from(scoreLists, (list) => 1 << list.index);
   const below = Float64Array.from(scoreLists, (list) => (list.black ? list.rule.entry.scoreBelow! : -Infinity));
   const atLeast = Float64Array.from(scoreLists, (list) => (list.black ? Infinity : list.rule.entry.scoreAtLeast!));
+  // Per region, the score lists covering its residents (in list order) and the band of scores no
+  // list of them takes: most people whose score moved are inside it, and are done at once.
+  const scoreListsIn = regionNames.map((_, r) => Int32Array.from(scoreLists.flatMap((list, q) => (list.covers === null || list.covers[r] ? [q] : []))));
+  const regionBelow = scoreListsIn.map((qs) => qs.reduce((m, q) => Math.max(m, below[q]), -Infinity));
+  const regionAtLeast = scoreListsIn.map((qs) => qs.reduce((m, q) => Math.min(m, atLeast[q]), Infinity));
 
   for (let q = 0; q < nScore; q++) {
     sim.listBelow = Math.max(sim.listBelow, below[q]);
@@ -305,12 +353,36 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
 
   /** The score entries of i: the error-free record's first, so that a listing made today knows its twin. */
   function checkScore(i: number): void {
-    const v = citizens.score[i], w = citizens.errorFree[i], mask = citizens.listMask[i];
-    for (let q = 0; q < nScore; q++) {
-      const list = scoreLists[q], reason = list.black ? DT["score-below"] : DT["score-at-least"];
+    const v = citizens.score[i], w = citizens.errorFree[i], r = regionOf(i);
+    const lo = regionBelow[r], hi = regionAtLeast[r];
+    if (v >= lo && v < hi && w >= lo && w < hi) return;
+    const qs = scoreListsIn[r];
+    for (let k = 0; k < qs.length; k++) {
+      const q = qs[k], list = scoreLists[q], reason = list.black ? DT["score-below"] : DT["score-at-least"];
       if (!(w >= below[q] && w < atLeast[q]) && !list.truth.pos.has(i)) enterTruth(list, i, reason);
-      if (!(mask & bits[q]) && !(v >= below[q] && v < atLeast[q])) enter(list, i, reason);
+      if (!(v >= below[q] && v < atLeast[q]) && !list.pos.has(i)) enter(list, i, reason);
     }
+  }
+
+  // The act lists by the acts they name and the regions they cover: a day's observations are
+  // sorted into buckets, in observation order, by behaviour (for the national lists) and by
+  // behaviour and region (for the regional ones), and each list reads only its own buckets.
+  const regions = regionNames.length;
+  const namedNationally = Uint8Array.from(behaviours, (_, b) => (actLists.some((list) => list.acts[b] && !list.covers) ? 1 : 0));
+  const namedRegionally = Uint8Array.from(behaviours, (_, b) => (actLists.some((list) => list.acts[b] && list.covers) ? 1 : 0));
+  const byBehaviour = behaviours.map(() => int32Column());
+  const byBehaviourAndRegion = Array.from({ length: behaviours.length * regions }, () => int32Column());
+  const bucketsOf = actLists.map((list) => behaviours.flatMap((_, b) => {
+    if (!list.acts[b]) return [];
+    return list.covers ? regionNames.flatMap((_, r) => (list.covers![r] ? [byBehaviourAndRegion[b * regions + r]] : [])) : [byBehaviour[b]];
+  }));
+  const merged = int32Column();
+  /** The day's observations in `buckets`, in observation order. */
+  function observed(buckets: GrowableColumn<Int32Array>[]): Int32Array {
+    if (buckets.length === 1) return buckets[0].view();
+    merged.length = 0;
+    for (const bucket of buckets) merged.append(bucket.view());
+    return merged.view().sort();
   }
 
   return {
@@ -329,6 +401,14 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
       restore(saved) {
         type Saved = Omit<Roster, "pos"> & { wrongful: number[]; viaAssoc: number[]; ever: number[]; truth: Omit<Roster, "pos"> };
         const v = saved as { log: unknown; truthFirms: [number, number][]; states: Saved[] };
+        if (!Array.isArray(v.states) || v.states.length !== states.length) throw new CheckpointError(`damaged checkpoint: ${v.states?.length} lists' rosters, expected ${states.length}`);
+        for (const [k, list] of v.states.entries()) {
+          for (const members of [list.members, list.truth?.members]) {
+            if (!Array.isArray(members) || !members.every((i) => Number.isInteger(i) && i >= 0 && i < sim.n) || new Set(members).size !== members.length) {
+              throw new CheckpointError(`damaged checkpoint: the roster of list ${states[k].rule.id} is not a set of citizen ids below ${sim.n}`);
+            }
+          }
+        }
         restoreColumns(log, v.log);
         for (const [i, count] of v.truthFirms) truthFirms.set(i, count);
         states.forEach((list, k) => {
@@ -339,6 +419,8 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
           list.ever = new IdMap();
           for (const i of ever) list.ever.set(i, 1);
         });
+        onLists.clear();
+        for (const list of states) for (const i of list.members) joined(list, i);
       },
     },
     day(sim) {
@@ -358,19 +440,28 @@ export function listsPhase(sim: Sim): Phase & { lists: Lists } {
       }
       const obs = sim.obs;
       const target = obs.target.data, behaviour = obs.behaviour.data, kind = obs.kind.data;
-      for (const list of actLists) {
-        const bit = 1 << list.index;
-        // The error-free record lists whoever really did a listing act a channel saw (the target
-        // of a true observation, the actor of a misattributed one, held here as REAL_ACTOR).
+      if (actLists.length) {
+        for (const bucket of byBehaviour) bucket.length = 0;
+        for (const bucket of byBehaviourAndRegion) bucket.length = 0;
         for (let k = 0; k < obs.length; k++) {
-          const i = target[k], kd = kind[k];
-          if (list.acts[behaviour[k]] && (kd === TRUE || kd === REAL_ACTOR) && !list.truth.pos.has(i)) enterTruth(list, i, DT.act);
-        }
-        for (let k = 0; k < obs.length; k++) {
-          const i = target[k];
-          if (list.acts[behaviour[k]] && kind[k] !== REAL_ACTOR && !(citizens.listMask[i] & bit)) enter(list, i, DT.act);
+          const b = behaviour[k];
+          if (namedNationally[b]) byBehaviour[b].push(k);
+          if (namedRegionally[b]) byBehaviourAndRegion[b * regions + regionOf(target[k])].push(k);
         }
       }
+      actLists.forEach((list, a) => {
+        const ks = observed(bucketsOf[a]);
+        // The error-free record lists whoever really did a listing act a channel saw (the target
+        // of a true observation, the actor of a misattributed one, held here as REAL_ACTOR).
+        for (let j = 0; j < ks.length; j++) {
+          const k = ks[j], i = target[k], kd = kind[k];
+          if ((kd === TRUE || kd === REAL_ACTOR) && !list.truth.pos.has(i)) enterTruth(list, i, DT.act);
+        }
+        for (let j = 0; j < ks.length; j++) {
+          const k = ks[j], i = target[k];
+          if (kind[k] !== REAL_ACTOR && !list.pos.has(i)) enter(list, i, DT.act);
+        }
+      });
       if (!scoreLists.length) return;
       if (sim.allTouched) {
         for (let i = 0; i < sim.n; i++) checkScore(i);

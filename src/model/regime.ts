@@ -7,7 +7,7 @@ import type { ShardPartFactory, ShardRunner } from "./kernels.js";
 import type { MetricSet } from "../engine/counters.js";
 import { allColumns } from "./state-columns.js";
 import type { Scenario } from "../scenario/schema.js";
-import { listMetrics } from "../metrics/list-metrics.js";
+import { hasKindSums, isReported, listKindMetrics, listMetrics, LIST_DAILY_METRICS } from "../metrics/list-metrics.js";
 import { LISTED_METRICS } from "../metrics/collect.js";
 import { BEHAVIOUR_METRICS, behaviourPhase, behaviourShard } from "./behaviour.js";
 import { WATCH_CELL_METRICS, WATCH_METRICS, watchPhase } from "./watch.js";
@@ -49,11 +49,13 @@ export const STATE_COLUMNS = allColumns(
 export function declareMetrics(sim: Sim): void {
   for (const set of dailyMetricSets(sim.s)) sim.metrics.declare(set);
   for (const set of runWideMetricSets(sim.s)) sim.global.declare(set);
+  sim.listDaily.declare(LIST_DAILY_METRICS);
 }
 
 /** The metrics kept per cell each day, in column order. */
 export const dailyMetricSets = (s: Scenario): MetricSet[] => [
-  ...(s.mechanisms.lists ? s.lists.map((l) => listMetrics(l.id)) : []),
+  ...(s.mechanisms.lists ? s.lists.filter(isReported).map((l) => listMetrics(l.id)) : []),
+  ...(s.mechanisms.lists && hasKindSums(s.lists) ? [listKindMetrics("black"), listKindMetrics("red")] : []),
   APPEALS_METRICS, CONSEQUENCES_METRICS, LISTED_METRICS, BEHAVIOUR_METRICS, OBSERVATION_METRICS,
   POINTS_METRICS, ASSOCIATION_METRICS, SHAMING_METRICS, INFORMANT_METRICS, WATCH_CELL_METRICS, SANCTION_EFFECT_METRICS, VISIBILITY_METRICS,
 ];
@@ -69,7 +71,7 @@ export function dayPhases(sim: Sim, shards: ShardRunner) {
   const lists = listsPhase(sim);
   const appeals = appealsPhase(sim, lists.lists);
   const rewards = rewardIncome(sim);
-  const consequences = consequencesPhase(sim, rewards.of);
+  const consequences = consequencesPhase(sim, lists.lists, rewards.of);
   const firms = firmsPhase(sim, lists.lists);
   const collect = collectPhase(sim, consequences);
   const behaviour = behaviourPhase(sim, shards);

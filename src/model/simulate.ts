@@ -71,6 +71,7 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
   const phases = regime.phases;
   sim.metrics.allocate();
   sim.global.allocate();
+  sim.listDaily.allocate();
 
   const tSim = performance.now();
   let observations = 0;
@@ -95,6 +96,7 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
         observations += sim.obs.length;
         sim.metrics.snapshot(day);
         sim.global.snapshot(day);
+        sim.listDaily.snapshot(day);
         report("simulate", day + 1, sim.dates[day]);
         cp.afterDay(day + 1);
       },
@@ -110,7 +112,7 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
   const { lists, appeals, firms, collect } = regime;
   report("collect", s.days, sim.dates[s.days - 1]);
   const summary = summarise({
-    s, seed, metrics: sim.metrics,
+    s, seed, metrics: sim.metrics, listDaily: sim.listDaily,
     lists: lists.lists.states.map((L) => ({ id: L.rule.id, kind: L.rule.kind, everListed: L.ever.size })),
     appealsQueued: appeals.queued(),
     finalScores: sim.c.score,
@@ -119,7 +121,7 @@ export function simulate(scenario: Scenario, options: SimulateOptions): RunResul
     dates: sim.dates,
   });
   const tables = buildTables({
-    sim, summary, listLog: lists.lists.log, listStates: lists.lists.states, appealLog: appeals.log, firmLog: firms.firms.log, distribution: collect.distribution,
+    sim, summary, listLog: lists.lists.log, listStates: lists.lists.states, listsOf: lists.lists.listsOf, appealLog: appeals.log, firmLog: firms.firms.log, distribution: collect.distribution,
   });
   return {
     scenario: s,

@@ -9,6 +9,7 @@ import { readUserText } from "../io/read-file.js";
 import type { Scenario } from "../scenario/schema.js";
 import { fieldRows } from "../cli/schema-doc.js";
 import { scenarioSources, type SourceNote } from "./sources.js";
+import { chartedLists } from "../metrics/list-metrics.js";
 
 export interface Parameter {
   path: string;
@@ -88,7 +89,9 @@ export async function loadReportData(runDir: string): Promise<ReportData> {
   const s = manifest.scenario;
   const rows = new Map(fieldRows().map((r) => [r.path, { default: r.default, description: r.description }]));
   const sources = readSources(manifest);
-  const parameters: Parameter[] = leaves(s).map(([path, value]) => {
+  // The lists a family generated are its row of listFamilies in the table, not hundreds of rows each.
+  const generated = new Set(s.lists.flatMap((l, k) => (l.family ? [`lists[${k}]`] : [])));
+  const parameters: Parameter[] = leaves(s).filter(([path]) => !generated.has(path.replace(/^(lists\[\d+\]).*$/, "$1"))).map(([path, value]) => {
     const row = schemaRow(rows, path);
     return {
       path, value,
@@ -99,7 +102,7 @@ export async function loadReportData(runDir: string): Promise<ReportData> {
     };
   });
 
-  const listCols = s.lists.flatMap((l) => [col("on", l.id), col("wrongful", l.id)]);
+  const listCols = chartedLists(s.lists).flatMap((l) => [col("on", l.id), col("wrongful", l.id)]);
   const metrics = ["population", ...listCols, "blacklisted", "ties_dropped", "chilling", "mean_score", "observations_true", "observations_misattributed", "observations_invented"];
   const blocked = `(${["flights", "trains", "hotels", "property", "private_schools", "jobs", "loans", "social_media", "internet", "deposits"].map((k) => `blocked_${k}`).join(" + ")})`;
   const select = [...metrics.map((c) => `"${c}"`), `${blocked} AS blocked_total`].join(", ");

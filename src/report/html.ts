@@ -4,6 +4,7 @@ import { barChart, lineChart, type Bar, type SeriesPoint } from "./charts.js";
 import { SYNTHETIC_CAPTION } from "../io/synthetic.js";
 import { col, type DailyRow, type ReportData } from "./data.js";
 import { oddSections } from "./odd.js";
+import { chartedLists } from "../metrics/list-metrics.js";
 
 const esc = (s: unknown): string =>
   String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
@@ -37,8 +38,17 @@ function scenarioInWords(d: ReportData): string {
     ["attention", o.attention.enabled, `${pct(o.attention.memberShare, 1)} members, ${o.attention.sessionsPerYear} sessions a year`, `accuracy ${pct(o.attention.accuracy, 0)}`],
   ].map(([name, enabled, coverage, errors]) => [`<b>${name}</b>`, enabled ? "on" : "off", esc(coverage), esc(errors)]);
   const rules = s.behaviours.map((b) => [`<code>${esc(b.id)}</code>`, esc(b.class), sig(b.ratePerYear), b.points > 0 ? `+${b.points}` : String(b.points), esc(b.observedBy.join(", ") || "—")]);
-  const lists = s.lists.map((l) => [
-    `<code>${esc(l.id)}</code>`, l.kind === "black" ? "blacklist" : "redlist",
+  // A family's lists share one row (their rules are the family's), beside the lists written one by one.
+  const families = new Map<string, { n: number; regions: Set<string> }>();
+  for (const l of s.lists) if (l.family) {
+    const f = families.get(l.family) ?? families.set(l.family, { n: 0, regions: new Set() }).get(l.family)!;
+    f.n++;
+    for (const r of l.regions ?? []) f.regions.add(r);
+  }
+  const shown = s.lists.filter((l, k) => !l.family || s.lists.findIndex((x) => x.family === l.family) === k);
+  const lists = shown.map((l) => [
+    l.family ? `<code>${esc(l.family)}-*</code> (${families.get(l.family)!.n} lists in ${families.get(l.family)!.regions.size} regions)` : `<code>${esc(l.id)}</code>${l.regions ? ` (${esc(l.regions.join(", "))})` : ""}`,
+    l.kind === "black" ? "blacklist" : "redlist",
     esc([l.entry.scoreBelow !== undefined ? `score < ${l.entry.scoreBelow}` : "", l.entry.scoreAtLeast !== undefined ? `score ≥ ${l.entry.scoreAtLeast}` : "", l.entry.acts.length ? `observed ${l.entry.acts.join(", ")}` : "", l.entry.firms ? "representing a blacklisted firm" : ""].filter(Boolean).join(" or ")),
     esc([l.minDays ? `at least ${l.minDays} days` : "", l.durationDays ? `${l.durationDays} days` : "", l.paymentExit.enabled ? `by paying (${l.paymentExit.perYear}/year, ${l.paymentExit.delayDays} days)` : ""].filter(Boolean).join("; ") || "score only"),
     l.published ? "yes" : "no",
@@ -68,14 +78,16 @@ export function renderHtml(d: ReportData, opts: { generatedBy: string }): string
   const m = d.manifest;
   const sum = m.summary;
   const last = d.daily[d.daily.length - 1];
-  const blacklists = s.lists.filter((l) => l.kind === "black");
+  // The lists with daily columns (the reported ones, and the sums over each kind when some are not).
+  const charted = chartedLists(s.lists);
+  const blacklists = charted.filter((l) => l.kind === "black");
   let fig = 0;
   const charts: string[] = [];
 
   // Headline numbers: end-of-run stocks and run totals, read from the daily table.
   const headline: string[][] = [
     ["Citizens", int(Number(last.population)), ""],
-    ...s.lists.flatMap((l) => {
+    ...charted.flatMap((l) => {
       const on = Number(last[col("on", l.id)]);
       const wrong = Number(last[col("wrongful", l.id)]);
       return [
@@ -92,9 +104,9 @@ export function renderHtml(d: ReportData, opts: { generatedBy: string }): string
 
   const series = (cols: [string, string][]): SeriesPoint[] =>
     d.daily.flatMap((r) => cols.map(([c, name]) => ({ date: date(r), series: name, value: Number(r[c]) })));
-  if (s.lists.length) {
-    charts.push(figure(lineChart(series(s.lists.map((l) => [col("on", l.id), l.id])), { y: "people on the list" }), "People on each list at the end of each day.", ++fig));
-    charts.push(figure(lineChart(series(s.lists.map((l) => [col("wrongful", l.id), l.id])), { y: "listed wrongly" }), "People on each list who would not be on it had every channel been right (wrongful listings).", ++fig));
+  if (charted.length) {
+    charts.push(figure(lineChart(series(charted.map((l) => [col("on", l.id), l.id])), { y: "people on the list" }), `People on each list at the end of each day${charted.some((l) => l.sum) ? " (all-blacklists and all-redlists: listings summed over every list of the kind)" : ""}.`, ++fig));
+    charts.push(figure(lineChart(series(charted.map((l) => [col("wrongful", l.id), l.id])), { y: "listed wrongly" }), "People on each list who would not be on it had every channel been right (wrongful listings).", ++fig));
   }
   charts.push(figure(lineChart(series([["blocked_total", "blocked"]]), { y: "blocked per day" }), "Attempts (flights, trains, hotels, loans, jobs...) blocked by a sanction, per day.", ++fig));
   charts.push(figure(lineChart(series([["chilling", "chilling"]]), { y: "chilling", percent: true, height: 200 }), "Chilling: the share of speech that did not happen because people felt watched (1 − speech acts / speech expected with nobody watching), per day.", ++fig));

@@ -3,10 +3,11 @@
 import { resolve } from "node:path";
 import { parseDocument } from "yaml";
 import type { z } from "zod";
-import { ScenarioSchema, type Scenario } from "./schema.js";
+import { MAX_LISTS, ScenarioSchema, type Scenario } from "./schema.js";
 import { metricKeys } from "../metrics/summary.js";
 import { dailyMetricSets } from "../model/regime.js";
 import { columnName } from "../engine/counters.js";
+import { KIND_SUM_IDS } from "../metrics/list-metrics.js";
 import { runLimitProblems } from "./limits.js";
 import { resolveExtends } from "./overlay.js";
 import { dateOn, timelineProblems } from "./timeline.js";
@@ -119,8 +120,18 @@ function crossProblems(s: Scenario): Problem[] {
   if (s.scoring.initial < s.scoring.min || s.scoring.initial > s.scoring.max) {
     out.push({ path: "scoring.initial", found: showValue(s.scoring.initial), expected: `a value between scoring.min and scoring.max (${s.scoring.min}..${s.scoring.max})` });
   }
+  if (s.lists.length > MAX_LISTS) {
+    const generated = s.lists.filter((l) => l.family !== undefined).length;
+    out.push({ path: "lists", found: `${s.lists.length} lists (${s.lists.length - generated} written, ${generated} from listFamilies)`, expected: `at most ${MAX_LISTS} lists` });
+  }
+  const families = new Set((s.listFamilies ?? []).map((f) => f.id));
   s.lists.forEach((l, i) => {
     const p = `lists[${i}]`;
+    l.regions?.forEach((r, j) => {
+      if (!regionNames.has(r)) out.push({ path: `${p}.regions[${j}]`, found: showValue(r), expected: `the name of a region in population.regions (list ${l.id} covers only the regions it names)` });
+    });
+    if (KIND_SUM_IDS.includes(l.id)) out.push({ path: `${p}.id`, found: showValue(l.id), expected: "another id (the daily tables' sums over all blacklists and redlists are named so)" });
+    if (l.family !== undefined && !families.has(l.family)) out.push({ path: `${p}.family`, found: showValue(l.family), expected: "nothing (set at load on the lists a listFamilies entry generates)" });
     l.entry.acts.forEach((a, j) => {
       if (!behaviourIds.has(a)) out.push({ path: `${p}.entry.acts[${j}]`, found: showValue(a), expected: "the id of a behaviour in behaviours" });
     });
@@ -147,7 +158,11 @@ function crossProblems(s: Scenario): Problem[] {
     const p = `calibration.parameters[${i}]`;
     const r = resolvePath(s, c.path);
     if ("error" in r) out.push({ path: `${p}.path`, found: showValue(c.path), expected: `the path of a number in this scenario (${r.error})` });
-    else if (typeof getAt(s, r.keys) !== "number") out.push({ path: `${p}.path`, found: showValue(c.path), expected: `the path of a number (it holds ${showValue(getAt(s, r.keys))})` });
+    else if (r.keys[0] === "lists" && typeof r.keys[1] === "number" && s.lists[r.keys[1]]?.family !== undefined) {
+      // Each evaluation parses the scenario again, and the family generates its lists afresh.
+      const family = s.lists[r.keys[1]].family;
+      out.push({ path: `${p}.path`, found: showValue(c.path), expected: `a path outside the lists generated from listFamilies (${s.lists[r.keys[1]].id} is family ${family}'s: calibrate listFamilies.${family}.${r.keys.slice(2).join(".")})` });
+    } else if (typeof getAt(s, r.keys) !== "number") out.push({ path: `${p}.path`, found: showValue(c.path), expected: `the path of a number (it holds ${showValue(getAt(s, r.keys))})` });
     if (!(c.min < c.max)) out.push({ path: `${p}.min`, found: showValue(c.min), expected: `a value below max (${c.max})` });
   });
   // A seed named twice would weigh its draw double in every evaluation's mean.
@@ -199,7 +214,42 @@ export function parseScenario(data: unknown, source = "scenario"): Scenario {
 function scenarioProblems(data: unknown): { scenario?: Scenario; problems: Problem[] } {
   const result = ScenarioSchema.safeParse(data);
   if (!result.success) return { problems: zodProblems(result.error, data) };
-  return { scenario: result.data, problems: crossProblems(result.data) };
+  const problems = expandListFamilies(result.data);
+  return { scenario: result.data, problems: problems.length ? problems : crossProblems(result.data) };
+}
+
+/** A region's name as part of a list id: `Inner Mongolia` -> `inner-mongolia`. */
+const idPart = (name: string): string => name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "region";
+
+/**
+ * Append to s.lists the lists each listFamilies entry generates, in family order, then region
+ * order (population.regions), then k: `<family>-<region>-<k>`, covering that region only. The
+ * lists a family generated before are replaced, so that parsing a parsed scenario again (a run's
+ * options, a calibration's values) gives the same lists. Returns the problems with the families.
+ */
+function expandListFamilies(s: Scenario): Problem[] {
+  if (!s.listFamilies) return [];
+  const out: Problem[] = [];
+  const regions = s.population.regions.map((r) => r.name);
+  const generated: Scenario["lists"] = [];
+  s.listFamilies.forEach((family, f) => {
+    const { id, count, perRegion, reported, ...rule } = family;
+    for (const name of Object.keys(perRegion)) {
+      if (!regions.includes(name)) out.push({ path: `listFamilies[${f}].perRegion.${name}`, found: showValue(name), expected: `the name of a region in population.regions (family ${id})` });
+    }
+    for (const region of regions) {
+      for (let k = 1; k <= (perRegion[region] ?? count); k++) {
+        generated.push({ ...structuredClone(rule), id: `${id}-${idPart(region)}-${k}`, regions: [region], reported, family: id });
+      }
+    }
+  });
+  const ids = new Set(s.listFamilies.map((family) => family.id));
+  const written = s.lists.filter((l) => l.family === undefined || !ids.has(l.family));
+  if (written.length + generated.length > MAX_LISTS) {
+    out.push({ path: "listFamilies", found: `${generated.length} lists generated beside ${written.length} written`, expected: `at most ${MAX_LISTS} lists in all` });
+  }
+  if (!out.length) s.lists = [...written, ...generated];
+  return out;
 }
 
 /**

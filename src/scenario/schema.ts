@@ -191,8 +191,8 @@ const ListEntry = z.strictObject({
     "Blacklist: the legal representative of a firm on the firm blacklist (firms.blacklistBelow) is on this list for as long as the firm is"),
 });
 
-const List = z.strictObject({
-  id,
+/** What a list and a family of lists share: kind, entry rule, ways off and consequences. */
+const listRule = {
   kind: z.enum(["black", "red"]),
   description: z.string().optional(),
   entry: ListEntry,
@@ -206,6 +206,34 @@ const List = z.strictObject({
   published: z.boolean().default(false).describe("Names are published (public shaming)"),
   sanctions: z.array(z.enum(SANCTIONS)).default([]),
   privileges: z.array(z.enum(PRIVILEGES)).default([]),
+};
+
+/**
+ * At most this many lists, written and generated together: the documented system has 427 (273
+ * blacklists, 154 redlists; docs/model.md). A list costs no memory per citizen (membership is
+ * sparse), but its rules are looked at for the acts it names and the regions it covers, and the
+ * tables name every list: the bound keeps a scenario's load and outputs in proportion.
+ */
+export const MAX_LISTS = 500;
+
+const List = z.strictObject({
+  id,
+  ...listRule,
+  regions: z.array(z.string().min(1).max(100)).min(1).max(256).optional().describe(
+    "Regions (names in population.regions) whose residents the list covers; absent: the whole country"),
+  reported: z.boolean().optional().describe(
+    "Per-cell daily columns of its own in the daily tables (absent: true for a list written here, false for one generated " +
+    "from listFamilies); every list has its rows in list_daily and its keys in the summary either way (docs/outputs.md)"),
+  family: id.optional().describe("Set at load on the lists generated from listFamilies (the family's id); not written by hand"),
+});
+
+const ListFamily = z.strictObject({
+  id: id.describe("The family's id, the prefix of its lists' ids: `<id>-<region>-<k>` (region in lower case, k from 1)"),
+  ...listRule,
+  count: z.number().int().min(0).max(MAX_LISTS).default(0).describe("How many lists of the family each region not named in perRegion has"),
+  perRegion: z.record(z.string().min(1).max(100), z.number().int().min(0).max(MAX_LISTS)).default({}).describe(
+    "How many lists of the family a region has, by region name, where it differs from count"),
+  reported: z.boolean().default(false).describe("Give each generated list daily columns of its own (see lists[].reported)"),
 });
 
 /**
@@ -453,7 +481,10 @@ export const ScenarioSchema = z.strictObject({
   behaviours: z.array(Behaviour).min(1).max(64),
   observation: Observation.prefault({}),
   scoring: Scoring.prefault({}),
-  lists: z.array(List).max(8).default([]),
+  lists: z.array(List).max(MAX_LISTS).default([]).describe(`Blacklists and redlists (at most ${MAX_LISTS}, with those listFamilies generates)`),
+  listFamilies: z.array(ListFamily).max(64).optional().describe(
+    "Lists generated from a compact table at load: each family gives, per region, how many lists share its entry rule and " +
+    "consequences; they are appended to lists (with `family` set), and a timeline or calibration changes one by its id"),
   consequences: Consequences.prefault({}),
   shaming: Shaming.prefault({}),
   visibility: Visibility.prefault({}).describe("Scores others can see, and the ties people drop to low-scored contacts"),
@@ -478,6 +509,7 @@ export type Scenario = z.output<typeof ScenarioSchema>;
 export type ScenarioInput = z.input<typeof ScenarioSchema>;
 export type Behaviour = Scenario["behaviours"][number];
 export type ListRule = Scenario["lists"][number];
+export type ListFamilyRule = NonNullable<Scenario["listFamilies"]>[number];
 export type TimelineEntry = NonNullable<Scenario["timeline"]>[number];
 export type BehaviourClass = (typeof BEHAVIOUR_CLASSES)[number];
 export type Channel = (typeof CHANNELS)[number];

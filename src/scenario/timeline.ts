@@ -31,6 +31,8 @@ const FIXED_FOR_THE_RUN: ReadonlyArray<{ fixed: (keys: Segment[], value: unknown
   { fixed: (k) => k[0] === "timeline", why: "a timeline does not rewrite itself" },
   { fixed: (k) => k[0] === "population" || k[0] === "graph" || DRAWN_ON_DAY_0.has(k.join(".")), why: "people, firms, ties, informants and party members are drawn once, on day 0" },
   { fixed: (k) => ["mechanisms.lists", "mechanisms.firms", "firms.enabled"].includes(k.join(".")), why: "lists and firms are set up on day 0 (empty a list by changing its rules; stop firms' sanctions instead)" },
+  { fixed: (k) => k[0] === "listFamilies", why: "a family's lists are generated when the scenario loads: change one of them by its id (lists.<family>-<region>-<k>...)" },
+  { fixed: (k) => k[0] === "lists" && ["regions", "reported", "family"].includes(String(k[2])), why: "which regions a list covers, and its columns, are set on day 0" },
   { fixed: (k) => k[0] === "metrics", why: "what is recorded, and how often, is fixed so that series stay comparable" },
   { fixed: (k) => k[0] === "targets" || k[0] === "calibration", why: "it judges or fits a run, it is not part of one" },
   { fixed: (k) => k.length > 1 && typeof k[k.length - 2] === "number" && ["id", "name", "kind", "class"].includes(String(k[k.length - 1])), why: "it is an element's identity: state and results are kept by it" },

@@ -9,7 +9,7 @@ import { ForeignDatabaseError, openRunDatabase } from "../io/open-db.js";
 import { readManifest, type Manifest } from "../io/run-folder.js";
 import { describeEvents, loadExplanation, type Row } from "../cli/explain.js";
 import { columnName } from "../engine/counters.js";
-import { listMetrics } from "../metrics/list-metrics.js";
+import { listKindMetrics, listMetrics } from "../metrics/list-metrics.js";
 import { HttpError } from "./http.js";
 
 type Rows = Record<string, unknown>[];
@@ -139,8 +139,8 @@ export class Run {
     return next;
   }
 
-  lists(): { id: string; kind: string }[] {
-    return (this.manifest.scenario?.lists ?? []).map((l) => ({ id: l.id, kind: l.kind }));
+  lists(): { id: string; kind: "black" | "red"; reported?: boolean }[] {
+    return (this.manifest.scenario?.lists ?? []).map((l) => ({ id: l.id, kind: l.kind, ...(l.reported === undefined ? {} : { reported: l.reported }) }));
   }
 
   /** SQL for a daily metric: a column, or a derived sum over the lists of one kind. */
@@ -150,6 +150,9 @@ export class Run {
     const derived = /^(on|wrongful|via_association)_(black|red)$/.exec(name);
     if (derived) {
       const role = ({ on: "on", wrongful: "wrongful", via_association: "viaAssociation" } as const)[derived[1] as "on" | "wrongful" | "via_association"];
+      // The run's sum over the kind, when it has one (some list without columns of its own).
+      const sum = columnName(listKindMetrics(derived[2] as "black" | "red")[role].name);
+      if (cols.has(sum)) return quote(sum);
       const ids = this.lists().filter((l) => l.kind === derived[2]).map((l) => columnName(listMetrics(l.id)[role].name)).filter((c) => cols.has(c));
       return ids.length ? ids.map(quote).join(" + ") : "0";
     }

@@ -31,7 +31,7 @@ export interface Overview {
   wallSeconds: number;
   version: string;
   secrecy: string;
-  lists: { id: string; kind: "black" | "red" }[];
+  lists: { id: string; kind: "black" | "red"; reported?: boolean }[];
   summary: { metrics: Record<string, number | null>; lists: Row[] };
   metrics: string[];
   regionMetrics: string[];

@@ -10,14 +10,16 @@ import { addLegend, lines, longRows, PALETTE, type SeriesSpec } from "../compone
 import { tilesFor } from "../data/china-tiles";
 import { col, fmtCompact, fmtDate, fmtInt, fmtMetric, fmtNum, fmtPct, label } from "../format";
 import { href } from "../main";
-import { listMetrics } from "../../../src/metrics/list-metrics";
+import { chartedLists, listMetrics, totalOfKind } from "../../../src/metrics/list-metrics";
 
 /** The time-series charts of a run, from the lists it has. */
 export function chartSpecs(o: Overview): { title: string; note: string; specs: SeriesSpec[]; percent?: boolean; smooth?: boolean }[] {
   const has = (c: string) => o.metrics.includes(c);
-  const black = o.lists.filter((l) => l.kind === "black");
+  // Lists with columns of their own, and the sums over each kind when some list has none.
+  const lists = chartedLists(o.lists);
+  const black = lists.filter((l) => l.kind === "black");
   return [
-    { title: "People on each list", note: "At the end of each day", specs: o.lists.map((l) => ({ key: col(listMetrics(l.id).on.name), label: `${l.id} (${l.kind})` })) },
+    { title: "People on each list", note: lists.some((l) => l.sum) ? "At the end of each day; all-blacklists and all-redlists count listings over every list of the kind" : "At the end of each day", specs: lists.map((l) => ({ key: col(listMetrics(l.id).on.name), label: `${l.id} (${l.kind})` })) },
     {
       title: "Wrongful listings",
       note: "On a blacklist though ground truth does not justify it; and listed only through association",
@@ -169,7 +171,7 @@ export function RunPage(props: { run: string }) {
       .catch((e) => setError(e.message));
   }, [props.run]);
   const last = rows?.[rows.length - 1];
-  const black = o?.lists.filter((l) => l.kind === "black") ?? [];
+  const black = o ? totalOfKind(chartedLists(o.lists), "black") : [];
   const onBlack = last ? black.reduce((s, l) => s + Number(last[col(listMetrics(l.id).on.name)] ?? 0), 0) : 0;
   const wrongBlack = last ? black.reduce((s, l) => s + Number(last[col(listMetrics(l.id).wrongful.name)] ?? 0), 0) : 0;
   const m = o?.summary.metrics ?? {};
