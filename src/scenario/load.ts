@@ -10,7 +10,7 @@ import { columnName } from "../engine/counters.js";
 import { KIND_SUM_IDS } from "../metrics/list-metrics.js";
 import { runLimitProblems } from "./limits.js";
 import { resolveExtends } from "./overlay.js";
-import { dateOn, timelineProblems } from "./timeline.js";
+import { dateOn, firstReportedDay, scenarioOn, timelineProblems } from "./timeline.js";
 import { getAt, pathString, resolvePath } from "./paths.js";
 import { FileRefused, readUserText } from "../io/read-file.js";
 export { pathString };
@@ -367,4 +367,19 @@ export function loadScenario(path: string, options: LoadOptions = {}): Scenario 
     throw e;
   }
   return parseScenarioText(text, path, { ...options, file: resolve(path) });
+}
+
+/**
+ * A warm-started scenario's reported regime as a plain one-year run: the rules in force on its
+ * first reported day, from that day, with no warm-up and no timeline (china-2018 is the year 2018
+ * of a run from 2013: the benchmark and tests of a mechanism want 2018's rules from the first day).
+ * A scenario without a warm-up is returned as it is.
+ */
+export function reportedYear(s: Scenario): Scenario {
+  if (s.reportFrom === undefined) return s;
+  const { timeline: _timeline, reportFrom: _reportFrom, ...rules } = scenarioOn(s, firstReportedDay(s));
+  const startDate = s.reportFrom;
+  // A dated figure counted since the warm-up began cannot be judged on the year alone.
+  const inYear = (t: Scenario["targets"][number]) => t.at === undefined || (t.from ?? s.startDate) >= startDate;
+  return parseScenario({ ...rules, startDate, days: 365, targets: rules.targets.filter(inYear), checks: rules.checks.filter(inYear), calibration: undefined }, `${s.name}, its reported year`);
 }

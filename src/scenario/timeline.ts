@@ -1,7 +1,7 @@
 // A scenario through time: `timeline:` entries change parameters from dated days on, and the
 // functions here say what the scenario is on each day. They are pure: the engine asks for the
 // scenario in force on each day in changeDays(base) and rebuilds what it precomputed from it.
-import { parseScenario, type Problem } from "./load.js";
+import type { Problem } from "./load.js";
 import type { Scenario, TimelineEntry } from "./schema.js";
 import { getAt, pathString, resolvePath, type Segment } from "./paths.js";
 
@@ -268,17 +268,3 @@ export function timelineProblems(s: Scenario, validate: (data: unknown) => Probl
   return out;
 }
 
-/**
- * A warm-started scenario's reported regime as a plain one-year run: the rules in force on its
- * first reported day, from that day, with no warm-up and no timeline (china-2018 is the year 2018
- * of a run from 2013: the benchmark and tests of a mechanism want 2018's rules from the first day).
- * A scenario without a warm-up is returned as it is.
- */
-export function reportedYear(s: Scenario): Scenario {
-  if (s.reportFrom === undefined) return s;
-  const { timeline: _timeline, reportFrom: _reportFrom, ...rules } = scenarioOn(s, firstReportedDay(s));
-  const startDate = s.reportFrom;
-  // A dated figure counted since the warm-up began cannot be judged on the year alone.
-  const inYear = (t: Scenario["targets"][number]) => t.at === undefined || (t.from ?? s.startDate) >= startDate;
-  return parseScenario({ ...rules, startDate, days: 365, targets: rules.targets.filter(inYear), checks: rules.checks.filter(inYear), calibration: undefined }, `${s.name}, its reported year`);
-}
