@@ -35,6 +35,12 @@ test("every identity holds on a real run, and the lists it checks are not empty"
   for (const l of run.scenario.lists) assert.ok(checks.some((i) => i.statement.startsWith(`${l.id}: entries − exits`)), `${l.id} is checked`);
 });
 
+test("every identity holds on a warm-started run too (its tables and summary cover the reported days only)", () => {
+  const warm = simulate(makeScenario({ days: 30, reportFrom: "2018-01-11", population: { size: 3_000 } }), { seed: 3, threads: 1 });
+  assert.equal(warm.tables.find((t) => t.name === "daily")!.rows, 20);
+  assert.deepEqual(checkIdentities(warm).filter((i) => !i.holds), []);
+});
+
 test("exits inflated by one on one day break the list's stock identity, and only the checks that read exits", () => {
   const list = run.summary.lists.find((l) => l.exits > 0)!.id;
   assert.deepEqual(failing(tampered(run, "daily", listMetrics(list).exits.name, 10, 1)), [

@@ -122,7 +122,8 @@ export function checkIdentities(run: RunOutput): Identity[] {
   const kinds = { true: O.observationsTrue, misattributed: O.observationsMisattributed, invented: O.observationsInvented } as const;
   const counted = Object.fromEntries(Object.entries(kinds).map(([k, spec]) => [k, sumOf(columnOf(daily, spec))])) as Record<keyof typeof kinds, number>;
   const all = counted.true + counted.misattributed + counted.invented;
-  const reported = (summary.metrics.observations_per_capita ?? NaN) * summary.population * (summary.days / 365);
+  // Per capita-year over the reported days: the daily table's rows (a warm-up is in neither).
+  const reported = (summary.metrics.observations_per_capita ?? NaN) * summary.population * (days / 365);
   const kindsAgree = (Object.keys(kinds) as (keyof typeof kinds)[]).every((k) => summary.observations[k] === counted[k]);
   out.push({
     statement: "Observations true + misattributed + invented (daily table) = the observations the summary reports",
