@@ -12,6 +12,7 @@ import { resultPool } from "../src/cli/run-pool.js";
 import { writeFileAtomic } from "../src/io/atomic.js";
 import { SYNTHETIC_STATEMENT } from "../src/io/synthetic.js";
 import { numberAt } from "../src/scenario/paths.js";
+import { dayOf } from "../src/scenario/timeline.js";
 import { metricKeys, summarySpec } from "../src/metrics/summary.js";
 import { checkIdentities, type Identity } from "../src/analysis/identities.js";
 import { arg, root, shippedScenarios, version } from "./common.js";
@@ -51,14 +52,19 @@ const failures = runs.flatMap(({ s, summary, identities }) => [
 ]);
 lines.push(...(failures.length ? failures : ["Nowhere at these sizes and this seed: every target passes and every identity holds."]));
 
+/** The reported days, and the warm-up before them if there is one (its days are simulated, not reported). */
+const period = (s: Scenario, summary: Summary) => {
+  const reported = dayOf(summary.startDate, summary.endDate) + 1;
+  return `${summary.startDate} to ${summary.endDate} (${reported} days${summary.startDate === s.startDate ? "" : `, after a warm-up from ${s.startDate}`})`;
+};
 lines.push("", "## The runs", "", "| scenario | extends | citizens | period | seed | targets passing | identities holding |", "|---|---|---|---|---|---|---|");
 for (const { s, overlay, summary, identities } of runs) {
   const t = summary.targets;
-  lines.push(`| [\`${s.name}\`](#${s.name}) | ${overlay ? `\`${overlay}\`` : ""} | ${summary.population.toLocaleString("en")} | ${summary.startDate} to ${summary.endDate} (${summary.days} days) | ${summary.seed} | ${t.length ? `${t.length - missed(summary).length} of ${t.length}` : "no targets"} | ${identities.length - broken(identities).length} of ${identities.length} |`);
+  lines.push(`| [\`${s.name}\`](#${s.name}) | ${overlay ? `\`${overlay}\`` : ""} | ${summary.population.toLocaleString("en")} | ${period(s, summary)} | ${summary.seed} | ${t.length ? `${t.length - missed(summary).length} of ${t.length}` : "no targets"} | ${identities.length - broken(identities).length} of ${identities.length} |`);
 }
 
 for (const { file, s, overlay, summary, identities } of runs) {
-  lines.push("", `## ${s.name}`, "", `${s.title} (\`scenarios/${file}\`${overlay ? `, extending \`${overlay}\`` : ""}): ${summary.population.toLocaleString("en")} citizens, ${summary.startDate} to ${summary.endDate}, seed ${summary.seed}.`);
+  lines.push("", `## ${s.name}`, "", `${s.title} (\`scenarios/${file}\`${overlay ? `, extending \`${overlay}\`` : ""}): ${summary.population.toLocaleString("en")} citizens, ${period(s, summary)}, seed ${summary.seed}.`);
 
   lines.push("", "### What it was fitted to", "");
   if (summary.targets.length) {
