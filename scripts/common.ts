@@ -18,7 +18,7 @@ export const arg = (name: string): number | undefined => {
 /** The project's version, as documents state it. */
 export const version = (): string => JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version;
 
-/** Every scenario in scenarios/, by file name; `overlay`, for a counterfactual, is the file it extends. */
+/** Every scenario in scenarios/, by file name; `overlay` is the file it extends, if any (a counterfactual of china-2018 extends china-2018.yaml). */
 export function shippedScenarios(): { file: string; s: Scenario; overlay?: string }[] {
   const dir = join(root, "scenarios");
   return readdirSync(dir).filter((f) => f.endsWith(".yaml")).sort()
